@@ -1,0 +1,84 @@
+// A single Redis command over raw RESP: enough for PING and EXISTS in probes without
+// loading a client library.
+import net from 'node:net'
+import { ProbeFailure } from '../probes/probe.ts'
+
+/** A RESP reply: simple string, integer, bulk string, null or array. */
+export type RespValue = string | number | null | RespValue[]
+
+function encode(args: readonly string[]): string {
+  return `*${args.length}\r\n` + args.map((a) => `$${Buffer.byteLength(a)}\r\n${a}\r\n`).join('')
+}
+
+/** Parses one reply from `buf` at `pos`; returns undefined when more bytes are needed. */
+function parse(buf: string, pos: number): { value: RespValue; next: number } | undefined {
+  const eol = buf.indexOf('\r\n', pos)
+  if (eol < 0) return undefined
+  const type = buf[pos]
+  const line = buf.slice(pos + 1, eol)
+  switch (type) {
+    case '+':
+      return { value: line, next: eol + 2 }
+    case '-':
+      throw new ProbeFailure('assertion', `redis replied: ${line}`)
+    case ':':
+      return { value: Number(line), next: eol + 2 }
+    case '$': {
+      const len = Number(line)
+      if (len < 0) return { value: null, next: eol + 2 }
+      if (buf.length < eol + 2 + len + 2) return undefined
+      return { value: buf.slice(eol + 2, eol + 2 + len), next: eol + 2 + len + 2 }
+    }
+    case '*': {
+      const n = Number(line)
+      if (n < 0) return { value: null, next: eol + 2 }
+      const out: RespValue[] = []
+      let next = eol + 2
+      for (let i = 0; i < n; i++) {
+        const item = parse(buf, next)
+        if (!item) return undefined
+        out.push(item.value)
+        next = item.next
+      }
+      return { value: out, next }
+    }
+    default:
+      throw new ProbeFailure('error', `unexpected RESP reply: ${JSON.stringify(buf.slice(pos, pos + 40))}`)
+  }
+}
+
+/** Sends the commands (e.g. AUTH then PING) and resolves with the last reply. */
+export function respCommand(host: string, port: number, commands: readonly (readonly string[])[], signal?: AbortSignal): Promise<RespValue> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect({ host, port })
+    let buf = ''
+    let pos = 0
+    const replies: RespValue[] = []
+    const finish = (err?: unknown, value?: RespValue): void => {
+      signal?.removeEventListener('abort', onAbort)
+      socket.destroy()
+      if (err) reject(err)
+      else resolve(value ?? null)
+    }
+    const onAbort = (): void => finish(signal?.reason ?? new Error('aborted'))
+    signal?.addEventListener('abort', onAbort, { once: true })
+    socket.setEncoding('utf8')
+    socket.on('connect', () => socket.write(commands.map(encode).join('')))
+    socket.on('data', (chunk: string) => {
+      buf += chunk
+      try {
+        for (;;) {
+          const r = parse(buf, pos)
+          if (!r) break
+          replies.push(r.value)
+          pos = r.next
+          if (replies.length === commands.length) return finish(undefined, r.value)
+        }
+      } catch (err) {
+        finish(err)
+      }
+    })
+    socket.on('error', (err) => finish(err))
+    socket.on('close', () => finish(new ProbeFailure('connect', 'redis closed the connection')))
+  })
+}

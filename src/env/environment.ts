@@ -1,0 +1,252 @@
+// The environment: a graph of services started with maximal parallelism (each one as soon as
+// its dependencies meet their conditions), gated by readiness probes, stopped in reverse
+// order, and never leaving a process behind.
+import { randomBytes } from 'node:crypto'
+import fs from 'node:fs'
+import path from 'node:path'
+import { DEFAULT_READY_TIMEOUT_MS, timeoutScale } from '../config/defaults.ts'
+import type { RigConfig } from '../config/define-config.ts'
+import { validateConfig } from '../config/validate.ts'
+import { AbortedError, PortInUseError, RigError, ServiceCrashedError } from '../errors.ts'
+import type { Probe } from '../probes/probe.ts'
+import { LogBuffer } from '../providers/process/log-buffer.ts'
+import { freePort, isPortFree } from '../providers/process/ports.ts'
+import type { DependencyCondition, ServiceAddress, ServiceDefinition } from '../services/service-kind.ts'
+import type { EnvEvent, EnvEventListener } from './events.ts'
+import { normaliseDependsOn } from './graph.ts'
+import { envsRoot, Registry, sweepStale } from './registry.ts'
+import { StartedService } from './started-service.ts'
+import { keepAlive } from './keep-alive.ts'
+import { startWatchdog, type Watchdog } from './watchdog.ts'
+
+/** Options of {@link startEnvironment}. */
+export interface StartOptions {
+  /** Directory relative paths in the config resolve against. @default process.cwd() */
+  root?: string
+  /** Where service logs go; relative to `root`. @default config.logsDir, else the environment's temp dir */
+  logsDir?: string
+  /** Aborts the start (Ctrl-C); everything started so far is stopped. */
+  signal?: AbortSignal
+  /** Live progress. */
+  onEvent?: EnvEventListener
+}
+
+/** Name of the env var holding a service's url, host or port: `RIG_DB_URL`. */
+export function varName(service: string, key: string): string {
+  return `RIG_${service.toUpperCase().replace(/[^A-Z0-9]/g, '_')}_${key}`
+}
+
+function exportsOf(name: string, host: string, port: number, url: string, extra: Record<string, string>): Record<string, string> {
+  const env: Record<string, string> = { [varName(name, 'URL')]: url, [varName(name, 'HOST')]: host, [varName(name, 'PORT')]: String(port) }
+  for (const [k, v] of Object.entries(extra)) env[varName(name, k)] = v
+  return env
+}
+
+const ADDRESS_IN_USE = /address already in use|EADDRINUSE|could not bind/i
+
+/** A started environment. Stop it with `stop()` or `await using`. */
+export class Environment implements AsyncDisposable {
+  /** Unique id; also the name of its temp dir. */
+  readonly id: string
+  /** The environment's temp dir (instances, registry); removed on stop. */
+  readonly dir: string
+  readonly services: Readonly<Record<string, StartedService>>
+  /** Wall time from start to every service ready, in ms. */
+  startMs = 0
+  readonly events: EnvEvent[] = []
+  private readonly order: string[]
+  private readonly watchdog: Watchdog
+  private stopping: Promise<void> | undefined
+
+  /** @internal use {@link startEnvironment} */
+  constructor(id: string, dir: string, services: Record<string, StartedService>, order: string[], watchdog: Watchdog) {
+    this.id = id
+    this.dir = dir
+    this.services = services
+    this.order = order
+    this.watchdog = watchdog
+  }
+
+  /** The service called `name`; throws a clear error for an unknown name. */
+  get(name: string): StartedService {
+    const s = this.services[name]
+    if (!s) throw new RigError('RIG_UNKNOWN_SERVICE', `no service "${name}" in this environment (services: ${Object.keys(this.services).join(', ')})`, { exitCode: 2 })
+    return s
+  }
+
+  /** `RIG_<NAME>_URL`, `_HOST`, `_PORT` (and kind-specific extras) for every service. */
+  vars(): Record<string, string> {
+    return Object.assign({}, ...Object.values(this.services).map((s) => s.env)) as Record<string, string>
+  }
+
+  /** Stops every service, dependents before their dependencies, and removes temp files. Idempotent. */
+  stop(): Promise<void> {
+    this.stopping ??= keepAlive(this.doStop())
+    return this.stopping
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.stop()
+  }
+
+  private async doStop(): Promise<void> {
+    const stopped = new Map<string, Promise<void>>()
+    const dependents = (name: string): string[] => this.order.filter((n) => this.services[n]?.timeline.dependsOn.includes(name))
+    const stopOne = (name: string): Promise<void> => {
+      let p = stopped.get(name)
+      if (!p) {
+        p = (async () => {
+          await Promise.all(dependents(name).map(stopOne))
+          const s = this.services[name]
+          if (!s) return
+          await s.stop().catch(() => {})
+          await s.logs.close()
+        })()
+        stopped.set(name, p)
+      }
+      return p
+    }
+    await Promise.all(this.order.map(stopOne))
+    fs.rmSync(this.dir, { recursive: true, force: true })
+    this.watchdog.release()
+  }
+
+  /** Serialisable description (what `rig status --json` shows). */
+  toJSON(): Record<string, unknown> {
+    return { id: this.id, startMs: Math.round(this.startMs), services: Object.fromEntries(Object.entries(this.services).map(([k, s]) => [k, s.toJSON()])) }
+  }
+}
+
+/**
+ * Starts every service of `config` and resolves once all are ready. On any failure, everything
+ * already started is stopped before the error is thrown.
+ *
+ * @example
+ * await using env = await startEnvironment(defineConfig({ services: { db: postgres() } }))
+ * console.log(env.get('db').url)
+ */
+export function startEnvironment(config: RigConfig, options: StartOptions = {}): Promise<Environment> {
+  return keepAlive(start(config, options))
+}
+
+async function start(config: RigConfig, options: StartOptions): Promise<Environment> {
+  const order = validateConfig(config)
+  const root = path.resolve(options.root ?? process.cwd())
+  const t0 = performance.now()
+  sweepStale()
+  const id = `${Date.now().toString(36)}-${process.pid}-${randomBytes(3).toString('hex')}`
+  const dir = path.join(envsRoot(), id)
+  const registry = new Registry(dir)
+  const watchdog = startWatchdog(dir)
+  const logsDirOption = options.logsDir ?? config.logsDir
+  const logsDir = logsDirOption ? path.resolve(root, logsDirOption) : path.join(dir, 'logs')
+  fs.mkdirSync(logsDir, { recursive: true })
+  const scale = timeoutScale()
+
+  const services: Record<string, StartedService> = {}
+  const deps: Record<string, Record<string, DependencyCondition>> = {}
+  for (const name of order) {
+    const def = config.services[name] as ServiceDefinition
+    deps[name] = normaliseDependsOn(def.options.dependsOn)
+    const logFile = path.join(logsDir, `${name}.log`)
+    fs.writeFileSync(logFile, '')
+    services[name] = new StartedService(name, def.kind.name, path.join(dir, name), new LogBuffer(logFile), Object.keys(deps[name] ?? {}))
+  }
+  const env = new Environment(id, dir, services, order, watchdog)
+  const listeners: EnvEventListener[] = [(e) => env.events.push(e)]
+  if (options.onEvent) listeners.push(options.onEvent)
+  const emit: EnvEventListener = (e) => {
+    for (const l of listeners) {
+      try {
+        l(e)
+      } catch {
+        // a progress printer must not break the start
+      }
+    }
+  }
+  const at = (): number => performance.now() - t0
+
+  const abort = new AbortController()
+  const onOuterAbort = (): void => abort.abort(new AbortedError('starting the environment', options.signal?.reason))
+  if (options.signal?.aborted) onOuterAbort()
+  options.signal?.addEventListener('abort', onOuterAbort, { once: true })
+
+  // One promise per service and condition; a dependent awaits the ones it names.
+  const startedP = new Map<string, Promise<void>>()
+  const readyP = new Map<string, Promise<void>>()
+  const errors: unknown[] = []
+
+  const startOne = async (name: string): Promise<void> => {
+    const def = config.services[name] as ServiceDefinition
+    const svc = services[name] as StartedService
+    const timeoutMs = (def.options.readyTimeout ?? config.readyTimeout ?? DEFAULT_READY_TIMEOUT_MS) * scale
+    const wanted = Object.entries(deps[name] ?? {})
+    if (wanted.length > 0) emit({ type: 'waiting', service: name, at: at(), on: wanted.map(([d]) => d) })
+    await Promise.all(
+      wanted.map(([dep, cond]) => {
+        if (cond === 'started') return startedP.get(dep)
+        if (cond === 'completed') return readyP.get(dep)?.then(() => (services[dep] as StartedService).waitCompleted((config.services[dep]?.options.readyTimeout ?? DEFAULT_READY_TIMEOUT_MS) * scale, name))
+        return readyP.get(dep)
+      }),
+    )
+    if (abort.signal.aborted) throw abort.signal.reason
+    svc.timeline.startingAt = at()
+    emit({ type: 'starting', service: name, at: at() })
+    fs.mkdirSync(svc.dir, { recursive: true, mode: 0o755 })
+    const depAddresses: Record<string, ServiceAddress> = {}
+    for (const d of Object.keys(deps[name] ?? {})) depAddresses[d] = services[d] as StartedService
+    const fixedPort = def.options.port
+    if (fixedPort !== undefined && !(await isPortFree(fixedPort))) throw new PortInUseError(name, fixedPort)
+    const needsPort = def.kind.needsPort ? def.kind.needsPort(def.options) : true
+    for (let attempt = 1; ; attempt++) {
+      const port = fixedPort ?? (needsPort ? await freePort() : 0)
+      const launched = await def.kind.start(
+        { name, dir: svc.dir, logs: svc.logs, port, deps: depAddresses, root, signal: abort.signal, notice: (message) => emit({ type: 'notice', service: name, at: at(), message }) },
+        def.options,
+      )
+      svc.env = exportsOf(name, launched.host, launched.port, launched.url, launched.env)
+      const ready = def.options.ready
+      const probes: readonly Probe[] = ready === undefined ? launched.defaultReady : Array.isArray(ready) ? ready : [ready as Probe]
+      try {
+        await svc.boot({ launched, probes, readyTimeoutMs: timeoutMs, registry, emit, t0 }, abort.signal)
+        return
+      } catch (err) {
+        // Another process grabbed the port between our reservation and the server's bind: retry.
+        const raced = err instanceof ServiceCrashedError && fixedPort === undefined && needsPort && attempt < 3 && svc.logs.texts().some((l) => ADDRESS_IN_USE.test(l))
+        if (!raced) throw err
+        svc.logs.push('rig', `port ${port} was taken while starting; retrying on another port`)
+        fs.rmSync(svc.dir, { recursive: true, force: true })
+        fs.mkdirSync(svc.dir, { recursive: true, mode: 0o755 })
+      }
+    }
+  }
+
+  const markStarted = new Map<string, () => void>()
+  for (const name of order) startedP.set(name, new Promise<void>((r) => markStarted.set(name, r)))
+  // A dependent waiting for `started` may go ahead as soon as the process is spawned.
+  listeners.push((e) => {
+    if (e.type === 'started') markStarted.get(e.service)?.()
+  })
+  for (const name of order) {
+    const p = startOne(name).catch((err: unknown) => {
+      markStarted.get(name)?.()
+      if (!(err instanceof AbortedError) || errors.length === 0) errors.push(err)
+      ;(services[name] as StartedService).status = 'failed'
+      emit({ type: 'failed', service: name, at: at(), error: err instanceof Error ? err.message : String(err) })
+      abort.abort(err)
+      throw err
+    })
+    p.catch(() => {})
+    readyP.set(name, p)
+  }
+
+  const results = await Promise.allSettled(readyP.values())
+  options.signal?.removeEventListener('abort', onOuterAbort)
+  if (results.some((r) => r.status === 'rejected')) {
+    await env.stop()
+    const root = errors.find((e) => !(e instanceof AbortedError)) ?? errors[0]
+    throw root
+  }
+  env.startMs = at()
+  return env
+}

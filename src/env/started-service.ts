@@ -1,0 +1,273 @@
+// A service of a started environment: its address, logs, timeline and controls. Boot (launch
+// then wait for readiness) lives here so that `restart()` reuses exactly the start-up path.
+import { AbortedError, ReadinessTimeoutError, ServiceCrashedError, type StartFailureDetails } from '../errors.ts'
+import type { Probe, ProbeTarget } from '../probes/probe.ts'
+import { waitFor } from '../probes/retry.ts'
+import { formatLogLine, type LogBuffer, type LogLine } from '../providers/process/log-buffer.ts'
+import type { ExitInfo, ManagedProcess } from '../providers/process/managed-process.ts'
+import type { Launched, ServiceAddress } from '../services/service-kind.ts'
+import type { EnvEventListener } from './events.ts'
+import { keepAlive } from './keep-alive.ts'
+import type { Registry } from './registry.ts'
+
+/** Lifecycle of a started service. */
+export type ServiceStatus = 'starting' | 'ready' | 'completed' | 'paused' | 'stopped' | 'exited' | 'failed'
+
+/** When things happened, in ms since the environment started. */
+export interface ServiceTimeline {
+  dependsOn: string[]
+  /** Its dependencies were satisfied and it began starting. */
+  startingAt?: number
+  /** Its process was spawned. */
+  startedAt?: number
+  readyAt?: number
+  completedAt?: number
+}
+
+/** What the environment hands a service to boot it. */
+export interface BootParams {
+  launched: Launched
+  probes: readonly Probe[]
+  readyTimeoutMs: number
+  registry: Registry
+  emit: EnvEventListener
+  /** `performance.now()` when the environment started. */
+  t0: number
+}
+
+const LOG_TAIL = 20
+
+/** A running (or stopped) service of an environment. */
+export class StartedService implements ServiceAddress, ProbeTarget {
+  readonly name: string
+  readonly kind: string
+  readonly dir: string
+  readonly logs: LogBuffer
+  readonly timeline: ServiceTimeline
+  status: ServiceStatus = 'starting'
+  provider = ''
+  host = ''
+  port = 0
+  url = ''
+  env: Record<string, string> = {}
+  /** Time from the environment's start until this service was ready. */
+  readyMs: number | undefined
+  private params: BootParams | undefined
+  private proc: ManagedProcess | undefined
+  private expectExit = false
+  private completion: Promise<void> | undefined
+
+  constructor(name: string, kind: string, dir: string, logs: LogBuffer, dependsOn: string[]) {
+    this.name = name
+    this.kind = kind
+    this.dir = dir
+    this.logs = logs
+    this.timeline = { dependsOn }
+  }
+
+  /** The pid of the service's process (its process group leader), if rig runs it. */
+  get pid(): number | undefined {
+    return this.proc?.running ? this.proc.pid : undefined
+  }
+
+  /** Log lines as text, for probes. */
+  logLines(): readonly string[] {
+    return this.logs.texts()
+  }
+
+  /** The last `n` log lines, formatted. */
+  logTail(n = LOG_TAIL): string[] {
+    return this.logs.tail(n).map(formatLogLine)
+  }
+
+  /** Subscribes to new log lines. */
+  onLog(fn: (line: LogLine) => void): () => void {
+    return this.logs.onLine(fn)
+  }
+
+  private since(t0: number): number {
+    return performance.now() - t0
+  }
+
+  /** Launches the process and waits for readiness. Used by the environment and by {@link restart}. */
+  async boot(params: BootParams, signal: AbortSignal): Promise<void> {
+    this.params = params
+    const { launched, emit, t0 } = params
+    Object.assign(this, { host: launched.host, port: launched.port, url: launched.url, provider: launched.provider })
+    this.status = 'starting'
+    const bootStart = performance.now()
+    const proc = launched.launch?.()
+    this.proc = proc
+    this.expectExit = false
+    if (proc) {
+      if (proc.pid > 0) params.registry.add(this.name, proc.pid)
+      void proc.exited.then((info) => this.onExit(proc, info))
+      this.completion = proc.exited.then((info) => {
+        if (info.code !== 0) throw this.crashError(info, bootStart)
+      })
+      this.completion.catch(() => {})
+    }
+    this.timeline.startedAt ??= this.since(t0)
+    emit({ type: 'started', service: this.name, at: this.since(t0), ...(proc ? { pid: proc.pid } : {}) })
+
+    const ctl = new AbortController()
+    const onAbort = (): void => ctl.abort(signal.reason)
+    signal.addEventListener('abort', onAbort, { once: true })
+    try {
+      const waiting = waitFor(params.probes, {
+        deadlineMs: params.readyTimeoutMs,
+        signal: ctl.signal,
+        target: this,
+        onAttempt: (probe, attempt, r) => emit({ type: 'probing', service: this.name, at: this.since(t0), probe, attempt, ...(r.detail ? { detail: r.detail } : {}) }),
+      }).then((outcome) => ({ outcome }))
+      const exited = proc ? proc.exited.then((exit) => ({ exit })) : new Promise<never>(() => {})
+      const first = await Promise.race([waiting, exited])
+      if ('exit' in first) {
+        ctl.abort()
+        // A one-shot task without readiness probes that finished successfully is complete.
+        if (first.exit.code === 0 && params.probes.length === 0) return this.markReady()
+        throw this.crashError(first.exit, bootStart)
+      }
+      const o = first.outcome
+      if (!o.ok) {
+        if (o.stoppedBy === 'aborted') throw new AbortedError(`starting "${this.name}"`, signal.reason)
+        const details: StartFailureDetails = {
+          service: this.name,
+          elapsedMs: o.elapsedMs,
+          attempts: o.attempts,
+          logTail: this.logTail(),
+          ...(o.probe ? { probe: o.probe } : {}),
+          ...(o.last?.detail ? { lastError: o.last.detail } : {}),
+        }
+        throw new ReadinessTimeoutError(details, params.readyTimeoutMs)
+      }
+      this.markReady()
+    } catch (err) {
+      this.status = 'failed'
+      throw err
+    } finally {
+      signal.removeEventListener('abort', onAbort)
+      ctl.abort()
+    }
+  }
+
+  private markReady(): void {
+    const p = this.params
+    if (!p) return
+    this.timeline.readyAt ??= this.since(p.t0)
+    this.readyMs ??= this.since(p.t0)
+    if (this.status === 'starting') this.status = 'ready'
+    p.emit({ type: 'ready', service: this.name, at: this.since(p.t0), readyMs: this.readyMs, url: this.url })
+  }
+
+  private crashError(info: ExitInfo, bootStart: number): ServiceCrashedError {
+    const tail = this.logTail()
+    const hint = info.error ? `could not run the command: ${info.error.message}` : this.params?.launched.crashHint?.(tail.map((l) => l))
+    return new ServiceCrashedError({ service: this.name, elapsedMs: performance.now() - bootStart, exitCode: info.code, signal: info.signal, logTail: tail }, hint)
+  }
+
+  private onExit(proc: ManagedProcess, info: ExitInfo): void {
+    this.params?.registry.remove(proc.pid)
+    if (proc !== this.proc) return
+    const p = this.params
+    if (info.code === 0 && !this.expectExit && (this.status === 'ready' || this.status === 'starting')) {
+      this.status = 'completed'
+      if (p) {
+        this.timeline.completedAt = this.since(p.t0)
+        p.emit({ type: 'completed', service: this.name, at: this.since(p.t0) })
+      }
+      return
+    }
+    if (this.expectExit) return
+    if (this.status === 'ready' || this.status === 'paused') {
+      this.status = 'exited'
+      this.logs.push('rig', `process exited unexpectedly (${info.signal ?? `code ${info.code}`})`)
+      p?.emit({ type: 'exited', service: this.name, at: this.since(p.t0), code: info.code, signal: info.signal })
+    }
+  }
+
+  /** Resolves when a one-shot service exited 0; rejects with its crash when it exited otherwise. */
+  async waitCompleted(timeoutMs: number, waiter: string): Promise<void> {
+    if (!this.completion) return
+    let timer: NodeJS.Timeout | undefined
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new ReadinessTimeoutError({ service: this.name, elapsedMs: timeoutMs, logTail: this.logTail(), lastError: `"${waiter}" waits for it to complete, but it is still running` }, timeoutMs)),
+        timeoutMs,
+      )
+      timer.unref()
+    })
+    try {
+      await Promise.race([this.completion, timeout])
+    } finally {
+      clearTimeout(timer)
+    }
+  }
+
+  /** Stops the service gracefully (its kind's stop signal, then SIGKILL after a grace period). */
+  stop(): Promise<void> {
+    return keepAlive(this.doStop())
+  }
+
+  private async doStop(): Promise<void> {
+    if (!this.proc) {
+      this.status = 'stopped'
+      return
+    }
+    this.expectExit = true
+    if (this.status === 'paused') this.proc.resume()
+    await this.proc.stop()
+    if (this.status !== 'completed') this.status = 'stopped'
+  }
+
+  /** SIGKILLs the service's whole process group: a crash, for failover tests. */
+  async kill(): Promise<void> {
+    if (!this.proc) return
+    this.expectExit = true
+    await keepAlive(this.proc.kill())
+    this.status = 'stopped'
+  }
+
+  /** Stops, then boots again on the same port and data, waiting for readiness. */
+  async restart(signal: AbortSignal = new AbortController().signal): Promise<void> {
+    if (!this.params) throw new Error(`service "${this.name}" was never started`)
+    if (!this.params.launched.launch) throw new Error(`service "${this.name}" is external: rig does not run it, so it cannot restart it`)
+    await this.stop()
+    this.logs.push('rig', 'restarting')
+    this.readyMs = undefined
+    const t0 = performance.now()
+    await keepAlive(this.boot({ ...this.params, t0 }, signal))
+  }
+
+  /** SIGSTOP: the service freezes; connections to it hang. */
+  pause(): void {
+    if (!this.proc?.running) throw new Error(`service "${this.name}" is not running`)
+    this.proc.pause()
+    this.status = 'paused'
+  }
+
+  /** SIGCONT after {@link pause}. */
+  resume(): void {
+    if (!this.proc?.running) throw new Error(`service "${this.name}" is not running`)
+    this.proc.resume()
+    if (this.status === 'paused') this.status = 'ready'
+  }
+
+  /** A serialisable summary, as `rig status --json` prints it. */
+  toJSON(): Record<string, unknown> {
+    return {
+      name: this.name,
+      kind: this.kind,
+      provider: this.provider,
+      status: this.status,
+      url: this.url,
+      host: this.host,
+      port: this.port,
+      pid: this.pid ?? null,
+      readyMs: this.readyMs === undefined ? null : Math.round(this.readyMs),
+      env: this.env,
+      logFile: this.logs.file,
+      timeline: this.timeline,
+    }
+  }
+}

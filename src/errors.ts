@@ -1,0 +1,144 @@
+// Every failure rig reports is a RigError with a stable `code`, so scripts and the CLI can
+// branch on it, and a message built from structured fields that says what to do next.
+
+/** Base class of every error rig throws on purpose. */
+export class RigError extends Error {
+  /** Stable identifier, e.g. `RIG_CONFIG_UNKNOWN_KEY`; never changes between versions. */
+  readonly code: string
+  /** Exit code the CLI uses when this error ends a command. */
+  readonly exitCode: number
+
+  constructor(code: string, message: string, options?: { cause?: unknown; exitCode?: number }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause })
+    this.name = 'RigError'
+    this.code = code
+    this.exitCode = options?.exitCode ?? 1
+  }
+}
+
+/** The configuration is wrong: unknown keys, bad values, unknown dependencies, cycles. */
+export class ConfigError extends RigError {
+  constructor(code: string, message: string, options?: { cause?: unknown }) {
+    super(code, message, { ...options, exitCode: 2 })
+    this.name = 'ConfigError'
+  }
+}
+
+/** A binary a service needs is not installed. */
+export class MissingBinaryError extends RigError {
+  readonly binary: string
+  constructor(binary: string, service: string, searched: readonly string[], install: string) {
+    super(
+      'RIG_BINARY_NOT_FOUND',
+      `service "${service}" needs \`${binary}\`, which was not found.\n` +
+        `  searched: ${searched.join(', ') || '(nothing)'}\n` +
+        `  install it: ${install}\n` +
+        `  or point rig at it with the service's \`binDir\` option or RIG_${binary.toUpperCase().replace(/[^A-Z0-9]/g, '_')}_BIN.`,
+    )
+    this.name = 'MissingBinaryError'
+    this.binary = binary
+  }
+}
+
+/** Evidence collected while a service failed to become ready. */
+export interface StartFailureDetails {
+  service: string
+  probe?: string
+  attempts?: number
+  elapsedMs: number
+  lastError?: string
+  exitCode?: number | null
+  signal?: string | null
+  logTail: readonly string[]
+}
+
+function formatEvidence(d: StartFailureDetails): string {
+  const lines: string[] = []
+  if (d.probe !== undefined) lines.push(`  probe: ${d.probe} (${d.attempts ?? 0} attempts over ${Math.round(d.elapsedMs)} ms)`)
+  if (d.lastError !== undefined) lines.push(`  last error: ${d.lastError}`)
+  if (d.logTail.length > 0) {
+    lines.push(`  last ${d.logTail.length} log lines:`)
+    for (const l of d.logTail) lines.push(`    ${l}`)
+  } else {
+    lines.push('  (the service wrote nothing to its logs)')
+  }
+  return lines.join('\n')
+}
+
+/** A service exited, or failed to spawn, before it became ready. */
+export class ServiceCrashedError extends RigError {
+  readonly details: StartFailureDetails
+  constructor(details: StartFailureDetails, hint?: string) {
+    const how = details.signal ? `was killed by ${details.signal}` : `exited with code ${details.exitCode}`
+    super(
+      'RIG_SERVICE_CRASHED',
+      `service "${details.service}" ${how} while starting (after ${Math.round(details.elapsedMs)} ms).\n` +
+        formatEvidence(details) +
+        (hint ? `\n  ${hint}` : ''),
+    )
+    this.name = 'ServiceCrashedError'
+    this.details = details
+  }
+}
+
+/** A service's readiness probes did not pass before its deadline. */
+export class ReadinessTimeoutError extends RigError {
+  readonly details: StartFailureDetails
+  constructor(details: StartFailureDetails, timeoutMs: number) {
+    super(
+      'RIG_READY_TIMEOUT',
+      `service "${details.service}" was not ready after ${timeoutMs} ms.\n` +
+        formatEvidence(details) +
+        `\n  raise its \`readyTimeout\` or fix the probe; set RIG_TIMEOUT_SCALE to scale every deadline.`,
+    )
+    this.name = 'ReadinessTimeoutError'
+    this.details = details
+  }
+}
+
+/** A fixed port a service asked for is already taken. */
+export class PortInUseError extends RigError {
+  readonly port: number
+  constructor(service: string, port: number) {
+    super(
+      'RIG_PORT_IN_USE',
+      `service "${service}" asks for port ${port}, which is already in use.\n` +
+        `  free the port, choose another, or remove \`port\` to let rig pick a free one.`,
+    )
+    this.name = 'PortInUseError'
+    this.port = port
+  }
+}
+
+/** A driver package rig loads lazily is not installed. */
+export class MissingDriverError extends RigError {
+  constructor(pkg: string, purpose: string, cause?: unknown) {
+    super('RIG_DRIVER_MISSING', `${purpose} needs the \`${pkg}\` package: npm install --save-dev ${pkg}`, { cause })
+    this.name = 'MissingDriverError'
+  }
+}
+
+/** A command that expects a running environment found none. */
+export class NotRunningError extends RigError {
+  constructor(message: string) {
+    super('RIG_NOT_RUNNING', message, { exitCode: 3 })
+    this.name = 'NotRunningError'
+  }
+}
+
+/** The operation was aborted (Ctrl-C, an AbortSignal, another service failing). */
+export class AbortedError extends RigError {
+  constructor(what: string, cause?: unknown) {
+    super('RIG_ABORTED', `${what} was aborted`, { cause, exitCode: 130 })
+    this.name = 'AbortedError'
+  }
+}
+
+/** Turns anything thrown into a one-line description. */
+export function describeError(err: unknown): string {
+  if (err instanceof Error) {
+    const code = (err as { code?: unknown }).code
+    return typeof code === 'string' && !err.message.includes(code) ? `${err.message} (${code})` : err.message
+  }
+  return String(err)
+}

@@ -1,0 +1,13 @@
+// The library entry: `import { defineConfig, postgres, startEnvironment } from 'testrig'`.
+export { defineConfig, type RigConfig } from './config/define-config.ts'
+export { loadConfig, type LoadedConfig } from './config/load-config.ts'
+export { startEnvironment, Environment, varName, type StartOptions } from './env/environment.ts'
+export { StartedService, type ServiceStatus, type ServiceTimeline } from './env/started-service.ts'
+export type { EnvEvent, EnvEventListener } from './env/events.ts'
+export { postgres, type PostgresOptions } from './services/postgres/index.ts'
+export { redis, type RedisOptions } from './services/redis/index.ts'
+export { command, type CommandOptions, type CommandEnv } from './services/command/index.ts'
+export { external, type ExternalOptions } from './services/external/index.ts'
+export { defineService, type ServiceKind, type ServiceDefinition, type ServiceAddress, type CommonOptions, type DependsOn, type DependencyCondition, type Launched, type StartContext } from './services/service-kind.ts'
+export * from './probes/index.ts'
+export * from './errors.ts'

@@ -1,0 +1,49 @@
+import { ProbeFailure, type Probe } from './probe.ts'
+import { requireTarget } from './target.ts'
+
+/** Options of {@link http}. */
+export interface HttpProbeOptions {
+  /** @default 'GET' */
+  method?: string
+  headers?: Record<string, string>
+  /** Expected status: a number, a list, or a predicate. @default any 2xx */
+  status?: number | readonly number[] | ((status: number) => boolean)
+  /** Predicate on the response body text; a string must be contained, a RegExp must match. */
+  body?: string | RegExp | ((text: string) => boolean)
+  /** @default 2000 */
+  timeoutMs?: number
+}
+
+function statusOk(expected: HttpProbeOptions['status'], status: number): boolean {
+  if (expected === undefined) return status >= 200 && status < 300
+  if (typeof expected === 'number') return status === expected
+  if (typeof expected === 'function') return expected(status)
+  return expected.includes(status)
+}
+
+function bodyOk(expected: HttpProbeOptions['body'], text: string): boolean {
+  if (expected === undefined) return true
+  if (typeof expected === 'string') return text.includes(expected)
+  if (expected instanceof RegExp) return expected.test(text)
+  return expected(text)
+}
+
+/**
+ * Passes when an HTTP request answers with the expected status and body.
+ * A path (`/health`) is resolved against the service's url; a full URL is used as is.
+ */
+export function http(pathOrUrl: string, options: HttpProbeOptions = {}): Probe {
+  const method = options.method ?? 'GET'
+  return {
+    name: `http ${method} ${pathOrUrl}`,
+    timeoutMs: options.timeoutMs ?? 2000,
+    async run(ctx) {
+      const url = /^https?:\/\//.test(pathOrUrl) ? pathOrUrl : new URL(pathOrUrl, requireTarget(ctx, 'http()').url).href
+      const res = await fetch(url, { method, signal: ctx.signal, ...(options.headers ? { headers: options.headers } : {}) })
+      const text = await res.text()
+      if (!statusOk(options.status, res.status)) throw new ProbeFailure('status', `${method} ${url} answered ${res.status}: ${text.slice(0, 200)}`)
+      if (!bodyOk(options.body, text)) throw new ProbeFailure('assertion', `${method} ${url} body did not match: ${text.slice(0, 200)}`)
+      return { detail: `${res.status}` }
+    },
+  }
+}

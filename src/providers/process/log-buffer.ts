@@ -1,0 +1,85 @@
+// Captures a process's stdout/stderr line by line: timestamped to a file, the last lines kept
+// in memory for error messages, and streamed to listeners (log probes, per-test log scans).
+import fs from 'node:fs'
+import type { Readable } from 'node:stream'
+
+/** One captured line. */
+export interface LogLine {
+  /** Epoch ms. */
+  at: number
+  stream: 'stdout' | 'stderr' | 'rig'
+  text: string
+}
+
+const KEEP = 1000
+
+/** Formats a line the way log files and `rig logs` show it. */
+export function formatLogLine(l: LogLine): string {
+  return `${new Date(l.at).toISOString()} ${l.stream.padEnd(6)} ${l.text}`
+}
+
+/** Line-oriented log capture for one service. */
+export class LogBuffer {
+  readonly file: string
+  private readonly lines: LogLine[] = []
+  private readonly listeners = new Set<(l: LogLine) => void>()
+  private out: fs.WriteStream
+  /** Total lines ever written; a cursor for "lines since". */
+  count = 0
+
+  constructor(file: string) {
+    this.file = file
+    this.out = fs.createWriteStream(file, { flags: 'a' })
+    this.out.on('error', () => {})
+  }
+
+  /** Reads `stream` line by line until it ends. */
+  attach(stream: Readable, name: 'stdout' | 'stderr'): void {
+    let partial = ''
+    stream.setEncoding('utf8')
+    stream.on('data', (chunk: string) => {
+      const parts = (partial + chunk).split('\n')
+      partial = parts.pop() ?? ''
+      for (const p of parts) this.push(name, p.replace(/\r$/, ''))
+    })
+    stream.on('end', () => {
+      if (partial) this.push(name, partial)
+      partial = ''
+    })
+    stream.on('error', () => {})
+  }
+
+  /** Records a line; rig's own notes use stream `rig`. */
+  push(stream: LogLine['stream'], text: string): void {
+    const line: LogLine = { at: Date.now(), stream, text }
+    this.lines.push(line)
+    if (this.lines.length > KEEP) this.lines.splice(0, this.lines.length - KEEP)
+    this.count++
+    this.out.write(formatLogLine(line) + '\n')
+    for (const l of this.listeners) l(line)
+  }
+
+  /** The last `n` lines (newest last). */
+  tail(n = 20): LogLine[] {
+    return this.lines.slice(-n)
+  }
+
+  /** Every line kept in memory, as text. */
+  texts(): string[] {
+    return this.lines.map((l) => l.text)
+  }
+
+  /** Calls `fn` for each new line; returns the unsubscribe function. */
+  onLine(fn: (l: LogLine) => void): () => void {
+    this.listeners.add(fn)
+    return () => this.listeners.delete(fn)
+  }
+
+  /** Flushes and closes the file. */
+  close(): Promise<void> {
+    return new Promise((resolve) => {
+      if (this.out.closed || this.out.destroyed) return resolve()
+      this.out.end(() => resolve())
+    })
+  }
+}

@@ -1,0 +1,116 @@
+// A child process rig owns: its own process group (so signals reach its children too), logs
+// captured, exit observed, and controls for stop, kill, pause and resume.
+import { spawn, type ChildProcess } from 'node:child_process'
+import type { LogBuffer } from './log-buffer.ts'
+import type { ServiceUser } from './user.ts'
+
+/** What to run. */
+export interface SpawnSpec {
+  command: string
+  args: readonly string[]
+  cwd?: string
+  env?: NodeJS.ProcessEnv
+  /** Run as this user (when rig is root). */
+  user?: ServiceUser | undefined
+  /** Signal for a graceful stop. @default 'SIGTERM' */
+  stopSignal?: NodeJS.Signals
+  /** How long a graceful stop may take before SIGKILL. @default 5000 */
+  stopGraceMs?: number
+}
+
+/** How a process ended. */
+export interface ExitInfo {
+  code: number | null
+  signal: NodeJS.Signals | null
+  /** Set when the process could not be spawned at all. */
+  error?: Error
+}
+
+/** A running child process in its own process group. */
+export class ManagedProcess {
+  readonly pid: number
+  readonly spec: SpawnSpec
+  /** Resolves when the process has exited (never rejects). */
+  readonly exited: Promise<ExitInfo>
+  exit: ExitInfo | undefined
+  private readonly child: ChildProcess
+
+  constructor(spec: SpawnSpec, logs: LogBuffer) {
+    this.spec = spec
+    this.child = spawn(spec.command, [...spec.args], {
+      cwd: spec.cwd,
+      env: spec.env ?? process.env,
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      ...(spec.user ? { uid: spec.user.uid, gid: spec.user.gid } : {}),
+    })
+    this.pid = this.child.pid ?? -1
+    if (this.child.stdout) logs.attach(this.child.stdout, 'stdout')
+    if (this.child.stderr) logs.attach(this.child.stderr, 'stderr')
+    this.exited = new Promise((resolve) => {
+      this.child.once('error', (error) => {
+        this.exit = { code: null, signal: null, error }
+        logs.push('rig', `could not start ${spec.command}: ${error.message}`)
+        resolve(this.exit)
+      })
+      this.child.once('close', (code, signal) => {
+        this.exit ??= { code, signal }
+        resolve(this.exit)
+      })
+    })
+    // The child must not keep rig's event loop alive on its own, nor die with it silently.
+    this.child.unref()
+    for (const s of [this.child.stdout, this.child.stderr]) (s as unknown as { unref?: () => void } | null)?.unref?.()
+  }
+
+  /** True until the process has exited. */
+  get running(): boolean {
+    return this.exit === undefined && this.pid > 0
+  }
+
+  /** Sends a signal to the whole process group; ignores a group that is already gone. */
+  signal(sig: NodeJS.Signals): void {
+    if (!this.running) return
+    try {
+      process.kill(-this.pid, sig)
+    } catch {
+      try {
+        process.kill(this.pid, sig)
+      } catch {
+        // already gone
+      }
+    }
+  }
+
+  /** Graceful stop with the spec's signal, then SIGKILL after the grace period. */
+  async stop(graceMs = this.spec.stopGraceMs ?? 5000): Promise<ExitInfo> {
+    if (!this.running) return this.exited
+    this.signal(this.spec.stopSignal ?? 'SIGTERM')
+    const timer = setTimeout(() => this.signal('SIGKILL'), graceMs)
+    const info = await this.exited
+    clearTimeout(timer)
+    // Children that ignored the signal must not outlive their leader.
+    try {
+      process.kill(-this.pid, 'SIGKILL')
+    } catch {
+      // group already empty
+    }
+    return info
+  }
+
+  /** SIGKILL to the whole group. */
+  async kill(): Promise<ExitInfo> {
+    this.signal('SIGKILL')
+    return this.exited
+  }
+
+  /** SIGSTOP: the process freezes, connections hang (for timeout and failover tests). */
+  pause(): void {
+    this.signal('SIGSTOP')
+  }
+
+  /** SIGCONT after {@link pause}. */
+  resume(): void {
+    this.signal('SIGCONT')
+  }
+}

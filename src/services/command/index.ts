@@ -1,0 +1,75 @@
+// The team's own processes: an API, a worker, a front-end dev server, or a one-shot task such
+// as a migration that dependents wait on with the `completed` condition.
+import path from 'node:path'
+import { ConfigError } from '../../errors.ts'
+import { expandTemplate, usesOwnPort, type TemplateSelf } from '../../env/template.ts'
+import { tcp } from '../../probes/tcp.ts'
+import { ManagedProcess } from '../../providers/process/managed-process.ts'
+import { defineService, type CommonOptions, type ServiceAddress, type ServiceDefinition, type ServiceKind } from '../service-kind.ts'
+
+/** Env for a command: a map (values may use placeholders) or a function of the started dependencies. */
+export type CommandEnv = Record<string, string> | ((deps: Readonly<Record<string, ServiceAddress>>, self: TemplateSelf) => Record<string, string>)
+
+/** Options of {@link command}. */
+export interface CommandOptions {
+  /** What to run: a shell command line, or an argv array run without a shell. Placeholders allowed. */
+  run: string | readonly string[]
+  /** Working directory, relative to the config file. */
+  cwd?: string
+  /** Extra env vars; `{port}`, `{db.url}`… placeholders are replaced. */
+  env?: CommandEnv
+  /**
+   * The address dependents and tests get.
+   * @default 'http://127.0.0.1:{port}'
+   */
+  url?: string
+  /** @default 'SIGTERM' */
+  stopSignal?: NodeJS.Signals
+  /** @default 5000 */
+  stopGrace?: number
+}
+
+function mentionsPort(o: CommandOptions): boolean {
+  const texts = [typeof o.run === 'string' ? o.run : o.run.join(' '), o.url ?? '']
+  if (o.env && typeof o.env === 'object') texts.push(...Object.values(o.env))
+  // A function env may well use {port}; giving it one costs nothing.
+  return typeof o.env === 'function' || texts.some(usesOwnPort)
+}
+
+const commandKind: ServiceKind<CommandOptions> = {
+  name: 'command',
+  optionKeys: ['run', 'cwd', 'env', 'url', 'stopSignal', 'stopGrace'],
+  needsPort: mentionsPort,
+  errorPatterns: [/^\s*at .+:\d+:\d+\)?$/, /Unhandled(Promise)?Rejection|unhandled rejection/i, /\bpanic:/, /^(Type|Reference|Syntax|Range)Error\b/, /\bERROR\b/],
+  async start(ctx, o) {
+    if (!o.run || (Array.isArray(o.run) && o.run.length === 0)) {
+      throw new ConfigError('RIG_CONFIG_INVALID', `service "${ctx.name}": \`run\` must be a command line or a non-empty argv array`)
+    }
+    const self: TemplateSelf = { name: ctx.name, host: '127.0.0.1', port: ctx.port, dir: ctx.dir }
+    const expand = (s: string): string => expandTemplate(s, self, ctx.deps)
+    const userEnv = typeof o.env === 'function' ? o.env(ctx.deps, self) : (o.env ?? {})
+    const env: NodeJS.ProcessEnv = { ...process.env }
+    for (const dep of Object.values(ctx.deps)) Object.assign(env, dep.env)
+    for (const [k, v] of Object.entries(userEnv)) env[k] = expand(String(v))
+    const cwd = path.resolve(ctx.root, o.cwd ?? '.')
+    const [command, args] = typeof o.run === 'string' ? ['/bin/sh', ['-c', expand(o.run)]] : [expand(o.run[0] ?? ''), o.run.slice(1).map(expand)]
+    const url = o.url ? expand(o.url) : `http://127.0.0.1:${ctx.port}`
+    return {
+      host: '127.0.0.1',
+      port: ctx.port,
+      url,
+      env: {},
+      provider: 'process',
+      launch: () => new ManagedProcess({ command, args, cwd, env, stopSignal: o.stopSignal ?? 'SIGTERM', stopGraceMs: o.stopGrace ?? 5000 }, ctx.logs),
+      // A command with a port is ready when it accepts connections; one without is ready once spawned.
+      defaultReady: ctx.port > 0 ? [tcp()] : [],
+    }
+  },
+}
+
+/** One of the team's own processes, started with its dependencies' addresses in its env. */
+export function command(options: CommandOptions & CommonOptions): ServiceDefinition<CommandOptions> {
+  return defineService(commandKind, options)
+}
+
+export { commandKind }

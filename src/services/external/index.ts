@@ -1,0 +1,37 @@
+// A service that already runs elsewhere: rig only probes it and hands out its address.
+import { ConfigError } from '../../errors.ts'
+import { tcp } from '../../probes/tcp.ts'
+import { defineService, type CommonOptions, type ServiceDefinition, type ServiceKind } from '../service-kind.ts'
+
+/** Options of {@link external}. */
+export interface ExternalOptions {
+  /** Where it runs, e.g. `postgres://app@db.internal:5432/app` or `http://localhost:8080`. */
+  url: string
+  /** Extra variables this service exports to dependents (as `RIG_<NAME>_<KEY>`). */
+  exports?: Record<string, string>
+}
+
+const DEFAULT_PORTS: Record<string, number> = { 'http:': 80, 'https:': 443, 'postgres:': 5432, 'postgresql:': 5432, 'redis:': 6379, 'rediss:': 6379, 'mysql:': 3306, 'amqp:': 5672, 'mqtt:': 1883, 'nats:': 4222 }
+
+const externalKind: ServiceKind<ExternalOptions> = {
+  name: 'external',
+  optionKeys: ['url', 'exports'],
+  needsPort: () => false,
+  async start(ctx, o) {
+    let u: URL
+    try {
+      u = new URL(o.url)
+    } catch {
+      throw new ConfigError('RIG_CONFIG_INVALID', `service "${ctx.name}": \`url\` must be an absolute URL such as postgres://host:5432/db, got ${JSON.stringify(o.url)}`)
+    }
+    const port = Number(u.port || DEFAULT_PORTS[u.protocol] || 0)
+    return { host: u.hostname.replace(/^\[|\]$/g, ''), port, url: o.url, env: { ...o.exports }, provider: 'external', defaultReady: [tcp()] }
+  },
+}
+
+/** Something already running (a shared database, a staging API): probed, never started or stopped. */
+export function external(options: ExternalOptions & Omit<CommonOptions, 'port'>): ServiceDefinition<ExternalOptions> {
+  return defineService(externalKind, options)
+}
+
+export { externalKind }

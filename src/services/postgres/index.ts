@@ -1,0 +1,150 @@
+// PostgreSQL: a real server from local binaries (data dir copied from an init cache,
+// test-speed settings), or PGlite when no binary is installed.
+import fs from 'node:fs'
+import path from 'node:path'
+import { ConfigError } from '../../errors.ts'
+import { postgresQuery } from '../../probes/postgres.ts'
+import { launchPglite, pgliteAvailable } from '../../providers/embedded/pglite.ts'
+import { ManagedProcess } from '../../providers/process/managed-process.ts'
+import { unprivilegedUser, chownForService } from '../../providers/process/user.ts'
+import { defineService, type CommonOptions, type DoctorEntry, type Launched, type ServiceDefinition, type ServiceKind, type StartContext } from '../service-kind.ts'
+import { findPostgres, INSTALL_HINT, requirePostgres } from './binaries.ts'
+import { copyDataDir, ensureInitialised, postgresVersion } from './init-cache.ts'
+
+/** Options of {@link postgres}. */
+export interface PostgresOptions {
+  /** Major version to use, e.g. `'16'`; by default the newest installed. */
+  version?: string
+  /** Directory holding `postgres` and `initdb`; overrides the search. */
+  binDir?: string
+  /**
+   * Database created for the tests.
+   * @default 'postgres'
+   */
+  database?: string
+  /**
+   * Superuser name (trust authentication, no password).
+   * @default 'postgres'
+   */
+  user?: string
+  /** Server settings passed as `-c name=value`, on top of rig's test-speed defaults. */
+  settings?: Record<string, string | number | boolean>
+  /** Extra `initdb` arguments; part of the init cache key. */
+  initdbArgs?: string[]
+  /**
+   * `process` runs the local binaries, `embedded` runs PGlite, `auto` prefers binaries and
+   * falls back to PGlite with a notice.
+   * @default 'auto'
+   */
+  provider?: 'auto' | 'process' | 'embedded'
+}
+
+/** Settings that make PostgreSQL fast for throw-away test data: durability off. */
+export const TEST_SPEED_SETTINGS: Readonly<Record<string, string>> = {
+  fsync: 'off',
+  synchronous_commit: 'off',
+  full_page_writes: 'off',
+  max_connections: '200',
+  max_wal_senders: '0',
+  wal_level: 'minimal',
+  checkpoint_timeout: '1h',
+  max_wal_size: '4GB',
+}
+
+function urlFor(user: string, port: number, database: string): string {
+  return `postgres://${encodeURIComponent(user)}@127.0.0.1:${port}/${encodeURIComponent(database)}`
+}
+
+function crashHint(tail: readonly string[]): string | undefined {
+  const text = tail.join('\n')
+  if (/Address already in use|could not bind/i.test(text)) return 'the port is taken: remove `port` to let rig pick a free one'
+  if (/root/i.test(text) && /not permitted|cannot be run/i.test(text)) return 'PostgreSQL refuses root: set RIG_SERVICE_USER to an unprivileged user'
+  if (/shared memory|could not create shared memory/i.test(text)) return 'not enough shared memory: lower `settings.shared_buffers`'
+  return undefined
+}
+
+async function startProcess(ctx: StartContext, o: PostgresOptions, bin: string): Promise<Launched> {
+  const user = unprivilegedUser()
+  const binDir = path.dirname(bin)
+  const database = o.database ?? 'postgres'
+  const pgUser = o.user ?? 'postgres'
+  const version = await postgresVersion(bin)
+  const cached = await ensureInitialised({ binDir, version, user: pgUser, database, initdbArgs: o.initdbArgs ?? [] }, user, () =>
+    ctx.notice(`initialising PostgreSQL ${version} data once (cached for next runs)`),
+  )
+  chownForService(ctx.dir, user)
+  const data = path.join(ctx.dir, 'data')
+  await copyDataDir(cached, data)
+  const settings = { ...TEST_SPEED_SETTINGS, ...o.settings }
+  const args = ['-D', data, '-p', String(ctx.port), '-h', '127.0.0.1', '-k', ctx.dir]
+  for (const [k, v] of Object.entries(settings)) args.push('-c', `${k}=${typeof v === 'boolean' ? (v ? 'on' : 'off') : v}`)
+  const url = urlFor(pgUser, ctx.port, database)
+  return {
+    host: '127.0.0.1',
+    port: ctx.port,
+    url,
+    env: { DATABASE: database, USER: pgUser, VERSION: version },
+    provider: 'process',
+    // SIGINT is PostgreSQL's "fast shutdown": no waiting for clients to disconnect.
+    launch: () => new ManagedProcess({ command: bin, args, cwd: ctx.dir, user, stopSignal: 'SIGINT', stopGraceMs: 5000 }, ctx.logs),
+    defaultReady: [postgresQuery('select 1')],
+    crashHint,
+  }
+}
+
+function startEmbedded(ctx: StartContext, o: PostgresOptions): Launched {
+  if (o.database && o.database !== 'postgres') {
+    throw new ConfigError('RIG_EMBEDDED_UNSUPPORTED', `service "${ctx.name}": the embedded PostgreSQL (PGlite) has a single database named "postgres"; remove \`database: '${o.database}'\` or install PostgreSQL (${INSTALL_HINT})`)
+  }
+  const data = path.join(ctx.dir, 'pglite')
+  return {
+    host: '127.0.0.1',
+    port: ctx.port,
+    url: urlFor('postgres', ctx.port, 'postgres'),
+    env: { DATABASE: 'postgres', USER: 'postgres', VERSION: 'pglite' },
+    provider: 'embedded',
+    launch: () => launchPglite(ctx.port, data, ctx.logs),
+    defaultReady: [postgresQuery('select 1')],
+  }
+}
+
+const postgresKind: ServiceKind<PostgresOptions> = {
+  name: 'postgres',
+  optionKeys: ['version', 'binDir', 'database', 'user', 'settings', 'initdbArgs', 'provider'],
+  errorPatterns: [/\b(ERROR|FATAL|PANIC):/],
+  async start(ctx, o) {
+    const provider = o.provider ?? 'auto'
+    if (provider === 'embedded') return startEmbedded(ctx, o)
+    const found = findPostgres(o)
+    if (found.path) return startProcess(ctx, o, fs.realpathSync(found.path))
+    if (provider === 'auto' && pgliteAvailable()) {
+      ctx.notice(`no PostgreSQL binary found; "${ctx.name}" runs on embedded PGlite (install PostgreSQL for full fidelity: ${INSTALL_HINT})`)
+      return startEmbedded(ctx, o)
+    }
+    return startProcess(ctx, o, fs.realpathSync(requirePostgres(ctx.name, o)))
+  },
+  async doctor(): Promise<DoctorEntry[]> {
+    const found = findPostgres({})
+    const entries: DoctorEntry[] = []
+    if (found.path) {
+      const version = await postgresVersion(found.path).catch((e: Error) => `unknown (${e.message})`)
+      entries.push({ what: 'postgres', ok: true, detail: `PostgreSQL ${version} at ${found.path}` })
+    } else {
+      entries.push({ what: 'postgres', ok: false, detail: `not found in ${found.searched.length} places`, fix: INSTALL_HINT })
+    }
+    entries.push({
+      what: 'postgres (embedded)',
+      ok: pgliteAvailable(),
+      detail: pgliteAvailable() ? 'PGlite available as a fallback' : 'PGlite not installed (only needed when no PostgreSQL binary exists)',
+      ...(pgliteAvailable() ? {} : { fix: 'npm install --save-dev @electric-sql/pglite @electric-sql/pglite-socket' }),
+    })
+    return entries
+  },
+}
+
+/** A PostgreSQL server for the environment. */
+export function postgres(options: PostgresOptions & CommonOptions = {}): ServiceDefinition<PostgresOptions> {
+  return defineService(postgresKind, options)
+}
+
+export { postgresKind }

@@ -1,0 +1,99 @@
+// initdb takes seconds; copying an initialised data directory takes milliseconds. The first
+// start initialises once into a cache keyed by version and options, every start copies it.
+import { createHash } from 'node:crypto'
+import fs from 'node:fs'
+import path from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { cacheRoot } from '../../providers/process/cache-dir.ts'
+import { run } from '../../providers/process/run.ts'
+import { chownForService, type ServiceUser } from '../../providers/process/user.ts'
+
+/** What determines the content of an initialised data directory. */
+export interface InitKey {
+  binDir: string
+  version: string
+  user: string
+  database: string
+  initdbArgs: readonly string[]
+}
+
+/** Bumped when the way rig initialises data changes, so old caches are not reused. */
+const CACHE_LAYOUT = 2
+
+const versions = new Map<string, Promise<string>>()
+
+/** `postgres --version`, memoised per binary. */
+export function postgresVersion(bin: string): Promise<string> {
+  let v = versions.get(bin)
+  if (!v) {
+    v = run(bin, ['--version']).then((out) => out.trim().match(/(\d+(?:\.\d+)?)/)?.[1] ?? out.trim())
+    versions.set(bin, v)
+  }
+  return v
+}
+
+function quoteIdent(s: string): string {
+  return `"${s.replaceAll('"', '""')}"`
+}
+
+/** Where the cached data directory for `key` lives. */
+export function initCacheDir(key: InitKey): string {
+  const hash = createHash('sha256').update(JSON.stringify({ layout: CACHE_LAYOUT, ...key })).digest('hex').slice(0, 16)
+  return path.join(cacheRoot(), 'postgres', `${key.version}-${hash}`)
+}
+
+async function lock(dir: string): Promise<() => void> {
+  const lockDir = `${dir}.lock`
+  for (let i = 0; ; i++) {
+    try {
+      fs.mkdirSync(lockDir)
+      return () => fs.rmSync(lockDir, { recursive: true, force: true })
+    } catch {
+      const age = Date.now() - (fs.statSync(lockDir, { throwIfNoEntry: false })?.mtimeMs ?? Date.now())
+      if (age > 120_000) fs.rmSync(lockDir, { recursive: true, force: true })
+      await sleep(Math.min(200, 10 * (i + 1)))
+    }
+  }
+}
+
+/**
+ * Returns a cached, initialised data directory for `key`, creating it on first use.
+ * `onCold` is called when initdb has to run, so the caller can tell the user.
+ */
+export async function ensureInitialised(key: InitKey, user: ServiceUser | undefined, onCold?: () => void): Promise<string> {
+  const dir = initCacheDir(key)
+  const data = path.join(dir, 'data')
+  if (fs.existsSync(path.join(dir, 'ok'))) return data
+  fs.mkdirSync(path.dirname(dir), { recursive: true, mode: 0o755 })
+  const release = await lock(dir)
+  try {
+    if (fs.existsSync(path.join(dir, 'ok'))) return data
+    onCold?.()
+    fs.rmSync(dir, { recursive: true, force: true })
+    const staging = `${dir}.tmp-${process.pid}`
+    fs.rmSync(staging, { recursive: true, force: true })
+    fs.mkdirSync(staging, { mode: 0o755 })
+    chownForService(staging, user)
+    const stagingData = path.join(staging, 'data')
+    await run(path.join(key.binDir, 'initdb'), ['-D', stagingData, '-U', key.user, '--auth=trust', '-E', 'UTF8', '--locale=C', '--no-sync', '--wal-segsize=1', ...key.initdbArgs], { user, cwd: staging })
+    if (key.database !== 'postgres') {
+      // Single-user mode creates the database without starting a server.
+      await run(path.join(key.binDir, 'postgres'), ['--single', '-D', stagingData, '-c', 'fsync=off', 'postgres'], {
+        user,
+        cwd: staging,
+        input: `CREATE DATABASE ${quoteIdent(key.database)};\n`,
+      })
+    }
+    fs.writeFileSync(path.join(staging, 'key.json'), JSON.stringify(key, null, 2))
+    fs.renameSync(staging, dir)
+    fs.writeFileSync(path.join(dir, 'ok'), new Date().toISOString())
+    return data
+  } finally {
+    release()
+  }
+}
+
+/** Copies the cached data directory into an instance dir, keeping owner and permissions. */
+export async function copyDataDir(from: string, to: string): Promise<void> {
+  await run('cp', ['-a', '--reflink=auto', from, to])
+}

@@ -1,0 +1,57 @@
+// Redis from the local `redis-server` binary, in-memory only (no RDB/AOF), on a free port.
+import { MissingBinaryError } from '../../errors.ts'
+import { redisPing } from '../../probes/redis.ts'
+import { findBinary } from '../../providers/process/binaries.ts'
+import { ManagedProcess } from '../../providers/process/managed-process.ts'
+import { run } from '../../providers/process/run.ts'
+import { defineService, type CommonOptions, type DoctorEntry, type ServiceDefinition, type ServiceKind } from '../service-kind.ts'
+
+/** Options of {@link redis}. */
+export interface RedisOptions {
+  /** Directory holding `redis-server`; overrides the search. */
+  binDir?: string
+  /** Extra config directives, e.g. `{ maxmemory: '64mb' }`, passed as `--name value`. */
+  settings?: Record<string, string | number>
+}
+
+const INSTALL = 'apt-get install redis-server (Debian/Ubuntu), dnf install redis, or brew install redis'
+
+function find(binDir?: string) {
+  return findBinary({ name: 'redis-server', binDir, envVar: 'RIG_REDIS_BIN_DIR', wellKnown: ['/usr/local/bin', '/opt/homebrew/bin'] })
+}
+
+const redisKind: ServiceKind<RedisOptions> = {
+  name: 'redis',
+  optionKeys: ['binDir', 'settings'],
+  errorPatterns: [/# (WARNING|Error|Fatal)/i, /\bERR\b/],
+  async start(ctx, o) {
+    const found = find(o.binDir)
+    if (!found.path) throw new MissingBinaryError('redis-server', ctx.name, found.searched, INSTALL)
+    const bin = found.path
+    const args = ['--port', String(ctx.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', ctx.dir, '--daemonize', 'no', '--loglevel', 'notice', '--protected-mode', 'no']
+    for (const [k, v] of Object.entries(o.settings ?? {})) args.push(`--${k}`, String(v))
+    return {
+      host: '127.0.0.1',
+      port: ctx.port,
+      url: `redis://127.0.0.1:${ctx.port}`,
+      env: {},
+      provider: 'process',
+      launch: () => new ManagedProcess({ command: bin, args, cwd: ctx.dir, stopSignal: 'SIGTERM', stopGraceMs: 3000 }, ctx.logs),
+      defaultReady: [redisPing()],
+      crashHint: (tail) => (tail.some((l) => /Address already in use/i.test(l)) ? 'the port is taken: remove `port` to let rig pick a free one' : undefined),
+    }
+  },
+  async doctor(): Promise<DoctorEntry[]> {
+    const found = find()
+    if (!found.path) return [{ what: 'redis-server', ok: false, detail: 'not found', fix: INSTALL }]
+    const v = await run(found.path, ['--version']).catch((e: Error) => e.message)
+    return [{ what: 'redis-server', ok: true, detail: `${v.match(/v=(\S+)/)?.[1] ?? v.trim()} at ${found.path}` }]
+  },
+}
+
+/** A Redis server for the environment. */
+export function redis(options: RedisOptions & CommonOptions = {}): ServiceDefinition<RedisOptions> {
+  return defineService(redisKind, options)
+}
+
+export { redisKind }

@@ -1,0 +1,113 @@
+// The extension point for service kinds: PostgreSQL, Redis, the team's own commands, external
+// services. Adding a kind is one new folder exporting a definition factory built on this.
+import type { Probe } from '../probes/probe.ts'
+import type { LogBuffer } from '../providers/process/log-buffer.ts'
+import type { ManagedProcess } from '../providers/process/managed-process.ts'
+
+/** How a dependent waits for a dependency. */
+export type DependencyCondition = 'started' | 'ready' | 'completed'
+
+/** `dependsOn: ['db']` waits for `ready`; the object form picks a condition per dependency. */
+export type DependsOn = readonly string[] | Readonly<Record<string, DependencyCondition>>
+
+/** The address of a started service, as dependents and tests see it. */
+export interface ServiceAddress {
+  name: string
+  host: string
+  port: number
+  url: string
+  /** Env vars this service exports, e.g. `DATABASE_URL`. */
+  env: Readonly<Record<string, string>>
+}
+
+/** Options every kind accepts. */
+export interface CommonOptions {
+  /** Services to wait for before this one starts. */
+  dependsOn?: DependsOn
+  /** Readiness probes; replaces the kind's default probe. */
+  ready?: Probe | readonly Probe[]
+  /**
+   * Deadline for readiness, in ms, scaled by `RIG_TIMEOUT_SCALE` (2 under CI).
+   * @default 30000
+   */
+  readyTimeout?: number
+  /** A fixed port; by default rig picks a free one. */
+  port?: number
+}
+
+/** Keys of {@link CommonOptions}, for unknown-key detection. */
+export const commonOptionKeys = ['dependsOn', 'ready', 'readyTimeout', 'port'] as const
+
+/** What a kind's `start` receives. */
+export interface StartContext {
+  /** The service's name in the config. */
+  name: string
+  /** A fresh directory for this instance, removed when the environment stops. */
+  dir: string
+  /** Where the service's output goes. */
+  logs: LogBuffer
+  /** The port chosen for the service (the fixed one, or a free one). */
+  port: number
+  /** Started dependencies, by name. */
+  deps: Readonly<Record<string, ServiceAddress>>
+  /** Directory of the config file; relative paths are resolved against it. */
+  root: string
+  /** Aborted when the environment gives up starting. */
+  signal: AbortSignal
+  /** Shows a one-line notice to the user (e.g. a fallback was taken). */
+  notice(message: string): void
+}
+
+/** What a kind hands back once it has launched a service. */
+export interface Launched {
+  host: string
+  port: number
+  url: string
+  env: Record<string, string>
+  /** Which provider ran it: `process`, `embedded` or `external`. */
+  provider: string
+  /** Starts (or restarts) the process; absent for services rig does not run. */
+  launch?: () => ManagedProcess
+  /** Probes used when the user gives none. */
+  defaultReady: Probe[]
+  /** A hint shown when the process crashes during start-up (e.g. what its logs usually mean). */
+  crashHint?: (logTail: readonly string[]) => string | undefined
+  /** Extra cleanup after the process stopped (the instance dir is removed by the environment). */
+  cleanup?: () => Promise<void>
+}
+
+/** A line of `rig doctor`. */
+export interface DoctorEntry {
+  what: string
+  ok: boolean
+  detail: string
+  /** What to do when not ok. */
+  fix?: string
+}
+
+/** One kind of service. */
+export interface ServiceKind<O extends object> {
+  /** e.g. `postgres`. */
+  readonly name: string
+  /** Option keys this kind accepts besides {@link commonOptionKeys}. */
+  readonly optionKeys: readonly string[]
+  /** Whether rig must pick a port for it when none is fixed. @default true */
+  readonly needsPort?: (options: O) => boolean
+  /** Starts one instance. */
+  start(ctx: StartContext, options: O): Promise<Launched>
+  /** Checks this kind's prerequisites for `rig doctor`. */
+  doctor?(): Promise<DoctorEntry[]>
+  /** Patterns of log lines that mean an error (used by the per-test log scan). */
+  readonly errorPatterns?: readonly RegExp[]
+}
+
+/** What a factory such as `postgres()` returns: a kind with its options. */
+export interface ServiceDefinition<O extends object = object> {
+  readonly kind: ServiceKind<O>
+  readonly options: O & CommonOptions
+}
+
+/** Builds a definition; used by every kind's factory. */
+export function defineService<O extends object>(kind: ServiceKind<O>, options: O & CommonOptions): ServiceDefinition<O> {
+  return { kind, options }
+}
