@@ -57,6 +57,7 @@ export class Environment implements AsyncDisposable {
   private readonly order: string[]
   private readonly watchdog: Watchdog
   private stopping: Promise<void> | undefined
+  private readonly listeners = new Set<EnvEventListener>()
 
   /** @internal use {@link startEnvironment} */
   constructor(id: string, dir: string, services: Record<string, StartedService>, order: string[], watchdog: Watchdog) {
@@ -72,6 +73,24 @@ export class Environment implements AsyncDisposable {
     const s = this.services[name]
     if (!s) throw new RigError('RIG_UNKNOWN_SERVICE', `no service "${name}" in this environment (services: ${Object.keys(this.services).join(', ')})`, { exitCode: 2 })
     return s
+  }
+
+  /** Subscribes to events (start-up, unexpected exits, controls); returns the unsubscribe function. */
+  on(listener: EnvEventListener): () => void {
+    this.listeners.add(listener)
+    return () => this.listeners.delete(listener)
+  }
+
+  /** @internal */
+  emit(event: EnvEvent): void {
+    this.events.push(event)
+    for (const l of this.listeners) {
+      try {
+        l(event)
+      } catch {
+        // a listener (a progress printer) must not break the environment
+      }
+    }
   }
 
   /** `RIG_<NAME>_URL`, `_HOST`, `_PORT` (and kind-specific extras) for every service. */
@@ -153,17 +172,8 @@ async function start(config: RigConfig, options: StartOptions): Promise<Environm
     services[name] = new StartedService(name, def.kind.name, path.join(dir, name), new LogBuffer(logFile), Object.keys(deps[name] ?? {}))
   }
   const env = new Environment(id, dir, services, order, watchdog)
-  const listeners: EnvEventListener[] = [(e) => env.events.push(e)]
-  if (options.onEvent) listeners.push(options.onEvent)
-  const emit: EnvEventListener = (e) => {
-    for (const l of listeners) {
-      try {
-        l(e)
-      } catch {
-        // a progress printer must not break the start
-      }
-    }
-  }
+  if (options.onEvent) env.on(options.onEvent)
+  const emit: EnvEventListener = (e) => env.emit(e)
   const at = (): number => performance.now() - t0
 
   const abort = new AbortController()
@@ -224,7 +234,7 @@ async function start(config: RigConfig, options: StartOptions): Promise<Environm
   const markStarted = new Map<string, () => void>()
   for (const name of order) startedP.set(name, new Promise<void>((r) => markStarted.set(name, r)))
   // A dependent waiting for `started` may go ahead as soon as the process is spawned.
-  listeners.push((e) => {
+  env.on((e) => {
     if (e.type === 'started') markStarted.get(e.service)?.()
   })
   for (const name of order) {

@@ -11,6 +11,8 @@ export type EnvEvent =
   | { type: 'exited'; service: string; at: number; code: number | null; signal: string | null }
   | { type: 'stopping'; service: string; at: number }
   | { type: 'stopped'; service: string; at: number }
+  | { type: 'paused'; service: string; at: number }
+  | { type: 'resumed'; service: string; at: number }
 
 /** Receives {@link EnvEvent}s. */
 export type EnvEventListener = (event: EnvEvent) => void

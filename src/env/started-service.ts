@@ -209,15 +209,22 @@ export class StartedService implements ServiceAddress, ProbeTarget {
     return keepAlive(this.doStop())
   }
 
+  private note(type: 'stopping' | 'stopped' | 'paused' | 'resumed'): void {
+    const p = this.params
+    if (p) p.emit({ type, service: this.name, at: this.since(p.t0) })
+  }
+
   private async doStop(): Promise<void> {
-    if (!this.proc) {
-      this.status = 'stopped'
+    if (!this.proc?.running) {
+      if (this.status !== 'completed') this.status = 'stopped'
       return
     }
     this.expectExit = true
+    this.note('stopping')
     if (this.status === 'paused') this.proc.resume()
     await this.proc.stop()
     if (this.status !== 'completed') this.status = 'stopped'
+    this.note('stopped')
   }
 
   /** SIGKILLs the service's whole process group: a crash, for failover tests. */
@@ -226,6 +233,7 @@ export class StartedService implements ServiceAddress, ProbeTarget {
     this.expectExit = true
     await keepAlive(this.proc.kill())
     this.status = 'stopped'
+    this.note('stopped')
   }
 
   /** Stops, then boots again on the same port and data, waiting for readiness. */
@@ -244,6 +252,7 @@ export class StartedService implements ServiceAddress, ProbeTarget {
     if (!this.proc?.running) throw new Error(`service "${this.name}" is not running`)
     this.proc.pause()
     this.status = 'paused'
+    this.note('paused')
   }
 
   /** SIGCONT after {@link pause}. */
@@ -251,6 +260,7 @@ export class StartedService implements ServiceAddress, ProbeTarget {
     if (!this.proc?.running) throw new Error(`service "${this.name}" is not running`)
     this.proc.resume()
     if (this.status === 'paused') this.status = 'ready'
+    this.note('resumed')
   }
 
   /** A serialisable summary, as `rig status --json` prints it. */

@@ -83,6 +83,10 @@ export interface DoctorEntry {
   detail: string
   /** What to do when not ok. */
   fix?: string
+  /** Not needed to run (a fallback exists, or only some features use it). */
+  optional?: boolean
+  /** The service kind it belongs to; only kinds the config uses are required. */
+  kind?: string
 }
 
 /** One kind of service. */

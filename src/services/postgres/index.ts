@@ -130,11 +130,12 @@ const postgresKind: ServiceKind<PostgresOptions> = {
       const version = await postgresVersion(found.path).catch((e: Error) => `unknown (${e.message})`)
       entries.push({ what: 'postgres', ok: true, detail: `PostgreSQL ${version} at ${found.path}` })
     } else {
-      entries.push({ what: 'postgres', ok: false, detail: `not found in ${found.searched.length} places`, fix: INSTALL_HINT })
+      entries.push({ what: 'postgres', ok: false, optional: pgliteAvailable(), detail: `not found in ${found.searched.length} places${pgliteAvailable() ? '; the embedded PGlite fallback will be used' : ''}`, fix: INSTALL_HINT })
     }
     entries.push({
       what: 'postgres (embedded)',
       ok: pgliteAvailable(),
+      optional: true,
       detail: pgliteAvailable() ? 'PGlite available as a fallback' : 'PGlite not installed (only needed when no PostgreSQL binary exists)',
       ...(pgliteAvailable() ? {} : { fix: 'npm install --save-dev @electric-sql/pglite @electric-sql/pglite-socket' }),
     })

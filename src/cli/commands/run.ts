@@ -1,0 +1,51 @@
+import { spawn } from 'node:child_process'
+import { loadConfig } from '../../config/load-config.ts'
+import { RigError } from '../../errors.ts'
+import { ownerAlive, readState } from '../../env/state.ts'
+import type { Command } from '../command.ts'
+import { host } from '../_host.ts'
+import type { Output } from '../output.ts'
+
+function runChild(cmd: string[], env: Record<string, string>, out: Output): Promise<number> {
+  return new Promise((resolve) => {
+    const child = spawn(cmd[0] as string, cmd.slice(1), { stdio: 'inherit', env: { ...process.env, ...env } })
+    // The child gets Ctrl-C from the terminal itself; forward the rest.
+    const forward = (sig: NodeJS.Signals): void => void child.kill(sig)
+    process.on('SIGTERM', forward)
+    process.on('SIGHUP', forward)
+    process.on('SIGINT', () => {})
+    child.on('error', (err) => {
+      out.error(`could not run ${cmd[0]}: ${err.message}`)
+      resolve(127)
+    })
+    child.on('close', (code, signal) => {
+      process.off('SIGTERM', forward)
+      process.off('SIGHUP', forward)
+      resolve(code ?? (signal ? 128 + (({ SIGINT: 2, SIGTERM: 15, SIGKILL: 9 }) as Record<string, number>)[signal]! : 1))
+    })
+  })
+}
+
+export const run: Command = {
+  name: 'run',
+  summary: 'start the environment, run a command with RIG_<NAME>_URL/_HOST/_PORT set, stop, exit with its code',
+  usage: 'rig run [--fresh] -- CMD [ARGS...]',
+  details: 'When `rig up` already runs an environment here, CMD uses it (unless --fresh) and it is left running.',
+  options: { fresh: { type: 'boolean', description: 'start a new environment even if `rig up` left one running' } },
+  async run({ values, rest, out }) {
+    if (rest.length === 0) throw new RigError('RIG_USAGE', 'nothing to run: rig run -- CMD [ARGS...]', { exitCode: 2 })
+    const loaded = await loadConfig(values.config as string | undefined)
+    const existing = readState(loaded.root)
+    if (existing && ownerAlive(existing) && !values.fresh) {
+      out.info(out.e.dim(`using the environment started by rig up (pid ${existing.pid})`))
+      const env: Record<string, string> = Object.assign({}, ...Object.values(existing.services).map((s) => s.env))
+      return runChild(rest, env, out)
+    }
+    const hosted = await host(loaded, out, { detached: false, publish: !(existing && ownerAlive(existing)) })
+    try {
+      return await runChild(rest, hosted.env.vars(), out)
+    } finally {
+      await hosted.stop()
+    }
+  },
+}

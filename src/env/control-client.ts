@@ -1,0 +1,26 @@
+import http from 'node:http'
+import { RigError } from '../errors.ts'
+
+/** Calls the control server of a running environment. */
+export function controlRequest<T = unknown>(socketPath: string, method: 'GET' | 'POST', path: string, timeoutMs = 60_000): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const req = http.request({ socketPath, method, path, timeout: timeoutMs }, (res) => {
+      let body = ''
+      res.setEncoding('utf8')
+      res.on('data', (c: string) => (body += c))
+      res.on('end', () => {
+        let parsed: { error?: string; code?: string } & Record<string, unknown>
+        try {
+          parsed = JSON.parse(body)
+        } catch {
+          return reject(new RigError('RIG_CONTROL_FAILED', `the environment answered with something unexpected: ${body.slice(0, 200)}`))
+        }
+        if ((res.statusCode ?? 500) >= 400) reject(new RigError(parsed.code ?? 'RIG_CONTROL_FAILED', parsed.error ?? `HTTP ${res.statusCode}`))
+        else resolve(parsed as T)
+      })
+    })
+    req.on('timeout', () => req.destroy(new RigError('RIG_CONTROL_TIMEOUT', `the environment did not answer within ${timeoutMs} ms`)))
+    req.on('error', reject)
+    req.end()
+  })
+}

@@ -1,0 +1,47 @@
+// The control server of a running environment: a small HTTP API on a unix socket, so
+// `rig status`, `rig stop db`, `rig down` and tests in other processes can drive it.
+import fs from 'node:fs'
+import http from 'node:http'
+import { describeError, RigError } from '../errors.ts'
+import type { Environment } from './environment.ts'
+
+const ACTIONS = ['stop', 'kill', 'restart', 'pause', 'resume'] as const
+type Action = (typeof ACTIONS)[number]
+
+/** Serves `env` on `socketPath`; `onDown` is called when a client asks for `rig down`. */
+export async function serveControl(env: Environment, socketPath: string, onDown: () => void): Promise<http.Server> {
+  fs.rmSync(socketPath, { force: true })
+  const server = http.createServer((req, res) => {
+    const send = (status: number, body: unknown): void => {
+      res.writeHead(status, { 'content-type': 'application/json' })
+      res.end(JSON.stringify(body))
+    }
+    const url = new URL(req.url ?? '/', 'http://rig')
+    const parts = url.pathname.split('/').filter(Boolean)
+    void (async () => {
+      try {
+        if (req.method === 'GET' && url.pathname === '/status') return send(200, env.toJSON())
+        if (req.method === 'POST' && url.pathname === '/down') {
+          send(200, { ok: true })
+          return onDown()
+        }
+        if (req.method === 'POST' && parts[0] === 'services' && parts.length === 3) {
+          const svc = env.get(decodeURIComponent(parts[1] ?? ''))
+          const action = parts[2] as Action
+          if (!ACTIONS.includes(action)) return send(404, { error: `unknown action "${action}" (${ACTIONS.join(', ')})` })
+          await svc[action]()
+          return send(200, svc.toJSON())
+        }
+        send(404, { error: `no route ${req.method} ${url.pathname}` })
+      } catch (err) {
+        send(err instanceof RigError ? 400 : 500, { error: describeError(err), code: (err as { code?: string }).code })
+      }
+    })()
+  })
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(socketPath, () => resolve())
+  })
+  server.unref()
+  return server
+}
