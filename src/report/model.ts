@@ -1,0 +1,70 @@
+// The run report's data: everything `report.json` holds and the HTML page and JUnit XML show.
+// Plain serialisable values only.
+
+/** Status of one test. */
+export type TestStatus = 'passed' | 'failed' | 'skipped'
+
+/** Data one test left behind, per store. */
+export interface LeakEntry {
+  /** e.g. `postgres db`. */
+  store: string
+  /** e.g. `public.rentals +1 row`. */
+  items: string[]
+}
+
+/** A service log line matched as an error during a test. */
+export interface LogErrorEntry {
+  service: string
+  line: string
+  /** Whether the test declared it expected (`rig.expectLog`). */
+  expected: boolean
+}
+
+/** One test's result. */
+export interface TestEntry {
+  /** Stable id: file + full name. */
+  id: string
+  file: string
+  /** Suite path and test name joined by ' > '. */
+  name: string
+  status: TestStatus
+  durationMs: number
+  /** Failure messages (first lines of errors). */
+  errors: string[]
+  leaks: LeakEntry[]
+  /** Which restore strategy cleaned up after it, when it leaked. */
+  restoredWith?: string
+  logErrors: LogErrorEntry[]
+  /** Copy-paste command that replays this test in the same order. */
+  repro?: string
+}
+
+/** One service in the start-up timeline. */
+export interface TimelineEntry {
+  service: string
+  kind: string
+  provider: string
+  dependsOn: string[]
+  /** ms since the environment start. */
+  startingAt?: number
+  startedAt?: number
+  readyAt?: number
+  completedAt?: number
+  url: string
+}
+
+/** The whole report. */
+export interface RunReport {
+  /** Report format version. */
+  version: 1
+  startedAt: string
+  durationMs: number
+  seed: number
+  /** Test files in the order they ran. */
+  files: string[]
+  /** Command that replays the whole run in the same order. */
+  repro: string
+  summary: { passed: number; failed: number; skipped: number; leaks: number; logErrors: number }
+  environment: { startMs: number; attached: boolean; services: TimelineEntry[] }
+  tests: TestEntry[]
+}
