@@ -23,14 +23,15 @@ export class LogBuffer {
   readonly file: string
   private readonly lines: LogLine[] = []
   private readonly listeners = new Set<(l: LogLine) => void>()
-  private out: fs.WriteStream
+  private fd: number | undefined
   /** Total lines ever written; a cursor for "lines since". */
   count = 0
 
   constructor(file: string) {
     this.file = file
-    this.out = fs.createWriteStream(file, { flags: 'a' })
-    this.out.on('error', () => {})
+    // Written synchronously, line by line: a test that just got a response from a service
+    // must find the line that service logged on the way already in the file.
+    this.fd = fs.openSync(file, 'a')
   }
 
   /** Reads `stream` line by line until it ends. */
@@ -55,7 +56,13 @@ export class LogBuffer {
     this.lines.push(line)
     if (this.lines.length > KEEP) this.lines.splice(0, this.lines.length - KEEP)
     this.count++
-    this.out.write(formatLogLine(line) + '\n')
+    if (this.fd !== undefined) {
+      try {
+        fs.writeSync(this.fd, formatLogLine(line) + '\n')
+      } catch {
+        // a full disk must not break the service
+      }
+    }
     for (const l of this.listeners) l(line)
   }
 
@@ -75,11 +82,10 @@ export class LogBuffer {
     return () => this.listeners.delete(fn)
   }
 
-  /** Flushes and closes the file. */
-  close(): Promise<void> {
-    return new Promise((resolve) => {
-      if (this.out.closed || this.out.destroyed) return resolve()
-      this.out.end(() => resolve())
-    })
+  /** Closes the file; later lines are kept in memory only. */
+  async close(): Promise<void> {
+    if (this.fd === undefined) return
+    fs.closeSync(this.fd)
+    this.fd = undefined
   }
 }
