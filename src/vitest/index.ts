@@ -1,0 +1,43 @@
+// `testrig/vitest`: the plugin for vitest.config.ts and the helpers tests call. The entry is
+// light: the node side (starting services) is loaded only inside Vitest's main process, and
+// the worker side only touches what a test uses.
+import type { Plugin } from 'vite'
+import type { RigPluginOptions } from './options.ts'
+import { allowLeak, expectLog, service, services } from './runtime.ts'
+
+export type { RigPluginOptions } from './options.ts'
+export type { RigProvided, ProvidedService } from './provided.ts'
+export { services, service, allowLeak, expectLog } from './runtime.ts'
+
+/** The plugin: `plugins: [rig()]` in vitest.config.ts. Also carries the test helpers. */
+export interface Rig {
+  (options?: RigPluginOptions): Plugin
+  /** Declares that the current test leaves data behind on purpose (all stores, or the named ones). */
+  allowLeak: typeof allowLeak
+  /** Declares a log line the current test expects a service to write (not an error then). */
+  expectLog: typeof expectLog
+  /** Every service's address, as this worker sees it. */
+  services: typeof services
+  /** One service, with controls (stop, kill, restart, pause, resume). */
+  service: typeof service
+}
+
+function plugin(options: RigPluginOptions = {}): Plugin {
+  let node: Promise<typeof import('./plugin-node.ts')> | undefined
+  const load = (): Promise<typeof import('./plugin-node.ts')> => (node ??= import('./plugin-node.ts'))
+  const state = { seed: 0 }
+  return {
+    name: 'testrig',
+    async config(config) {
+      const { configHook } = await load()
+      return configHook(config, options, state)
+    },
+    async configureVitest(ctx) {
+      const { configureHook } = await load()
+      await configureHook(ctx, options, state)
+    },
+  } as Plugin
+}
+
+/** The testrig Vitest plugin and test helpers. */
+export const rig: Rig = Object.assign(plugin, { allowLeak, expectLog, services, service })

@@ -1,0 +1,61 @@
+// Per-test log scan: the lines each service wrote between a test's start and end that match
+// its error patterns. The node side writes every line to the service's log file as soon as
+// it arrives, so a worker reads the files from the offsets it noted at the test's start.
+import fs from 'node:fs'
+import type { LogErrorEntry } from '../report/model.ts'
+import type { ProvidedService } from './provided.ts'
+
+/** Byte offsets of each service's log file. */
+export type LogOffsets = Map<string, number>
+
+/** Notes where each log file ends now. */
+export function logOffsets(services: readonly ProvidedService[]): LogOffsets {
+  const m: LogOffsets = new Map()
+  for (const s of services) m.set(s.name, fs.statSync(s.logFile, { throwIfNoEntry: false })?.size ?? 0)
+  return m
+}
+
+function readFrom(file: string, offset: number): string {
+  let fd: number
+  try {
+    fd = fs.openSync(file, 'r')
+  } catch {
+    return ''
+  }
+  try {
+    const size = fs.fstatSync(fd).size
+    if (size <= offset) return ''
+    const buf = Buffer.alloc(size - offset)
+    fs.readSync(fd, buf, 0, buf.length, offset)
+    return buf.toString('utf8')
+  } finally {
+    fs.closeSync(fd)
+  }
+}
+
+/** Error lines written since `offsets`; `expected` marks the ones the test declared. */
+export function scanLogs(services: readonly ProvidedService[], offsets: LogOffsets, expected: readonly { service: string; pattern: RegExp }[]): LogErrorEntry[] {
+  const found: LogErrorEntry[] = []
+  for (const s of services) {
+    if (s.errorPatterns.length === 0) continue
+    const patterns = s.errorPatterns.map((p) => new RegExp(p.source, p.flags))
+    for (const raw of readFrom(s.logFile, offsets.get(s.name) ?? 0).split('\n')) {
+      // Log file lines are `<ISO time> <stream> <text>`; rig's own notes are not the service's errors.
+      const m = /^\S+ (stdout|stderr|rig)\s+(.*)$/.exec(raw)
+      if (!m || m[1] === 'rig') continue
+      const text = m[2] ?? ''
+      if (!patterns.some((p) => p.test(text))) continue
+      found.push({ service: s.name, line: text, expected: expected.some((e) => e.service === s.name && e.pattern.test(text)) })
+    }
+  }
+  return found
+}
+
+/** The last `n` lines of a log file, for "service died" messages. */
+export function logTail(file: string, n = 20): string[] {
+  try {
+    return fs.readFileSync(file, 'utf8').trimEnd().split('\n').slice(-n)
+  } catch {
+    return []
+  }
+}

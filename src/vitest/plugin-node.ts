@@ -1,0 +1,145 @@
+// The node side of the plugin (Vitest's main process): start the environment or attach to the
+// one `rig up` left running, hand workers their services, order files, report, and stop
+// everything when Vitest closes.
+import { fileURLToPath } from 'node:url'
+import path from 'node:path'
+import type { UserConfig } from 'vite'
+import type { Vitest, TestProject } from 'vitest/node'
+import { loadConfig, type LoadedConfig } from '../config/load-config.ts'
+import { serveControl } from '../env/control-server.ts'
+import { startEnvironment, type Environment } from '../env/environment.ts'
+import { ownerAlive, readState, type EnvState } from '../env/state.ts'
+import { criticalChain, formatChain } from '../env/timeline.ts'
+import type { ServiceDefinition } from '../services/service-kind.ts'
+import type { TimelineEntry } from '../report/model.ts'
+import { resolveOptions, type RigPluginOptions, type ResolvedPluginOptions } from './options.ts'
+import { resolveSeed } from './order.ts'
+import type { ProvidedService, RigProvided } from './provided.ts'
+import { RigReporter } from './reporter.ts'
+import { createSequencer } from './sequencer.ts'
+import { prepareWorkerDatabases, type WorkerDatabases } from './worker-databases.ts'
+
+const SETUP = path.join(path.dirname(fileURLToPath(import.meta.url)), 'setup.ts')
+const GUARDED_KINDS = ['postgres', 'redis']
+
+/** Shared between the two hooks of one plugin instance. */
+interface PluginState {
+  seed: number
+}
+
+/** The `config` hook: setup file, seeded order, file parallelism. */
+export function configHook(config: UserConfig & { test?: { shard?: unknown } }, options: RigPluginOptions, state: PluginState): UserConfig {
+  const o = resolveOptions(options)
+  state.seed = resolveSeed(o.order.seed)
+  return {
+    test: {
+      setupFiles: [SETUP],
+      sequence: { sequencer: createSequencer(state.seed, o.order.shuffle), shuffle: { files: false, tests: o.order.shuffle }, seed: state.seed },
+      // One environment shared by all files: run them one at a time so each leak and each
+      // log error is attributed to the test that caused it.
+      ...(o.isolation === 'shared' ? { fileParallelism: false } : {}),
+    },
+  } as UserConfig
+}
+
+/** A running environment as the plugin sees it: started here, or attached. */
+interface Session {
+  loaded: LoadedConfig
+  env: Environment | undefined
+  attached: EnvState | undefined
+  provided: RigProvided
+  timeline: TimelineEntry[]
+  startMs: number
+  workerDbs: WorkerDatabases | undefined
+}
+
+const sessions = new WeakMap<Vitest, Promise<Session>>()
+
+function patternsOf(def: ServiceDefinition | undefined, extra: (string | RegExp)[] = []): { source: string; flags: string }[] {
+  const all = [...(def?.kind.errorPatterns ?? []), ...extra.map((p) => (typeof p === 'string' ? new RegExp(p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')) : p))]
+  return all.map((r) => ({ source: r.source, flags: r.flags.replace('g', '') }))
+}
+
+async function open(vitest: Vitest, o: ResolvedPluginOptions, seed: number): Promise<Session> {
+  const loaded = await loadConfig(o.config, vitest.config.root)
+  const log = (line: string): void => void process.stderr.write(`rig: ${line}\n`)
+  let env: Environment | undefined
+  let attached: EnvState | undefined
+  const existing = o.attach ? readState(loaded.root) : undefined
+  if (existing && ownerAlive(existing)) {
+    attached = existing
+    log(`using the environment started by rig up (pid ${existing.pid})`)
+  } else {
+    env = await startEnvironment(loaded.config, {
+      root: loaded.root,
+      logsDir: loaded.config.logsDir ?? path.join('.rig', 'logs'),
+      onEvent: (e) => {
+        if (e.type === 'notice') log(`${e.service}: ${e.message}`)
+      },
+    })
+    log(`environment ready in ${Math.round(env.startMs)} ms (${formatChain(criticalChain(Object.fromEntries(Object.entries(env.services).map(([k, s]) => [k, s.timeline]))))})`)
+  }
+  const services: Record<string, ProvidedService> = {}
+  const timeline: TimelineEntry[] = []
+  const guardedNames = (name: string, kind: string): boolean => o.guard.mode !== 'off' && GUARDED_KINDS.includes(kind) && (o.guard.services ? o.guard.services.includes(name) : true)
+  if (env) {
+    for (const [name, s] of Object.entries(env.services)) {
+      const def = loaded.config.services[name] as ServiceDefinition | undefined
+      services[name] = { name, kind: s.kind, url: s.url, host: s.host, port: s.port, pid: s.pid ?? null, env: s.env, logFile: s.logs.file, errorPatterns: patternsOf(def, o.logs.patterns[name]), guarded: guardedNames(name, s.kind), startedByRig: s.provider !== 'external' }
+      timeline.push({ service: name, kind: s.kind, provider: s.provider, url: s.url, ...s.timeline })
+    }
+  } else if (attached) {
+    for (const [name, s] of Object.entries(attached.services)) {
+      const def = loaded.config.services[name] as ServiceDefinition | undefined
+      services[name] = { name, kind: s.kind, url: s.url, host: s.host, port: s.port, pid: s.pid, env: s.env, logFile: s.logFile, errorPatterns: patternsOf(def, o.logs.patterns[name]), guarded: guardedNames(name, s.kind), startedByRig: s.provider !== 'external' }
+      timeline.push({ service: name, kind: s.kind, provider: s.provider, url: s.url, ...(attached.timeline[name] ?? { dependsOn: [] }) })
+    }
+  }
+  for (const name of o.logs.ignore) if (services[name]) services[name].errorPatterns = []
+  let controlSocket = attached?.controlSocket
+  if (env) {
+    controlSocket = path.join(env.dir, 'control.sock')
+    await serveControl(env, controlSocket, () => {})
+  }
+  let workerDbs: WorkerDatabases | undefined
+  if (o.isolation === 'database') {
+    const workers = Math.max(1, Number(vitest.config.maxWorkers) || 1)
+    workerDbs = await prepareWorkerDatabases(services, workers, seed)
+  }
+  const vars: Record<string, string> = Object.assign({}, ...Object.values(services).map((s) => s.env))
+  const provided: RigProvided = {
+    services,
+    vars,
+    controlSocket,
+    seed,
+    guard: { mode: o.guard.mode, strategy: o.guard.strategy, exclude: o.guard.exclude, allowCleaning: o.guard.allowCleaning },
+    logs: { failOnError: o.logs.failOnError },
+  }
+  return { loaded, env, attached, provided, timeline, startMs: env?.startMs ?? attached?.startMs ?? 0, workerDbs }
+}
+
+/** The `configureVitest` hook: environment, provide, reporter, teardown. */
+export async function configureHook(ctx: { vitest: Vitest; project: TestProject }, options: RigPluginOptions, state: PluginState): Promise<void> {
+  const o = resolveOptions(options)
+  const { vitest, project } = ctx
+  let p = sessions.get(vitest)
+  const first = !p
+  if (!p) {
+    p = open(vitest, o, state.seed)
+    sessions.set(vitest, p)
+  }
+  const session = await p
+  project.provide('rig', session.provided)
+  if (!first) return
+  process.stderr.write(`rig: seed ${state.seed} (replay this order: RIG_SEED=${state.seed} npx vitest run)\n`)
+  const reporter = new RigReporter({ seed: state.seed, root: vitest.config.root, options: o, session: { timeline: session.timeline, startMs: session.startMs, attached: Boolean(session.attached) } })
+  ;(vitest.config.reporters as unknown[]).push(reporter)
+  let closing: Promise<void> | undefined
+  const close = (): Promise<void> =>
+    (closing ??= (async () => {
+      await session.workerDbs?.drop().catch(() => {})
+      await session.env?.stop()
+    })())
+  vitest.onClose(close)
+  vitest.onCancel(() => void close())
+}
