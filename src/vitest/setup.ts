@@ -1,7 +1,9 @@
 // Worker side: the hooks around every test. Before: note where each service's log ends and
 // refuse to run against a service that died. After: scan logs for errors, check and restore
 // data, record both on the test for the report, and fail the test when it misbehaved.
+import path from 'node:path'
 import { afterAll, afterEach, beforeAll, beforeEach } from 'vitest'
+import { controlRequest } from '../env/control-client.ts'
 import { isAlive } from '../env/proc.ts'
 import { logOffsets, logTail, scanLogs, type LogOffsets } from './log-scan.ts'
 import { current, pids, rigProvided, workerUrl } from './runtime.ts'
@@ -19,11 +21,21 @@ let offsets: LogOffsets = new Map()
 /** Services found dead, with the test during which they died. */
 const dead = new Map<string, string>()
 
-function deadServices(): string[] {
-  return list.filter((s) => {
+/** Services that exited unexpectedly. A gone pid is confirmed with the environment, since a one-shot task that completed is gone too. */
+async function deadServices(): Promise<string[]> {
+  const gone = list.filter((s) => {
     const pid = pids.has(s.name) ? pids.get(s.name) : s.pid
-    return pid != null && !isAlive(pid)
-  }).map((s) => s.name)
+    return pid != null && !isAlive(pid) && !dead.has(s.name)
+  })
+  if (gone.length === 0 || !provided.controlSocket) return gone.map((s) => s.name)
+  const status = await controlRequest<{ services: Record<string, { status: string; pid: number | null }> }>(provided.controlSocket, 'GET', '/status', 5000).catch(() => undefined)
+  return gone
+    .filter((s) => {
+      const now = status?.services[s.name]
+      if (now && now.status !== 'exited' && now.status !== 'failed') pids.set(s.name, now.pid)
+      return !now || now.status === 'exited' || now.status === 'failed'
+    })
+    .map((s) => s.name)
 }
 
 beforeAll(async () => {
@@ -46,9 +58,9 @@ beforeEach(() => {
 
 afterEach(async (ctx) => {
   const name = ctx.task.fullTestName ?? ctx.task.name
-  const file = ctx.task.file?.filepath ?? ''
+  const file = path.relative(process.cwd(), ctx.task.file?.filepath ?? '')
   const problems: string[] = []
-  const newlyDead = deadServices().filter((n) => !dead.has(n))
+  const newlyDead = await deadServices()
   for (const n of newlyDead) {
     dead.set(n, name)
     const s = provided.services[n]
