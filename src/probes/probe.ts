@@ -88,7 +88,10 @@ export async function runProbe(probe: Probe, options: { signal?: AbortSignal; ta
   const timeoutMs = options.timeoutMs ?? probe.timeoutMs ?? DEFAULT_TIMEOUT_MS
   const controller = new AbortController()
   const onParentAbort = (): void => controller.abort(options.signal?.reason)
-  options.signal?.addEventListener('abort', onParentAbort, { once: true })
+  // An already-aborted signal never fires 'abort': without this check the probe would run
+  // until its own timeout.
+  if (options.signal?.aborted) onParentAbort()
+  else options.signal?.addEventListener('abort', onParentAbort, { once: true })
   const started = performance.now()
   let timer: NodeJS.Timeout | undefined
   const timedOut = new Promise<never>((_, reject) => {
