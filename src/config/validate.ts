@@ -26,7 +26,10 @@ export function validateConfig(config: unknown, source = 'config'): string[] {
     throw new ConfigError('RIG_CONFIG_INVALID', `${source} must export a config object: export default defineConfig({ services: { ... } })`)
   }
   for (const key of Object.keys(config)) if (!(TOP_LEVEL_KEYS as readonly string[]).includes(key)) throw unknownKey(source, key, TOP_LEVEL_KEYS)
-  const services = (config as RigConfig).services
+  const { services, readyTimeout: defaultTimeout } = config as RigConfig
+  if (defaultTimeout !== undefined && !(typeof defaultTimeout === 'number' && defaultTimeout > 0)) {
+    throw new ConfigError('RIG_CONFIG_INVALID', `${source}: readyTimeout must be a positive number of ms, got ${JSON.stringify(defaultTimeout)}`)
+  }
   if (typeof services !== 'object' || services === null || Object.keys(services).length === 0) {
     throw new ConfigError('RIG_CONFIG_INVALID', `${source} has no services: add some, e.g. services: { db: postgres() }`)
   }
@@ -47,7 +50,12 @@ export function validateConfig(config: unknown, source = 'config'): string[] {
     if (port !== undefined && !(Number.isInteger(port) && port > 0 && port < 65536)) {
       throw new ConfigError('RIG_CONFIG_INVALID', `service "${name}": port must be an integer from 1 to 65535, got ${JSON.stringify(port)}`)
     }
-    graph[name] = normaliseDependsOn(def.options.dependsOn)
+    const { dependsOn } = def.options
+    // A bare string would be spread into { 0: 'd', 1: 'b' } and reported as unknown services "0", "1".
+    if (dependsOn !== undefined && (typeof dependsOn !== 'object' || dependsOn === null)) {
+      throw new ConfigError('RIG_CONFIG_INVALID', `service "${name}": dependsOn must be a list of service names or { name: condition }, got ${JSON.stringify(dependsOn)}: write dependsOn: [${JSON.stringify(dependsOn)}]`)
+    }
+    graph[name] = normaliseDependsOn(dependsOn)
   }
   return checkGraph(graph)
 }
