@@ -13,8 +13,18 @@ export function processStartTime(pid: number): number | undefined {
   }
 }
 
-/** True when `pid` runs and, if `startTime` is given, is the same process as recorded. */
-export function isAlive(pid: number, startTime?: number): boolean {
+/** `/proc/<pid>/stat`'s state letter (R, S, Z…), or undefined when unknown. */
+function processState(pid: number): string | undefined {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8')
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3)
+  } catch {
+    return undefined
+  }
+}
+
+/** True when `pid` exists (possibly as a zombie) and, if `startTime` is given, is the recorded process. */
+function exists(pid: number, startTime?: number): boolean {
   try {
     process.kill(pid, 0)
   } catch (err) {
@@ -26,9 +36,23 @@ export function isAlive(pid: number, startTime?: number): boolean {
   return now === undefined || now === startTime
 }
 
-/** SIGKILLs a recorded process group, only if its leader is still the recorded process. */
+/**
+ * True when `pid` runs and, if `startTime` is given, is the same process as recorded.
+ * A zombie is dead: an owner SIGKILLed after its parent exited is reparented to PID 1, and a
+ * container's PID 1 may reap it late or never.
+ */
+export function isAlive(pid: number, startTime?: number): boolean {
+  if (!exists(pid, startTime)) return false
+  const state = processState(pid)
+  return state !== 'Z' && state !== 'X'
+}
+
+/**
+ * SIGKILLs a recorded process group, only if its leader is still the recorded process. A
+ * zombie leader still identifies the group: its children may be alive.
+ */
 export function killGroup(pid: number, startTime?: number): boolean {
-  if (!isAlive(pid, startTime)) return false
+  if (!exists(pid, startTime)) return false
   try {
     process.kill(-pid, 'SIGKILL')
   } catch {
