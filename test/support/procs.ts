@@ -1,0 +1,61 @@
+// Process checks for "nothing left running" assertions. A process killed after its parent
+// died is reparented to PID 1, which may take seconds to reap it: a zombie counts as gone.
+import fs from 'node:fs'
+import { setTimeout as sleep } from 'node:timers/promises'
+
+interface ProcInfo {
+  pid: number
+  state: string
+  pgrp: number
+}
+
+function stat(pid: number): ProcInfo | undefined {
+  try {
+    const s = fs.readFileSync(`/proc/${pid}/stat`, 'utf8')
+    const f = s.slice(s.lastIndexOf(')') + 2).split(' ')
+    return { pid, state: f[0] ?? '?', pgrp: Number(f[2]) }
+  } catch {
+    return undefined
+  }
+}
+
+/** True when `pid` runs and is not a zombie. */
+export function pidAlive(pid: number): boolean {
+  const s = stat(pid)
+  return s !== undefined && s.state !== 'Z' && s.state !== 'X'
+}
+
+/** Live (non-zombie) members of process group `pgid`. */
+export function groupMembers(pgid: number): number[] {
+  const out: number[] = []
+  for (const e of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(e)) continue
+    const s = stat(Number(e))
+    if (s && s.pgrp === pgid && s.state !== 'Z' && s.state !== 'X') out.push(s.pid)
+  }
+  return out
+}
+
+/** True when the process or any member of its group is still alive. */
+export function groupAlive(pid: number): boolean {
+  return pidAlive(pid) || groupMembers(pid).length > 0
+}
+
+/** Polls `cond` until it is true or `timeoutMs` passes; returns whether it became true. */
+export async function waitUntil(cond: () => boolean | Promise<boolean>, timeoutMs = 15_000, stepMs = 50): Promise<boolean> {
+  const end = Date.now() + timeoutMs
+  for (;;) {
+    if (await cond()) return true
+    if (Date.now() > end) return false
+    await sleep(stepMs)
+  }
+}
+
+/** Waits until none of the process groups lives; throws naming the survivors otherwise. */
+export async function expectGroupsGone(pids: readonly number[], timeoutMs = 15_000): Promise<void> {
+  const ok = await waitUntil(() => pids.every((p) => !groupAlive(p)), timeoutMs)
+  if (!ok) {
+    const alive = pids.filter(groupAlive).map((p) => `${p} [${fs.readFileSync(`/proc/${p}/cmdline`, 'utf8').replaceAll('\0', ' ').trim()}]`)
+    throw new Error(`process groups still alive after ${timeoutMs} ms: ${alive.join(', ')}`)
+  }
+}
