@@ -1,0 +1,47 @@
+// The subset of the official `redis` client (v5) rig calls; rig never imports the driver's own
+// types, so the package stays an optional peer loaded on first use.
+import { loadDriver } from './load-driver.ts'
+
+/** A raw reply; blob strings are Buffers when asked with {@link BUFFER_REPLIES}. */
+export type RedisReply = string | number | Buffer | null | RedisReply[]
+
+/** Per-command options rig passes. */
+export interface RedisCommandOptions {
+  /** RESP type → JS constructor, e.g. `{ 36: Buffer }` to read binary values. */
+  typeMapping?: Record<number, unknown>
+}
+
+/** Reply mapping that returns blob strings (values, DUMP payloads) as Buffers. */
+export const BUFFER_REPLIES: RedisCommandOptions = { typeMapping: { 36: Buffer } }
+
+/** A connected client. Commands sent without awaiting each other are pipelined by the driver. */
+export interface RedisClient {
+  connect(): Promise<unknown>
+  sendCommand<T = RedisReply>(args: ReadonlyArray<string | Buffer>, options?: RedisCommandOptions): Promise<T>
+  /** Closes the connection without waiting for pending replies. */
+  destroy(): void
+  on(event: 'error', listener: (err: Error) => void): unknown
+  readonly isReady: boolean
+}
+
+interface RedisModule {
+  createClient(options: { url: string; socket?: { connectTimeout?: number; reconnectStrategy?: false } }): RedisClient
+}
+
+/**
+ * Opens a client to `url` that never reconnects by itself: a server that went away must
+ * surface as an error, not as commands queued forever.
+ */
+export async function connectRedis(url: string, options: { timeoutMs?: number; purpose?: string } = {}): Promise<RedisClient> {
+  const mod = await loadDriver<RedisModule & { default?: RedisModule }>('redis', options.purpose ?? 'the Redis guard')
+  const { createClient } = mod.default?.createClient ? mod.default : mod
+  const client = createClient({ url, socket: { connectTimeout: options.timeoutMs ?? 5000, reconnectStrategy: false } })
+  client.on('error', () => {})
+  try {
+    await client.connect()
+    return client
+  } catch (err) {
+    client.destroy()
+    throw err
+  }
+}

@@ -1,0 +1,106 @@
+// The one extension point of the guard: a data store that can record a baseline, say what
+// changed since, and put it back. PostgreSQL and Redis implement it in their own folders;
+// MariaDB or RabbitMQ follow as one new folder each.
+
+/** How a store is put back to its baseline. `auto` picks the cheapest safe one per check. */
+export type RestoreStrategy = 'auto' | 'delete' | 'truncate' | 'snapshot' | 'transaction'
+
+/** What the guard does after each test. */
+export type GuardMode = 'fail' | 'warn' | 'clean' | 'off'
+
+/** Who a store is and where it lives; `target` is what safety messages show. */
+export interface StoreInfo {
+  /** Service name, e.g. `db`. */
+  name: string
+  /** Store kind, e.g. `postgres`. */
+  kind: string
+  /** The address without credentials, e.g. `postgres://127.0.0.1:5432/app`. */
+  target: string
+  /** True when rig started the server; only those are cleaned without an explicit opt-in. */
+  startedByRig: boolean
+}
+
+/** What kind of difference a {@link Change} is. */
+export type ChangeKind = 'added' | 'removed' | 'changed' | 'created' | 'dropped' | 'no-ttl' | 'open-transaction' | 'sequence'
+
+/** One difference between a store and its baseline. */
+export interface Change {
+  /** What changed: `public.rentals`, `session:*`, `pid 4242`. */
+  subject: string
+  kind: ChangeKind
+  /** Rows, keys or objects concerned. */
+  count: number
+  /** False for drift that is restored but does not fail a test (an advanced sequence). */
+  leak: boolean
+  /** Human text for the leak message, e.g. `public.rentals +1 row`. */
+  text: string
+}
+
+/** The result of comparing a store with its baseline. */
+export interface StoreDiff {
+  store: string
+  kind: string
+  changes: Change[]
+  /** Adapter-private details the matching `restore` needs; never serialised. */
+  readonly internal?: unknown
+}
+
+/** What a restore did. */
+export interface RestoreOutcome {
+  /** The strategy actually used (never `auto`). */
+  strategy: Exclude<RestoreStrategy, 'auto'>
+  /** Tables or keys touched. */
+  touched: string[]
+  ms: number
+  /** Why `auto` chose it, or anything the user should know. */
+  note?: string
+}
+
+/** A database (or key space) cloned for one parallel worker. */
+export interface WorkerClone {
+  worker: number
+  store: string
+  /** Where the worker connects. */
+  url: string
+  /** Extra values the worker needs (e.g. `PREFIX` when Redis keys are prefixed), without the `RIG_<STORE>_` part. */
+  env: Record<string, string>
+}
+
+/** Clones a store for parallel workers. */
+export interface WorkerCloner {
+  /** Creates `count` clones of the store's current content, tagged with `runId`. */
+  prepare(count: number, runId: string): Promise<WorkerClone[]>
+  /** Drops the clones of `runId`. */
+  drop(runId: string): Promise<number>
+  /** Drops clones whose owner process is gone or that are older than `maxAgeMs`. Returns how many. */
+  sweep(options?: { maxAgeMs?: number }): Promise<number>
+}
+
+/** Options a store adapter receives when the guard records the baseline. */
+export interface BaselineOptions {
+  /** False when the guard may not write to this store (not started by rig, no opt-in): detect only. */
+  writable: boolean
+  /** Also save a full-copy snapshot so `snapshot` restores (and dropped tables) work. */
+  snapshot: boolean
+}
+
+/** A data store the guard watches. */
+export interface StoreAdapter {
+  readonly info: StoreInfo
+  /** Records the current content as what every test must leave behind. */
+  baseline(options: BaselineOptions): Promise<void>
+  /** What changed since the baseline (or the last restore). */
+  diff(): Promise<StoreDiff>
+  /** Puts the store back to its baseline. */
+  restore(diff: StoreDiff, strategy: RestoreStrategy): Promise<RestoreOutcome>
+  /** Saves the whole store under `name`, replacing an older one. */
+  saveSnapshot(name: string): Promise<void>
+  /** Replaces the store's content by the snapshot `name`; the baseline must be taken again after. */
+  restoreSnapshot(name: string): Promise<void>
+  listSnapshots(): Promise<string[]>
+  dropSnapshot(name: string): Promise<boolean>
+  /** Per-worker clones, when the store supports them. */
+  readonly workers?: WorkerCloner
+  /** Closes connections; the store itself is left as is. */
+  close(): Promise<void>
+}

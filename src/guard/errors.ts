@@ -1,0 +1,70 @@
+// The guard's errors: each has a stable code and a message that says what to do next.
+import { RigError } from '../errors.ts'
+
+/** A test left data behind (mode `fail`). The message is the leak report. */
+export class DataLeakError extends RigError {
+  readonly test: string
+  constructor(test: string, message: string) {
+    super('RIG_DATA_LEAK', message)
+    this.name = 'DataLeakError'
+    this.test = test
+  }
+}
+
+/** The guard refuses to write to a store: production, or a server rig did not start. */
+export class GuardRefusedError extends RigError {
+  /** The store it would have touched, e.g. `postgres://127.0.0.1:5432/app`. */
+  readonly target: string
+  constructor(target: string, reason: string) {
+    super('RIG_GUARD_REFUSED', `rig will not clean ${target}: ${reason}`)
+    this.name = 'GuardRefusedError'
+    this.target = target
+  }
+}
+
+/** A store could not be reached; the check that saw it reports this instead of blaming the test. */
+export class StoreUnavailableError extends RigError {
+  readonly store: string
+  constructor(store: string, target: string, cause: unknown) {
+    const why = cause instanceof Error ? cause.message : String(cause)
+    super(
+      'RIG_GUARD_STORE_UNAVAILABLE',
+      `store "${store}" (${target}) went away: ${why || 'connection lost'}.\n` +
+        `  the guard skips it until it answers again, then takes a fresh baseline; tests are not blamed for it.`,
+      { cause },
+    )
+    this.name = 'StoreUnavailableError'
+    this.store = store
+  }
+}
+
+/** A restore could not put the store back; the message says which strategy would. */
+export class GuardRestoreError extends RigError {
+  readonly store: string
+  constructor(code: string, store: string, message: string, cause?: unknown) {
+    super(code, `store "${store}": ${message}`, { cause })
+    this.name = 'GuardRestoreError'
+    this.store = store
+  }
+}
+
+/** A named snapshot does not exist. */
+export class SnapshotNotFoundError extends RigError {
+  constructor(name: string, store: string, available: readonly string[]) {
+    super(
+      'RIG_SNAPSHOT_NOT_FOUND',
+      `no snapshot "${name}" for store "${store}" (available: ${available.length > 0 ? available.join(', ') : 'none'}).\n` +
+        `  save one first: rig snapshot save ${name}`,
+      { exitCode: 2 },
+    )
+    this.name = 'SnapshotNotFoundError'
+  }
+}
+
+/** The guard was used in the wrong order or with bad input (check before baseline, bad names). */
+export class GuardUsageError extends RigError {
+  constructor(code: string, message: string) {
+    super(code, message, { exitCode: 2 })
+    this.name = 'GuardUsageError'
+  }
+}

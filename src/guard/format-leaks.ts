@@ -1,0 +1,28 @@
+// The leak message: which test, which store, what was left behind, in one line per store.
+import type { Change } from './adapter.ts'
+
+/** What the message needs from one store. */
+export interface StoreLeaks {
+  store: string
+  kind: string
+  changes: readonly Change[]
+}
+
+/**
+ * Formats the leak report of a test; undefined when nothing leaked.
+ *
+ * @example
+ * Data left behind by "rents a car for a day" (test/rentals.test.ts):
+ *   postgres db: public.rentals +1 row, public.payments +2 rows, public.cars 1 row changed
+ *   redis cache: 3 keys added (session:*), 1 key without TTL
+ */
+export function formatLeaks(test: string, file: string | undefined, stores: readonly StoreLeaks[], problems: readonly string[] = []): string | undefined {
+  const lines: string[] = []
+  for (const s of stores) {
+    const leaks = s.changes.filter((c) => c.leak)
+    if (leaks.length > 0) lines.push(`  ${s.kind} ${s.store}: ${leaks.map((c) => c.text).join(', ')}`)
+  }
+  if (lines.length === 0) return undefined
+  for (const p of problems) lines.push(`  not restored: ${p}`)
+  return `Data left behind by ${JSON.stringify(test)}${file ? ` (${file})` : ''}:\n${lines.join('\n')}`
+}

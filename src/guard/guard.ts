@@ -1,0 +1,230 @@
+// The runner-agnostic guard: one baseline after fixtures load, one check after each test (what
+// it left behind in every store, restored at once so nothing cascades), named snapshots across
+// all stores. A test-runner plugin calls baseline() once and check() after every test.
+import { RigError } from '../errors.ts'
+import type { Change, GuardMode, RestoreOutcome, RestoreStrategy, StoreAdapter } from './adapter.ts'
+import { DataLeakError, GuardRefusedError, GuardUsageError, StoreUnavailableError } from './errors.ts'
+import { formatLeaks } from './format-leaks.ts'
+import { assertMayClean, assertNotProduction, mayClean, type SafetyOptions } from './safety.ts'
+
+/** Options of {@link createGuard}. */
+export interface GuardOptions extends SafetyOptions {
+  /** The stores to watch, e.g. `[postgresStore(env.get('db')), redisStore(env.get('cache'))]` or `storesFor(env)`. */
+  stores: readonly StoreAdapter[]
+  /**
+   * `fail`: a leak fails the test, then the store is restored; `warn`: reported, restored;
+   * `clean`: restored silently; `off`: nothing is checked.
+   * @default 'fail'
+   */
+  mode?: GuardMode
+  /**
+   * Restore strategy, for every store or per store name.
+   * @default 'auto'
+   */
+  strategy?: RestoreStrategy | Readonly<Record<string, RestoreStrategy>>
+  /**
+   * Also save a whole-store snapshot at baseline: enables the `snapshot` strategy and lets
+   * `auto` bring back a table a test dropped. Costs one database copy at baseline.
+   * @default false
+   */
+  snapshot?: boolean
+}
+
+/** What one check found and did in one store. */
+export interface StoreReport {
+  store: string
+  kind: string
+  /** `drift`: only non-leak differences (an advanced sequence), restored silently. */
+  status: 'clean' | 'leaked' | 'drift' | 'unavailable' | 'rebaselined'
+  changes: Change[]
+  restore?: RestoreOutcome
+  /** Code of the error this store hit, if any (details in {@link GuardReport.errors}). */
+  error?: string
+}
+
+/** The result of {@link Guard.check}: serialisable except for the error objects. */
+export interface GuardReport {
+  test: string
+  file?: string
+  mode: GuardMode
+  /** Some store holds data the test left behind. */
+  leaked: boolean
+  /** The test must fail: mode `fail` and a leak. */
+  failed: boolean
+  /** The leak message (modes `fail` and `warn`). */
+  message?: string
+  /** Throw this from the test runner when `failed`. */
+  error?: DataLeakError
+  stores: StoreReport[]
+  /** Problems that are not the test's fault: a store gone away, a restore that failed. */
+  errors: RigError[]
+  /** Time spent checking and restoring, in ms. */
+  ms: number
+}
+
+/** A guard over a set of stores. Create it with {@link createGuard}. */
+export class Guard implements AsyncDisposable {
+  readonly mode: GuardMode
+  readonly stores: readonly StoreAdapter[]
+  private readonly options: GuardOptions
+  private readonly unavailable = new Set<string>()
+  private baselined = false
+
+  /** @internal use {@link createGuard} */
+  constructor(options: GuardOptions) {
+    this.options = options
+    this.mode = options.mode ?? 'fail'
+    this.stores = options.stores
+    const names = new Set<string>()
+    for (const s of this.stores) {
+      if (names.has(s.info.name)) throw new GuardUsageError('RIG_GUARD_DUPLICATE_STORE', `two guarded stores are named "${s.info.name}": give each a unique name`)
+      names.add(s.info.name)
+    }
+  }
+
+  /** The store called `name`. */
+  store<T extends StoreAdapter = StoreAdapter>(name: string): T {
+    const s = this.stores.find((x) => x.info.name === name)
+    if (!s) throw new GuardUsageError('RIG_GUARD_UNKNOWN_STORE', `no guarded store "${name}" (stores: ${this.stores.map((x) => x.info.name).join(', ') || 'none'})`)
+    return s as T
+  }
+
+  private writable(s: StoreAdapter): boolean {
+    return mayClean(s.info, this.options)
+  }
+
+  private strategyFor(name: string): RestoreStrategy {
+    const s = this.options.strategy
+    return typeof s === 'string' ? s : (s?.[name] ?? 'auto')
+  }
+
+  private baselineOne(s: StoreAdapter): Promise<void> {
+    const writable = this.writable(s)
+    return s.baseline({ writable, snapshot: writable && this.options.snapshot === true })
+  }
+
+  /** Records every store's current content as what each test must leave behind. Call it after fixtures load. */
+  async baseline(): Promise<void> {
+    if (this.mode === 'off') return
+    await Promise.all(this.stores.map((s) => this.baselineOne(s)))
+    this.unavailable.clear()
+    this.baselined = true
+  }
+
+  /**
+   * Compares every store with its baseline after test `test`, restores what changed, and says
+   * whether the test leaked. Never throws for a leak: the report carries the error to throw.
+   */
+  async check(test: string, file?: string): Promise<GuardReport> {
+    const t0 = performance.now()
+    const report: GuardReport = { test, ...(file ? { file } : {}), mode: this.mode, leaked: false, failed: false, stores: [], errors: [], ms: 0 }
+    if (this.mode === 'off') return report
+    if (!this.baselined) throw new GuardUsageError('RIG_GUARD_NO_BASELINE', 'call guard.baseline() once the fixtures are loaded, before the first check()')
+    report.stores = await Promise.all(this.stores.map((s) => this.checkOne(s, report.errors)))
+    report.leaked = report.stores.some((s) => s.status === 'leaked')
+    if (report.leaked && this.mode !== 'clean') {
+      const problems = report.errors.filter((e) => !(e instanceof StoreUnavailableError)).map((e) => e.message)
+      report.message = formatLeaks(test, file, report.stores, problems)
+      if (this.mode === 'fail' && report.message) {
+        report.failed = true
+        report.error = new DataLeakError(test, report.message)
+      }
+    }
+    report.ms = performance.now() - t0
+    return report
+  }
+
+  private async checkOne(s: StoreAdapter, errors: RigError[]): Promise<StoreReport> {
+    const out: StoreReport = { store: s.info.name, kind: s.info.kind, status: 'clean', changes: [] }
+    if (this.unavailable.has(s.info.name)) {
+      // It went away during an earlier test: once it answers, start over from what it holds.
+      try {
+        await this.baselineOne(s)
+        this.unavailable.delete(s.info.name)
+        out.status = 'rebaselined'
+      } catch {
+        out.status = 'unavailable'
+      }
+      return out
+    }
+    try {
+      const diff = await s.diff()
+      out.changes = diff.changes
+      if (diff.changes.length === 0) return out
+      out.status = diff.changes.some((c) => c.leak) ? 'leaked' : 'drift'
+      if (!this.writable(s)) {
+        if (out.status === 'leaked') throw new GuardRefusedError(s.info.target, `rig did not start "${s.info.name}". If it only holds test data, opt in with \`allowClean: ['${s.info.name}']\`.`)
+        return out
+      }
+      out.restore = await s.restore(diff, this.strategyFor(s.info.name))
+    } catch (err) {
+      if (err instanceof StoreUnavailableError) {
+        this.unavailable.add(s.info.name)
+        out.status = 'unavailable'
+      }
+      const e = err instanceof RigError ? err : new RigError('RIG_GUARD_FAILED', `store "${s.info.name}": ${(err as Error).message}`, { cause: err })
+      out.error = e.code
+      errors.push(e)
+    }
+    return out
+  }
+
+  /** Restores every store to its baseline without reporting (e.g. after a failed test, before the next). */
+  async restore(): Promise<RestoreOutcome[]> {
+    const out: RestoreOutcome[] = []
+    for (const s of this.stores) {
+      assertMayClean(s.info, this.options)
+      const diff = await s.diff()
+      if (diff.changes.length > 0) out.push(await s.restore(diff, this.strategyFor(s.info.name)))
+    }
+    return out
+  }
+
+  /** Saves every store under snapshot `name`. */
+  async saveSnapshot(name: string): Promise<void> {
+    await Promise.all(this.stores.map((s) => s.saveSnapshot(name)))
+  }
+
+  /** Restores every store from snapshot `name`; it becomes the new baseline. */
+  async restoreSnapshot(name: string): Promise<void> {
+    for (const s of this.stores) assertMayClean(s.info, this.options)
+    await Promise.all(this.stores.map((s) => s.restoreSnapshot(name)))
+  }
+
+  /** Snapshot names and the stores holding each. */
+  async listSnapshots(): Promise<Array<{ name: string; stores: string[] }>> {
+    const byName = new Map<string, string[]>()
+    for (const s of this.stores) for (const n of await s.listSnapshots()) byName.set(n, [...(byName.get(n) ?? []), s.info.name])
+    return [...byName].sort(([a], [b]) => a.localeCompare(b)).map(([name, stores]) => ({ name, stores }))
+  }
+
+  /** Drops snapshot `name` from every store; false when no store had it. */
+  async dropSnapshot(name: string): Promise<boolean> {
+    const dropped = await Promise.all(this.stores.map((s) => s.dropSnapshot(name)))
+    return dropped.some(Boolean)
+  }
+
+  /** Closes every store's connections (data is left as it is). */
+  async close(): Promise<void> {
+    await Promise.all(this.stores.map((s) => s.close().catch(() => {})))
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close()
+  }
+}
+
+/**
+ * Creates a guard. Refuses under `NODE_ENV=production`.
+ *
+ * @example
+ * const guard = createGuard({ stores: storesFor(env) })
+ * await guard.baseline()
+ * // after each test:
+ * const report = await guard.check('rents a car for a day', 'test/rentals.test.ts')
+ * if (report.error) throw report.error
+ */
+export function createGuard(options: GuardOptions): Guard {
+  if ((options.mode ?? 'fail') !== 'off') assertNotProduction(options.stores.map((s) => s.info.target))
+  return new Guard(options)
+}

@@ -1,0 +1,98 @@
+// What the guard watches in a PostgreSQL database, read from the catalog (every user schema,
+// never from the application's models): tables, their keys and insertable columns, foreign
+// keys and sequences.
+import type { PgClient } from '../../drivers/pg.ts'
+import { matchesAny } from '../patterns.ts'
+
+/** Migration bookkeeping of common tools: never a leak, never restored. */
+export const MIGRATION_TABLES: readonly string[] = [
+  '*.schema_migrations', '*._prisma_migrations', '*.knex_migrations', '*.knex_migrations_lock', '*.flyway_schema_history',
+  '*.__drizzle_migrations', '*.typeorm_migrations', '*.migrations', '*.SequelizeMeta', '*.pgmigrations', '*.goose_db_version',
+  '*.atlas_schema_revisions', '*.kysely_migration', '*.kysely_migration_lock', '*.mikro_orm_migrations', '*.alembic_version',
+  '*.databasechangelog', '*.databasechangeloglock', '*.ar_internal_metadata',
+]
+
+/** A watched table. */
+export interface TableInfo {
+  oid: number
+  /** `schema.name`, as messages show it. */
+  display: string
+  /** Quoted `"schema"."name"` for SQL. */
+  sql: string
+  /** Quoted primary key columns; empty when the table has none. */
+  pk: string[]
+  /** Quoted insertable columns (generated ones left out), comma-separated. */
+  columns: string
+}
+
+/** A watched sequence. */
+export interface SequenceInfo {
+  oid: number
+  display: string
+  sql: string
+}
+
+/** A foreign key: `from` references `to`. */
+export interface ForeignKey {
+  from: number
+  to: number
+}
+
+/** The watched part of a database. */
+export interface Catalog {
+  tables: TableInfo[]
+  sequences: SequenceInfo[]
+  foreignKeys: ForeignKey[]
+}
+
+/** The WHERE clause selecting user relations, shared by the catalog read and the cheap catalog fingerprint. */
+export function userRelations(kinds: string, shadowSchema: string): string {
+  return `c.relkind in (${kinds}) and not c.relispartition and c.relpersistence <> 't'
+    and n.nspname not in ('pg_catalog', 'information_schema', '${shadowSchema.replace(/'/g, "''")}') and n.nspname not like 'pg\\_%'
+    and not exists (select 1 from pg_depend d where d.classid = 'pg_class'::regclass and d.objid = c.oid and d.deptype = 'e')`
+}
+
+interface Row {
+  oid: string
+  kind: string
+  schema: string
+  name: string
+  pk: string[] | null
+  columns: string | null
+  owner: [string, string] | null
+}
+
+/** Reads tables and sequences not matching `exclude` (globs over `schema.table` or `table`). */
+export async function readCatalog(client: PgClient, exclude: readonly string[], shadowSchema: string): Promise<Catalog> {
+  const res = await client.query<Row>(`
+    select c.oid::text as oid, c.relkind::text as kind, n.nspname as schema, c.relname as name,
+      (select array_agg(quote_ident(a.attname) order by a.attnum) from pg_index i
+         join pg_attribute a on a.attrelid = i.indrelid and a.attnum = any(i.indkey)
+         where i.indrelid = c.oid and i.indisprimary) as pk,
+      (select string_agg(quote_ident(a.attname), ', ' order by a.attnum) from pg_attribute a
+         where a.attrelid = c.oid and a.attnum > 0 and not a.attisdropped and a.attgenerated = '') as columns,
+      (select array[on2.nspname::text, o.relname::text] from pg_depend d join pg_class o on o.oid = d.refobjid
+         join pg_namespace on2 on on2.oid = o.relnamespace where c.relkind = 'S' and d.classid = 'pg_class'::regclass and d.objid = c.oid and d.deptype in ('a', 'i') limit 1) as owner
+    from pg_class c join pg_namespace n on n.oid = c.relnamespace
+    where ${userRelations(`'r', 'p', 'S'`, shadowSchema)}
+    order by n.nspname, c.relname`)
+  const excluded = (schema: string, name: string): boolean => matchesAny(`${schema}.${name}`, exclude) || matchesAny(name, exclude)
+  const tables: TableInfo[] = []
+  const sequences: SequenceInfo[] = []
+  for (const r of res.rows) {
+    if (excluded(r.schema, r.name)) continue
+    const display = `${r.schema}.${r.name}`
+    const sql = `"${r.schema.replace(/"/g, '""')}"."${r.name.replace(/"/g, '""')}"`
+    if (r.kind === 'S') {
+      // A sequence owned by an excluded table belongs to it (a migration id counter).
+      if (r.owner && excluded(r.owner[0], r.owner[1])) continue
+      sequences.push({ oid: Number(r.oid), display, sql })
+    } else {
+      tables.push({ oid: Number(r.oid), display, sql, pk: r.pk ?? [], columns: r.columns ?? '' })
+    }
+  }
+  const watched = new Set(tables.map((t) => t.oid))
+  const fk = await client.query<{ from: string; to: string }>(`select conrelid::text as "from", confrelid::text as "to" from pg_constraint where contype = 'f'`)
+  const foreignKeys = fk.rows.map((r) => ({ from: Number(r.from), to: Number(r.to) })).filter((f) => watched.has(f.from) || watched.has(f.to))
+  return { tables, sequences, foreignKeys }
+}

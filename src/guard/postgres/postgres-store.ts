@@ -1,0 +1,342 @@
+// The PostgreSQL guard adapter: baseline, one-round-trip check, restore by the cheapest safe
+// strategy, snapshots as template databases.
+import type { PgClient, PgResult } from '../../drivers/pg.ts'
+import type { BaselineOptions, Change, RestoreOutcome, RestoreStrategy, StoreAdapter, StoreDiff, StoreInfo, WorkerCloner } from '../adapter.ts'
+import { GuardRefusedError, GuardRestoreError, GuardUsageError, StoreUnavailableError } from '../errors.ts'
+import { type Catalog, MIGRATION_TABLES, readCatalog, type TableInfo } from './catalog.ts'
+import { buildCheckSql, type CheckRow } from './check-query.ts'
+import { databaseOf, isConnectionError, openGuardSession, quoteIdent, redactUrl, sqlState } from './connection.ts'
+import { compare, type PgBaseline, parseCheck } from './postgres-diff.ts'
+import { BASELINE_SNAPSHOT, PgSnapshots } from './postgres-snapshots.ts'
+import { buildRestoreSql } from './restore-sql.ts'
+import { TransactionClient } from './transaction-client.ts'
+import { type PostgresWorkerOptions, postgresWorkers } from './worker-clones.ts'
+
+/** A service as the guard sees it: a started service, a state-file entry, or a name and url. */
+export interface StoreSource {
+  name: string
+  url: string
+  /** `process`/`embedded` mean rig started it; `external` or absent mean it did not. */
+  provider?: string
+}
+
+/** Options of {@link postgresStore}. */
+export interface PostgresStoreOptions {
+  /** Tables to ignore: globs over `schema.table` or `table`, e.g. `audit.*`, `*_log`. */
+  exclude?: readonly string[]
+  /**
+   * Watch the bookkeeping tables of migration tools too (`schema_migrations`, `_prisma_migrations`, …).
+   * @default false
+   */
+  includeMigrationTables?: boolean
+  /**
+   * Schema holding the copies of seeded tables; it is never watched.
+   * @default 'rig_guard'
+   */
+  shadowSchema?: string
+  /**
+   * How long the check waits for a lock held by someone else before looking for open transactions.
+   * @default 500
+   */
+  lockTimeoutMs?: number
+  /**
+   * Under `auto`, when more rows than this changed, TRUNCATE beats row-by-row DELETE.
+   * @default 5000
+   */
+  truncateAbove?: number
+  /** Options of the per-worker clones. */
+  workers?: PostgresWorkerOptions
+}
+
+interface PgInternal {
+  tables: number[]
+  sequences: number[]
+  created: Array<{ oid: number; sql: string; display: string }>
+  dropped: TableInfo[]
+  openPids: number[]
+  writtenRows: number
+}
+
+const lastResult = <R>(r: PgResult<R> | PgResult<R>[]): PgResult<R> | undefined => (Array.isArray(r) ? r.at(-1) : r)
+
+/** The guard adapter of one PostgreSQL database. */
+export class PostgresStore implements StoreAdapter {
+  readonly info: StoreInfo
+  readonly workers: WorkerCloner
+  private readonly url: string
+  private readonly options: PostgresStoreOptions
+  private readonly shadowSchema: string
+  private readonly snapshots: PgSnapshots
+  private client: PgClient | undefined
+  private tx: TransactionClient | undefined
+  private catalog: Catalog = { tables: [], sequences: [], foreignKeys: [] }
+  private base: PgBaseline | undefined
+  private baselineOptions: BaselineOptions | undefined
+  private shadows = new Map<number, string>()
+  private mark = 0n
+  private replica = true
+
+  constructor(source: StoreSource, options: PostgresStoreOptions = {}) {
+    this.url = source.url
+    this.options = options
+    this.shadowSchema = options.shadowSchema ?? 'rig_guard'
+    const startedByRig = source.provider === 'process' || source.provider === 'embedded'
+    this.info = { name: source.name, kind: 'postgres', target: redactUrl(source.url), startedByRig }
+    this.snapshots = new PgSnapshots(source.url, source.name, () => this.disconnect())
+    this.workers = postgresWorkers(source.name, source.url, options.workers)
+  }
+
+  /** The database this store guards. */
+  get database(): string {
+    return databaseOf(this.url)
+  }
+
+  private async session(): Promise<PgClient> {
+    if (!this.client) {
+      try {
+        this.client = await openGuardSession(this.url, this.options.lockTimeoutMs ?? 500)
+      } catch (err) {
+        throw new StoreUnavailableError(this.info.name, this.info.target, err)
+      }
+      // A connection that dies between checks must be reopened, not reused.
+      this.client.on('error', () => void (this.client = undefined))
+    }
+    return this.client
+  }
+
+  private async run<R>(sql: string, params?: readonly unknown[]): Promise<PgResult<R>> {
+    const client = await this.session()
+    try {
+      return lastResult(await client.query<R>(sql, params)) ?? { rows: [], rowCount: 0 }
+    } catch (err) {
+      if (isConnectionError(err)) {
+        await this.disconnect()
+        throw new StoreUnavailableError(this.info.name, this.info.target, err)
+      }
+      throw err
+    }
+  }
+
+  private async disconnect(): Promise<void> {
+    const c = this.client
+    this.client = undefined
+    await c?.end().catch(() => {})
+  }
+
+  async baseline(options: BaselineOptions): Promise<void> {
+    this.baselineOptions = options
+    const exclude = [...(this.options.exclude ?? []), ...(this.options.includeMigrationTables ? [] : MIGRATION_TABLES)]
+    this.catalog = await readCatalog(await this.session(), exclude, this.shadowSchema)
+    const counts = parseCheck(await this.check(new Set(), []), this.catalog)
+    const seeded = this.catalog.tables.filter((t) => (counts.tables.get(t.oid)?.rows ?? 0) > 0)
+    this.shadows = new Map(seeded.map((t) => [t.oid, `${quoteIdent(this.shadowSchema)}.${quoteIdent(`t${t.oid}`)}`]))
+    if (options.writable) {
+      // Unlogged: the copies must survive between tests, not crashes; no WAL makes them cheap.
+      const schema = quoteIdent(this.shadowSchema)
+      const copies = seeded.map((t) => `create unlogged table ${this.shadows.get(t.oid)} as select ${t.columns} from ${t.sql}`)
+      await this.run([`drop schema if exists ${schema} cascade`, `create schema ${schema}`, ...copies].join(';\n'))
+      if (options.snapshot) await this.snapshots.save(BASELINE_SNAPSHOT)
+    }
+    this.mark = BigInt((await this.run<{ mark: string }>(`select txid_snapshot_xmax(txid_current_snapshot())::text as mark`)).rows[0]?.mark ?? '0')
+    const now = parseCheck(await this.check(new Set(this.shadows.keys()), []), this.catalog)
+    this.base = {
+      rows: new Map([...now.tables].map(([oid, t]) => [oid, t.rows])),
+      sequences: now.sequences,
+      catalog: now.catalog,
+    }
+  }
+
+  /** Runs the check statement (in the transaction client's session when one is handed out). */
+  private async check(seeded: ReadonlySet<number>, ignore: number[], catalog = this.catalog): Promise<CheckRow[]> {
+    const sql = buildCheckSql(catalog, seeded, this.mark, this.shadowSchema, this.tx ? [...ignore, this.tx.pid] : ignore)
+    if (this.tx) return lastResult(await this.tx.raw<CheckRow>(sql))?.rows ?? []
+    return (await this.run<CheckRow>(sql)).rows
+  }
+
+  async diff(): Promise<StoreDiff> {
+    const base = this.base
+    if (!base) throw new GuardUsageError('RIG_GUARD_NO_BASELINE', `store "${this.info.name}": call baseline() before diff()`)
+    const internal: PgInternal = { tables: [], sequences: [], created: [], dropped: [], openPids: [], writtenRows: 0 }
+    const changes: Change[] = []
+    let catalog = this.catalog
+    let rows: CheckRow[] | undefined
+    for (let attempt = 1; !rows; attempt++) {
+      try {
+        rows = await this.check(new Set(this.shadows.keys()), internal.openPids, catalog)
+      } catch (err) {
+        const state = sqlState(err)
+        if (state === '42P01' && attempt <= 2) {
+          // A watched table is gone (or renamed): find out which, and check the others.
+          const current = await readCatalog(await this.session(), [], this.shadowSchema)
+          const byOid = new Map(current.tables.map((t) => [t.oid, t]))
+          internal.dropped = this.catalog.tables.filter((t) => !byOid.has(t.oid))
+          catalog = { ...catalog, tables: this.catalog.tables.filter((t) => byOid.has(t.oid)).map((t) => ({ ...t, sql: byOid.get(t.oid)?.sql ?? t.sql })) }
+          catalog.sequences = catalog.sequences.filter((s) => current.sequences.some((c) => c.oid === s.oid))
+        } else if (state === '55P03' && attempt <= 2) {
+          // Someone holds a lock the check needs: almost always a transaction the test left open.
+          const open = parseCheck(await this.check(new Set(), [], { tables: [], sequences: [], foreignKeys: [] }), catalog).openTransactions
+          if (open.size === 0) throw err
+          if (!this.baselineOptions?.writable) throw new GuardRefusedError(this.info.target, `transactions left open (pids ${[...open.keys()].join(', ')}) block the check, and rig may not terminate them on a store it did not start`)
+          await this.terminate([...open.keys()])
+          for (const [pid, ms] of open) changes.push({ subject: `pid ${pid}`, kind: 'open-transaction', count: 1, leak: true, text: `transaction left open (pid ${pid}, ${(ms / 1000).toFixed(1)} s), terminated` })
+        } else throw err
+      }
+    }
+    const now = parseCheck(rows, catalog)
+    const cmp = compare(now, base, catalog)
+    for (const c of cmp.changes) if (c.kind === 'open-transaction') internal.openPids.push(Number(c.subject.slice(4)))
+    Object.assign(internal, { tables: cmp.tables, sequences: cmp.sequences, writtenRows: cmp.writtenRows })
+    changes.push(...cmp.changes)
+    for (const t of internal.dropped) changes.push({ subject: t.display, kind: 'dropped', count: 1, leak: true, text: `${t.display} dropped` })
+    if (now.catalog !== base.catalog) {
+      const exclude = [...(this.options.exclude ?? []), ...(this.options.includeMigrationTables ? [] : MIGRATION_TABLES)]
+      const current = await readCatalog(await this.session(), exclude, this.shadowSchema)
+      const known = new Set(this.catalog.tables.map((t) => t.oid))
+      internal.created = current.tables.filter((t) => !known.has(t.oid))
+      for (const t of internal.created) changes.push({ subject: t.display, kind: 'created', count: 1, leak: true, text: `${t.display} created` })
+      // Excluded tables come and go without being leaks; accept the new shape then.
+      if (internal.created.length === 0 && internal.dropped.length === 0) base.catalog = now.catalog
+    }
+    return { store: this.info.name, kind: 'postgres', changes, internal }
+  }
+
+  private async terminate(pids: readonly number[]): Promise<void> {
+    if (pids.length === 0) return
+    await this.run(`select pg_terminate_backend(pid${(await this.version()) >= 140000 ? ', 2000' : ''}) from unnest($1::int[]) as pid`, [pids])
+  }
+
+  private serverVersionNum: number | undefined
+  private async version(): Promise<number> {
+    this.serverVersionNum ??= Number((await this.run<{ v: string }>(`select current_setting('server_version_num') as v`)).rows[0]?.v ?? 0)
+    return this.serverVersionNum
+  }
+
+  async restore(diff: StoreDiff, strategy: RestoreStrategy): Promise<RestoreOutcome> {
+    if (!this.baselineOptions?.writable) throw new GuardRefusedError(this.info.target, `rig did not start "${this.info.name}"; opt in with \`allowClean: ['${this.info.name}']\``)
+    const t0 = performance.now()
+    const internal = diff.internal as PgInternal
+    await this.terminate(internal.openPids)
+    let chosen: Exclude<RestoreStrategy, 'auto'>
+    let note: string | undefined
+    const hasSnapshot = this.baselineOptions.snapshot
+    if (strategy === 'auto') {
+      if (internal.dropped.length > 0 && hasSnapshot) [chosen, note] = ['snapshot', 'a table was dropped: only the baseline snapshot brings it back']
+      else if (this.tx) [chosen, note] = ['transaction', 'a transaction client is in use']
+      else if (internal.writtenRows > (this.options.truncateAbove ?? 5000)) [chosen, note] = ['truncate', `${internal.writtenRows} rows changed: TRUNCATE is cheaper`]
+      else [chosen, note] = ['delete', `${internal.writtenRows} rows changed in ${internal.tables.length} tables`]
+    } else chosen = strategy
+    if (chosen === 'snapshot') {
+      if (!hasSnapshot) throw new GuardRestoreError('RIG_GUARD_NO_SNAPSHOT', this.info.name, `the \`snapshot\` strategy needs a baseline snapshot: create the guard with \`snapshot: true\``)
+      await this.tx?.close()
+      this.tx = undefined
+      await this.snapshots.restore(BASELINE_SNAPSHOT)
+      await this.baseline({ ...this.baselineOptions, snapshot: false })
+      this.baselineOptions = { ...this.baselineOptions, snapshot: true }
+      return { strategy: chosen, touched: [this.database], ms: performance.now() - t0, ...(note ? { note } : {}) }
+    }
+    if (chosen === 'transaction') {
+      if (!this.tx) throw new GuardUsageError('RIG_GUARD_NO_TRANSACTION_CLIENT', `store "${this.info.name}": the \`transaction\` strategy needs the client from transactionClient()`)
+      await this.tx.rollback()
+      // Other sessions (the app) commit outside rig's transaction: clean what is left after the rollback.
+      const rest = await this.diff()
+      if (!rest.changes.some((c) => c.kind !== 'open-transaction')) return { strategy: chosen, touched: [], ms: performance.now() - t0, ...(note ? { note } : {}) }
+      const more = await this.restore(rest, 'delete')
+      return { ...more, strategy: chosen, ms: performance.now() - t0, note: 'rolled back, then deleted what other sessions committed' }
+    }
+    const touched = await this.restoreRows(internal, chosen)
+    if (internal.dropped.length > 0) {
+      // Forget the dropped tables so the next tests are not blamed for them again.
+      const gone = new Set(internal.dropped.map((t) => t.oid))
+      this.catalog = { ...this.catalog, tables: this.catalog.tables.filter((t) => !gone.has(t.oid)) }
+      const now = parseCheck(await this.check(new Set(this.shadows.keys()), []), this.catalog)
+      if (this.base) this.base.catalog = now.catalog
+      throw new GuardRestoreError(
+        'RIG_GUARD_TABLE_DROPPED',
+        this.info.name,
+        `${internal.dropped.map((t) => t.display).join(', ')} was dropped by the test and cannot be rebuilt from rows. ` +
+          `The rest was restored; create the guard with \`snapshot: true\` so \`auto\` restores it from the baseline snapshot, or re-run your migrations.`,
+      )
+    }
+    return { strategy: chosen, touched, ms: performance.now() - t0, ...(note ? { note } : {}) }
+  }
+
+  private async restoreRows(internal: PgInternal, strategy: 'delete' | 'truncate'): Promise<string[]> {
+    const seqs = this.catalog.sequences.filter((s) => internal.sequences.includes(s.oid))
+    const sequences = seqs.map((s) => {
+      const [value, called] = (this.base?.sequences.get(s.oid) ?? '1/0').split('/')
+      return { sql: s.sql, value: value ?? '1', called: called === '1' }
+    })
+    for (;;) {
+      const { sql, touched } = buildRestoreSql({
+        strategy,
+        catalog: this.catalog,
+        changed: internal.tables,
+        shadows: this.shadows,
+        sequences,
+        drop: internal.created.map((t) => t.sql),
+        replica: this.replica,
+        mark: this.mark,
+      })
+      try {
+        const res = await this.run<{ mark: string }>(sql)
+        this.mark = BigInt(res.rows[0]?.mark ?? this.mark)
+        return [...touched.map((t) => t.display), ...internal.created.map((t) => t.display)]
+      } catch (err) {
+        await this.client?.query('rollback').catch(() => {})
+        // Not a superuser: no replica mode; fall back to foreign-key order once.
+        if (sqlState(err) === '42501' && this.replica) {
+          this.replica = false
+          continue
+        }
+        if (err instanceof StoreUnavailableError) throw err
+        throw new GuardRestoreError('RIG_GUARD_RESTORE_FAILED', this.info.name, `${strategy} restore failed: ${(err as Error).message}. Try strategy 'snapshot'.`, err)
+      }
+    }
+  }
+
+  /**
+   * A session inside one long transaction, rolled back to a savepoint after each test: hand it to
+   * code running in the test process. Switches `auto` to the `transaction` strategy.
+   */
+  async transactionClient(): Promise<TransactionClient> {
+    if (!this.base) throw new GuardUsageError('RIG_GUARD_NO_BASELINE', `store "${this.info.name}": call baseline() before transactionClient()`)
+    this.tx ??= await TransactionClient.open(this.url)
+    return this.tx
+  }
+
+  async saveSnapshot(name: string): Promise<void> {
+    await this.snapshots.save(name)
+  }
+
+  async restoreSnapshot(name: string): Promise<void> {
+    await this.tx?.close()
+    this.tx = undefined
+    await this.snapshots.restore(name)
+    if (this.baselineOptions) await this.baseline({ ...this.baselineOptions, snapshot: false })
+  }
+
+  listSnapshots(): Promise<string[]> {
+    return this.snapshots.list()
+  }
+
+  dropSnapshot(name: string): Promise<boolean> {
+    return this.snapshots.drop(name)
+  }
+
+  async close(): Promise<void> {
+    await this.tx?.close()
+    this.tx = undefined
+    if (this.baselineOptions?.snapshot) await this.snapshots.drop(BASELINE_SNAPSHOT).catch(() => {})
+    await this.disconnect()
+  }
+}
+
+/**
+ * A guard store for a PostgreSQL database.
+ *
+ * @example
+ * const db = postgresStore(env.get('db'), { exclude: ['audit.*'] })
+ */
+export function postgresStore(source: StoreSource, options: PostgresStoreOptions = {}): PostgresStore {
+  return new PostgresStore(source, options)
+}

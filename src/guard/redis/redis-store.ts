@@ -1,0 +1,170 @@
+// The Redis guard adapter: keys added, removed or changed since the baseline (by pattern),
+// keys left without a TTL, restored with DEL and DUMP/RESTORE.
+import { connectRedis, type RedisClient } from '../../drivers/redis.ts'
+import type { BaselineOptions, RestoreOutcome, RestoreStrategy, StoreAdapter, StoreDiff, StoreInfo, WorkerCloner } from '../adapter.ts'
+import { GuardRefusedError, GuardUsageError, StoreUnavailableError } from '../errors.ts'
+import type { StoreSource } from '../postgres/postgres-store.ts'
+import { type KeyState, readKeys, restoreKey, scanKeys, writeCounter } from './key-space.ts'
+import { compareKeys, type RedisInternal } from './redis-diff.ts'
+import { defaultSnapshotDir, RedisSnapshots } from './redis-snapshots.ts'
+import { type RedisWorkerOptions, redisWorkers, WORKER_MARKER } from './worker-dbs.ts'
+
+/** Options of {@link redisStore}. */
+export interface RedisStoreOptions {
+  /**
+   * Key patterns watched (SCAN MATCH globs).
+   * @default ['*']
+   */
+  keys?: string | readonly string[]
+  /** Key patterns never watched nor restored, e.g. `bull:*`. */
+  exclude?: readonly string[]
+  /** Directory for snapshot files. @default a temp dir keyed by the server's run_id */
+  snapshotDir?: string
+  /** Options of the per-worker key spaces. */
+  workers?: RedisWorkerOptions
+}
+
+function redact(url: string): string {
+  try {
+    const u = new URL(url)
+    u.password = ''
+    return u.toString()
+  } catch {
+    return url
+  }
+}
+
+/** The guard adapter of one Redis database. */
+export class RedisStore implements StoreAdapter {
+  readonly info: StoreInfo
+  readonly workers: WorkerCloner
+  private readonly url: string
+  private readonly patterns: readonly string[]
+  private readonly exclude: readonly string[]
+  private readonly snapshots: RedisSnapshots
+  private client: RedisClient | undefined
+  private base: Map<string, KeyState> | undefined
+  private baselineOptions: BaselineOptions | undefined
+  private counter = ''
+
+  constructor(source: StoreSource, options: RedisStoreOptions = {}) {
+    this.url = source.url
+    this.patterns = typeof options.keys === 'string' ? [options.keys] : (options.keys ?? ['*'])
+    this.exclude = [...(options.exclude ?? []), WORKER_MARKER]
+    this.info = { name: source.name, kind: 'redis', target: redact(source.url), startedByRig: source.provider === 'process' || source.provider === 'embedded' }
+    const db = Number(new URL(source.url).pathname.replace(/^\//, '') || 0)
+    this.snapshots = new RedisSnapshots(source.name, async () => options.snapshotDir ?? defaultSnapshotDir(await this.session(), db))
+    this.workers = redisWorkers(source.name, source.url, options.workers)
+  }
+
+  private async session(): Promise<RedisClient> {
+    if (!this.client?.isReady) {
+      this.client?.destroy()
+      this.client = undefined
+      try {
+        this.client = await connectRedis(this.url)
+      } catch (err) {
+        throw new StoreUnavailableError(this.info.name, this.info.target, err)
+      }
+    }
+    return this.client
+  }
+
+  /** Runs `fn`, turning a lost connection into a {@link StoreUnavailableError}. */
+  private async using<T>(fn: (c: RedisClient) => Promise<T>): Promise<T> {
+    const c = await this.session()
+    try {
+      return await fn(c)
+    } catch (err) {
+      if (!c.isReady || /closed|ECONNRE|socket/i.test(String((err as Error).message))) {
+        c.destroy()
+        this.client = undefined
+        throw new StoreUnavailableError(this.info.name, this.info.target, err)
+      }
+      throw err
+    }
+  }
+
+  private readAll(c: RedisClient): Promise<Map<string, KeyState>> {
+    return scanKeys(c, this.patterns, this.exclude).then((keys) => readKeys(c, keys))
+  }
+
+  async baseline(options: BaselineOptions): Promise<void> {
+    this.baselineOptions = options
+    await this.using(async (c) => {
+      this.base = await this.readAll(c)
+      if (options.snapshot && options.writable) await this.snapshots.save(c, '__baseline')
+      this.counter = await writeCounter(c)
+    })
+  }
+
+  async diff(): Promise<StoreDiff> {
+    const base = this.base
+    if (!base) throw new GuardUsageError('RIG_GUARD_NO_BASELINE', `store "${this.info.name}": call baseline() before diff()`)
+    return this.using(async (c) => {
+      // Nothing was written anywhere on the server since the clean state: skip the scan.
+      if ((await writeCounter(c)) === this.counter) return { store: this.info.name, kind: 'redis', changes: [], internal: { added: [], restore: [] } }
+      const { changes, internal } = compareKeys(base, await this.readAll(c))
+      return { store: this.info.name, kind: 'redis', changes, internal }
+    })
+  }
+
+  async restore(diff: StoreDiff, strategy: RestoreStrategy): Promise<RestoreOutcome> {
+    if (!this.baselineOptions?.writable) throw new GuardRefusedError(this.info.target, `rig did not start "${this.info.name}"; opt in with \`allowClean: ['${this.info.name}']\``)
+    const base = this.base as Map<string, KeyState>
+    const t0 = performance.now()
+    const internal = diff.internal as RedisInternal
+    return this.using(async (c) => {
+      if (strategy === 'truncate' || strategy === 'snapshot') {
+        // The whole database back to the baseline: FLUSHDB, then every baseline key.
+        await c.sendCommand(['FLUSHDB'])
+        await Promise.all([...base].map(([k, v]) => restoreKey(c, k, v)))
+        this.counter = await writeCounter(c)
+        return { strategy: strategy, touched: [`db ${new URL(this.url).pathname.slice(1) || 0}`], ms: performance.now() - t0 }
+      }
+      const sends: Array<Promise<unknown> | undefined> = []
+      if (internal.added.length > 0) sends.push(c.sendCommand(['UNLINK', ...internal.added]))
+      for (const k of internal.restore) {
+        const state = base.get(k)
+        if (state) sends.push(restoreKey(c, k, state))
+      }
+      await Promise.all(sends)
+      this.counter = await writeCounter(c)
+      const note = strategy === 'auto' ? 'only the keys that changed' : strategy === 'transaction' ? 'Redis has no transactions to roll back: deleted and restored the keys instead' : undefined
+      return { strategy: 'delete', touched: [...internal.added, ...internal.restore], ms: performance.now() - t0, ...(note ? { note } : {}) }
+    })
+  }
+
+  async saveSnapshot(name: string): Promise<void> {
+    await this.using((c) => this.snapshots.save(c, name))
+  }
+
+  async restoreSnapshot(name: string): Promise<void> {
+    await this.using((c) => this.snapshots.restore(c, name))
+    if (this.baselineOptions) await this.baseline({ ...this.baselineOptions, snapshot: false })
+  }
+
+  listSnapshots(): Promise<string[]> {
+    return this.snapshots.list()
+  }
+
+  dropSnapshot(name: string): Promise<boolean> {
+    return this.snapshots.drop(name)
+  }
+
+  async close(): Promise<void> {
+    if (this.baselineOptions?.snapshot) await this.snapshots.drop('__baseline').catch(() => {})
+    this.client?.destroy()
+    this.client = undefined
+  }
+}
+
+/**
+ * A guard store for a Redis database.
+ *
+ * @example
+ * const cache = redisStore(env.get('cache'), { keys: ['session:*', 'cart:*'] })
+ */
+export function redisStore(source: StoreSource, options: RedisStoreOptions = {}): RedisStore {
+  return new RedisStore(source, options)
+}
