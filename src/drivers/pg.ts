@@ -25,28 +25,46 @@ export async function connectPg(url: string, options: { signal?: AbortSignal; ti
   const { Client } = mod.default ?? mod
   const client = new Client({ connectionString: url, connectionTimeoutMillis: options.timeoutMs ?? 5000 })
   client.on('error', () => {})
-  const onAbort = (): void => void client.end().catch(() => {})
-  options.signal?.addEventListener('abort', onAbort, { once: true })
+  // client.end() while connecting does not make connect() reject: it would only give up at
+  // connectionTimeoutMillis. Reject at once with the signal's reason instead.
+  let onAbort = (): void => {}
+  const aborted = new Promise<never>((_, reject) => {
+    onAbort = (): void => {
+      void client.end().catch(() => {})
+      reject(options.signal?.reason ?? new Error('aborted'))
+    }
+  })
+  aborted.catch(() => {})
+  if (options.signal?.aborted) onAbort()
+  else options.signal?.addEventListener('abort', onAbort, { once: true })
   try {
-    await client.connect()
+    await Promise.race([client.connect(), aborted])
     return client
   } catch (err) {
-    await client.end().catch(() => {})
+    // Not awaited: ending a half-open connection waits for the connect timeout.
+    void client.end().catch(() => {})
     throw err
   } finally {
     options.signal?.removeEventListener('abort', onAbort)
   }
 }
 
-/** Runs one query on a short-lived connection. */
+/** Runs one query on a short-lived connection; an abort rejects at once, even on a frozen server. */
 export async function pgQuery<R = Record<string, unknown>>(url: string, sql: string, options: { signal?: AbortSignal; params?: readonly unknown[] } = {}): Promise<PgResult<R>> {
   const client = await connectPg(url, options)
-  const onAbort = (): void => void client.end().catch(() => {})
-  options.signal?.addEventListener('abort', onAbort, { once: true })
+  let onAbort = (): void => {}
+  const aborted = new Promise<never>((_, reject) => {
+    onAbort = (): void => reject(options.signal?.reason ?? new Error('aborted'))
+  })
+  aborted.catch(() => {})
+  if (options.signal?.aborted) onAbort()
+  else options.signal?.addEventListener('abort', onAbort, { once: true })
   try {
-    return await client.query<R>(sql, options.params)
+    return await Promise.race([client.query<R>(sql, options.params), aborted])
   } finally {
     options.signal?.removeEventListener('abort', onAbort)
-    await client.end().catch(() => {})
+    // A frozen (SIGSTOPped) server never acknowledges the goodbye: do not wait for it then.
+    if (options.signal?.aborted) void client.end().catch(() => {})
+    else await client.end().catch(() => {})
   }
 }
