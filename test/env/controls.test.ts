@@ -1,0 +1,137 @@
+// Controls of a single service, as failover tests use them: stop, kill, restart, pause, resume.
+import net from 'node:net'
+import { afterAll, afterEach, describe, expect, it } from 'vitest'
+import { pgQuery } from '../../src/drivers/pg.ts'
+import { postgres, redis, redisPing, runProbe, tcp, type Environment } from '../../src/index.ts'
+import { assertNothingLeft, start } from '../support/env.ts'
+import { groupAlive, waitUntil } from '../support/procs.ts'
+
+let env: Environment | undefined
+afterEach(async () => {
+  await env?.stop()
+  env = undefined
+})
+afterAll(async () => {
+  await assertNothingLeft()
+})
+
+const ping = (url: string, timeoutMs = 1000) => runProbe(redisPing({ url }), { timeoutMs })
+
+describe('pause / resume', () => {
+  it('freezes Redis: PING times out while paused and passes after resume', async () => {
+    env = await start({ services: { cache: redis() } })
+    const c = env.get('cache')
+    expect((await ping(c.url)).status).toBe('pass')
+    c.pause()
+    expect(c.status).toBe('paused')
+    const frozen = await ping(c.url, 300)
+    expect(frozen).toMatchObject({ status: 'fail', reason: 'timeout' })
+    c.resume()
+    expect(c.status).toBe('ready')
+    expect(await waitUntil(async () => (await ping(c.url)).status === 'pass')).toBe(true)
+    expect(env.events.map((e) => e.type)).toEqual(expect.arrayContaining(['paused', 'resumed']))
+  })
+
+  it('freezes PostgreSQL: a query hangs while paused', async () => {
+    env = await start({ services: { db: postgres() } })
+    const db = env.get('db')
+    db.pause()
+    const ac = new AbortController()
+    const hung = pgQuery(db.url, 'select 1', { signal: ac.signal }).then(
+      () => 'answered',
+      () => 'failed',
+    )
+    const first = await Promise.race([hung, new Promise((r) => setTimeout(() => r('hanging'), 500))])
+    expect(first).toBe('hanging')
+    ac.abort()
+    await hung
+    db.resume()
+    expect((await pgQuery<{ one: number }>(db.url, 'select 1 as one')).rows[0]?.one).toBe(1)
+  })
+
+  it('stops a paused service without waiting for the grace period', async () => {
+    env = await start({ services: { cache: redis() } })
+    const pid = env.get('cache').pid!
+    env.get('cache').pause()
+    const t = performance.now()
+    await env.stop()
+    expect(groupAlive(pid)).toBe(false)
+    // SIGTERM to a stopped process is only delivered after SIGCONT; stop() resumes it first.
+    expect(performance.now() - t).toBeLessThan(2900)
+  })
+})
+
+describe('stop / kill / restart', () => {
+  it('restart keeps the port and the data', async () => {
+    env = await start({ services: { db: postgres({ database: 'app' }) } })
+    const db = env.get('db')
+    const { port, url } = db
+    const pid1 = db.pid!
+    await pgQuery(db.url, 'create table kept (v text)')
+    await pgQuery(db.url, `insert into kept values ('survives')`)
+    await db.restart()
+    expect(db.status).toBe('ready')
+    expect(db.port).toBe(port)
+    expect(db.url).toBe(url)
+    expect(db.pid).toBeGreaterThan(0)
+    expect(db.pid).not.toBe(pid1)
+    expect(groupAlive(pid1)).toBe(false)
+    const r = await pgQuery<{ v: string }>(db.url, 'select v from kept')
+    expect(r.rows.map((x) => x.v)).toContain('survives')
+  })
+
+  it('stop closes the port; restart brings it back', async () => {
+    env = await start({ services: { cache: redis() } })
+    const c = env.get('cache')
+    const pid = c.pid!
+    await c.stop()
+    expect(c.status).toBe('stopped')
+    expect(c.pid).toBeUndefined()
+    expect(groupAlive(pid)).toBe(false)
+    expect((await runProbe(tcp(), { target: c })).reason).toBe('connect')
+    await c.restart()
+    expect(c.status).toBe('ready')
+    expect((await ping(c.url)).status).toBe('pass')
+  })
+
+  it('kill SIGKILLs the whole group, like a crash', async () => {
+    env = await start({ services: { db: postgres() } })
+    const db = env.get('db')
+    const pid = db.pid!
+    await db.kill()
+    expect(db.status).toBe('stopped')
+    expect(await waitUntil(() => !groupAlive(pid))).toBe(true)
+    // A crashed PostgreSQL recovers on restart.
+    await db.restart()
+    expect((await pgQuery<{ one: number }>(db.url, 'select 1 as one')).rows[0]?.one).toBe(1)
+  })
+
+  it('reports a service that dies on its own', async () => {
+    env = await start({ services: { cache: redis() } })
+    const c = env.get('cache')
+    process.kill(c.pid!, 'SIGKILL')
+    expect(await waitUntil(() => c.status === 'exited')).toBe(true)
+    expect(env.events.some((e) => e.type === 'exited' && e.service === 'cache' && e.signal === 'SIGKILL')).toBe(true)
+    expect(c.logLines().at(-1)).toMatch(/exited unexpectedly/)
+  })
+
+  it('names the service when pausing one that is not running', async () => {
+    env = await start({ services: { cache: redis() } })
+    await env.get('cache').stop()
+    expect(() => env!.get('cache').pause()).toThrow(/"cache" is not running/)
+    expect(() => env!.get('nope')).toThrow(/no service "nope"/)
+  })
+})
+
+it('leaves no listener behind', async () => {
+  env = await start({ services: { cache: redis() } })
+  const port = env.get('cache').port
+  await env.stop()
+  env = undefined
+  const open = await new Promise<boolean>((resolve) => {
+    const s = net.connect({ port, host: '127.0.0.1' })
+    s.once('connect', () => (s.destroy(), resolve(true)))
+    s.once('error', () => resolve(false))
+  })
+  expect(open).toBe(false)
+})
