@@ -1,0 +1,78 @@
+// One self-contained page: inline CSS and script, no network, opens from file://. A
+// Content-Security-Policy pins the one script by hash, so even a test name that slipped past
+// escaping could not run code, and forbids every fetch.
+import { createHash } from 'node:crypto'
+import { escapeHtml as h, formatDuration } from './escape.ts'
+import { SCRIPT } from './html-script.ts'
+import { STYLE } from './html-style.ts'
+import { copyable, renderTests } from './html-tests.ts'
+import { renderTimeline } from './html-timeline.ts'
+import type { RunReport } from './model.ts'
+
+type Summary = RunReport['summary']
+
+function summaryCards(s: Summary): string {
+  const cards: [keyof Summary, string, string][] = [
+    ['passed', 'passed', 'passed'],
+    ['failed', 'failed', 'failed'],
+    ['skipped', 'skipped', 'skipped'],
+    ['leaks', 'leaks', 'leaks'],
+    ['logErrors', 'log errors', 'logs'],
+  ]
+  return cards
+    .map(([key, label, filter]) => {
+      const alarm = (key === 'failed' || key === 'leaks' || key === 'logErrors') && s[key] > 0 ? ' alarm' : ''
+      return `<button type="button" class="stat ${filter}${alarm}" data-filter="${filter}" data-testid="summary-${filter}" title="Show only these tests"><span class="value">${s[key]}</span><span class="label">${label}</span></button>`
+    })
+    .join('')
+}
+
+function header(r: RunReport): string {
+  const ok = r.summary.failed === 0
+  const total = r.tests.length
+  const verdict = ok ? `All ${total - r.summary.skipped} tests passed` : `${r.summary.failed} of ${total} tests failed`
+  const started = new Date(r.startedAt)
+  const when = Number.isNaN(started.getTime()) ? r.startedAt : started.toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC')
+  return `<header class="card head ${ok ? 'ok' : 'ko'}" data-testid="header">
+<div class="verdict"><span class="dot"></span><div><h1>${h(verdict)}</h1>
+<p class="meta">rig run of ${h(when)} · <span data-testid="duration">${formatDuration(r.durationMs)}</span> · seed <b class="mono" data-testid="seed">${r.seed}</b> · ${r.files.length} file${r.files.length === 1 ? '' : 's'} · <a href="#timeline">environment ${r.environment.attached ? 'attached' : `ready in ${formatDuration(r.environment.startMs)}`}</a></p></div></div>
+<div class="stats" id="summary" data-testid="summary">${summaryCards(r.summary)}</div>
+<div class="repro"><div class="repro-label">Replay this run in the same order</div>${copyable(r.repro, 'repro')}</div>
+</header>`
+}
+
+function files(r: RunReport): string {
+  if (r.files.length === 0) return ''
+  const items = r.files.map((f) => `<li class="mono">${h(f)}</li>`).join('')
+  return `<section class="card" id="files" data-testid="files"><details><summary><h2>Files in run order (${r.files.length})</h2></summary><ol>${items}</ol></details></section>`
+}
+
+const cspHash = (code: string): string => `'sha256-${createHash('sha256').update(code).digest('base64')}'`
+
+/** Render the report as one self-contained HTML page. */
+export function renderHtml(report: RunReport): string {
+  const csp = `default-src 'none'; style-src 'unsafe-inline'; script-src ${cspHash(SCRIPT)}; img-src data:; base-uri 'none'; form-action 'none'`
+  const title = `${report.summary.failed === 0 ? '✓' : '✗'} rig report · ${report.summary.passed} passed, ${report.summary.failed} failed`
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta http-equiv="Content-Security-Policy" content="${csp}">
+<meta name="referrer" content="no-referrer">
+<title>${h(title)}</title>
+<style>${STYLE}</style>
+</head>
+<body>
+<main>
+${header(report)}
+${renderTests(report.tests)}
+${renderTimeline(report.environment)}
+${files(report)}
+<footer class="muted">report.json and junit.xml sit next to this page · format version ${report.version}</footer>
+</main>
+<script>${SCRIPT}</script>
+</body>
+</html>
+`
+}
