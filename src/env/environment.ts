@@ -186,16 +186,18 @@ async function start(config: RigConfig, options: StartOptions): Promise<Environm
   const readyP = new Map<string, Promise<void>>()
   const errors: unknown[] = []
 
+  const timeoutOf = (name: string): number => (config.services[name]?.options.readyTimeout ?? config.readyTimeout ?? DEFAULT_READY_TIMEOUT_MS) * scale
+
   const startOne = async (name: string): Promise<void> => {
     const def = config.services[name] as ServiceDefinition
     const svc = services[name] as StartedService
-    const timeoutMs = (def.options.readyTimeout ?? config.readyTimeout ?? DEFAULT_READY_TIMEOUT_MS) * scale
+    const timeoutMs = timeoutOf(name)
     const wanted = Object.entries(deps[name] ?? {})
     if (wanted.length > 0) emit({ type: 'waiting', service: name, at: at(), on: wanted.map(([d]) => d) })
     await Promise.all(
       wanted.map(([dep, cond]) => {
         if (cond === 'started') return startedP.get(dep)
-        if (cond === 'completed') return readyP.get(dep)?.then(() => (services[dep] as StartedService).waitCompleted((config.services[dep]?.options.readyTimeout ?? DEFAULT_READY_TIMEOUT_MS) * scale, name))
+        if (cond === 'completed') return readyP.get(dep)?.then(() => (services[dep] as StartedService).waitCompleted(timeoutOf(dep), name, abort.signal))
         return readyP.get(dep)
       }),
     )

@@ -186,21 +186,29 @@ export class StartedService implements ServiceAddress, ProbeTarget {
     }
   }
 
-  /** Resolves when a one-shot service exited 0; rejects with its crash when it exited otherwise. */
-  async waitCompleted(timeoutMs: number, waiter: string): Promise<void> {
+  /**
+   * Resolves when a one-shot service exited 0; rejects with its crash when it exited otherwise,
+   * after `timeoutMs`, or when `signal` aborts (another service failed to start).
+   */
+  async waitCompleted(timeoutMs: number, waiter: string, signal?: AbortSignal): Promise<void> {
     if (!this.completion) return
     let timer: NodeJS.Timeout | undefined
+    let onAbort = (): void => {}
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(
         () => reject(new ReadinessTimeoutError({ service: this.name, elapsedMs: timeoutMs, logTail: this.logTail(), lastError: `"${waiter}" waits for it to complete, but it is still running` }, timeoutMs)),
         timeoutMs,
       )
       timer.unref()
+      onAbort = (): void => reject(new AbortedError(`"${waiter}" waiting for "${this.name}" to complete`, signal?.reason))
+      if (signal?.aborted) onAbort()
+      else signal?.addEventListener('abort', onAbort, { once: true })
     })
     try {
       await Promise.race([this.completion, timeout])
     } finally {
       clearTimeout(timer)
+      signal?.removeEventListener('abort', onAbort)
     }
   }
 
