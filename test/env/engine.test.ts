@@ -42,7 +42,7 @@ describe('postgres()', () => {
     expect(db.pid).toBeGreaterThan(0)
     const { rows } = await pgQuery<Record<string, string>>(db.url, 'select 1 as one, current_user as u, current_database() as d')
     expect(rows[0]).toEqual({ one: 1, u: 'alice', d: 'app' })
-    for (const [name, want] of [['fsync', 'off'], ['synchronous_commit', 'off'], ['full_page_writes', 'off'], ['work_mem', '8MB']]) {
+    for (const [name, want] of [['fsync', 'off'], ['synchronous_commit', 'off'], ['full_page_writes', 'off'], ['work_mem', '8MB']] as const) {
       const r = await pgQuery<Record<string, string>>(db.url, `show ${name}`)
       expect(r.rows[0]?.[name], name).toBe(want)
     }
