@@ -1,0 +1,122 @@
+// Never an orphan: when the process that owns an environment is SIGKILLed, its watchdog reaps
+// every service; when the watchdog dies too, the next start sweeps the stale environment.
+import { spawn, type ChildProcess } from 'node:child_process'
+import fs from 'node:fs'
+import path from 'node:path'
+import { afterEach, describe, expect, it } from 'vitest'
+import { redis } from '../../src/index.ts'
+import { start } from '../support/env.ts'
+import { expectGroupsGone, groupAlive, pidAlive, waitUntil } from '../support/procs.ts'
+
+const OWNER = path.join(import.meta.dirname, '../support/fixtures/owner.ts')
+
+interface Owned {
+  child: ChildProcess
+  dir: string
+  pids: number[]
+}
+
+const children: ChildProcess[] = []
+const leftovers: number[] = []
+afterEach(() => {
+  // Whatever a failed assertion left: kill it by pid.
+  for (const c of children.splice(0)) if (c.pid && pidAlive(c.pid)) c.kill('SIGKILL')
+  for (const p of leftovers.splice(0)) {
+    try {
+      process.kill(-p, 'SIGKILL')
+    } catch {
+      // gone
+    }
+  }
+})
+
+/** Runs the owner script and waits for its environment to be ready. */
+function startOwner(): Promise<Owned> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--no-warnings', OWNER], { stdio: ['ignore', 'pipe', 'pipe'] })
+    children.push(child)
+    let out = ''
+    let err = ''
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (err += d))
+    child.stdout.setEncoding('utf8').on('data', (d: string) => {
+      out += d
+      const line = out.split('\n').find((l) => l.startsWith('{'))
+      if (!line) return
+      const { dir, pids } = JSON.parse(line) as { dir: string; pids: Record<string, number> }
+      leftovers.push(...Object.values(pids))
+      resolve({ child, dir, pids: Object.values(pids) })
+    })
+    child.on('exit', (code) => reject(new Error(`owner exited (${code}) before it was ready: ${err}`)))
+  })
+}
+
+/** The watchdog process of an environment dir. */
+function watchdogOf(dir: string): number | undefined {
+  for (const e of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(e)) continue
+    try {
+      const cmd = fs.readFileSync(`/proc/${e}/cmdline`, 'utf8').split('\0')
+      if (cmd.some((a) => a.endsWith('watchdog-main.ts')) && cmd.includes(dir)) return Number(e)
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return undefined
+}
+
+describe('SIGKILL of the owner', () => {
+  it('the watchdog reaps every service and removes the env dir', async () => {
+    const { child, dir, pids } = await startOwner()
+    expect(pids).toHaveLength(3)
+    expect(pids.every(groupAlive)).toBe(true)
+    expect(fs.existsSync(dir)).toBe(true)
+    const watchdog = watchdogOf(dir)
+    expect(watchdog).toBeDefined()
+    child.kill('SIGKILL')
+    await expectGroupsGone(pids, 15_000)
+    expect(await waitUntil(() => !fs.existsSync(dir))).toBe(true)
+    expect(await waitUntil(() => !pidAlive(watchdog!))).toBe(true)
+  })
+
+  it('the next start sweeps an environment whose watchdog died too', async () => {
+    const { child, dir, pids } = await startOwner()
+    const watchdog = watchdogOf(dir)
+    expect(watchdog).toBeDefined()
+    process.kill(watchdog!, 'SIGKILL')
+    expect(await waitUntil(() => !pidAlive(watchdog!))).toBe(true)
+    child.kill('SIGKILL')
+    expect(await waitUntil(() => !pidAlive(child.pid!))).toBe(true)
+    // Nobody is left to clean up: the services are orphans now.
+    expect(pids.every(groupAlive)).toBe(true)
+    expect(fs.existsSync(dir)).toBe(true)
+
+    const env = await start({ services: { cache: redis() } })
+    try {
+      await expectGroupsGone(pids, 15_000)
+      expect(fs.existsSync(dir)).toBe(false)
+    } finally {
+      await env.stop()
+    }
+  })
+})
+
+describe('the owner exiting without stopping', () => {
+  it('an uncaught exception in the owner still leaves nothing', async () => {
+    const script = `
+      import { redis, command, startEnvironment } from ${JSON.stringify(path.resolve(import.meta.dirname, '../../src/index.ts'))}
+      const env = await startEnvironment({ services: { cache: redis(), w: command({ run: ['sleep', '600'] }) } })
+      console.log(JSON.stringify({ dir: env.dir, pids: Object.fromEntries(Object.entries(env.services).map(([n, s]) => [n, s.pid])) }))
+      setTimeout(() => { throw new Error('the test runner crashed') }, 100)
+    `
+    const child = spawn(process.execPath, ['--no-warnings', '--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'pipe'] })
+    children.push(child)
+    let out = ''
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d))
+    const code = await new Promise<number | null>((r) => child.on('exit', r))
+    expect(code).not.toBe(0)
+    const { dir, pids } = JSON.parse(out.trim().split('\n')[0] ?? '{}') as { dir: string; pids: Record<string, number> }
+    leftovers.push(...Object.values(pids))
+    await expectGroupsGone(Object.values(pids), 15_000)
+    expect(await waitUntil(() => !fs.existsSync(dir))).toBe(true)
+  })
+})
