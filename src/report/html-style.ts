@@ -140,7 +140,11 @@ footer { text-align: center; font-size: 12px; }
 @media (max-width: 720px) {
   .stats { grid-template-columns: repeat(3, minmax(0, 1fr)); }
   .tl-row { grid-template-columns: 110px 1fr; } .tl-deps { grid-column: 2; padding: 0 0 6px; }
-  .tests th:nth-child(4), td.file { display: none; }
+  .tests th:nth-child(4), td.file, .tests th.num, td.num, .dur-bar { display: none; }
+  .tests th:nth-child(2) { width: 84px; } .tests th.dur { width: 64px; }
+  .status { min-width: 0; }
+  /* The hidden File column still exists through the details colspan; let content size columns. */
+  table.tests { table-layout: auto; } td.name { width: 100%; }
 }
 @media print { tr.details[hidden] { display: table-row; } .toolbar, .copy { display: none; } }
 `

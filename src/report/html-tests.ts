@@ -72,7 +72,7 @@ function body(test: TestEntry, index: number, maxMs: number, open: boolean): str
 <td class="file mono">${h(test.file)}</td>
 <td class="dur"><i class="dur-bar" style="width:${width}%"></i><span>${formatDuration(test.durationMs)}</span></td>
 </tr>
-<tr class="details" data-testid="test-details"${open ? '' : ' hidden'}><td></td><td colspan="4">${details(test)}</td></tr>
+<tr class="details" data-testid="test-details"${open ? '' : ' hidden'}><td class="num"></td><td colspan="4">${details(test)}</td></tr>
 </tbody>`
 }
 
