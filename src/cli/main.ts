@@ -2,17 +2,19 @@
 import { parseArgs } from 'node:util'
 import { describeError, RigError } from '../errors.ts'
 import { globalOptions, toParseArgs, type Command, type OptionSpec } from './command.ts'
+import { checkCommand } from './commands/check.ts'
 import { controlCommands } from './commands/control.ts'
 import { doctor } from './commands/doctor.ts'
 import { down } from './commands/down.ts'
 import { logs } from './commands/logs.ts'
 import { run } from './commands/run.ts'
+import { serveCommand } from './commands/serve.ts'
 import { status } from './commands/status.ts'
 import { up } from './commands/up.ts'
 import { Output } from './output.ts'
 
 /** Every command, in the order `rig --help` lists them. */
-export const commands: Command[] = [up, down, status, logs, run, ...controlCommands, doctor]
+export const commands: Command[] = [up, down, status, logs, run, ...controlCommands, doctor, checkCommand, serveCommand]
 
 /** Adds commands contributed by other modules (checks, snapshots) before `main` runs. */
 export function registerCommands(...extra: Command[]): void {

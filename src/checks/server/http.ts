@@ -1,0 +1,149 @@
+// `rig serve`'s HTTP front: routing, the token, query validation, and the rule that no
+// request (malformed, unknown, hostile) can crash the process: everything ends in a 4xx/5xx.
+import crypto from 'node:crypto'
+import http from 'node:http'
+import type net from 'node:net'
+import { CheckConfigError } from '../errors.ts'
+import { dashboardHtml, healthJson, metricsText } from './render.ts'
+import type { CheckService } from './service.ts'
+
+/** Options of {@link startCheckServer}. */
+export interface CheckServerOptions {
+  /** @default '127.0.0.1' */
+  host?: string
+  /** 0 picks a free port. @default 8080 */
+  port?: number
+  /** Bearer token required for details; without one, details are served on a loopback bind only. */
+  token?: string
+  /** Default per-request deadline in ms (`?deadline=` overrides, up to `maxDeadline`). @default 3000 */
+  deadline?: number
+  /** @default 60000 */
+  maxDeadline?: number
+}
+
+/** A listening check server. */
+export interface CheckServer {
+  url: string
+  port: number
+  server: http.Server
+  close(): Promise<void>
+}
+
+const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost'])
+
+class HttpError extends Error {
+  readonly status: number
+  constructor(status: number, message: string) {
+    super(message)
+    this.status = status
+  }
+}
+
+function send(res: http.ServerResponse, status: number, type: string, body: string, head: boolean, extra: Record<string, string> = {}): void {
+  res.writeHead(status, { 'content-type': type, 'cache-control': 'no-store', 'x-content-type-options': 'nosniff', 'content-length': String(Buffer.byteLength(body)), ...extra })
+  res.end(head ? undefined : body)
+}
+
+const sameToken = (a: string, b: string): boolean => {
+  const x = crypto.createHash('sha256').update(a).digest()
+  const y = crypto.createHash('sha256').update(b).digest()
+  return crypto.timingSafeEqual(x, y)
+}
+
+/** Starts the server; rejects with RIG_PORT_IN_USE (exit 2) when the port is taken. */
+export async function startCheckServer(service: CheckService, options: CheckServerOptions = {}): Promise<CheckServer> {
+  const host = options.host ?? '127.0.0.1'
+  const defaultDeadline = options.deadline ?? 3000
+  const maxDeadline = options.maxDeadline ?? 60_000
+  const token = options.token || undefined
+
+  const access = (req: http.IncomingMessage): 'detail' | 'status' => {
+    const auth = req.headers.authorization
+    if (auth !== undefined) {
+      const m = /^Bearer\s+(\S+)\s*$/i.exec(auth)
+      if (!token || !m || !sameToken(m[1] as string, token)) throw new HttpError(401, 'invalid token: send Authorization: Bearer <the token given to rig serve>')
+      return 'detail'
+    }
+    return token === undefined && LOOPBACK.has(host) ? 'detail' : 'status'
+  }
+
+  const params = (url: URL): { tags: string[]; deadline: number } => {
+    for (const k of url.searchParams.keys()) if (k !== 'tag' && k !== 'deadline') throw new HttpError(400, `unknown query parameter "${k}" (known: tag, deadline)`)
+    const tags = url.searchParams.getAll('tag').flatMap((t) => t.split(',')).filter(Boolean)
+    const d = url.searchParams.get('deadline')
+    if (d !== null && !/^\d{1,9}$/.test(d)) throw new HttpError(400, `deadline must be a whole number of ms, got "${d.slice(0, 40)}"`)
+    const deadline = d === null ? defaultDeadline : Number(d)
+    if (deadline < 1 || deadline > maxDeadline) throw new HttpError(400, `deadline must be between 1 and ${maxDeadline} ms`)
+    try {
+      service.select(tags)
+    } catch (err) {
+      throw new HttpError(400, err instanceof Error ? err.message : String(err))
+    }
+    return { tags, deadline }
+  }
+
+  const handle = async (req: http.IncomingMessage, res: http.ServerResponse): Promise<void> => {
+    req.resume()
+    const head = req.method === 'HEAD'
+    if (req.method !== 'GET' && !head) throw new HttpError(405, `method ${String(req.method).slice(0, 20)} not allowed: use GET`)
+    let url: URL
+    try {
+      url = new URL(req.url ?? '/', 'http://rig.invalid')
+    } catch {
+      throw new HttpError(400, 'malformed request target')
+    }
+    const route = url.pathname
+    if (!['/', '/health', '/checks', '/metrics'].includes(route)) throw new HttpError(404, `no ${route.slice(0, 100)} here: try /health, /checks, /metrics or /`)
+    const level = access(req)
+    const { tags, deadline } = params(url)
+    if ((route === '/checks' || route === '/metrics') && level !== 'detail') throw new HttpError(401, 'details need a token: send Authorization: Bearer <token>')
+    const { results, partial } = await service.results(tags, deadline)
+    if (route === '/health') {
+      const body = healthJson(results, level === 'detail', partial)
+      return send(res, body.status === 'fail' ? 503 : 200, 'application/health+json', JSON.stringify(body, null, 2), head)
+    }
+    if (route === '/checks') return send(res, 200, 'application/json', JSON.stringify({ status: healthJson(results, false, partial).status, partial, runs: service.runs, results }, null, 2), head)
+    if (route === '/metrics') return send(res, 200, 'text/plain; version=0.0.4; charset=utf-8', metricsText(results), head)
+    return send(res, 200, 'text/html; charset=utf-8', dashboardHtml(results, level === 'detail', 5), head, { 'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'" })
+  }
+
+  const server = http.createServer((req, res) => {
+    handle(req, res).catch((err: unknown) => {
+      if (res.headersSent) return void res.destroy()
+      const status = err instanceof HttpError ? err.status : 500
+      const message = err instanceof Error ? err.message : String(err)
+      send(res, status, 'application/json', JSON.stringify({ error: message }) + '\n', req.method === 'HEAD', status === 405 ? { allow: 'GET, HEAD' } : status === 401 ? { 'www-authenticate': 'Bearer' } : {})
+    })
+  })
+  // Bytes that are not HTTP get a 400 and a closed socket, never an exception.
+  server.on('clientError', (err: NodeJS.ErrnoException, socket: net.Socket) => {
+    if (!socket.writable) return void socket.destroy()
+    const status = err.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? '408 Request Timeout' : '400 Bad Request'
+    socket.end(`HTTP/1.1 ${status}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`)
+  })
+  server.headersTimeout = 10_000
+  server.requestTimeout = maxDeadline + 10_000
+  server.keepAliveTimeout = 5_000
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (err: NodeJS.ErrnoException) => {
+      if (err.code === 'EADDRINUSE') reject(new CheckConfigError('RIG_PORT_IN_USE', `port ${options.port ?? 8080} on ${host} is already in use: stop what listens there, choose another with --port, or use --port 0 for a free one`, { cause: err }))
+      else if (err.code === 'EACCES') reject(new CheckConfigError('RIG_PORT_DENIED', `not allowed to listen on ${host}:${options.port}: use a port above 1023`, { cause: err }))
+      else if (err.code === 'EADDRNOTAVAIL' || err.code === 'ENOTFOUND') reject(new CheckConfigError('RIG_HOST_INVALID', `cannot listen on host "${host}": use an address of this machine, e.g. 127.0.0.1 or 0.0.0.0`, { cause: err }))
+      else reject(err)
+    })
+    server.listen(options.port ?? 8080, host, () => resolve())
+  })
+  const port = (server.address() as net.AddressInfo).port
+  const shownHost = host.includes(':') ? `[${host}]` : host
+  return {
+    url: `http://${shownHost}:${port}`,
+    port,
+    server,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve())
+        server.closeAllConnections()
+      }),
+  }
+}
