@@ -1,0 +1,50 @@
+// The car-sharing system under test: PostgreSQL and Redis, a one-shot migration, the HTTP API
+// and the billing worker.
+//
+//   db ──┬──> migrate (one-shot: schema + reference data)
+//        │        │ completed
+//   cache┴────────┴──> api (http /health)   billing (ready once it waits for jobs)
+//
+// Variants: CARSHARE_LOCALE=fr (default) or en selects the deployment's labels and price
+// format; the same tests run against either. It is read when the API starts, so one process
+// can start both variants one after the other (see smoke.ts).
+import { defineConfig, http, logLine, postgres, redis, command } from 'testrig'
+
+// The Node running rig (it loaded this TypeScript file, so it runs TypeScript too); a bare
+// `node` on PATH may be an older one.
+const node = process.execPath
+const dbProvider = process.env.CARSHARE_DB_PROVIDER
+
+export default defineConfig({
+  services: {
+    // The default database, `postgres`: the embedded PGlite fallback (machines without
+    // PostgreSQL binaries) has only that one. CARSHARE_DB_PROVIDER=embedded forces PGlite.
+    db: postgres(dbProvider === 'embedded' || dbProvider === 'process' ? { provider: dbProvider } : {}),
+    cache: redis(),
+    // Placeholders in a plain env map: no port of its own, so rig neither allocates one nor
+    // waits for it to listen; dependents wait for it to exit 0.
+    migrate: command({
+      run: [node, 'db/migrate.ts'],
+      dependsOn: ['db'],
+      env: { DATABASE_URL: '{db.url}' },
+    }),
+    api: command({
+      run: [node, 'api/server.ts'],
+      dependsOn: { db: 'ready', cache: 'ready', migrate: 'completed' },
+      env: ({ db, cache }) => ({
+        DATABASE_URL: db?.url ?? '',
+        REDIS_URL: cache?.url ?? '',
+        PORT: '{port}',
+        LOCALE: process.env.CARSHARE_LOCALE ?? 'fr',
+      }),
+      ready: http('/health'),
+    }),
+    billing: command({
+      run: [node, 'worker/billing.ts'],
+      dependsOn: { db: 'ready', cache: 'ready', migrate: 'completed' },
+      env: { DATABASE_URL: '{db.url}', REDIS_URL: '{cache.url}' },
+      // Ready once connected to Redis and blocked waiting for the first job.
+      ready: logLine(/billing worker ready/),
+    }),
+  },
+})
