@@ -27,13 +27,13 @@ export class ConfigError extends RigError {
 /** A binary a service needs is not installed. */
 export class MissingBinaryError extends RigError {
   readonly binary: string
-  constructor(binary: string, service: string, searched: readonly string[], install: string) {
+  constructor(binary: string, service: string, searched: readonly string[], install: string, envVar?: string) {
     super(
       'RIG_BINARY_NOT_FOUND',
       `service "${service}" needs \`${binary}\`, which was not found.\n` +
         `  searched: ${searched.join(', ') || '(nothing)'}\n` +
         `  install it: ${install}\n` +
-        `  or point rig at it with the service's \`binDir\` option or RIG_${binary.toUpperCase().replace(/[^A-Z0-9]/g, '_')}_BIN.`,
+        `  or point rig at its directory with the service's \`binDir\` option${envVar ? ` or ${envVar}` : ''}.`,
     )
     this.name = 'MissingBinaryError'
     this.binary = binary

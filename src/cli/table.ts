@@ -13,7 +13,7 @@ export function columns(rows: readonly (readonly string[])[]): string[] {
 export function printServices(out: Output, state: Pick<EnvState, 'services' | 'timeline' | 'startMs'>): void {
   const rows: string[][] = [['SERVICE', 'KIND', 'STATUS', 'URL', 'PID', 'READY']]
   for (const [name, s] of Object.entries(state.services)) {
-    rows.push([name, s.provider && s.provider !== 'process' ? `${s.kind} (${s.provider})` : s.kind, s.status, s.url, s.pid ? String(s.pid) : '-', s.readyMs === null ? '-' : `${s.readyMs} ms`])
+    rows.push([name, s.provider && s.provider !== 'process' ? `${s.kind} (${s.provider})` : s.kind, s.status, s.url || '-', s.pid ? String(s.pid) : '-', s.readyMs === null ? '-' : `${s.readyMs} ms`])
   }
   const [head, ...body] = columns(rows)
   out.print(out.s.dim(head ?? ''))

@@ -56,6 +56,7 @@ export class StartedService implements ServiceAddress, ProbeTarget {
   private proc: ManagedProcess | undefined
   private expectExit = false
   private completion: Promise<void> | undefined
+  private bootLogCount = 0
 
   constructor(name: string, kind: string, dir: string, logs: LogBuffer, dependsOn: string[]) {
     this.name = name
@@ -70,9 +71,9 @@ export class StartedService implements ServiceAddress, ProbeTarget {
     return this.proc?.running ? this.proc.pid : undefined
   }
 
-  /** Log lines as text, for probes. */
+  /** Log lines of the current run of the process (not those before a restart), for probes. */
   logLines(): readonly string[] {
-    return this.logs.texts()
+    return this.logs.texts(this.bootLogCount)
   }
 
   /** The last `n` log lines, formatted. */
@@ -96,6 +97,7 @@ export class StartedService implements ServiceAddress, ProbeTarget {
     Object.assign(this, { host: launched.host, port: launched.port, url: launched.url, provider: launched.provider })
     this.status = 'starting'
     const bootStart = performance.now()
+    this.bootLogCount = this.logs.count
     const proc = launched.launch?.()
     this.proc = proc
     this.expectExit = false

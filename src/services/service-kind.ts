@@ -98,7 +98,7 @@ export interface ServiceKind<O extends object> {
   /** Whether rig must pick a port for it when none is fixed. @default true */
   readonly needsPort?: (options: O) => boolean
   /** Starts one instance. */
-  start(ctx: StartContext, options: O): Promise<Launched>
+  start(ctx: StartContext, options: O & CommonOptions): Promise<Launched>
   /** Checks this kind's prerequisites for `rig doctor`. */
   doctor?(): Promise<DoctorEntry[]>
   /** Patterns of log lines that mean an error (used by the per-test log scan). */

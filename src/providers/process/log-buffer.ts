@@ -71,9 +71,10 @@ export class LogBuffer {
     return this.lines.slice(-n)
   }
 
-  /** Every line kept in memory, as text. */
-  texts(): string[] {
-    return this.lines.map((l) => l.text)
+  /** Lines kept in memory as text; with `since` (a past {@link count}), only the lines written after it. */
+  texts(since = 0): string[] {
+    const skip = Math.max(0, this.lines.length - (this.count - since))
+    return this.lines.slice(skip).map((l) => l.text)
   }
 
   /** Calls `fn` for each new line; returns the unsubscribe function. */

@@ -53,16 +53,20 @@ const commandKind: ServiceKind<CommandOptions> = {
     for (const [k, v] of Object.entries(userEnv)) env[k] = expand(String(v))
     const cwd = path.resolve(ctx.root, o.cwd ?? '.')
     const [command, args] = typeof o.run === 'string' ? ['/bin/sh', ['-c', expand(o.run)]] : [expand(o.run[0] ?? ''), o.run.slice(1).map(expand)]
-    const url = o.url ? expand(o.url) : `http://127.0.0.1:${ctx.port}`
+    // A port was reserved when the command might use one; it listens there only if the
+    // expanded command line or env actually carries it (or the user fixed it).
+    const portText = String(ctx.port)
+    const usesPort = ctx.port > 0 && (o.port !== undefined || o.url !== undefined || [...args, ...Object.values(userEnv).map((v) => expand(String(v)))].some((a) => a.includes(portText)))
+    const url = o.url ? expand(o.url) : usesPort ? `http://127.0.0.1:${ctx.port}` : ''
     return {
       host: '127.0.0.1',
-      port: ctx.port,
+      port: usesPort ? ctx.port : 0,
       url,
       env: {},
       provider: 'process',
       launch: () => new ManagedProcess({ command, args, cwd, env, stopSignal: o.stopSignal ?? 'SIGTERM', stopGraceMs: o.stopGrace ?? 5000 }, ctx.logs),
       // A command with a port is ready when it accepts connections; one without is ready once spawned.
-      defaultReady: ctx.port > 0 ? [tcp()] : [],
+      defaultReady: usesPort ? [tcp()] : [],
     }
   },
 }

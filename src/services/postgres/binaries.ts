@@ -19,6 +19,6 @@ export function findPostgres(options: { binDir?: string | undefined; version?: s
 /** Like {@link findPostgres} but throws a {@link MissingBinaryError} naming what to install. */
 export function requirePostgres(service: string, options: { binDir?: string | undefined; version?: string | undefined }): string {
   const found = findPostgres(options)
-  if (!found.path) throw new MissingBinaryError('postgres', service, found.searched, INSTALL_HINT)
+  if (!found.path) throw new MissingBinaryError('postgres', service, found.searched, INSTALL_HINT, 'RIG_POSTGRES_BIN_DIR')
   return found.path
 }

@@ -23,10 +23,10 @@ function find(binDir?: string) {
 const redisKind: ServiceKind<RedisOptions> = {
   name: 'redis',
   optionKeys: ['binDir', 'settings'],
-  errorPatterns: [/# (WARNING|Error|Fatal)/i, /\bERR\b/],
+  errorPatterns: [/# (Error|Fatal)/i, /\bERR\b/],
   async start(ctx, o) {
     const found = find(o.binDir)
-    if (!found.path) throw new MissingBinaryError('redis-server', ctx.name, found.searched, INSTALL)
+    if (!found.path) throw new MissingBinaryError('redis-server', ctx.name, found.searched, INSTALL, 'RIG_REDIS_BIN_DIR')
     const bin = found.path
     const args = ['--port', String(ctx.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', ctx.dir, '--daemonize', 'no', '--loglevel', 'notice', '--protected-mode', 'no']
     for (const [k, v] of Object.entries(o.settings ?? {})) args.push(`--${k}`, String(v))
