@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process'
+import os from 'node:os'
 import { loadConfig } from '../../config/load-config.ts'
 import { RigError } from '../../errors.ts'
 import { ownerAlive, readState } from '../../env/state.ts'
@@ -6,9 +7,16 @@ import type { Command } from '../command.ts'
 import { host } from '../_host.ts'
 import type { Output } from '../output.ts'
 
-function runChild(cmd: string[], env: Record<string, string>, out: Output): Promise<number> {
+function runChild(cmd: string[], env: Record<string, string>, out: Output, downRequested?: Promise<string>): Promise<number> {
   return new Promise((resolve) => {
     const child = spawn(cmd[0] as string, cmd.slice(1), { stdio: 'inherit', env: { ...process.env, ...env } })
+    // `rig down` from another terminal: the environment is going away, so CMD must end too
+    // (otherwise `rig down` waits 30 s and then SIGKILLs rig). Signals are handled below.
+    void downRequested?.then((why) => {
+      if (why !== 'rig down' || child.exitCode !== null || child.signalCode !== null) return
+      out.info(`stopping ${cmd[0]} (rig down)…`)
+      child.kill('SIGTERM')
+    })
     // The child gets Ctrl-C from the terminal itself; forward the rest.
     const forward = (sig: NodeJS.Signals): void => void child.kill(sig)
     process.on('SIGTERM', forward)
@@ -21,7 +29,9 @@ function runChild(cmd: string[], env: Record<string, string>, out: Output): Prom
     child.on('close', (code, signal) => {
       process.off('SIGTERM', forward)
       process.off('SIGHUP', forward)
-      resolve(code ?? (signal ? 128 + (({ SIGINT: 2, SIGTERM: 15, SIGKILL: 9 }) as Record<string, number>)[signal]! : 1))
+      // Like a shell: 128 + the signal number (only INT, TERM and KILL were mapped before, so
+      // any other signal gave NaN and crashed the CLI on `process.exitCode = NaN`).
+      resolve(code ?? (signal ? 128 + (os.constants.signals[signal] ?? 0) : 1))
     })
   })
 }
@@ -43,7 +53,7 @@ export const run: Command = {
     }
     const hosted = await host(loaded, out, { detached: false, publish: !(existing && ownerAlive(existing)) })
     try {
-      return await runChild(rest, hosted.env.vars(), out)
+      return await runChild(rest, hosted.env.vars(), out, hosted.downRequested)
     } finally {
       await hosted.stop()
     }
