@@ -46,9 +46,24 @@ export function runRig(args: string[], cwd: string, options: { env?: NodeJS.Proc
   })
 }
 
-/** Creates a temp project whose rig.config.ts is `config` (imports from 'testrig' work). */
+/** tmpfs when there is one: PostgreSQL data dirs copy much faster there. */
+function tempBase(): string {
+  try {
+    fs.accessSync('/dev/shm', fs.constants.W_OK)
+    return '/dev/shm'
+  } catch {
+    return os.tmpdir()
+  }
+}
+
+/**
+ * Creates a temp project whose rig.config.ts is `config` (imports from 'testrig' work).
+ * Its rig temp dir (RIG_TMP_DIR) is inside it, so {@link leftovers} can tell what is its own.
+ */
 export function makeProject(config: string): Project {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rig-cli-'))
+  const dir = fs.mkdtempSync(path.join(tempBase(), 'rig-cli-'))
+  // PostgreSQL runs as an unprivileged user when we are root: it must traverse the project.
+  fs.chmodSync(dir, 0o755)
   fs.mkdirSync(path.join(dir, 'node_modules'))
   fs.symlinkSync(REPO, path.join(dir, 'node_modules/testrig'))
   fs.writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ name: 'rig-test-project', type: 'module', private: true }))
@@ -62,20 +77,48 @@ export function makeProject(config: string): Project {
   return {
     dir,
     write,
-    rig: (args, options = {}) => runRig(args, options.cwd ?? dir, options),
+    rig: (args, options = {}) => runRig(args, options.cwd ?? dir, { ...options, env: { RIG_TMP_DIR: path.join(dir, 'tmp'), ...options.env } }),
     async dispose() {
-      await runRig(['down'], dir)
+      await runRig(['down'], dir, { env: { RIG_TMP_DIR: path.join(dir, 'tmp') } })
       fs.rmSync(dir, { recursive: true, force: true })
     },
   }
 }
 
-/** A tiny HTTP server script for `command()` services: answers `/health` and echoes env vars. */
-export const HTTP_SERVER = `
-const http = require('node:http')
-http.createServer((req, res) => {
-  if (req.url === '/health') return res.end('ok')
-  const name = req.url.slice(1)
-  res.end(String(process.env[name] ?? ''))
-}).listen(Number(process.env.PORT), '127.0.0.1')
-`
+/**
+ * Live processes that belong to the project: its path in their command line (services, their
+ * watchdog, the supervisor's config) or their cwd inside it. Zombies do not count.
+ */
+export function leftovers(dir: string): string[] {
+  const found: string[] = []
+  for (const e of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(e) || Number(e) === process.pid) continue
+    try {
+      const stat = fs.readFileSync(`/proc/${e}/stat`, 'utf8')
+      if (/^[ZX]/.test(stat.slice(stat.lastIndexOf(')') + 2))) continue
+      const cmd = fs.readFileSync(`/proc/${e}/cmdline`, 'utf8').replaceAll('\0', ' ').trim()
+      let cwd = ''
+      try {
+        cwd = fs.readlinkSync(`/proc/${e}/cwd`)
+      } catch {
+        // another user's process we cannot inspect: the command line decides
+      }
+      if (cmd.includes(dir) || cwd === dir || cwd.startsWith(`${dir}/`)) found.push(`${e} ${cmd}`)
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return found
+}
+
+/** The project's rig temp dirs of environments (empty when everything was cleaned up). */
+export function envDirs(dir: string): string[] {
+  try {
+    return fs.readdirSync(path.join(dir, 'tmp/testrig/envs'))
+  } catch {
+    return []
+  }
+}
+
+/** Scripts used as services in tests. */
+export const FIXTURES = path.join(REPO, 'test/support/fixtures')
