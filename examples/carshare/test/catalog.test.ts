@@ -1,0 +1,35 @@
+import { describe, expect, test } from 'vitest'
+import { rig, services } from 'testrig/vitest'
+import { ApiError, getHealth, listCars, listPlans, rentCar } from './helpers.ts'
+
+const api = (): string => services().api!.url
+const locale = process.env.CARSHARE_LOCALE ?? 'fr'
+
+describe('catalog', () => {
+  test('the API is healthy and says which variant it is', async () => {
+    const health = await getHealth(api())
+    expect(health).toMatchObject({ status: 'ok', locale, checks: { db: 'ok', redis: 'ok' } })
+  })
+
+  test('cars carry labels in the deployment language', async () => {
+    const cars = await listCars(api())
+    expect(cars.length).toBeGreaterThan(2)
+    const electric = cars.find((c) => c.electric)
+    expect(electric?.label).toMatch(locale === 'fr' ? /électrique/i : /electric/i)
+  })
+
+  test('price plans are formatted for the locale', async () => {
+    const plans = await listPlans(api())
+    const standard = plans.find((p) => p.id === 'standard')
+    expect(standard?.dailyPrice.currency).toBe('EUR')
+    expect(standard?.dailyPrice.formatted).toMatch(locale === 'fr' ? /^\d+,\d{2}\s€$/ : /^€\d+\.\d{2}$/)
+  })
+
+  test('renting an unknown car is refused, and the API logs why', async () => {
+    // The API logs `ERROR rental refused: …` on purpose: declared, so it does not fail the test.
+    rig.expectLog('api', /rental refused: unknown car/)
+    const err = await rentCar(api(), { carId: 'no-such-car' }).catch((e: unknown) => e)
+    expect(err).toBeInstanceOf(ApiError)
+    expect((err as ApiError).status).toBe(404)
+  })
+})
