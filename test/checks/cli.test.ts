@@ -141,7 +141,7 @@ describe('rig serve', () => {
       })
       const bare = await fetch(`${url}/health`)
       expect([bare.status, await bare.json()]).toEqual([200, { status: 'pass' }])
-      const detailed = await (await fetch(`${url}/health`, { headers: { authorization: 'Bearer tok' } })).json()
+      const detailed = (await (await fetch(`${url}/health`, { headers: { authorization: 'Bearer tok' } })).json()) as any
       expect(Object.keys(detailed.checks)).toEqual(['api', 'math'])
     } finally {
       child.kill('SIGTERM')

@@ -1,9 +1,10 @@
 import { describe, expect, test } from 'vitest'
 import type { CheckDefinition, CheckFn, CheckOptions } from '../../src/checks/check.ts'
+import type { CheckResult } from '../../src/checks/result.ts'
 import { runChecks } from '../../src/checks/runner.ts'
 
 const def = (name: string, fn: CheckFn, options: CheckOptions = {}): CheckDefinition => ({ name, options, fn })
-const byName = (results: { name: string }[]) => Object.fromEntries(results.map((r) => [r.name, r]))
+const byName = (results: CheckResult[]): Record<string, CheckResult> => Object.fromEntries(results.map((r) => [r.name, r]))
 const tick = () => new Promise((r) => setImmediate(r))
 
 describe('runChecks', () => {

@@ -27,7 +27,7 @@ describe('GET /health', () => {
     expect(bare.status).toBe(200)
     expect(bare.headers.get('content-type')).toBe('application/health+json')
     expect(await bare.json()).toEqual({ status: 'warn' })
-    const detailed = await (await get('/health', auth)).json()
+    const detailed = (await (await get('/health', auth)).json()) as any
     expect(detailed.status).toBe('warn')
     expect(detailed.checks.api[0]).toMatchObject({ status: 'pass', observedUnit: 'ms', tags: ['smoke'], time: expect.any(String), ageMs: expect.any(Number) })
     expect(detailed.checks.disk[0]).toMatchObject({ status: 'warn', output: '91% full' })
@@ -37,7 +37,7 @@ describe('GET /health', () => {
     const { get } = await serve([def('db', () => Promise.reject(Object.assign(new Error('refused'), { code: 'ECONNREFUSED' }))), def('api', () => {}, { dependsOn: ['db'] })])
     const res = await get('/health')
     expect(res.status).toBe(503)
-    const body = await res.json()
+    const body = (await res.json()) as any
     expect(body.checks.db[0]).toMatchObject({ status: 'fail', reason: 'connect' })
     expect(body.checks.api[0]).toMatchObject({ status: 'fail', blockedBy: ['db'] })
   })
@@ -54,7 +54,7 @@ describe('GET /health', () => {
     let runs = 0
     const { get, service } = await serve([def('counted', async () => void runs++)])
     await Promise.all(Array.from({ length: 8 }, () => get('/health').then((r) => r.json())))
-    const again = await (await get('/health')).json()
+    const again = (await (await get('/health')).json()) as any
     expect(runs).toBe(1)
     expect(service.runs).toBe(1)
     expect(again.checks.counted[0].ageMs).toBeGreaterThanOrEqual(0)
@@ -72,7 +72,7 @@ describe('GET /health', () => {
     const { get } = await serve([def('quick', () => {}), def('stuck', () => new Promise(() => {}), { timeout: 30_000 })])
     const res = await get('/health?deadline=100')
     expect(res.status).toBe(503)
-    const body = await res.json()
+    const body = (await res.json()) as any
     expect(body.checks.quick[0].status).toBe('pass')
     expect(body.checks.stuck[0]).toMatchObject({ status: 'fail', reason: 'timeout', output: expect.stringContaining('request deadline of 100 ms') })
     expect(body.notes[0]).toMatch(/partial/)
@@ -82,7 +82,7 @@ describe('GET /health', () => {
     const { get } = await serve([def('smoke1', () => {}, { tags: ['smoke'] }), def('deep', () => false, { tags: ['diagnostic'] })])
     const res = await get('/health?tag=smoke')
     expect(res.status).toBe(200)
-    expect(Object.keys((await res.json()).checks)).toEqual(['smoke1'])
+    expect(Object.keys(((await res.json()) as any).checks)).toEqual(['smoke1'])
   })
 })
 
@@ -90,9 +90,9 @@ describe('security', () => {
   test('checks that write or are expensive never run over HTTP', async () => {
     let ran = 0
     const { get } = await serve([def('migrates', () => void ran++, { writes: true }), def('full scan', () => void ran++, { expensive: true }), def('after write', () => void ran++, { dependsOn: ['migrates'] }), def('ok', () => {})])
-    const health = await (await get('/health')).json()
+    const health = (await (await get('/health')).json()) as any
     expect(Object.keys(health.checks)).toEqual(['ok'])
-    const all = await (await get('/checks')).json()
+    const all = (await (await get('/checks')).json()) as any
     expect(all.results.map((r: { name: string; status: string }) => [r.name, r.status])).toEqual([
       ['migrates', 'skipped'],
       ['full scan', 'skipped'],
@@ -137,7 +137,7 @@ describe('GET /metrics and /checks', () => {
 
   test('/checks has the full results with ages and run count', async () => {
     const { get } = await serve([def('a', () => 'x')])
-    const body = await (await get('/checks')).json()
+    const body = (await (await get('/checks')).json()) as any
     expect(body).toMatchObject({ status: 'pass', partial: false, runs: 1, results: [{ name: 'a', status: 'pass', detail: 'x', ageMs: expect.any(Number) }] })
   })
 })
@@ -154,7 +154,7 @@ describe('malformed requests get a 4xx and the server keeps answering', () => {
     expect((await get('/health?deadline=99999999')).status).toBe(400)
     const badTag = await get('/health?tag=smok')
     expect(badTag.status).toBe(400)
-    expect((await badTag.json()).error).toContain('did you mean "smoke"')
+    expect(((await badTag.json()) as any).error).toContain('did you mean "smoke"')
     expect((await get('/health?foo=1')).status).toBe(400)
     const head = await fetch(`${server.url}/health`, { method: 'HEAD' })
     expect(head.status).toBe(200)
