@@ -1,9 +1,10 @@
 // The `rig` CLI as a real subprocess, in a throw-away project: the contract scripts rely on.
+import { spawn } from 'node:child_process'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { FIXTURES, NODE, envDirs, leftovers, makeProject, runRig, type Project } from '../support/project.ts'
+import { BIN, FIXTURES, NODE, envDirs, leftovers, makeProject, runRig, type Project } from '../support/project.ts'
 import { waitUntil } from '../support/procs.ts'
 
 const CONFIG = `
@@ -159,7 +160,8 @@ describe('rig run without rig up', () => {
       const r = await p.rig(['run', '--', 'sh', '-c', 'test -n "$RIG_DB_URL" && test -n "$RIG_API_PORT" && echo "$RIG_CACHE_URL" && exit 42'])
       expect(r.code, r.stderr).toBe(42)
       expect(r.stdout).toMatch(/^redis:\/\/127\.0\.0\.1:\d+$/m)
-      expect(leftovers(p.dir)).toEqual([])
+      // The watchdog exits on its own right after rig: poll rather than look once.
+      expect(await waitUntil(() => leftovers(p.dir).length === 0), leftovers(p.dir).join('\n')).toBe(true)
       expect(envDirs(p.dir)).toEqual([])
       expect(fs.existsSync(path.join(p.dir, '.rig/state.json'))).toBe(false)
       const ok = await p.rig(['run', '--', 'true'])
@@ -172,7 +174,33 @@ describe('rig run without rig up', () => {
       expect(usr1.code, usr1.stderr).toBe(128 + os.constants.signals.SIGUSR1)
       const nothing = await p.rig(['run'])
       expect(nothing.code).toBe(2)
-      expect(leftovers(p.dir)).toEqual([])
+      expect(await waitUntil(() => leftovers(p.dir).length === 0), leftovers(p.dir).join('\n')).toBe(true)
+    } finally {
+      await p.dispose()
+    }
+  })
+})
+
+describe('rig up in the foreground', () => {
+  it('Ctrl-C (SIGINT) stops every service', async () => {
+    const p = makeProject(CONFIG)
+    try {
+      const child = spawn(NODE, ['--no-warnings', BIN, 'up'], { cwd: p.dir, env: { ...process.env, NO_COLOR: '1', RIG_TMP_DIR: path.join(p.dir, 'tmp') }, stdio: ['ignore', 'pipe', 'pipe'] })
+      let stdout = ''
+      let stderr = ''
+      child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d))
+      child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d))
+      const exited = new Promise<number | null>((r) => child.on('close', r))
+      expect(await waitUntil(() => stderr.includes('press Ctrl-C to stop'), 60_000), stderr).toBe(true)
+      expect(stdout).toMatch(/^api\s+command\s+ready/m)
+      const status = await p.rig(['status', '--json'])
+      expect(status.code).toBe(0)
+      child.kill('SIGINT')
+      expect(await exited).toBe(0)
+      expect(stderr).toMatch(/stopping \(SIGINT\)/)
+      expect(await waitUntil(() => leftovers(p.dir).length === 0), leftovers(p.dir).join('\n')).toBe(true)
+      expect(envDirs(p.dir)).toEqual([])
+      expect(fs.existsSync(path.join(p.dir, '.rig/state.json'))).toBe(false)
     } finally {
       await p.dispose()
     }

@@ -230,3 +230,21 @@ describe('logs', () => {
 it('records every spawned process', () => {
   expect(spawned.size).toBeGreaterThan(5)
 })
+
+describe('postgres({ provider: "embedded" })', () => {
+  it('serves PGlite over a socket', async () => {
+    env = await start({ services: { db: postgres({ provider: 'embedded', readyTimeout: 60_000 }) } })
+    const db = env.get('db')
+    expect(db.provider).toBe('embedded')
+    expect((await pgQuery<{ one: number }>(db.url, 'select 1 as one')).rows[0]?.one).toBe(1)
+  })
+
+  it('refuses what PGlite cannot do, clearly', async () => {
+    const err = await start({ services: { db: postgres({ provider: 'embedded', database: 'app' }) } }).then(
+      () => undefined,
+      (e: Error & { code?: string }) => e,
+    )
+    expect(err?.code).toBe('RIG_EMBEDDED_UNSUPPORTED')
+    expect(err?.message).toContain('single database named "postgres"')
+  })
+})

@@ -103,7 +103,7 @@ export function leftovers(dir: string): string[] {
       } catch {
         // another user's process we cannot inspect: the command line decides
       }
-      if (cmd.includes(dir) || cwd === dir || cwd.startsWith(`${dir}/`)) found.push(`${e} ${cmd}`)
+      if (cmd.includes(dir) || cwd === dir || cwd.startsWith(`${dir}/`)) found.push(`${e} ${cmd || `[${fs.readFileSync(`/proc/${e}/comm`, 'utf8').trim()}]`}`)
     } catch {
       // exited meanwhile
     }
