@@ -11,6 +11,8 @@ export interface PgResult<R = Record<string, unknown>> {
 export interface PgClient {
   connect(): Promise<unknown>
   query<R = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<PgResult<R>>
+  /** A named prepared statement: parsed and planned once per connection (the guard's per-test check). */
+  query<R = Record<string, unknown>>(config: { name: string; text: string; values?: readonly unknown[] }): Promise<PgResult<R>>
   end(): Promise<void>
   on(event: 'error', listener: (err: Error) => void): unknown
 }

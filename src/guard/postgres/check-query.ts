@@ -1,44 +1,60 @@
-// The per-test check in ONE round trip: a row count per table, a count of rows written since
-// the last clean state (the content fingerprint), every sequence, a fingerprint of the catalog
-// (tables created or dropped) and the transactions left open.
+// The per-test check in at most two round trips. The probe reads the transaction horizon,
+// every sequence, a fingerprint of the catalog (tables created or dropped) and the
+// transactions left open. When no transaction id was handed out since the clean state,
+// nothing can have been written and the check stops there. Otherwise the table statement
+// counts the rows of every table and, for seeded tables, the rows written since the clean
+// state (the content fingerprint).
 //
-// "Written since" compares each row's xmin with the transaction horizon recorded after the
-// baseline: any INSERT or UPDATE after it creates a row version with a newer xmin, a DELETE
-// lowers the count. It costs a scan of each table, no triggers and no copy of the data.
+// "Written since" compares each row's xmin with the horizon recorded at the clean state: any
+// INSERT or UPDATE after it creates a row version with a newer xmin, a DELETE lowers the
+// count. It costs a scan of each table, no triggers and no copy of the data.
+//
+// Both statements are prepared once per connection: planning a 50-branch UNION costs more
+// than running it.
 import type { Catalog } from './catalog.ts'
 import { userRelations } from './catalog.ts'
 
-/** `xmin` is a 32-bit, wrapping transaction id: compare in modulo-2^32 space. Ids ≤ 2 are frozen/bootstrap. */
-export function newerThan(mark: bigint): string {
-  const m = mark % 4294967296n
-  return `(xmin::text::int8 > 2 and ((xmin::text::int8 - ${m} + 4294967296) % 4294967296) < 2147483648)`
+/**
+ * Condition "this row version was written at or after `mark`" (an SQL int8 expression).
+ * `xmin` is a 32-bit, wrapping transaction id: compare in modulo-2^32 space; ids ≤ 2 are
+ * frozen/bootstrap rows.
+ */
+export function newerThan(mark: string): string {
+  return `(xmin::text::int8 > 2 and ((xmin::text::int8 - (${mark}) % 4294967296 + 4294967296) % 4294967296) < 2147483648)`
 }
 
 /** One row of the check's result. */
 export interface CheckRow {
-  /** `t` table, `s` sequence, `c` catalog fingerprint, `x` open transaction. */
+  /** `t` table, `s` sequence, `c` catalog fingerprint, `x` open transaction, `m` horizon now. */
   k: string
   i: string
   a: string | null
   b: string | null
 }
 
-/**
- * Builds the check statement. Only tables with baseline rows need the fingerprint; for the
- * others any row is an added one.
- */
-export function buildCheckSql(catalog: Catalog, seeded: ReadonlySet<number>, mark: bigint, shadowSchema: string, ignorePids: readonly number[]): string {
-  const parts: string[] = []
-  catalog.tables.forEach((t, i) => {
-    const changed = seeded.has(t.oid) ? `count(*) filter (where ${newerThan(mark)})` : '0'
-    parts.push(`select 't'::text as k, ${i}::int8 as i, count(*)::int8 as a, ${changed}::int8 as b from ${t.sql}`)
-  })
-  catalog.sequences.forEach((s, i) => parts.push(`select 's' as k, ${i} as i, last_value as a, case when is_called then 1 else 0 end as b from ${s.sql}`))
-  parts.push(`select 'c' as k, 0 as i, count(*) as a, coalesce(sum(c.oid::int8), 0) as b from pg_class c join pg_namespace n on n.oid = c.relnamespace where ${userRelations(`'r', 'p'`, shadowSchema)}`)
-  const ignore = ignorePids.length > 0 ? ` and pid not in (${ignorePids.join(', ')})` : ''
-  parts.push(
-    `select 'x' as k, pid as i, (extract(epoch from clock_timestamp() - xact_start) * 1000)::int8 as a, 0 as b from pg_stat_activity
-     where datname = current_database() and pid <> pg_backend_pid() and state like 'idle in transaction%'${ignore}`,
+const HORIZON = 'txid_snapshot_xmax(txid_current_snapshot())'
+
+
+/** The two statements of a check. */
+export interface CheckSql {
+  /** Horizon, sequences, catalog fingerprint, open transactions. `$1`: pids to leave alone. */
+  probe: string
+  /** Row counts and written rows per table; `$1`: the clean state's horizon (when a table is seeded). */
+  tables: string | undefined
+}
+
+/** Builds the check statements. Only seeded tables need the fingerprint; in the others any row is an added one. */
+export function buildCheckSql(catalog: Catalog, seeded: ReadonlySet<number>, shadowSchema: string): CheckSql {
+  const probe: string[] = [`select 'm'::text as k, 0::int8 as i, ${HORIZON} as a, cardinality($1::int[])::int8 as b`]
+  catalog.sequences.forEach((s, i) => probe.push(`select 's', ${i}, last_value, case when is_called then 1 else 0 end from ${s.sql}`))
+  probe.push(`select 'c', 0, count(*), coalesce(sum(c.oid::int8), 0) from pg_class c join pg_namespace n on n.oid = c.relnamespace where ${userRelations(`'r', 'p'`, shadowSchema)}`)
+  probe.push(
+    `select 'x', pid, (extract(epoch from clock_timestamp() - xact_start) * 1000)::int8, 0 from pg_stat_activity
+     where datname = current_database() and pid <> pg_backend_pid() and state like 'idle in transaction%' and pid <> all($1::int[])`,
   )
-  return parts.join('\nunion all ')
+  const tables = catalog.tables.map((t, i) => {
+    const changed = seeded.has(t.oid) ? `count(*) filter (where ${newerThan('$1::int8')})` : '0'
+    return `select 't'::text as k, ${i}::int8 as i, count(*)::int8 as a, ${changed}::int8 as b from ${t.sql}`
+  })
+  return { probe: probe.join('\nunion all '), tables: tables.length > 0 ? tables.join('\nunion all ') : undefined }
 }

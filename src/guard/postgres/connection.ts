@@ -58,7 +58,8 @@ export function sqlState(err: unknown): string | undefined {
  */
 export function isConnectionError(err: unknown): boolean {
   const state = sqlState(err)
-  if (state) return state.startsWith('08') || state === '57P01' || state === '57P02' || state === '57P03' || state === '3D000'
+  // 08P01 (protocol violation) is a bug of the caller, not a lost connection.
+  if (state) return (state.startsWith('08') && state !== '08P01') || state === '57P01' || state === '57P02' || state === '57P03' || state === '3D000'
   const code = (err as { code?: unknown } | null)?.code
   if (typeof code === 'string' && /^E[A-Z]+$/.test(code)) return true
   const msg = err instanceof Error ? err.message : String(err)
@@ -68,7 +69,12 @@ export function isConnectionError(err: unknown): boolean {
 /** Opens a session for the guard: short lock waits, so a lock held by a test surfaces fast. */
 export async function openGuardSession(url: string, lockTimeoutMs: number): Promise<PgClient> {
   const client = await connectPg(url, { timeoutMs: 5000 })
-  await client.query(`set application_name = 'rig-guard'; set lock_timeout = ${Math.max(1, Math.round(lockTimeoutMs))}`)
+  // Parallel workers cost more to start than the guard's small scans; a generic plan keeps the
+  // prepared check from being re-planned for every new horizon.
+  await client.query(
+    `set application_name = 'rig-guard'; set lock_timeout = ${Math.max(1, Math.round(lockTimeoutMs))}; ` +
+      `set max_parallel_workers_per_gather = 0; set plan_cache_mode = force_generic_plan`,
+  )
   return client
 }
 

@@ -21,11 +21,13 @@ export interface CheckResult {
   catalog: string
   /** pid → ms the transaction has been open. */
   openTransactions: Map<number, number>
+  /** The transaction horizon now; equal to the mark when nothing was written since. */
+  horizon: bigint
 }
 
 /** Parses the rows of the check statement built for `catalog`. */
 export function parseCheck(rows: readonly CheckRow[], catalog: Catalog): CheckResult {
-  const out: CheckResult = { tables: new Map(), sequences: new Map(), catalog: '', openTransactions: new Map() }
+  const out: CheckResult = { tables: new Map(), sequences: new Map(), catalog: '', openTransactions: new Map(), horizon: -1n }
   for (const r of rows) {
     const i = Number(r.i)
     if (r.k === 't') {
@@ -36,6 +38,7 @@ export function parseCheck(rows: readonly CheckRow[], catalog: Catalog): CheckRe
       if (s) out.sequences.set(s.oid, `${r.a}/${r.b}`)
     } else if (r.k === 'c') out.catalog = `${r.a}/${r.b}`
     else if (r.k === 'x') out.openTransactions.set(i, Number(r.a))
+    else if (r.k === 'm') out.horizon = BigInt(r.a ?? -1)
   }
   return out
 }
@@ -53,6 +56,7 @@ export function compare(
   const sequences: number[] = []
   let writtenRows = 0
   for (const t of catalog.tables) {
+    // No row for a table: the scan was skipped because nothing was written since the mark.
     const seen = now.tables.get(t.oid)
     if (!seen) continue
     const before = base.rows.get(t.oid) ?? 0

@@ -1,5 +1,6 @@
 // The PostgreSQL guard adapter: baseline, one-round-trip check, restore by the cheapest safe
 // strategy, snapshots as template databases.
+import { createHash } from 'node:crypto'
 import type { PgClient, PgResult } from '../../drivers/pg.ts'
 import type { BaselineOptions, Change, RestoreOutcome, RestoreStrategy, StoreAdapter, StoreDiff, StoreInfo, WorkerCloner } from '../adapter.ts'
 import { GuardRefusedError, GuardRestoreError, GuardUsageError, StoreUnavailableError } from '../errors.ts'
@@ -104,10 +105,11 @@ export class PostgresStore implements StoreAdapter {
     return this.client
   }
 
-  private async run<R>(sql: string, params?: readonly unknown[]): Promise<PgResult<R>> {
+  private async run<R>(sql: string | { name: string; text: string; values: readonly unknown[] }, params?: readonly unknown[]): Promise<PgResult<R>> {
     const client = await this.session()
     try {
-      return lastResult(await client.query<R>(sql, params)) ?? { rows: [], rowCount: 0 }
+      const res = typeof sql === 'string' ? await client.query<R>(sql, params) : await client.query<R>(sql)
+      return lastResult(res) ?? { rows: [], rowCount: 0 }
     } catch (err) {
       if (isConnectionError(err)) {
         await this.disconnect()
@@ -127,7 +129,7 @@ export class PostgresStore implements StoreAdapter {
     this.baselineOptions = options
     const exclude = [...(this.options.exclude ?? []), ...(this.options.includeMigrationTables ? [] : MIGRATION_TABLES)]
     this.catalog = await readCatalog(await this.session(), exclude, this.shadowSchema)
-    const counts = parseCheck(await this.check(new Set(), []), this.catalog)
+    const counts = parseCheck(await this.check(new Set(), [], this.catalog, true), this.catalog)
     const seeded = this.catalog.tables.filter((t) => (counts.tables.get(t.oid)?.rows ?? 0) > 0)
     this.shadows = new Map(seeded.map((t) => [t.oid, `${quoteIdent(this.shadowSchema)}.${quoteIdent(`t${t.oid}`)}`]))
     if (options.writable) {
@@ -138,7 +140,7 @@ export class PostgresStore implements StoreAdapter {
       if (options.snapshot) await this.snapshots.save(BASELINE_SNAPSHOT)
     }
     this.mark = BigInt((await this.run<{ mark: string }>(`select txid_snapshot_xmax(txid_current_snapshot())::text as mark`)).rows[0]?.mark ?? '0')
-    const now = parseCheck(await this.check(new Set(this.shadows.keys()), []), this.catalog)
+    const now = parseCheck(await this.check(new Set(this.shadows.keys()), [], this.catalog, true), this.catalog)
     this.base = {
       rows: new Map([...now.tables].map(([oid, t]) => [oid, t.rows])),
       sequences: now.sequences,
@@ -146,11 +148,21 @@ export class PostgresStore implements StoreAdapter {
     }
   }
 
-  /** Runs the check statement (in the transaction client's session when one is handed out). */
-  private async check(seeded: ReadonlySet<number>, ignore: number[], catalog = this.catalog): Promise<CheckRow[]> {
-    const sql = buildCheckSql(catalog, seeded, this.mark, this.shadowSchema, this.tx ? [...ignore, this.tx.pid] : ignore)
-    if (this.tx) return lastResult(await this.tx.raw<CheckRow>(sql))?.rows ?? []
-    return (await this.run<CheckRow>(sql)).rows
+  /**
+   * Runs the check (in the transaction client's session when one is handed out: it alone sees
+   * its uncommitted rows, and its open transaction hides them from the horizon, so the tables
+   * are always counted there). `force` counts them even when nothing was written.
+   */
+  private async check(seeded: ReadonlySet<number>, ignore: number[], catalog = this.catalog, force = false): Promise<CheckRow[]> {
+    const { probe, tables } = buildCheckSql(catalog, seeded, this.shadowSchema)
+    const exec = async (text: string, values: unknown[]): Promise<CheckRow[]> => {
+      const statement = { name: `rig_check_${createHash('sha1').update(text).digest('hex').slice(0, 16)}`, text, values }
+      return (this.tx ? await this.tx.raw<CheckRow>(statement) : await this.run<CheckRow>(statement)).rows
+    }
+    const head = await exec(probe, [this.tx ? [...ignore, this.tx.pid] : ignore])
+    const horizon = head.find((r) => r.k === 'm')?.a
+    if (!tables || (!force && !this.tx && horizon === String(this.mark))) return head
+    return [...head, ...(await exec(tables, tables.includes('$1') ? [String(this.mark)] : []))]
   }
 
   async diff(): Promise<StoreDiff> {

@@ -59,7 +59,7 @@ export function buildRestoreSql(plan: RestorePlan): { sql: string; touched: Tabl
       if (shadow && t.pk.length > 0) {
         // Incremental: drop the row versions written since the clean state, then put back the
         // baseline rows that are missing (deleted, or updated and just removed).
-        deletes.push(`delete from ${t.sql} where ${newerThan(plan.mark)}`)
+        deletes.push(`delete from ${t.sql} where ${newerThan(String(plan.mark))}`)
         const key = (alias: string): string => `(${t.pk.map((c) => `${alias}.${c}`).join(', ')})`
         inserts.push(`insert into ${t.sql} (${t.columns}) overriding system value select ${t.columns} from ${shadow} s where not exists (select 1 from ${t.sql} t where ${key('t')} = ${key('s')})`)
       } else {

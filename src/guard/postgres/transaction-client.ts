@@ -47,8 +47,8 @@ export class TransactionClient implements GuardedPgClient {
   }
 
   /** Runs the guard's own statements in this session (it sees the uncommitted rows). */
-  raw<R = Record<string, unknown>>(sql: string): Promise<PgResult<R>> {
-    return this.client.query<R>(sql)
+  raw<R = Record<string, unknown>>(statement: { name: string; text: string; values: readonly unknown[] }): Promise<PgResult<R>> {
+    return this.client.query<R>(statement)
   }
 
   /** Undoes everything since the last savepoint. */
