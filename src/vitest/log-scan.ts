@@ -4,6 +4,7 @@
 import fs from 'node:fs'
 import type { LogErrorEntry } from '../report/model.ts'
 import type { ProvidedService } from './provided.ts'
+import { workerUrl } from './runtime.ts'
 
 /** Byte offsets of each service's log file. */
 export type LogOffsets = Map<string, number>
@@ -39,11 +40,14 @@ export function scanLogs(services: readonly ProvidedService[], offsets: LogOffse
   for (const s of services) {
     if (s.errorPatterns.length === 0) continue
     const patterns = s.errorPatterns.map((p) => new RegExp(p.source, p.flags))
+    // A server shared by parallel workers (each with its own database): only this worker's lines.
+    const own = s.workerUrls ? `@${decodeURIComponent(new URL(workerUrl(s)).pathname.slice(1))} ` : undefined
     for (const raw of readFrom(s.logFile, offsets.get(s.name) ?? 0).split('\n')) {
       // Log file lines are `<ISO time> <stream> <text>`; rig's own notes are not the service's errors.
       const m = /^\S+ (stdout|stderr|rig)\s+(.*)$/.exec(raw)
       if (!m || m[1] === 'rig') continue
       const text = m[2] ?? ''
+      if (own && !text.includes(own)) continue
       if (!patterns.some((p) => p.test(text))) continue
       found.push({ service: s.name, line: text, expected: expected.some((e) => e.service === s.name && e.pattern.test(text)) })
     }

@@ -105,6 +105,14 @@ async function open(vitest: Vitest, o: ResolvedPluginOptions, seed: number): Pro
   if (o.isolation === 'database') {
     const workers = Math.max(1, Number(vitest.config.maxWorkers) || 1)
     workerDbs = await prepareWorkerDatabases(services, workers, seed)
+    // A store shared by parallel workers cannot attribute a leak to one test: only the
+    // cloned ones are guarded.
+    for (const s of Object.values(services)) {
+      if (s.guarded && !s.workerUrls) {
+        s.guarded = false
+        log(`${s.name}: not guarded under isolation 'database' (no per-worker copy for ${s.kind})`)
+      }
+    }
   }
   const vars: Record<string, string> = Object.assign({}, ...Object.values(services).map((s) => s.env))
   const provided: RigProvided = {

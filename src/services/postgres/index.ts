@@ -49,6 +49,8 @@ export const TEST_SPEED_SETTINGS: Readonly<Record<string, string>> = {
   wal_level: 'minimal',
   checkpoint_timeout: '1h',
   max_wal_size: '4GB',
+  // user@database on every session's lines, so a log scan can tell parallel workers apart.
+  log_line_prefix: '%m [%p] %q%u@%d ',
 }
 
 function urlFor(user: string, port: number, database: string): string {
