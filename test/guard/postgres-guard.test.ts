@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createGuard, type Guard, postgresStore } from '../../src/guard/index.ts'
 import { defineConfig, type Environment, postgres, startEnvironment } from '../../src/index.ts'
-import { SCHEMA, sql } from './helpers.ts'
+import { connect, SCHEMA, sql } from './helpers.ts'
 
 let env: Environment
 let url: string
@@ -105,7 +105,6 @@ describe('postgres guard', () => {
   })
 
   it('reports a transaction left open, terminates it, then restores', async () => {
-    const { connect } = await import('./helpers.ts')
     const c = await connect(url)
     c.on('error', () => {})
     await c.query(`begin; insert into rentals (car_id) values (1)`)
@@ -117,7 +116,6 @@ describe('postgres guard', () => {
   })
 
   it('is not blocked by a lock an open transaction holds', async () => {
-    const { connect } = await import('./helpers.ts')
     const c = await connect(url)
     c.on('error', () => {})
     await c.query(`begin; lock table cars in access exclusive mode`)
@@ -125,6 +123,17 @@ describe('postgres guard', () => {
     expect(r.message).toMatch(/transaction left open \(pid \d+/)
     expect(r.errors).toEqual([])
     await c.end().catch(() => {})
+    expect((await guard.check('after')).leaked).toBe(false)
+
+    // With a committed write too, the check must count rows and meets the lock: it waits no
+    // longer than lock_timeout, terminates the holder and counts again.
+    const d = await connect(url)
+    d.on('error', () => {})
+    await sql(url, `insert into rentals (car_id) values (1)`)
+    await d.query(`begin; lock table cars in access exclusive mode`)
+    const r2 = await guard.check('writes and locks')
+    expect(r2.message).toMatch(/public\.rentals \+1 row, transaction left open \(pid \d+, [\d.]+ s\), terminated|transaction left open \(pid \d+, [\d.]+ s\), terminated, public\.rentals \+1 row/)
+    await d.end().catch(() => {})
     expect((await guard.check('after')).leaked).toBe(false)
   })
 
