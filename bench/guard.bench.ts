@@ -53,7 +53,7 @@ async function main(): Promise<void> {
   try {
     const url = env.get('db').url
     const app: PgClient = await connectPg(url)
-    pgVersion = String((await app.query<{ v: string }>('show server_version')).rows[0]?.v)
+    pgVersion = String((await app.query<{ v: string }>("select current_setting('server_version') as v")).rows[0]?.v)
     await app.query(schema())
 
     // rig: diff + restore (auto → delete) and the no-leak check, interleaved.

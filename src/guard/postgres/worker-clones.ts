@@ -9,12 +9,14 @@ import { copyDatabase, copyMeta, databaseName, dropDatabase, listCopies, ownerGo
 export interface PostgresWorkerOptions {
   /**
    * How PostgreSQL 15+ copies the template. `wal_log` copies block by block through the WAL;
-   * `file_copy` copies files after two checkpoints. See bench/RESULTS.md for the measurement.
+   * `file_copy` copies files after two checkpoints, which is cheap with rig's test settings
+   * (fsync off): measured about 2× faster for a small database (bench/RESULTS.md).
    * @default 'file_copy'
    */
   strategy?: 'wal_log' | 'file_copy'
   /**
-   * Clones made at the same time, each from its own session.
+   * Clones made at the same time, each from its own session. On a loaded 2-core machine 2 at
+   * a time was not reliably faster per clone than 1 (bench/RESULTS.md); more cores may differ.
    * @default 1
    */
   concurrency?: number
