@@ -6,6 +6,7 @@ import { FORMATS, formatReport, type FormatName } from '../../checks/format/inde
 import { prepareChecks } from '../../checks/prepare.ts'
 import { runChecks } from '../../checks/runner.ts'
 import type { Command } from '../command.ts'
+import { findChecksRoot } from '../../checks/root.ts'
 import { projectRoot } from '../_context.ts'
 
 /** Parses a positive whole number option, or throws a usage error naming it. */
@@ -42,7 +43,8 @@ export const checkCommand: Command = {
     const format = (values.json ? 'json' : (values.format ?? 'pretty')) as FormatName
     if (!FORMATS.includes(format)) throw new CheckConfigError('RIG_CHECK_USAGE', `unknown format "${String(values.format)}": use ${FORMATS.join(', ')}`)
     const concurrency = positiveInt(values.concurrency, 'concurrency')
-    const root = projectRoot(values.config as string | undefined)
+    // --config names the project; otherwise the nearest rig.checks.ts or rig.config.ts wins.
+    const root = values.config ? projectRoot(values.config as string) : findChecksRoot()
     const include = values.checks as string[] | undefined
     const { project, target } = await prepareChecks(root, { ...(include ? { include } : {}), ...(typeof values.target === 'string' ? { target: values.target } : {}) })
     if (values.list) {

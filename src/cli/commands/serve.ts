@@ -6,6 +6,7 @@ import { prepareChecks } from '../../checks/prepare.ts'
 import { startCheckServer } from '../../checks/server/http.ts'
 import { CheckService } from '../../checks/server/service.ts'
 import type { Command } from '../command.ts'
+import { findChecksRoot } from '../../checks/root.ts'
 import { projectRoot } from '../_context.ts'
 import { positiveInt } from './check.ts'
 
@@ -39,7 +40,8 @@ export const serveCommand: Command = {
     const concurrency = positiveInt(values.concurrency, 'concurrency')
     const host = (values.host as string | undefined) ?? '127.0.0.1'
     const token = (values.token as string | undefined) ?? process.env.RIG_CHECK_TOKEN
-    const root = projectRoot(values.config as string | undefined)
+    // --config names the project; otherwise the nearest rig.checks.ts or rig.config.ts wins.
+    const root = values.config ? projectRoot(values.config as string) : findChecksRoot()
     const include = values.checks as string[] | undefined
     const { project, target } = await prepareChecks(root, { ...(include ? { include } : {}), ...(typeof values.target === 'string' ? { target: values.target } : {}) })
     const config = project.config
