@@ -34,7 +34,9 @@ interface ServiceJson {
 
 const json = (text: string) => JSON.parse(text) as { running: boolean; services: Record<string, ServiceJson> }
 
-describe('rig up --detach … rig down', () => {
+// One environment walked through its life: the tests run in this order even when the suite
+// shuffles (they share the running environment, and `down` ends it).
+describe('rig up --detach … rig down', { shuffle: false }, () => {
   let p: Project
   let up: ReturnType<typeof json>
   beforeAll(async () => {

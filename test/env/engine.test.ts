@@ -21,6 +21,8 @@ afterEach(async () => {
   env = undefined
 })
 afterAll(async () => {
+  // Every pid any test here spawned, checked once more at the end.
+  expect(spawned.size).toBeGreaterThan(5)
   await assertNothingLeft()
 })
 
@@ -225,10 +227,6 @@ describe('logs', () => {
       fs.rmSync(logsDir, { recursive: true, force: true })
     }
   })
-})
-
-it('records every spawned process', () => {
-  expect(spawned.size).toBeGreaterThan(5)
 })
 
 describe('postgres({ provider: "embedded" })', () => {
