@@ -12,3 +12,4 @@ export { defineService, type ServiceKind, type ServiceDefinition, type ServiceAd
 export * from './probes/index.ts'
 export * from './errors.ts'
 export * from './report/index.ts'
+export * from './guard/index.ts'

@@ -8,13 +8,14 @@ import { doctor } from './commands/doctor.ts'
 import { down } from './commands/down.ts'
 import { logs } from './commands/logs.ts'
 import { run } from './commands/run.ts'
+import { snapshot } from './commands/snapshot.ts'
 import { serveCommand } from './commands/serve.ts'
 import { status } from './commands/status.ts'
 import { up } from './commands/up.ts'
 import { Output } from './output.ts'
 
 /** Every command, in the order `rig --help` lists them. */
-export const commands: Command[] = [up, down, status, logs, run, ...controlCommands, doctor, checkCommand, serveCommand]
+export const commands: Command[] = [up, down, status, logs, run, ...controlCommands, snapshot, checkCommand, serveCommand, doctor]
 
 /** Adds commands contributed by other modules (checks, snapshots) before `main` runs. */
 export function registerCommands(...extra: Command[]): void {

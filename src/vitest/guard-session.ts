@@ -1,5 +1,8 @@
-// Worker side of the guard: one store adapter per guarded service, a baseline when the worker
-// starts, and after each test: what changed, a verdict, and a restore so nothing cascades.
+// Worker side of the guard: the guard core (src/guard) over every guarded service this worker
+// sees, a baseline when the worker starts, and after each test a verdict that honours the
+// test's `rig.allowLeak()`.
+import { createGuard, type Guard } from '../guard/guard.ts'
+import { formatLeaks } from '../guard/format-leaks.ts'
 import type { StoreAdapter } from '../guard/adapter.ts'
 import type { LeakEntry } from '../report/model.ts'
 import type { ProvidedService, RigProvided } from './provided.ts'
@@ -9,7 +12,7 @@ import { workerUrl } from './runtime.ts'
 export interface GuardOutcome {
   leaks: LeakEntry[]
   restoredWith?: string
-  /** Set when the test must fail because of its leaks. */
+  /** Set when the test must fail because of its leaks (or a store that broke). */
   failMessage?: string
 }
 
@@ -32,49 +35,35 @@ async function adapterFor(s: ProvidedService, p: RigProvided): Promise<StoreAdap
   return undefined
 }
 
-/** `Data left behind by "…" (file):` followed by one line per store. */
-export function leakMessage(test: { name: string; file: string }, leaks: readonly LeakEntry[]): string {
-  return [`Data left behind by "${test.name}" (${test.file}):`, ...leaks.map((l) => `  ${l.store}: ${l.items.join(', ')}`)].join('\n')
-}
-
-/** Opens adapters for every guarded service and records the baseline; undefined when the guard is off. */
+/** Opens the guard over every guarded service and records the baseline; undefined when there is nothing to guard. */
 export async function openGuardSession(p: RigProvided): Promise<GuardSession | undefined> {
   if (p.guard.mode === 'off') return undefined
   const stores: StoreAdapter[] = []
   for (const s of Object.values(p.services)) {
-    if (!s.guarded) continue
-    const a = await adapterFor(s, p)
-    if (!a) continue
-    const writable = s.startedByRig || p.guard.allowCleaning.includes(s.name)
-    await a.baseline({ writable, snapshot: false })
-    stores.push(a)
+    const a = s.guarded ? await adapterFor(s, p) : undefined
+    if (a) stores.push(a)
   }
   if (stores.length === 0) return undefined
+  const guard: Guard = createGuard({ stores, mode: p.guard.mode, strategy: p.guard.strategy, allowClean: p.guard.allowCleaning })
+  await guard.baseline()
   return {
     async check(test, allowed, alreadyFailed) {
-      const leaks: LeakEntry[] = []
-      const strategies = new Set<string>()
-      for (const store of stores) {
-        const diff = await store.diff()
-        const leaking = diff.changes.filter((c) => c.leak)
-        if (leaking.length > 0) leaks.push({ store: `${store.info.kind} ${store.info.name}`, items: leaking.map((c) => c.text) })
-        if (diff.changes.length > 0 && p.guard.mode !== 'warn') {
-          const outcome = await store.restore(diff, p.guard.strategy)
-          strategies.add(outcome.strategy)
-        }
-      }
-      const allowedHere = (l: LeakEntry): boolean => allowed === true || allowed.has(l.store.split(' ')[1] ?? '')
-      const blamed = leaks.filter((l) => !allowedHere(l))
-      const outcome: GuardOutcome = { leaks, ...(strategies.size > 0 ? { restoredWith: [...strategies].join(', ') } : {}) }
-      if (blamed.length > 0) {
-        const message = leakMessage(test, blamed)
-        if (p.guard.mode === 'fail' && !alreadyFailed) outcome.failMessage = message
-        else if (p.guard.mode === 'warn') process.stderr.write(`rig: warning: ${message}\n`)
-      }
+      const report = await guard.check(test.name, test.file)
+      const leaked = report.stores.filter((s) => s.status === 'leaked')
+      const leaks: LeakEntry[] = leaked.map((s) => ({ store: `${s.kind} ${s.store}`, items: s.changes.filter((c) => c.leak).map((c) => c.text) }))
+      const strategies = [...new Set(report.stores.flatMap((s) => (s.restore ? [s.restore.strategy] : [])))]
+      const outcome: GuardOutcome = { leaks, ...(strategies.length > 0 ? { restoredWith: strategies.join(', ') } : {}) }
+      // Problems that are not this test's fault (a store that went away) are still worth a failure.
+      const problems = report.errors.map((e) => e.message)
+      const blamed = leaked.filter((s) => !(allowed === true || allowed.has(s.store)))
+      const message = formatLeaks(test.name, test.file, blamed)
+      if (message && report.mode === 'fail' && !alreadyFailed) outcome.failMessage = message
+      else if (message && report.mode === 'warn') process.stderr.write(`rig: warning: ${message}\n`)
+      if (problems.length > 0) outcome.failMessage = [outcome.failMessage, ...problems].filter(Boolean).join('\n')
       return outcome
     },
     async close() {
-      await Promise.all(stores.map((s) => s.close().catch(() => {})))
+      await guard.close()
     },
   }
 }
