@@ -67,9 +67,12 @@ export async function host(loaded: LoadedConfig, out: Output, options: { detache
   process.on('SIGHUP', onSignal)
   let env: Environment
   try {
-    env = await startEnvironment(loaded.config, {
+    // An unpublished environment (rig run --fresh beside rig up) must not truncate and share
+    // the running one's log files: its logs stay in its own temp dir.
+    const config = publish ? loaded.config : { ...loaded.config, logsDir: undefined }
+    env = await startEnvironment(config, {
       root: loaded.root,
-      logsDir: loaded.config.logsDir ?? CLI_LOGS_DIR,
+      ...(publish ? { logsDir: loaded.config.logsDir ?? CLI_LOGS_DIR } : {}),
       signal: abort.signal,
       onEvent: (e) => {
         progress.on(e)
