@@ -98,6 +98,16 @@ describe('rig up --detach … rig down', { shuffle: false }, () => {
     expect((await p.rig(['status'])).code).toBe(0)
   })
 
+  it('run --fresh starts a separate environment and leaves the running one and its logs alone', async () => {
+    const r = await p.rig(['run', '--fresh', '--', 'sh', '-c', 'echo "$RIG_CACHE_PORT"'])
+    expect(r.code, r.stderr).toBe(0)
+    expect(r.stdout.trim()).not.toBe(String(up.services.cache?.port))
+    expect(json((await p.rig(['status', '--json'])).stdout).services.cache?.pid).toBe(up.services.cache?.pid)
+    const logs = await p.rig(['logs', 'api'])
+    expect(logs.stdout).toMatch(/listening on/)
+    expect(logs.stdout).toContain(`listening on ${up.services.api?.port}`)
+  })
+
   it('pause, resume, stop, restart and kill a service by name', async () => {
     const pause = await p.rig(['pause', 'cache', '--json'])
     expect(pause.code, pause.stderr).toBe(0)
