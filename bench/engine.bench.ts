@@ -1,0 +1,654 @@
+// Benchmark of the environment engine: how fast rig brings real services to "ready", against
+// the naive way (initdb + pg_ctl start -w) measured in the same run, on the same machine.
+//
+//   node bench/engine.bench.ts [--runs 15] [--cold-runs 3] [--no-write] [--strict]
+//
+// Writes bench/results/engine.json and the engine section of bench/RESULTS.md.
+// See bench/README.md for what each figure means.
+import { execFile, spawn } from 'node:child_process'
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { parseArgs } from 'node:util'
+import pg from 'pg'
+import { command, defineConfig, http, postgres, redis, startEnvironment, type EnvEvent, type Environment, type RigConfig } from '../src/index.ts'
+import { tempRoot } from '../src/providers/process/cache-dir.ts'
+import { freePort } from '../src/providers/process/ports.ts'
+import { unprivilegedUser, type ServiceUser } from '../src/providers/process/user.ts'
+import { findPostgres } from '../src/services/postgres/binaries.ts'
+import { copyDataDir, ensureInitialised, postgresVersion } from '../src/services/postgres/init-cache.ts'
+import { TEST_SPEED_SETTINGS } from '../src/services/postgres/index.ts'
+import { formatSummary, round, summarize, type Summary } from './lib/stats.ts'
+
+const BENCH_DIR = path.dirname(fileURLToPath(import.meta.url))
+const SELF = fileURLToPath(import.meta.url)
+const FIXTURES = path.join(BENCH_DIR, 'fixtures')
+const RESULTS_JSON = path.join(BENCH_DIR, 'results', 'engine.json')
+const RESULTS_MD = path.join(BENCH_DIR, 'RESULTS.md')
+const MARK_START = '<!-- engine:start -->'
+const MARK_END = '<!-- engine:end -->'
+
+const TARGETS = { postgresWarmMedianMs: 300, environmentMedianMs: 1000 } as const
+
+const { values: args } = parseArgs({
+  options: {
+    runs: { type: 'string', default: '15' },
+    'cold-runs': { type: 'string', default: '3' },
+    'tuned-runs': { type: 'string', default: '5' },
+    'fresh-runs': { type: 'string', default: '5' },
+    'breakdown-runs': { type: 'string', default: '10' },
+    'no-write': { type: 'boolean', default: false },
+    strict: { type: 'boolean', default: false },
+    child: { type: 'string' },
+  },
+})
+
+// ---------------------------------------------------------------------------------------------
+// Helpers
+
+const now = (): number => performance.now()
+const log = (msg: string): void => void process.stderr.write(`${msg}\n`)
+
+function exec(cmd: string, argv: readonly string[], opts: { user?: ServiceUser | undefined; cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile(
+      cmd,
+      [...argv],
+      { cwd: opts.cwd, env: opts.env ?? process.env, maxBuffer: 64 * 1024 * 1024, ...(opts.user ? { uid: opts.user.uid, gid: opts.user.gid } : {}) },
+      (err, stdout, stderr) => (err ? reject(new Error(`${cmd} ${argv.join(' ')}: ${(stderr || err.message).trim()}`)) : resolve(stdout)),
+    )
+  })
+}
+
+function chown(p: string, user: ServiceUser | undefined): void {
+  if (user) fs.chownSync(p, user.uid, user.gid)
+}
+
+function chownTree(p: string, user: ServiceUser | undefined): void {
+  if (!user) return
+  fs.chownSync(p, user.uid, user.gid)
+  if (fs.statSync(p).isDirectory()) for (const e of fs.readdirSync(p)) chownTree(path.join(p, e), user)
+}
+
+/** Temp dir the unprivileged user can use. */
+function tempDir(base: string, prefix: string, user: ServiceUser | undefined): string {
+  const d = fs.mkdtempSync(path.join(base, prefix))
+  fs.chmodSync(d, 0o755)
+  chown(d, user)
+  return d
+}
+
+async function selectOne(port: number): Promise<void> {
+  const c = new pg.Client({ host: '127.0.0.1', port, user: 'postgres', database: 'postgres', connectionTimeoutMillis: 5000 })
+  c.on('error', () => {})
+  try {
+    await c.connect()
+    await c.query('select 1')
+  } finally {
+    await c.end().catch(() => {})
+  }
+}
+
+function dirStats(dir: string): { bytes: number; files: number } {
+  let bytes = 0
+  let files = 0
+  const walk = (p: string): void => {
+    const st = fs.lstatSync(p)
+    files++
+    if (st.isDirectory()) for (const e of fs.readdirSync(p)) walk(path.join(p, e))
+    else bytes += st.size
+  }
+  walk(dir)
+  return { bytes, files }
+}
+
+/** Pids of processes whose command line contains one of `needles` (our own leftovers). */
+function processesMatching(needles: readonly string[]): { pid: number; cmd: string }[] {
+  const out: { pid: number; cmd: string }[] = []
+  for (const e of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(e) || Number(e) === process.pid) continue
+    let cmd: string
+    try {
+      cmd = fs.readFileSync(`/proc/${e}/cmdline`, 'utf8').replaceAll('\0', ' ').trim()
+    } catch {
+      continue
+    }
+    if (needles.some((n) => cmd.includes(n))) out.push({ pid: Number(e), cmd })
+  }
+  return out
+}
+
+type Phase = { pre: number; prepare: number; readyWait: number; failedProbes: number }
+
+/** Splits one service's start into phases, from the environment's events. */
+function phasesOf(events: readonly EnvEvent[], service: string): Phase {
+  const at = (type: EnvEvent['type']): number => events.find((e) => e.service === service && e.type === type)?.at ?? Number.NaN
+  const starting = at('starting')
+  const started = at('started')
+  const ready = at('ready')
+  return { pre: starting, prepare: started - starting, readyWait: ready - started, failedProbes: events.filter((e) => e.service === service && e.type === 'probing').length }
+}
+
+function summarizePhases(ps: readonly Phase[]): Record<keyof Phase, Summary> {
+  return {
+    pre: summarize(ps.map((p) => p.pre)),
+    prepare: summarize(ps.map((p) => p.prepare)),
+    readyWait: summarize(ps.map((p) => p.readyWait)),
+    failedProbes: summarize(ps.map((p) => p.failedProbes)),
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// What is measured
+
+const pgConfig = (): RigConfig => defineConfig({ services: { db: postgres() } })
+
+const envConfig = (): RigConfig =>
+  defineConfig({
+    services: {
+      db: postgres(),
+      cache: redis(),
+      api: command({
+        run: [process.execPath, path.join(FIXTURES, 'api.ts')],
+        dependsOn: ['db', 'cache'],
+        env: { DATABASE_URL: '{db.url}', REDIS_URL: '{cache.url}', PORT: '{port}' },
+        ready: http('/health'),
+      }),
+      web: command({
+        run: [process.execPath, path.join(FIXTURES, 'web.ts')],
+        dependsOn: ['api'],
+        env: { API_URL: '{api.url}', PORT: '{port}' },
+        ready: http('/health'),
+      }),
+    },
+  })
+
+/** The log line each kind writes once it accepts connections. */
+const UP_LINE: Record<string, RegExp> = { db: /ready to accept connections/, cache: /Ready to accept connections/, api: /listening on/, web: /listening on/ }
+
+/** Per service, from its own log: spawn → "accepting connections" line, and that line → rig saw it ready. */
+interface UpSplit {
+  spawnToUp: number
+  upToReady: number
+}
+
+interface RigRun {
+  readyMs: number
+  stopMs: number
+  events: EnvEvent[]
+  readyAt: Record<string, number>
+  up: Record<string, UpSplit>
+  envDir: string
+}
+
+const envDirs: string[] = []
+
+async function rigOnce(config: RigConfig): Promise<RigRun> {
+  // Wall-clock stamps (ms, like the log lines') of each service's spawn and readiness.
+  const spawnedAt: Record<string, number> = {}
+  const readyWall: Record<string, number> = {}
+  const onEvent = (e: EnvEvent): void => {
+    if (e.type === 'started') spawnedAt[e.service] = Date.now()
+    if (e.type === 'ready') readyWall[e.service] = Date.now()
+  }
+  const t0 = now()
+  const env: Environment = await startEnvironment(config, { onEvent })
+  const readyMs = now() - t0
+  envDirs.push(env.dir)
+  const up: Record<string, UpSplit> = {}
+  for (const [name, svc] of Object.entries(env.services)) {
+    const re = UP_LINE[name]
+    const line = re ? svc.logs.tail(1000).find((l) => l.stream !== 'rig' && re.test(l.text)) : undefined
+    const spawned = spawnedAt[name]
+    const ready = readyWall[name]
+    if (line && spawned !== undefined && ready !== undefined) up[name] = { spawnToUp: line.at - spawned, upToReady: ready - line.at }
+  }
+  const t1 = now()
+  await env.stop()
+  const stopMs = now() - t1
+  const readyAt = Object.fromEntries(Object.entries(env.services).map(([k, s]) => [k, s.readyMs ?? Number.NaN]))
+  return { readyMs, stopMs, events: [...env.events], readyAt, up, envDir: env.dir }
+}
+
+function summarizeUp(runs: readonly RigRun[], service: string): { spawnToUp: Summary; upToReady: Summary } {
+  const xs = runs.map((r) => r.up[service]).filter((u): u is UpSplit => u !== undefined)
+  return { spawnToUp: summarize(xs.map((u) => u.spawnToUp)), upToReady: summarize(xs.map((u) => u.upToReady)) }
+}
+
+interface Pg {
+  bin: string
+  binDir: string
+  version: string
+  user: ServiceUser | undefined
+}
+
+interface NaiveRun {
+  readyMs: number
+  initdbMs: number
+  startMs: number
+  queryMs: number
+  stopMs: number
+}
+
+const naiveDirs: string[] = []
+
+/**
+ * The naive way: initdb into a fresh temp dir, `pg_ctl start -w`, first `select 1`.
+ * `tuned` adds what an informed user would: `--no-sync` and a tmpfs data dir.
+ */
+async function naiveOnce(p: Pg, tuned: boolean): Promise<NaiveRun> {
+  const base = tuned ? tempRoot().replace(/\/testrig$/, '') : os.tmpdir()
+  const dir = tempDir(base, 'rig-bench-naive-', p.user)
+  naiveDirs.push(dir)
+  const data = path.join(dir, 'data')
+  const pgCtl = path.join(p.binDir, 'pg_ctl')
+  let started = false
+  try {
+    const t0 = now()
+    await exec(path.join(p.binDir, 'initdb'), ['-D', data, '-U', 'postgres', '--auth=trust', ...(tuned ? ['--no-sync'] : [])], { user: p.user, cwd: dir })
+    const t1 = now()
+    const port = await freePort()
+    started = true
+    await exec(pgCtl, ['-D', data, '-l', path.join(dir, 'server.log'), '-w', '-o', `-p ${port} -h 127.0.0.1 -k ${dir}`, 'start'], { user: p.user, cwd: dir })
+    const t2 = now()
+    await selectOne(port)
+    const t3 = now()
+    await exec(pgCtl, ['-D', data, '-m', 'fast', '-w', 'stop'], { user: p.user, cwd: dir })
+    started = false
+    const t4 = now()
+    return { readyMs: t3 - t0, initdbMs: t1 - t0, startMs: t2 - t1, queryMs: t3 - t2, stopMs: t4 - t3 }
+  } finally {
+    if (started) await exec(pgCtl, ['-D', data, '-m', 'immediate', '-w', 'stop'], { user: p.user, cwd: dir }).catch(() => {})
+    fs.rmSync(dir, { recursive: true, force: true })
+  }
+}
+
+interface ChildResult {
+  readyMs: number
+  sinceProcessStartMs: number
+  stopMs: number
+  events: EnvEvent[]
+  envDir: string
+}
+
+/** One start in a fresh Node process (so nothing is warm in-process: modules, driver, version). */
+async function childOnce(mode: 'cold' | 'warm-fresh'): Promise<ChildResult & { cacheDir?: string }> {
+  const env: NodeJS.ProcessEnv = { ...process.env }
+  let cacheDir: string | undefined
+  if (mode === 'cold') {
+    cacheDir = tempDir(os.tmpdir(), 'rig-bench-cold-cache-', undefined)
+    env.RIG_CACHE_DIR = cacheDir
+  }
+  try {
+    const out = await exec(process.execPath, ['--no-warnings', SELF, '--child', mode], { env, cwd: path.dirname(BENCH_DIR) })
+    const last = out.trim().split('\n').pop() ?? '{}'
+    const r = JSON.parse(last) as ChildResult
+    envDirs.push(r.envDir)
+    return cacheDir ? { ...r, cacheDir } : r
+  } finally {
+    if (cacheDir) fs.rmSync(cacheDir, { recursive: true, force: true })
+  }
+}
+
+async function childMain(): Promise<void> {
+  const t0 = now()
+  const env = await startEnvironment(pgConfig())
+  const readyMs = now() - t0
+  const sinceProcessStartMs = now()
+  const t1 = now()
+  await env.stop()
+  const stopMs = now() - t1
+  process.stdout.write(`${JSON.stringify({ readyMs, sinceProcessStartMs, stopMs, events: env.events, envDir: env.dir } satisfies ChildResult)}\n`)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Where the time goes: each step of a warm start measured on its own.
+
+interface Breakdown {
+  dataDir: { path: string; bytes: number; files: number }
+  tempRoot: string
+  copyDataDir: Summary
+  spawnTrue: Summary
+  nodeStartup: Summary
+  cpSyncThenChown: Summary
+  rmDataDir: Summary
+  serverSpawnToQuery: Summary
+  serverSpawnToLogReady: Summary
+  serverStop: Summary
+  fixtureSpawnToListening: Summary
+  postgresVersionExec: Summary
+}
+
+async function breakdown(p: Pg, runs: number): Promise<Breakdown> {
+  const cached = await ensureInitialised({ binDir: p.binDir, version: p.version, user: 'postgres', database: 'postgres', initdbArgs: [] }, p.user)
+  const base = tempDir(path.dirname(tempRoot()), 'rig-bench-breakdown-', p.user)
+  const copy: number[] = []
+  const spawnTrue: number[] = []
+  const nodeStartup: number[] = []
+  const cpSync: number[] = []
+  const rm: number[] = []
+  const toQuery: number[] = []
+  const toLog: number[] = []
+  const stop: number[] = []
+  const fixture: number[] = []
+  const versionExec: number[] = []
+  try {
+    for (let i = 0; i < runs; i++) {
+      // cp -a of the cached data dir, exactly as rig does it.
+      const d1 = path.join(base, `cp-${i}`)
+      let t = now()
+      await copyDataDir(cached, d1)
+      copy.push(now() - t)
+      // `postgres --version`, which rig runs once per process (memoised).
+      t = now()
+      await exec(p.bin, ['--version'])
+      versionExec.push(now() - t)
+      // The cost of a fork+exec alone (what `cp` pays before copying a byte).
+      t = now()
+      await exec('/bin/true', [])
+      spawnTrue.push(now() - t)
+      // A Node.js start-up (what the watchdog and each node fixture cost in CPU).
+      t = now()
+      await exec(process.execPath, ['-e', '0'])
+      nodeStartup.push(now() - t)
+      // In-process copy as an alternative: fs.cpSync then chown of the tree.
+      const d2 = path.join(base, `cpsync-${i}`)
+      t = now()
+      fs.cpSync(cached, d2, { recursive: true, preserveTimestamps: true })
+      chownTree(d2, p.user)
+      cpSync.push(now() - t)
+      t = now()
+      fs.rmSync(d2, { recursive: true, force: true })
+      rm.push(now() - t)
+
+      // The server's own floor: spawn postgres on the copy, poll `select 1` every 2 ms.
+      const port = await freePort()
+      const sock = path.join(base, `sock-${i}`)
+      fs.mkdirSync(sock)
+      chown(sock, p.user)
+      const argv = ['-D', d1, '-p', String(port), '-h', '127.0.0.1', '-k', sock]
+      for (const [k, v] of Object.entries(TEST_SPEED_SETTINGS)) argv.push('-c', `${k}=${v}`)
+      const ts = now()
+      const child = spawn(p.bin, argv, { cwd: base, stdio: ['ignore', 'ignore', 'pipe'], ...(p.user ? { uid: p.user.uid, gid: p.user.gid } : {}) })
+      const exited = new Promise<void>((r) => child.once('close', () => r()))
+      let logReady = Number.NaN
+      child.stderr.setEncoding('utf8')
+      child.stderr.on('data', (s: string) => {
+        if (Number.isNaN(logReady) && s.includes('ready to accept connections')) logReady = now() - ts
+      })
+      try {
+        for (;;) {
+          try {
+            await selectOne(port)
+            break
+          } catch {
+            if (now() - ts > 10_000) throw new Error('server floor: postgres not ready after 10 s')
+            await new Promise((r) => setTimeout(r, 2))
+          }
+        }
+        toQuery.push(now() - ts)
+        toLog.push(logReady)
+      } finally {
+        const tk = now()
+        child.kill('SIGINT')
+        await exited
+        stop.push(now() - tk)
+        fs.rmSync(d1, { recursive: true, force: true })
+      }
+
+      // A command() fixture alone: spawn → its "listening" line.
+      const fport = await freePort()
+      const tf = now()
+      const fx = spawn(process.execPath, [path.join(FIXTURES, 'api.ts')], { env: { ...process.env, PORT: String(fport) }, stdio: ['ignore', 'pipe', 'ignore'] })
+      const fxExited = new Promise<void>((r) => fx.once('close', () => r()))
+      await new Promise<void>((resolve) => {
+        fx.stdout.setEncoding('utf8')
+        fx.stdout.on('data', (s: string) => {
+          if (s.includes('listening on')) resolve()
+        })
+        fx.once('close', () => resolve())
+      })
+      fixture.push(now() - tf)
+      fx.kill('SIGTERM')
+      await fxExited
+    }
+  } finally {
+    fs.rmSync(base, { recursive: true, force: true })
+  }
+  return {
+    dataDir: { path: cached, ...dirStats(cached) },
+    tempRoot: tempRoot(),
+    copyDataDir: summarize(copy),
+    spawnTrue: summarize(spawnTrue),
+    nodeStartup: summarize(nodeStartup),
+    cpSyncThenChown: summarize(cpSync),
+    rmDataDir: summarize(rm),
+    serverSpawnToQuery: summarize(toQuery),
+    serverSpawnToLogReady: summarize(toLog.filter((x) => !Number.isNaN(x))),
+    serverStop: summarize(stop),
+    fixtureSpawnToListening: summarize(fixture),
+    postgresVersionExec: summarize(versionExec),
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Output
+
+function writeResultsMd(section: string): void {
+  let text = fs.existsSync(RESULTS_MD)
+    ? fs.readFileSync(RESULTS_MD, 'utf8')
+    : '# Benchmark results\n\nFigures measured by the benchmarks in `bench/` (how to run them and what each figure means: [README.md](README.md)). Each benchmark rewrites only its own section, between its markers; machine-readable results are in `bench/results/`.\n'
+  const block = `${MARK_START}\n${section.trim()}\n${MARK_END}`
+  const s = text.indexOf(MARK_START)
+  const e = text.indexOf(MARK_END)
+  if (s >= 0 && e > s) text = text.slice(0, s) + block + text.slice(e + MARK_END.length)
+  else text = `${text.trimEnd()}\n\n${block}\n`
+  fs.writeFileSync(RESULTS_MD, text)
+}
+
+const ms = (x: number): string => `${Math.round(x)} ms`
+const cell = (s: Summary): string => `${ms(s.median)} | ${ms(s.p90)} | ${ms(s.min)} | ${ms(s.max)} | ${s.n}`
+
+// ---------------------------------------------------------------------------------------------
+
+async function main(): Promise<void> {
+  const runs = Number(args.runs)
+  const coldRuns = Number(args['cold-runs'])
+  const tunedRuns = Number(args['tuned-runs'])
+  const freshRuns = Number(args['fresh-runs'])
+  const breakdownRuns = Number(args['breakdown-runs'])
+  const began = now()
+  const loadBefore = os.loadavg()
+
+  const found = findPostgres({})
+  if (!found.path) throw new Error('no PostgreSQL binary found: the engine benchmark needs one (apt-get install postgresql)')
+  const bin = fs.realpathSync(found.path)
+  const p: Pg = { bin, binDir: path.dirname(bin), version: await postgresVersion(bin), user: unprivilegedUser() }
+  const redisVersion = (await exec('redis-server', ['--version']).catch(() => '')).match(/v=(\S+)/)?.[1] ?? 'unknown'
+  log(`engine bench: PostgreSQL ${p.version} (${p.binDir}), Redis ${redisVersion}, ${os.cpus().length} CPUs, Node ${process.version}; ${runs} runs`)
+
+  // Warm-up (not counted): fills the init cache if it is empty, loads the pg driver and the
+  // fixtures' code into the page cache.
+  const warmupPg = await rigOnce(pgConfig())
+  const warmupWasCold = warmupPg.events.some((e) => e.type === 'notice' && /initialising/.test(e.message))
+  await rigOnce(envConfig())
+  await naiveOnce(p, false)
+  log(`warm-up done${warmupWasCold ? ' (the init cache was empty: filled it)' : ''}`)
+
+  // Interleaved, so that load from other work on the machine hits every series alike.
+  const warm: RigRun[] = []
+  const naive: NaiveRun[] = []
+  const envRuns: RigRun[] = []
+  for (let i = 0; i < runs; i++) {
+    warm.push(await rigOnce(pgConfig()))
+    naive.push(await naiveOnce(p, false))
+    envRuns.push(await rigOnce(envConfig()))
+    const w = warm.at(-1) as RigRun
+    const n = naive.at(-1) as NaiveRun
+    const e = envRuns.at(-1) as RigRun
+    log(`run ${i + 1}/${runs}: rig postgres ${ms(w.readyMs)} (stop ${ms(w.stopMs)}), naive ${ms(n.readyMs)} (stop ${ms(n.stopMs)}), environment ${ms(e.readyMs)} (stop ${ms(e.stopMs)})`)
+  }
+  const tuned: NaiveRun[] = []
+  for (let i = 0; i < tunedRuns; i++) {
+    tuned.push(await naiveOnce(p, true))
+    log(`naive tuned ${i + 1}/${tunedRuns}: ${ms((tuned.at(-1) as NaiveRun).readyMs)}`)
+  }
+  const cold: ChildResult[] = []
+  for (let i = 0; i < coldRuns; i++) {
+    cold.push(await childOnce('cold'))
+    log(`cold ${i + 1}/${coldRuns}: ${ms((cold.at(-1) as ChildResult).readyMs)}`)
+  }
+  const fresh: ChildResult[] = []
+  for (let i = 0; i < freshRuns; i++) {
+    fresh.push(await childOnce('warm-fresh'))
+    log(`warm, fresh process ${i + 1}/${freshRuns}: ${ms((fresh.at(-1) as ChildResult).readyMs)}`)
+  }
+  log('breakdown…')
+  const bd = await breakdown(p, breakdownRuns)
+
+  // Nothing of ours may be left running.
+  // Servers run with their instance dir on the command line: those are certainly ours and are
+  // killed; anything else that matches is only reported.
+  const ours = [...envDirs, ...naiveDirs]
+  const leftovers = processesMatching([...ours, path.join(FIXTURES, 'api.ts'), path.join(FIXTURES, 'web.ts')])
+  for (const l of leftovers) {
+    log(`LEFTOVER process ${l.pid}: ${l.cmd}`)
+    if (!ours.some((d) => l.cmd.includes(d))) continue
+    try {
+      process.kill(l.pid, 'SIGKILL')
+    } catch {
+      // gone meanwhile
+    }
+  }
+
+  const warmReady = summarize(warm.map((r) => r.readyMs))
+  const naiveReady = summarize(naive.map((r) => r.readyMs))
+  const tunedReady = summarize(tuned.map((r) => r.readyMs))
+  const envReady = summarize(envRuns.map((r) => r.readyMs))
+  const warmPhases = summarizePhases(warm.map((r) => phasesOf(r.events, 'db')))
+  const envServices = Object.fromEntries(
+    ['db', 'cache', 'api', 'web'].map((s) => [s, { readyAt: summarize(envRuns.map((r) => r.readyAt[s] ?? Number.NaN)), phases: summarizePhases(envRuns.map((r) => phasesOf(r.events, s))), ...summarizeUp(envRuns, s) }]),
+  ) as Record<string, { readyAt: Summary; phases: Record<keyof Phase, Summary>; spawnToUp: Summary; upToReady: Summary }>
+  const targets = [
+    { name: 'postgres() ready, warm cache (median)', targetMs: TARGETS.postgresWarmMedianMs, actualMs: warmReady.median, pass: warmReady.median <= TARGETS.postgresWarmMedianMs },
+    { name: 'Postgres + Redis + 2 command() services ready (median)', targetMs: TARGETS.environmentMedianMs, actualMs: envReady.median, pass: envReady.median <= TARGETS.environmentMedianMs },
+  ]
+  const gitCommit = (await exec('git', ['rev-parse', '--short', 'HEAD'], { cwd: BENCH_DIR }).catch(() => '')).trim()
+
+  const result = {
+    benchmark: 'engine',
+    date: new Date().toISOString(),
+    durationS: round((now() - began) / 1000),
+    machine: {
+      cpus: os.cpus().length,
+      cpuModel: os.cpus()[0]?.model.trim() ?? 'unknown',
+      memoryGiB: round(os.totalmem() / 2 ** 30),
+      os: `${os.type()} ${os.release()} ${os.arch()}`,
+      node: process.version,
+      postgres: p.version,
+      redis: redisVersion,
+      runningAs: p.user ? `root; servers as ${p.user.name} (uid ${p.user.uid})` : os.userInfo().username,
+      loadAvgBefore: loadBefore.map((x) => round(x, 2)),
+      loadAvgAfter: os.loadavg().map((x) => round(x, 2)),
+      gitCommit,
+    },
+    config: { runs, coldRuns, freshRuns, tunedRuns, breakdownRuns, warmupWasCold, tempRoot: tempRoot() },
+    targets,
+    pass: targets.every((t) => t.pass),
+    figures: {
+      postgresWarm: { ready: warmReady, stop: summarize(warm.map((r) => r.stopMs)), phases: warmPhases, ...summarizeUp(warm, 'db') },
+      postgresWarmFreshProcess: {
+        ready: summarize(fresh.map((r) => r.readyMs)),
+        sinceProcessStart: summarize(fresh.map((r) => r.sinceProcessStartMs)),
+        stop: summarize(fresh.map((r) => r.stopMs)),
+        phases: summarizePhases(fresh.map((r) => phasesOf(r.events, 'db'))),
+      },
+      postgresCold: {
+        ready: summarize(cold.map((r) => r.readyMs)),
+        stop: summarize(cold.map((r) => r.stopMs)),
+        phases: summarizePhases(cold.map((r) => phasesOf(r.events, 'db'))),
+      },
+      naive: {
+        ready: naiveReady,
+        initdb: summarize(naive.map((r) => r.initdbMs)),
+        pgCtlStart: summarize(naive.map((r) => r.startMs)),
+        firstQuery: summarize(naive.map((r) => r.queryMs)),
+        stop: summarize(naive.map((r) => r.stopMs)),
+      },
+      naiveTuned: {
+        ready: tunedReady,
+        initdb: summarize(tuned.map((r) => r.initdbMs)),
+        pgCtlStart: summarize(tuned.map((r) => r.startMs)),
+        firstQuery: summarize(tuned.map((r) => r.queryMs)),
+        stop: summarize(tuned.map((r) => r.stopMs)),
+      },
+      ratios: {
+        naiveOverRigWarm: round(naiveReady.median / warmReady.median, 1),
+        naiveTunedOverRigWarm: round(tunedReady.median / warmReady.median, 1),
+        naiveStopOverRigStop: round(summarize(naive.map((r) => r.stopMs)).median / summarize(warm.map((r) => r.stopMs)).median, 1),
+      },
+      environment: { ready: envReady, stop: summarize(envRuns.map((r) => r.stopMs)), services: envServices },
+    },
+    breakdown: bd,
+    leftovers: leftovers.length,
+  }
+
+  const f = result.figures
+  const busy = Math.max(loadBefore[0] ?? 0, os.loadavg()[0] ?? 0) > os.cpus().length
+  const wp = f.postgresWarm.phases
+  const md = `## Environment engine (\`bench/engine.bench.ts\`)
+
+${result.date.slice(0, 10)}, commit \`${gitCommit}\`; ${result.machine.cpus} × ${result.machine.cpuModel}, ${result.machine.memoryGiB} GiB, Node ${result.machine.node}, PostgreSQL ${p.version}, Redis ${redisVersion}; load average ${result.machine.loadAvgBefore.join(' / ')} before, ${result.machine.loadAvgAfter.join(' / ')} after (other work shares this machine).${busy ? ` **The machine was busy (1-minute load above its ${result.machine.cpus} CPUs): figures are inflated by other work; rerun on an idle machine before comparing.**` : ''} ${runs} interleaved runs per series after one warm-up run; total ${result.durationS} s.
+
+| figure | median | p90 | min | max | n | target |
+|---|---|---|---|---|---|---|
+| \`postgres()\` ready, warm init cache | ${cell(f.postgresWarm.ready)} | ≤ ${TARGETS.postgresWarmMedianMs} ms: **${targets[0]?.pass ? 'pass' : 'MISS'}** |
+| \`postgres()\` ready, warm cache, first call in a fresh Node process | ${cell(f.postgresWarmFreshProcess.ready)} | — |
+| \`postgres()\` ready, cold (empty init cache: initdb once) | ${cell(f.postgresCold.ready)} | reported |
+| naive: \`initdb\` + \`pg_ctl start -w\` + \`select 1\` (baseline) | ${cell(f.naive.ready)} | — |
+| naive, tuned: \`initdb --no-sync\` on tmpfs + \`pg_ctl start -w\` | ${cell(f.naiveTuned.ready)} | — |
+| Postgres + Redis + 2 \`command()\` (HTTP readiness) ready | ${cell(f.environment.ready)} | ≤ ${TARGETS.environmentMedianMs} ms: **${targets[1]?.pass ? 'pass' : 'MISS'}** |
+| stop, \`postgres()\` (\`env.stop()\`) | ${cell(f.postgresWarm.stop)} | — |
+| stop, naive (\`pg_ctl stop -m fast -w\`) | ${cell(f.naive.stop)} | — |
+| stop, 4-service environment | ${cell(f.environment.stop)} | — |
+
+**Ratio naive / rig warm (medians): ${f.ratios.naiveOverRigWarm}×** (tuned naive: ${f.ratios.naiveTunedOverRigWarm}×). The naive start is initdb ${ms(f.naive.initdb.median)} + \`pg_ctl start -w\` ${ms(f.naive.pgCtlStart.median)} + first query ${ms(f.naive.firstQuery.median)}.
+
+Where a warm \`postgres()\` start goes (medians): before the service starts (validation, stale sweep, watchdog spawn, log files) ${ms(wp.pre.median)}; preparing (free port, cache lookup, \`cp -a\` of the cached data dir, spawn) ${ms(wp.prepare.median)}; spawn → PostgreSQL logs "ready to accept connections" ${ms(f.postgresWarm.spawnToUp.median)}; that line → rig's \`select 1\` passed ${ms(f.postgresWarm.upToReady.median)} (connect, backend start, query, poll interval), after ${wp.failedProbes.median} failed probe attempts.
+
+Each step measured alone (${breakdownRuns} runs, medians): \`cp -a\` of the ${round(bd.dataDir.bytes / 2 ** 20)} MiB / ${bd.dataDir.files}-entry cached data dir into ${bd.tempRoot} ${ms(bd.copyDataDir.median)} (a bare fork+exec: ${ms(bd.spawnTrue.median)}; in-process \`fs.cpSync\` + chown instead: ${ms(bd.cpSyncThenChown.median)}); PostgreSQL spawn → "ready to accept connections" ${ms(bd.serverSpawnToLogReady.median)}, spawn → first \`select 1\` polling every 2 ms ${ms(bd.serverSpawnToQuery.median)}; SIGINT → exit ${ms(bd.serverStop.median)}; removing a data dir ${ms(bd.rmDataDir.median)}; \`node -e 0\` ${ms(bd.nodeStartup.median)}; \`postgres --version\` ${ms(bd.postgresVersionExec.median)}; the \`api\` fixture spawn → "listening" ${ms(bd.fixtureSpawnToListening.median)}.
+
+A warm start in a fresh Node process (what a test runner worker pays once) spends ${ms(f.postgresWarmFreshProcess.phases.prepare.median)} preparing instead of ${ms(wp.prepare.median)} (first \`postgres --version\`, first port reservation, cold code paths) and ${ms(f.postgresWarmFreshProcess.phases.readyWait.median)} from spawn to ready.
+
+Environment, per service (medians, ms since \`startEnvironment\` was called; critical chain db → api → web):
+
+| service | waits for | starts at | prepare | spawn → "up" log line | "up" → ready | failed probes | ready at |
+|---|---|---|---|---|---|---|---|
+${Object.entries(f.environment.services)
+  .map(([k, v]) => `| ${k} | ${{ db: '—', cache: '—', api: 'db, cache', web: 'api' }[k] ?? ''} | ${ms(v.phases.pre.median)} | ${ms(v.phases.prepare.median)} | ${ms(v.spawnToUp.median)} | ${ms(v.upToReady.median)} | ${v.phases.failedProbes.median} | ${ms(v.readyAt.median)} |`)
+  .join('\n')}
+`
+
+  log('')
+  log(`postgres() warm ready      ${formatSummary(f.postgresWarm.ready)}  target ≤ ${TARGETS.postgresWarmMedianMs}: ${targets[0]?.pass ? 'pass' : 'MISS'}`)
+  log(`postgres() warm, fresh proc ${formatSummary(f.postgresWarmFreshProcess.ready)}`)
+  log(`postgres() cold ready      ${formatSummary(f.postgresCold.ready)}`)
+  log(`naive initdb+pg_ctl        ${formatSummary(f.naive.ready)}  ratio ${f.ratios.naiveOverRigWarm}×`)
+  log(`naive tuned                ${formatSummary(f.naiveTuned.ready)}  ratio ${f.ratios.naiveTunedOverRigWarm}×`)
+  log(`environment (4 services)   ${formatSummary(f.environment.ready)}  target ≤ ${TARGETS.environmentMedianMs}: ${targets[1]?.pass ? 'pass' : 'MISS'}`)
+  log(`stop: postgres ${formatSummary(f.postgresWarm.stop)}; naive ${formatSummary(f.naive.stop)}; environment ${formatSummary(f.environment.stop)}`)
+  log(`leftover processes: ${leftovers.length}`)
+
+  if (!args['no-write']) {
+    fs.mkdirSync(path.dirname(RESULTS_JSON), { recursive: true })
+    fs.writeFileSync(RESULTS_JSON, `${JSON.stringify(result, null, 2)}\n`)
+    writeResultsMd(md)
+    log(`wrote ${path.relative(process.cwd(), RESULTS_JSON)} and ${path.relative(process.cwd(), RESULTS_MD)}`)
+  }
+  if (leftovers.length > 0) process.exitCode = 3
+  else if (args.strict && !result.pass) process.exitCode = 1
+}
+
+if (args.child === 'cold' || args.child === 'warm-fresh') await childMain()
+else await main()
