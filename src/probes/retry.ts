@@ -28,13 +28,15 @@ export const systemClock: Clock = {
 export interface Backoff {
   /** @default 5 */
   initialMs: number
-  /** @default 1.5 */
+  /** @default 1.3 */
   factor: number
-  /** @default 250 */
+  /** @default 25 */
   maxMs: number
 }
 
-export const defaultBackoff: Backoff = { initialMs: 5, factor: 1.5, maxMs: 250 }
+// Capped low: a probe is cheap, and a service that became ready just after an attempt should
+// not wait long for the next one (that lag adds up along a dependency chain).
+export const defaultBackoff: Backoff = { initialMs: 5, factor: 1.3, maxMs: 25 }
 
 /** What a wait ended with. */
 export interface WaitOutcome {
