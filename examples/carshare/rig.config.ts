@@ -1,5 +1,5 @@
-// The car-sharing system under test: PostgreSQL and Redis, a one-shot migration, the HTTP API
-// and the billing worker.
+// The car-sharing system under test: PostgreSQL, Redis for the billing queue, a one-shot
+// migration, the HTTP API and the billing worker.
 //
 //   db ──┬──> migrate (one-shot: schema + reference data)
 //        │        │ completed
@@ -8,19 +8,27 @@
 // Variants: CARSHARE_LOCALE=fr (default) or en selects the deployment's labels and price
 // format; the same tests run against either. It is read when the API starts, so one process
 // can start both variants one after the other (see smoke.ts).
+//
+// Billing queue (lib/queue-choice.ts): Redis when redis-server is installed; without it, or
+// with CARSHARE_QUEUE=postgres, there is no `cache` service and the queue is the
+// `billing_jobs` table in PostgreSQL (QUEUE=postgres for the API and the worker). Together
+// with the embedded PGlite fallback, the whole system then runs with nothing but Node.
 import { defineConfig, http, logLine, postgres, redis, command } from 'testrig'
+import { chooseQueue } from './lib/queue-choice.ts'
 
 // The Node running rig (it loaded this TypeScript file, so it runs TypeScript too); a bare
 // `node` on PATH may be an older one.
 const node = process.execPath
 const dbProvider = process.env.CARSHARE_DB_PROVIDER
+const queue = chooseQueue().kind
+const withRedis = queue === 'redis'
 
 export default defineConfig({
   services: {
     // The default database, `postgres`: the embedded PGlite fallback (machines without
     // PostgreSQL binaries) has only that one. CARSHARE_DB_PROVIDER=embedded forces PGlite.
     db: postgres(dbProvider === 'embedded' || dbProvider === 'process' ? { provider: dbProvider } : {}),
-    cache: redis(),
+    ...(withRedis ? { cache: redis() } : {}),
     // Placeholders in a plain env map: no port of its own, so rig neither allocates one nor
     // waits for it to listen; dependents wait for it to exit 0.
     migrate: command({
@@ -30,10 +38,11 @@ export default defineConfig({
     }),
     api: command({
       run: [node, 'api/server.ts'],
-      dependsOn: { db: 'ready', cache: 'ready', migrate: 'completed' },
+      dependsOn: { db: 'ready', ...(withRedis ? { cache: 'ready' as const } : {}), migrate: 'completed' },
       env: ({ db, cache }) => ({
         DATABASE_URL: db?.url ?? '',
-        REDIS_URL: cache?.url ?? '',
+        QUEUE: queue,
+        ...(withRedis ? { REDIS_URL: cache?.url ?? '' } : {}),
         PORT: '{port}',
         LOCALE: process.env.CARSHARE_LOCALE ?? 'fr',
       }),
@@ -41,9 +50,9 @@ export default defineConfig({
     }),
     billing: command({
       run: [node, 'worker/billing.ts'],
-      dependsOn: { db: 'ready', cache: 'ready', migrate: 'completed' },
-      env: { DATABASE_URL: '{db.url}', REDIS_URL: '{cache.url}' },
-      // Ready once connected to Redis and blocked waiting for the first job.
+      dependsOn: { db: 'ready', ...(withRedis ? { cache: 'ready' as const } : {}), migrate: 'completed' },
+      env: { DATABASE_URL: '{db.url}', QUEUE: queue, ...(withRedis ? { REDIS_URL: '{cache.url}' } : {}) },
+      // Ready once connected to its queue and waiting for the first job.
       ready: logLine(/billing worker ready/),
     }),
   },

@@ -1,9 +1,11 @@
 // Smoke test of the car-sharing example, as a plain script (no test runner): starts the system
 // once per locale variant with rig's library API, checks one rental end to end in each (API →
-// PostgreSQL → Redis → billing worker → API), compares the fr and en variants, stops
-// everything. Exits 0 when every check passed, 1 otherwise.
+// PostgreSQL → queue (Redis, or the billing_jobs table) → billing worker → API), compares the
+// fr and en variants, stops everything. Exits 0 when every check passed, 1 otherwise.
 //
 //   node examples/carshare/smoke.ts            (Node ≥ 22.18, from anywhere)
+//   CARSHARE_QUEUE=postgres CARSHARE_DB_PROVIDER=embedded node examples/carshare/smoke.ts
+//                                              (what a machine with only Node runs)
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import pg from 'pg'
@@ -12,7 +14,7 @@ import { loadConfig, startEnvironment, type Environment } from 'testrig'
 import { CARS, PLANS } from './db/seed.ts'
 import { formatMoney, LOCALES, type Locale } from './lib/locale.ts'
 import { rentalAmountCents } from './lib/pricing.ts'
-import { BILLING_PROCESSING, BILLING_QUEUE } from './lib/queue.ts'
+import { BILLING_JOBS_TABLE, BILLING_PROCESSING, BILLING_QUEUE } from './lib/queue.ts'
 import { ApiError, getHealth, listCars, listPlans, rentCar, waitForBilling, type Car, type Plan } from './test/helpers.ts'
 
 const here = path.dirname(fileURLToPath(import.meta.url))
@@ -51,11 +53,17 @@ interface VariantResult {
 
 async function checkVariant(env: Environment, locale: Locale): Promise<VariantResult> {
   const api = env.get('api').url
+  // No `cache` service: rig.config.ts put the billing queue in PostgreSQL.
+  const withRedis = 'cache' in env.services
   const result: VariantResult = { cars: [], plans: [] }
 
-  await check('GET /health: both stores reachable, right locale', async () => {
+  await check(`GET /health: ${withRedis ? 'both stores' : 'PostgreSQL'} reachable, right locale`, async () => {
     const h = await getHealth(api)
-    assert(h.status === 'ok' && h.locale === locale, `unexpected health ${JSON.stringify(h)}`)
+    const redis = withRedis ? 'ok' : 'not used'
+    assert(
+      h.status === 'ok' && h.locale === locale && h.queue === (withRedis ? 'redis' : 'postgres') && h.checks.db === 'ok' && h.checks.redis === redis,
+      `unexpected health ${JSON.stringify(h)}`,
+    )
   })
 
   await check('GET /cars: the seeded fleet with localised labels', async () => {
@@ -104,16 +112,22 @@ async function checkVariant(env: Environment, locale: Locale): Promise<VariantRe
         [rental.id],
       )
       assert(rows.length === 1 && rows[0]?.billing_status === 'charged' && rows[0].amount_cents === expected, `database has ${JSON.stringify(rows)}`)
+      // The job is gone from the queue: the billing_jobs table (PostgreSQL queue) ...
+      const jobs = await db.query<{ n: number }>(`select count(*)::int as n from ${BILLING_JOBS_TABLE}`)
+      assert(jobs.rows[0]?.n === 0, `${BILLING_JOBS_TABLE} not drained: ${jobs.rows[0]?.n} job(s) left`)
     } finally {
       await db.end()
     }
-    const redis = createClient({ url: env.get('cache').url })
-    await redis.connect()
-    try {
-      const [queued, processing] = await Promise.all([redis.lLen(BILLING_QUEUE), redis.lLen(BILLING_PROCESSING)])
-      assert(queued === 0 && processing === 0, `billing lists not drained: queue ${queued}, processing ${processing}`)
-    } finally {
-      await redis.close()
+    // ... and the Redis lists (Redis queue).
+    if (withRedis) {
+      const redis = createClient({ url: env.get('cache').url })
+      await redis.connect()
+      try {
+        const [queued, processing] = await Promise.all([redis.lLen(BILLING_QUEUE), redis.lLen(BILLING_PROCESSING)])
+        assert(queued === 0 && processing === 0, `billing lists not drained: queue ${queued}, processing ${processing}`)
+      } finally {
+        await redis.close()
+      }
     }
     await logged(env, 'billing', new RegExp(`charged rental ${rental.id}: ${(expected / 100).toFixed(2)} EUR`))
   })
@@ -153,7 +167,8 @@ async function main(): Promise<void> {
         },
       })
       envs.set(locale, env)
-      console.log(`${locale}: environment ready in ${env.startMs.toFixed(0)} ms (api ${env.get('api').url})`)
+      const queue = 'cache' in env.services ? 'Redis' : 'PostgreSQL'
+      console.log(`${locale}: environment ready in ${env.startMs.toFixed(0)} ms (api ${env.get('api').url}, database ${env.get('db').provider}, billing queue on ${queue})`)
       results.set(locale, await checkVariant(env, locale))
     }
     console.log('fr vs en')

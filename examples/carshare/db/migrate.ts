@@ -63,6 +63,19 @@ export const MIGRATIONS: readonly Migration[] = [
     version: '0002_rentals_by_customer',
     sql: `create index rentals_customer_idx on rentals (customer, created_at desc);`,
   },
+  {
+    // The billing queue when it runs on PostgreSQL (QUEUE=postgres, see lib/queue.ts): one row
+    // per job, inserted with the rental, deleted by the worker in the transaction that charges
+    // it. Created in every deployment, so switching queues needs no migration.
+    version: '0003_billing_jobs',
+    sql: `
+      create table billing_jobs (
+        id bigint generated always as identity primary key,
+        rental_id uuid not null references rentals (id) on delete cascade,
+        enqueued_at timestamptz not null default now()
+      );
+    `,
+  },
 ]
 
 /** Any constant: the advisory lock that serialises concurrent migration runs. */

@@ -1,6 +1,7 @@
 // The JSON the API speaks: the server builds these shapes and the test helpers read them.
 
 import type { Locale } from './locale.ts'
+import type { QueueKind } from './queue.ts'
 
 export interface Money {
   cents: number
@@ -64,6 +65,9 @@ export interface RentalRequest {
 export interface Health {
   status: 'ok' | 'degraded'
   locale: Locale
+  /** Where billing jobs are queued. */
+  queue: QueueKind
+  /** `ok`, `fail: <why>`, or for `redis` with the PostgreSQL queue, `not used`. */
   checks: { db: string; redis: string }
 }
 

@@ -8,7 +8,9 @@ const locale = process.env.CARSHARE_LOCALE ?? 'fr'
 describe('catalog', () => {
   test('the API is healthy and says which variant it is', async () => {
     const health = await getHealth(api())
-    expect(health).toMatchObject({ status: 'ok', locale, checks: { db: 'ok', redis: 'ok' } })
+    // No `cache` service: the billing queue is in PostgreSQL (see rig.config.ts), Redis is not used.
+    const redis = services().cache ? { queue: 'redis', checks: { db: 'ok', redis: 'ok' } } : { queue: 'postgres', checks: { db: 'ok', redis: 'not used' } }
+    expect(health).toMatchObject({ status: 'ok', locale, ...redis })
   })
 
   test('cars carry labels in the deployment language', async () => {

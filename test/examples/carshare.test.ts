@@ -1,0 +1,151 @@
+// End to end: the car-sharing example's own Vitest suite, run as a subprocess exactly as a user
+// runs it (`vitest run` in examples/carshare), in both deployment variants and in the
+// "only Node" mode (embedded PGlite, billing queue on PostgreSQL, no Redis), then its smoke
+// script. Each run's rig report must show the 8 tests, none failed, and what the two DEMO
+// tests exist to show: the rows one of them leaks and the error line the other one causes.
+import { spawn } from 'node:child_process'
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { afterAll, describe, expect, test } from 'vitest'
+import type { RunReport, TestEntry } from '../../src/report/model.ts'
+import { redisServerInstalled } from '../../examples/carshare/lib/queue-choice.ts'
+import { leftovers, NODE, REPO } from '../support/project.ts'
+import { waitUntil } from '../support/procs.ts'
+
+const EXAMPLE = path.join(REPO, 'examples/carshare')
+const VITEST = path.join(REPO, 'node_modules/vitest/vitest.mjs')
+// A loaded 2-core CI machine, and the embedded PGlite alone takes 10-20 s to start.
+const RUN_TIMEOUT_MS = 300_000
+const TEST_TIMEOUT_MS = RUN_TIMEOUT_MS + 30_000
+
+const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'rig-carshare-'))
+// PostgreSQL runs as an unprivileged user when we are root: it must traverse rig's temp dir.
+fs.chmodSync(scratch, 0o755)
+afterAll(() => fs.rmSync(scratch, { recursive: true, force: true }))
+
+interface Run {
+  code: number | null
+  output: string
+}
+
+/**
+ * Runs `args` with the repo's Node in the example directory. The environment is the parent's
+ * minus anything that would steer the child (this Vitest's own variables, RIG_*, CARSHARE_*),
+ * plus `env`. The child gets its own process group, killed whole on timeout.
+ */
+function runInExample(args: string[], env: Record<string, string>): Promise<Run> {
+  const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(VITEST|RIG_|CARSHARE_)/.test(k) && k !== 'NODE_ENV' && k !== 'TEST'))
+  return new Promise((resolve) => {
+    const child = spawn(NODE, args, {
+      cwd: EXAMPLE,
+      env: { ...base, CI: 'true', NO_COLOR: '1', RIG_TMP_DIR: path.join(scratch, 'tmp'), ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+    })
+    let output = ''
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (output += d))
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (output += d))
+    const timer = setTimeout(() => {
+      output += `\n[killed after ${RUN_TIMEOUT_MS} ms]`
+      try {
+        process.kill(-child.pid!, 'SIGKILL')
+      } catch {
+        // already gone
+      }
+    }, RUN_TIMEOUT_MS)
+    child.on('close', (code) => {
+      clearTimeout(timer)
+      resolve({ code, output })
+    })
+  })
+}
+
+/** Processes the example left: anything running from its directory or from our rig temp dir. */
+async function expectNothingLeft(): Promise<void> {
+  const left = (): string[] => [...leftovers(EXAMPLE), ...leftovers(scratch)]
+  expect(await waitUntil(() => left().length === 0), `still running:\n${left().join('\n')}`).toBe(true)
+}
+
+const tail = (text: string, lines = 60): string => text.split('\n').slice(-lines).join('\n')
+
+/** Runs the example's suite and returns its rig report. */
+async function suite(name: string, env: Record<string, string>): Promise<RunReport> {
+  const reportDir = path.join(scratch, `report-${name}`)
+  const r = await runInExample([VITEST, 'run'], { ...env, CARSHARE_REPORT_DIR: reportDir })
+  await expectNothingLeft()
+  expect(r.code, `vitest in examples/carshare (${name}) exited ${r.code}:\n${tail(r.output)}`).toBe(0)
+  const file = path.join(reportDir, 'report.json')
+  expect(fs.existsSync(file), `no ${file}:\n${tail(r.output)}`).toBe(true)
+  return JSON.parse(fs.readFileSync(file, 'utf8')) as RunReport
+}
+
+function byName(report: RunReport, prefix: string): TestEntry {
+  const t = report.tests.find((e) => e.name.startsWith(prefix))
+  expect(t, `no test named "${prefix}…" in ${report.tests.map((e) => e.name).join(', ')}`).toBeDefined()
+  return t!
+}
+
+/** What every run of the suite must show, whatever the variant or the stores. */
+function expectDemoCaught(report: RunReport): void {
+  expect(report.tests).toHaveLength(8)
+  expect(report.summary.failed, JSON.stringify(report.tests.filter((t) => t.status !== 'passed'), null, 1)).toBe(0)
+  expect(report.tests.every((t) => t.status === 'passed')).toBe(true)
+
+  // DEMO 1: the rental it forgot to delete, and the payment the worker wrote for it.
+  const leak = byName(report, 'DEMO: forgets to delete its rental')
+  const leaked = leak.leaks.flatMap((l) => l.items)
+  expect(leaked.some((i) => i.startsWith('public.rentals +1 row')), leaked.join(', ')).toBe(true)
+  expect(leaked.some((i) => i.startsWith('public.payments +1 row')), leaked.join(', ')).toBe(true)
+
+  // DEMO 2: the API's error line nobody declared.
+  const crash = byName(report, 'DEMO: triggers an error nobody looked at')
+  expect(crash.logErrors).toContainEqual(expect.objectContaining({ service: 'api', expected: false, line: expect.stringMatching(/ERROR payment provider timeout/) }))
+
+  // Everything else is clean: no leaks (billing_jobs, Redis lists included), no unexpected errors.
+  for (const t of report.tests.filter((e) => e !== leak && e !== crash)) {
+    expect(t.leaks, t.name).toEqual([])
+    expect(t.logErrors.filter((l) => !l.expected), t.name).toEqual([])
+  }
+}
+
+const serviceNames = (report: RunReport): string[] => report.environment?.services.map((s) => s.service) ?? []
+
+describe('examples/carshare', () => {
+  for (const locale of ['fr', 'en']) {
+    test(
+      `the suite passes in the ${locale} variant, and rig catches both DEMO tests`,
+      async () => {
+        const report = await suite(locale, { CARSHARE_LOCALE: locale })
+        expectDemoCaught(report)
+        // Redis when redis-server is installed, else the PostgreSQL queue and no Redis at all.
+        expect(serviceNames(report).includes('cache')).toBe(redisServerInstalled())
+      },
+      TEST_TIMEOUT_MS,
+    )
+  }
+
+  test(
+    'only Node: embedded PGlite and the billing queue on PostgreSQL',
+    async () => {
+      const report = await suite('only-node', { CARSHARE_LOCALE: 'fr', CARSHARE_DB_PROVIDER: 'embedded', CARSHARE_QUEUE: 'postgres' })
+      expectDemoCaught(report)
+      expect(serviceNames(report)).not.toContain('cache')
+      expect(report.environment?.services.find((s) => s.service === 'db')?.provider).toBe('embedded')
+    },
+    TEST_TIMEOUT_MS,
+  )
+
+  test(
+    'smoke.ts passes (both variants, billing queue on PostgreSQL)',
+    async () => {
+      const r = await runInExample(['smoke.ts'], { CARSHARE_QUEUE: 'postgres' })
+      await expectNothingLeft()
+      expect(r.code, tail(r.output)).toBe(0)
+      expect(r.output).toContain('smoke: all checks passed')
+      expect(r.output).toMatch(/fr: environment ready .*billing queue on PostgreSQL/)
+      expect(r.output).toMatch(/en: environment ready .*billing queue on PostgreSQL/)
+    },
+    TEST_TIMEOUT_MS,
+  )
+})
