@@ -1,0 +1,217 @@
+// Generates the project the plugin benchmark runs: a 20-table schema created by a one-shot
+// `command()` migration, 200 small database tests over 10 files, and two Vitest configs over
+// the same tests: `rig` (the plugin, guard mode 'clean') and `baseline` (plain Vitest, the
+// same PostgreSQL started by `startEnvironment` in a globalSetup, and a hand-written afterEach
+// that TRUNCATEs every table).
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+
+export const TABLES = 20
+export const FILES = 10
+export const TESTS_PER_FILE = 20
+
+const REPO = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..')
+export const tableName = (i: number): string => `t${String(i).padStart(2, '0')}`
+/** Even tables reference the previous (odd) one, so TRUNCATE … CASCADE and the guard's restore both meet foreign keys. */
+const parentOf = (i: number): number | undefined => (i % 2 === 0 ? i - 1 : undefined)
+
+/** A deterministic PRNG (mulberry32): the same suite on every run and machine. */
+function prng(seed: number): () => number {
+  let a = seed >>> 0
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0
+    let t = a
+    t = Math.imul(t ^ (t >>> 15), t | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+}
+
+export function schemaSql(): string {
+  const out: string[] = []
+  for (let i = 1; i <= TABLES; i++) {
+    const p = parentOf(i)
+    const ref = p ? `, parent_id int references ${tableName(p)}(id)` : ''
+    out.push(`create table ${tableName(i)} (id serial primary key, name text not null, n int not null default 0, created_at timestamptz not null default now()${ref})`)
+  }
+  return out.join(';\n')
+}
+
+/**
+ * One test: 1–3 rows into 1–2 tables, read back. Every table starts empty and its sequence at 1,
+ * so the test also asserts the exact ids and row count: a cleanup that misses a row or a
+ * sequence fails the next test on that table.
+ */
+function testSource(file: number, index: number, rand: () => number): string {
+  const first = 1 + Math.floor(rand() * TABLES)
+  const tables = [first]
+  if (rand() < 0.5) {
+    // A second table: the child of an odd table (with a reference to the new row), or any other.
+    const child = first % 2 === 1 ? first + 1 : undefined
+    const other = 1 + ((first + Math.floor(rand() * (TABLES - 1))) % TABLES)
+    tables.push(child && rand() < 0.6 ? child : other === first ? (first % TABLES) + 1 : other)
+  }
+  const lines: string[] = []
+  tables.forEach((t, k) => {
+    const rows = 1 + Math.floor(rand() * 3)
+    const name = tableName(t)
+    const refParent = k === 1 && parentOf(t) === tables[0]
+    const cols = refParent ? '(name, n, parent_id)' : '(name, n)'
+    const values = Array.from({ length: rows }, (_, r) => (refParent ? `($${3 * r + 1}, $${3 * r + 2}, $${3 * r + 3})` : `($${2 * r + 1}, $${2 * r + 2})`)).join(', ')
+    const params = Array.from({ length: rows }, (_, r) => (refParent ? `'f${file}-${index}-${r}', ${r + 1}, 1` : `'f${file}-${index}-${r}', ${r + 1}`)).join(', ')
+    const expected = Array.from({ length: rows }, (_, r) => `{ id: ${r + 1}, name: 'f${file}-${index}-${r}', n: ${r + 1} }`).join(', ')
+    lines.push(
+      `  await db.query('insert into ${name} ${cols} values ${values}', [${params}])`,
+      `  expect((await db.query('select id, name, n from ${name} order by id')).rows).toEqual([${expected}])`,
+    )
+  })
+  return `test('f${file} #${index}: ${tables.map(tableName).join(' + ')}', async () => {\n${lines.join('\n')}\n})\n`
+}
+
+function testFile(file: number): string {
+  const rand = prng(1000 + file)
+  const tests = Array.from({ length: TESTS_PER_FILE }, (_, i) => testSource(file, i + 1, rand))
+  return `import { afterAll, beforeAll, expect, test } from 'vitest'
+import pg from 'pg'
+
+let db: pg.Client
+beforeAll(async () => {
+  db = new pg.Client({ connectionString: process.env.RIG_DB_URL })
+  await db.connect()
+})
+afterAll(async () => {
+  await db.end()
+})
+
+${tests.join('\n')}`
+}
+
+const RIG_CONFIG = `import { command, defineConfig, postgres } from 'testrig'
+
+export default defineConfig({
+  services: {
+    db: postgres({ database: 'app' }),
+    migrate: command({ run: [process.execPath, 'migrate.ts'], dependsOn: ['db'], env: { DATABASE_URL: '{db.url}' } }),
+    // startEnvironment counts a port-less one-shot command as ready once spawned, and waits for
+    // its completion only when a dependent asks for it: without this no-op dependent, the first
+    // test file can start before the tables exist.
+    schema: command({ run: ['true'], dependsOn: { migrate: 'completed' } }),
+  },
+})
+`
+
+const MIGRATE = (sql: string): string => `import pg from 'pg'
+
+const db = new pg.Client({ connectionString: process.env.DATABASE_URL })
+await db.connect()
+await db.query(${JSON.stringify(sql)})
+await db.end()
+console.log('migrated')
+`
+
+// Both configs: same include, same timeouts, one file at a time (the plugin's default
+// isolation 'shared' sets fileParallelism: false; the baseline sets it by hand).
+const TEST_OPTIONS = `include: ['tests/**/*.test.ts'], fileParallelism: false, testTimeout: 20_000, hookTimeout: 60_000`
+
+const RIG_VITEST = `import { defineConfig } from 'vitest/config'
+import { rig } from 'testrig/vitest'
+
+export default defineConfig({
+  plugins: [rig({ guard: { mode: 'clean' } })],
+  test: { ${TEST_OPTIONS} },
+})
+`
+
+const BASELINE_VITEST = `import { defineConfig } from 'vitest/config'
+
+export default defineConfig({
+  test: { ${TEST_OPTIONS}, globalSetup: ['baseline/global-setup.ts'], setupFiles: ['baseline/truncate.ts'] },
+})
+`
+
+const BASELINE_GLOBAL_SETUP = `// The same environment as the rig variant (PostgreSQL + the migration), started the same way.
+import type { TestProject } from 'vitest/node'
+import { loadConfig, startEnvironment } from 'testrig'
+
+export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  const { config, root } = await loadConfig()
+  const env = await startEnvironment(config, { root })
+  process.stderr.write('baseline: environment ready in ' + Math.round(env.startMs) + ' ms\\n')
+  project.provide('dbUrl', env.get('db').url)
+  return async () => {
+    await env.stop()
+  }
+}
+`
+
+const BASELINE_TRUNCATE = (tables: string[]): string => `// The hand-written cleanup: one TRUNCATE of every table after each test.
+import { afterAll, afterEach, inject } from 'vitest'
+import pg from 'pg'
+
+process.env.RIG_DB_URL = inject('dbUrl' as never) as string
+let client: pg.Client | undefined
+afterEach(async () => {
+  if (!client) {
+    client = new pg.Client({ connectionString: process.env.RIG_DB_URL })
+    await client.connect()
+  }
+  await client.query('truncate ${tables.join(', ')} restart identity cascade')
+})
+afterAll(async () => {
+  await client?.end()
+})
+`
+
+// Records, for the benchmark, when the run started and ended (epoch ms) and each module's and
+// test's durations. Used by both variants, next to Vitest's default reporter.
+const TIMING_REPORTER = `import fs from 'node:fs'
+
+const now = () => performance.timeOrigin + performance.now()
+const out = { init: 0, runStart: 0, firstModule: 0, runEnd: 0, modules: [], tests: [] }
+export default class TimingReporter {
+  onInit() { out.init = now() }
+  onTestRunStart() { out.runStart = now() }
+  onTestModuleStart() { if (!out.firstModule) out.firstModule = now() }
+  onTestModuleEnd(m) {
+    const d = m.diagnostic()
+    out.modules.push({ file: m.moduleId, duration: d.duration, setup: d.setupDuration, collect: d.collectDuration, prepare: d.prepareDuration, environment: d.environmentSetupDuration })
+  }
+  onTestCaseResult(t) {
+    out.tests.push({ file: t.module.moduleId, name: t.fullName, state: t.result().state, duration: t.diagnostic()?.duration ?? 0 })
+  }
+  onTestRunEnd() {
+    out.runEnd = now()
+    if (process.env.BENCH_TIMING_FILE) fs.writeFileSync(process.env.BENCH_TIMING_FILE, JSON.stringify(out))
+  }
+}
+`
+
+/** Writes the project into a new temp dir and returns its path. */
+export function generateSuite(dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rig-plugin-bench-'))): string {
+  const tables = Array.from({ length: TABLES }, (_, i) => tableName(i + 1))
+  const files: Record<string, string> = {
+    'package.json': JSON.stringify({ name: 'plugin-bench-suite', private: true, type: 'module' }, null, 2),
+    'rig.config.ts': RIG_CONFIG,
+    'migrate.ts': MIGRATE(schemaSql()),
+    'vitest.rig.config.ts': RIG_VITEST,
+    'vitest.baseline.config.ts': BASELINE_VITEST,
+    'baseline/global-setup.ts': BASELINE_GLOBAL_SETUP,
+    'baseline/truncate.ts': BASELINE_TRUNCATE(tables),
+    'timing-reporter.js': TIMING_REPORTER,
+  }
+  for (let f = 1; f <= FILES; f++) files[`tests/f${String(f).padStart(2, '0')}.test.ts`] = testFile(f)
+  for (const [rel, text] of Object.entries(files)) {
+    fs.mkdirSync(path.dirname(path.join(dir, rel)), { recursive: true })
+    fs.writeFileSync(path.join(dir, rel), text)
+  }
+  // `testrig` resolves to this repository; `vitest` and `pg` to its copies (Node follows the
+  // links to real paths, so the TypeScript sources load with type stripping).
+  fs.mkdirSync(path.join(dir, 'node_modules'), { recursive: true })
+  fs.symlinkSync(REPO, path.join(dir, 'node_modules', 'testrig'))
+  for (const m of ['vitest', 'pg']) fs.symlinkSync(path.join(REPO, 'node_modules', m), path.join(dir, 'node_modules', m))
+  return dir
+}
+
+/** Number of tests the suite holds. */
+export const TESTS = FILES * TESTS_PER_FILE
