@@ -29,11 +29,12 @@ export default defineConfig({
     // PostgreSQL binaries) has only that one. CARSHARE_DB_PROVIDER=embedded forces PGlite.
     db: postgres(dbProvider === 'embedded' || dbProvider === 'process' ? { provider: dbProvider } : {}),
     ...(withRedis ? { cache: redis() } : {}),
-    // Placeholders in a plain env map: no port of its own, so rig neither allocates one nor
-    // waits for it to listen; dependents wait for it to exit 0.
+    // A one-shot task: the environment (and every dependent) waits for it to exit 0.
     migrate: command({
       run: [node, 'db/migrate.ts'],
       dependsOn: ['db'],
+      // Ready means "exited 0": nothing starts against a half-migrated database.
+      oneShot: true,
       env: { DATABASE_URL: '{db.url}' },
     }),
     api: command({

@@ -51,7 +51,9 @@ export class Progress {
         row.text = `waiting for ${e.probe}${e.detail ? e2.dim(` — ${e.detail}`) : ''}`
         break
       case 'ready':
-        if (row.state !== 'completed') Object.assign(row, { state: 'ready', text: `ready in ${Math.round(e.readyMs)} ms${e.url ? `  ${e2.dim(e.url)}` : ''}` })
+        // A one-shot task reports `completed` first; its `ready` adds nothing.
+        if (row.state === 'completed') return
+        Object.assign(row, { state: 'ready', text: `ready in ${Math.round(e.readyMs)} ms${e.url ? `  ${e2.dim(e.url)}` : ''}` })
         break
       case 'completed':
         Object.assign(row, { state: 'completed', text: `completed at ${Math.round(e.at)} ms` })

@@ -127,7 +127,7 @@ export class StartedService implements ServiceAddress, ProbeTarget {
       if ('exit' in first) {
         ctl.abort()
         // A one-shot task without readiness probes that finished successfully is complete.
-        if (first.exit.code === 0 && params.probes.length === 0) return this.markReady()
+        if (first.exit.code === 0 && (params.probes.length === 0 || launched.completesOnExit)) return this.markReady()
         throw this.crashError(first.exit, bootStart)
       }
       const o = first.outcome

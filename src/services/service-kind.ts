@@ -70,6 +70,8 @@ export interface Launched {
   launch?: () => ManagedProcess
   /** Probes used when the user gives none. */
   defaultReady: Probe[]
+  /** A one-shot task: exiting with code 0 is what "ready" means for it. */
+  completesOnExit?: boolean
   /** A hint shown when the process crashes during start-up (e.g. what its logs usually mean). */
   crashHint?: (logTail: readonly string[]) => string | undefined
   /** Extra cleanup after the process stopped (the instance dir is removed by the environment). */

@@ -125,16 +125,14 @@ describe('examples/carshare', () => {
     )
   }
 
-  test(
-    'only Node: embedded PGlite and the billing queue on PostgreSQL',
-    async () => {
-      const report = await suite('only-node', { CARSHARE_LOCALE: 'fr', CARSHARE_DB_PROVIDER: 'embedded', CARSHARE_QUEUE: 'postgres' })
-      expectDemoCaught(report)
-      expect(serviceNames(report)).not.toContain('cache')
-      expect(report.environment?.services.find((s) => s.service === 'db')?.provider).toBe('embedded')
-    },
-    TEST_TIMEOUT_MS,
-  )
+  // PGlite's socket server can interleave two connections' extended-protocol messages
+  // (upstream electric-sql/pglite#1046); until it is fixed, a rare mixed-up query is retried.
+  test('only Node: embedded PGlite and the billing queue on PostgreSQL', { timeout: TEST_TIMEOUT_MS, retry: 2 }, async () => {
+    const report = await suite('only-node', { CARSHARE_LOCALE: 'fr', CARSHARE_DB_PROVIDER: 'embedded', CARSHARE_QUEUE: 'postgres' })
+    expectDemoCaught(report)
+    expect(serviceNames(report)).not.toContain('cache')
+    expect(report.environment?.services.find((s) => s.service === 'db')?.provider).toBe('embedded')
+  })
 
   test(
     'smoke.ts passes (both variants, billing queue on PostgreSQL)',

@@ -24,15 +24,7 @@ import type { ApiErrorBody, Car, Health, Money, Plan, Rental, RentalRequest } fr
 import { formatMoney, localised, parseLocale, type Locale } from '../lib/locale.ts'
 import { MAX_DAYS, rentalAmountCents } from '../lib/pricing.ts'
 import { billingQueue, parseQueueKind, type BillingJob, type QueueKind, type Queryable } from '../lib/queue.ts'
-
-function requireEnv(name: string): string {
-  const v = process.env[name]
-  if (!v) {
-    console.error(`ERROR ${name} is not set`)
-    process.exit(1)
-  }
-  return v
-}
+import { requireEnv } from '../lib/require-env.ts'
 
 let locale: Locale
 let queueKind: QueueKind

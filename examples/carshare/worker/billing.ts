@@ -15,15 +15,7 @@ import { randomUUID } from 'node:crypto'
 import pg from 'pg'
 import { rentalAmountCents } from '../lib/pricing.ts'
 import { billingJobSource, parseQueueKind, type BillingJob, type QueueKind } from '../lib/queue.ts'
-
-function requireEnv(name: string): string {
-  const v = process.env[name]
-  if (!v) {
-    console.error(`ERROR ${name} is not set`)
-    process.exit(1)
-  }
-  return v
-}
+import { requireEnv } from '../lib/require-env.ts'
 
 let queueKind: QueueKind
 try {

@@ -3,6 +3,7 @@
 import path from 'node:path'
 import { ConfigError } from '../../errors.ts'
 import { expandTemplate, usesOwnPort, type TemplateSelf } from '../../env/template.ts'
+import { ProbeFailure, type Probe } from '../../probes/probe.ts'
 import { tcp } from '../../probes/tcp.ts'
 import { ManagedProcess } from '../../providers/process/managed-process.ts'
 import { defineService, type CommonOptions, type ServiceAddress, type ServiceDefinition, type ServiceKind } from '../service-kind.ts'
@@ -27,6 +28,21 @@ export interface CommandOptions {
   stopSignal?: NodeJS.Signals
   /** @default 5000 */
   stopGrace?: number
+  /**
+   * A task that runs to completion (a migration, a seed): the environment is ready only once
+   * it exited with code 0, and every dependent waits for that.
+   * @default false
+   */
+  oneShot?: boolean
+}
+
+/** The readiness of a one-shot task: it never passes; the task exiting with code 0 does. */
+const untilExit: Probe = {
+  name: 'exit with code 0',
+  timeoutMs: 1000,
+  run: async () => {
+    throw new ProbeFailure('assertion', 'still running')
+  },
 }
 
 function mentionsPort(o: CommandOptions): boolean {
@@ -38,7 +54,7 @@ function mentionsPort(o: CommandOptions): boolean {
 
 const commandKind: ServiceKind<CommandOptions> = {
   name: 'command',
-  optionKeys: ['run', 'cwd', 'env', 'url', 'stopSignal', 'stopGrace'],
+  optionKeys: ['run', 'cwd', 'env', 'url', 'stopSignal', 'stopGrace', 'oneShot'],
   needsPort: mentionsPort,
   errorPatterns: [/^\s*at .+:\d+:\d+\)?$/, /Unhandled(Promise)?Rejection|unhandled rejection/i, /\bpanic:/, /^(Type|Reference|Syntax|Range)Error\b/, /\bERROR\b/],
   async start(ctx, o) {
@@ -65,8 +81,10 @@ const commandKind: ServiceKind<CommandOptions> = {
       env: {},
       provider: 'process',
       launch: () => new ManagedProcess({ command, args, cwd, env, stopSignal: o.stopSignal ?? 'SIGTERM', stopGraceMs: o.stopGrace ?? 5000 }, ctx.logs),
-      // A command with a port is ready when it accepts connections; one without is ready once spawned.
-      defaultReady: usesPort ? [tcp()] : [],
+      // A command with a port is ready when it accepts connections; one without is ready once
+      // spawned; a one-shot task once it exited 0.
+      defaultReady: o.oneShot ? [untilExit] : usesPort ? [tcp()] : [],
+      completesOnExit: o.oneShot === true,
     }
   },
 }
