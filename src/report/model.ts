@@ -65,6 +65,8 @@ export interface RunReport {
   /** Command that replays the whole run in the same order. */
   repro: string
   summary: { passed: number; failed: number; skipped: number; leaks: number; logErrors: number }
+  /** Set when the run was interrupted (Ctrl-C): the report holds the tests that finished. */
+  interrupted?: boolean
   environment: { startMs: number; attached: boolean; services: TimelineEntry[] }
   tests: TestEntry[]
 }

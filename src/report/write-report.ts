@@ -1,5 +1,6 @@
 // Writes the three report files side by side. Each file is written to a temporary name and
 // renamed, so a run killed mid-write never leaves a truncated report.json for CI to choke on.
+import { mkdirSync, renameSync, writeFileSync } from 'node:fs'
 import { mkdir, rename, writeFile } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import { renderHtml } from './html.ts'
@@ -37,5 +38,25 @@ export async function writeReport(report: RunReport, dir = 'rig-report'): Promis
     writeAtomic(paths.junit, renderJunit(report)),
     writeAtomic(paths.html, renderHtml(report)),
   ])
+  return paths
+}
+
+/**
+ * The same, synchronously: for a signal handler that must finish before the process exits
+ * (Vitest exits right after Ctrl-C).
+ */
+export function writeReportSync(report: RunReport, dir = 'rig-report'): WrittenReport {
+  const root = resolve(dir)
+  mkdirSync(root, { recursive: true })
+  const paths: WrittenReport = { json: join(root, 'report.json'), junit: join(root, 'junit.xml'), html: join(root, 'index.html') }
+  const files: [string, string][] = [
+    [paths.json, `${JSON.stringify(report, null, 2)}\n`],
+    [paths.junit, renderJunit(report)],
+    [paths.html, renderHtml(report)],
+  ]
+  for (const [path, content] of files) {
+    writeFileSync(`${path}.${process.pid}.tmp`, content, 'utf8')
+    renameSync(`${path}.${process.pid}.tmp`, path)
+  }
   return paths
 }

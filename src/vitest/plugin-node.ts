@@ -150,4 +150,13 @@ export async function configureHook(ctx: { vitest: Vitest; project: TestProject 
     })())
   vitest.onClose(close)
   vitest.onCancel(() => void close())
+  // Vitest exits right after Ctrl-C without closing: write what we have now (the watchdog
+  // stops the services once this process is gone).
+  const onSignal = (): void => reporter.finish(true)
+  process.once('SIGINT', onSignal)
+  process.once('SIGTERM', onSignal)
+  vitest.onClose(() => {
+    process.off('SIGINT', onSignal)
+    process.off('SIGTERM', onSignal)
+  })
 }

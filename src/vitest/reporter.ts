@@ -3,7 +3,7 @@
 import path from 'node:path'
 import type { Reporter, TestCase, TestModule } from 'vitest/node'
 import type { RunReport, TestEntry, TimelineEntry } from '../report/model.ts'
-import { writeReport } from '../report/write-report.ts'
+import { writeReportSync } from '../report/write-report.ts'
 import type { ResolvedPluginOptions } from './options.ts'
 import { reproCommand } from './order.ts'
 import type { TestMeta } from './test-meta.ts'
@@ -23,6 +23,7 @@ export class RigReporter implements Reporter {
   /** Files in the order they started. */
   private readonly files: string[] = []
   private readonly tests: TestEntry[] = []
+  private finished = false
 
   constructor(init: ReporterInit) {
     this.init = init
@@ -30,6 +31,24 @@ export class RigReporter implements Reporter {
 
   onTestModuleStart(module: TestModule): void {
     if (!this.files.includes(module.moduleId)) this.files.push(module.moduleId)
+  }
+
+  /** A file that failed outside its tests (it threw at import, a hook crashed) becomes one failed entry. */
+  onTestModuleEnd(module: TestModule): void {
+    const errors = module.errors()
+    if (errors.length === 0) return
+    const file = path.relative(this.init.root, module.moduleId)
+    this.tests.push({
+      id: `${file} > (file)`,
+      file,
+      name: '(file)',
+      status: 'failed',
+      durationMs: Math.round(module.diagnostic().duration),
+      errors: errors.map((e) => e.message ?? String(e)),
+      leaks: [],
+      logErrors: [],
+      repro: reproCommand(this.init.seed, [module.moduleId], this.init.root, this.shard()),
+    })
   }
 
   onTestCaseResult(test: TestCase): void {
@@ -59,6 +78,16 @@ export class RigReporter implements Reporter {
   }
 
   async onTestRunEnd(): Promise<void> {
+    this.finish(false)
+  }
+
+  /**
+   * Prints replay commands and writes the report, once. Synchronous, so that it also completes
+   * from a Ctrl-C handler before Vitest exits.
+   */
+  finish(interrupted: boolean): void {
+    if (this.finished) return
+    this.finished = true
     const failed = this.tests.filter((t) => t.status === 'failed')
     const out = (line: string): void => void process.stderr.write(line + '\n')
     if (failed.length > 0) {
@@ -79,13 +108,14 @@ export class RigReporter implements Reporter {
         leaks: this.tests.filter((t) => t.leaks.length > 0).length,
         logErrors: this.tests.reduce((n, t) => n + t.logErrors.filter((e) => !e.expected).length, 0),
       },
+      ...(interrupted ? { interrupted: true } : {}),
       environment: { startMs: Math.round(this.init.session.startMs), attached: this.init.session.attached, services: this.init.session.timeline },
       tests: this.tests,
     }
     if (this.init.options.report.enabled) {
       const dir = path.resolve(this.init.root, this.init.options.report.dir)
-      const files = await writeReport(report, dir)
-      out(`rig: seed ${this.init.seed}; ${report.summary.leaks} test(s) leaked data, ${report.summary.logErrors} unexpected log error(s); report: ${path.relative(process.cwd(), files.html) || files.html}`)
+      const files = writeReportSync(report, dir)
+      out(`rig: seed ${this.init.seed}; ${report.summary.leaks} test(s) leaked data, ${report.summary.logErrors} unexpected log error(s)${interrupted ? '; interrupted' : ''}; report: ${path.relative(process.cwd(), files.html) || files.html}`)
     }
   }
 }
