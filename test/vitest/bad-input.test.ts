@@ -124,3 +124,17 @@ test('runs after it', async () => { await fetch(services().app.url + '/health') 
     expect(leftovers(project.dir)).toEqual([])
   })
 })
+
+describe('vitest plugin: order', () => {
+  test('RIG_ORDER replays the file order of an earlier run', async () => {
+    project = pluginProject(fragileConfig)
+    for (const n of ['a', 'b', 'c', 'd']) project.write(`test/${n}.test.ts`, `import { test } from 'vitest'\ntest('${n}', () => {})\n`)
+    project.write('order.json', JSON.stringify(['test/d.test.ts', 'test/b.test.ts', 'test/c.test.ts', 'test/a.test.ts']))
+    const r = await new Promise<{ code: number | null }>((resolve) => {
+      const child = spawn(NODE, [VITEST, 'run'], { cwd: project!.dir, env: { ...process.env, RIG_ORDER: 'order.json', RIG_TMP_DIR: path.join(project!.dir, 'tmp'), VITEST: undefined, VITEST_POOL_ID: undefined, VITEST_WORKER_ID: undefined }, stdio: 'ignore' })
+      child.on('close', (code) => resolve({ code }))
+    })
+    expect(r.code).toBe(0)
+    expect(JSON.parse(fs.readFileSync(path.join(project.dir, 'rig-report/report.json'), 'utf8')).files).toEqual(['test/d.test.ts', 'test/b.test.ts', 'test/c.test.ts', 'test/a.test.ts'])
+  })
+})
