@@ -20,14 +20,13 @@ import { findPostgres } from '../src/services/postgres/binaries.ts'
 import { copyDataDir, ensureInitialised, postgresVersion } from '../src/services/postgres/init-cache.ts'
 import { TEST_SPEED_SETTINGS } from '../src/services/postgres/index.ts'
 import { formatSummary, round, summarize, type Summary } from './lib/stats.ts'
+import { writeResultsSection } from './lib/results-md.ts'
 
 const BENCH_DIR = path.dirname(fileURLToPath(import.meta.url))
 const SELF = fileURLToPath(import.meta.url)
 const FIXTURES = path.join(BENCH_DIR, 'fixtures')
 const RESULTS_JSON = path.join(BENCH_DIR, 'results', 'engine.json')
 const RESULTS_MD = path.join(BENCH_DIR, 'RESULTS.md')
-const MARK_START = '<!-- engine:start -->'
-const MARK_END = '<!-- engine:end -->'
 
 const TARGETS = { postgresWarmMedianMs: 300, environmentMedianMs: 1000 } as const
 
@@ -436,15 +435,7 @@ async function breakdown(p: Pg, runs: number): Promise<Breakdown> {
 // Output
 
 function writeResultsMd(section: string): void {
-  let text = fs.existsSync(RESULTS_MD)
-    ? fs.readFileSync(RESULTS_MD, 'utf8')
-    : '# Benchmark results\n\nFigures measured by the benchmarks in `bench/` (how to run them and what each figure means: [README.md](README.md)). Each benchmark rewrites only its own section, between its markers; machine-readable results are in `bench/results/`.\n'
-  const block = `${MARK_START}\n${section.trim()}\n${MARK_END}`
-  const s = text.indexOf(MARK_START)
-  const e = text.indexOf(MARK_END)
-  if (s >= 0 && e > s) text = text.slice(0, s) + block + text.slice(e + MARK_END.length)
-  else text = `${text.trimEnd()}\n\n${block}\n`
-  fs.writeFileSync(RESULTS_MD, text)
+  writeResultsSection('engine', section)
 }
 
 const ms = (x: number): string => `${Math.round(x)} ms`

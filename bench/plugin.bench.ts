@@ -21,15 +21,13 @@ import { logOffsets, scanLogs } from '../src/vitest/log-scan.ts'
 import type { ProvidedService, RigProvided } from '../src/vitest/provided.ts'
 import { generateSuite, schemaSql, TABLES, tableName, TESTS } from './plugin-suite.ts'
 import { round, summarize, type Summary } from './lib/stats.ts'
+import { writeResultsSection } from './lib/results-md.ts'
 
 const BENCH_DIR = path.dirname(fileURLToPath(import.meta.url))
 const REPO = path.resolve(BENCH_DIR, '..')
 const NODE = process.execPath
 const VITEST = path.join(REPO, 'node_modules', 'vitest', 'vitest.mjs')
 const RESULTS_JSON = path.join(BENCH_DIR, 'results', 'plugin.json')
-const RESULTS_MD = path.join(BENCH_DIR, 'RESULTS.md')
-const MARK_START = '<!-- plugin:start -->'
-const MARK_END = '<!-- plugin:end -->'
 
 const { values: args } = parseArgs({
   options: {
@@ -210,15 +208,7 @@ async function breakdown(runs: number): Promise<Record<string, Summary>> {
 // Output
 
 function writeResultsMd(section: string): void {
-  let text = fs.existsSync(RESULTS_MD)
-    ? fs.readFileSync(RESULTS_MD, 'utf8')
-    : '# Benchmark results\n\nFigures measured by the benchmarks in `bench/` (how to run them and what each figure means: [README.md](README.md)). Each benchmark rewrites only its own section, between its markers; machine-readable results are in `bench/results/`.\n'
-  const block = `${MARK_START}\n${section.trim()}\n${MARK_END}`
-  const s = text.indexOf(MARK_START)
-  const e = text.indexOf(MARK_END)
-  if (s >= 0 && e > s) text = text.slice(0, s) + block + text.slice(e + MARK_END.length)
-  else text = `${text.trimEnd()}\n\n${block}\n`
-  fs.writeFileSync(RESULTS_MD, text)
+  writeResultsSection('plugin', section)
 }
 
 /** Our own leftovers: processes whose working directory is inside the suite's dir. */
