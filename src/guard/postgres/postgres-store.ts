@@ -1,6 +1,6 @@
 // The PostgreSQL guard adapter: baseline, one-round-trip check, restore by the cheapest safe
 // strategy, snapshots as template databases.
-import { createHash } from 'node:crypto'
+import { createHash, randomBytes } from 'node:crypto'
 import type { PgClient, PgResult } from '../../drivers/pg.ts'
 import type { BaselineOptions, Change, RestoreOutcome, RestoreStrategy, StoreAdapter, StoreDiff, StoreInfo, WorkerCloner } from '../adapter.ts'
 import { GuardRefusedError, GuardRestoreError, GuardUsageError, StoreUnavailableError } from '../errors.ts'
@@ -92,10 +92,15 @@ export class PostgresStore implements StoreAdapter {
     return databaseOf(this.url)
   }
 
+  private statementTag = ''
+
   private async session(): Promise<PgClient> {
     if (!this.client) {
       try {
         this.client = await openGuardSession(this.url, this.options.lockTimeoutMs ?? 500)
+        // Statement names are per connection; PGlite serves every connection from one session,
+        // so a name must never be reused by another (or a reopened) connection.
+        this.statementTag = randomBytes(4).toString('hex')
       } catch (err) {
         throw new StoreUnavailableError(this.info.name, this.info.target, err)
       }
@@ -156,7 +161,7 @@ export class PostgresStore implements StoreAdapter {
   private async check(seeded: ReadonlySet<number>, ignore: number[], catalog = this.catalog, force = false): Promise<CheckRow[]> {
     const { probe, tables } = buildCheckSql(catalog, seeded, this.shadowSchema)
     const exec = async (text: string, values: unknown[]): Promise<CheckRow[]> => {
-      const statement = { name: `rig_check_${createHash('sha1').update(text).digest('hex').slice(0, 16)}`, text, values }
+      const statement = { name: `rig_check_${this.statementTag}_${createHash('sha1').update(text).digest('hex').slice(0, 16)}`, text, values }
       return (this.tx ? await this.tx.raw<CheckRow>(statement) : await this.run<CheckRow>(statement)).rows
     }
     const head = await exec(probe, [this.tx ? [...ignore, this.tx.pid] : ignore])
