@@ -136,9 +136,12 @@ export class AbortedError extends RigError {
 
 /** Turns anything thrown into a one-line description. */
 export function describeError(err: unknown): string {
+  if (err instanceof AggregateError && err.errors.length > 0) return err.errors.map(describeError).join('; ')
   if (err instanceof Error) {
     const code = (err as { code?: unknown }).code
-    return typeof code === 'string' && !err.message.includes(code) ? `${err.message} (${code})` : err.message
+    // Some socket errors carry only a code (ECONNREFUSED) and an empty message.
+    const msg = err.message || (typeof code === 'string' ? code : err.name)
+    return typeof code === 'string' && !msg.includes(code) ? `${msg} (${code})` : msg
   }
   return String(err)
 }

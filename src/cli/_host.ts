@@ -8,7 +8,7 @@ import { startEnvironment, type Environment } from '../env/environment.ts'
 import type { EnvEvent } from '../env/events.ts'
 import { serveControl } from '../env/control-server.ts'
 import { reap } from '../env/registry.ts'
-import { ownerAlive, readState, removeState, selfIdentity, writeState, type EnvState, type ServiceState } from '../env/state.ts'
+import { environmentState, ownerAlive, readState, removeState, writeState, type EnvState } from '../env/state.ts'
 import { STATE_DIR } from '../config/defaults.ts'
 import type { Output } from './output.ts'
 import { Progress } from './progress.ts'
@@ -28,16 +28,6 @@ export function clearStale(root: string, out: Output): void {
   out.info(out.e.yellow(`cleaned up a stale environment left by a killed run (pid ${s.pid})${killed ? `: stopped ${killed} leftover process group(s)` : ''}`))
 }
 
-/** The state-file view of an environment. */
-export function stateOf(env: Environment, loaded: LoadedConfig, detached: boolean, controlSocket: string): EnvState {
-  const services: Record<string, ServiceState> = {}
-  const timeline: EnvState['timeline'] = {}
-  for (const [name, s] of Object.entries(env.services)) {
-    services[name] = { kind: s.kind, provider: s.provider, status: s.status, url: s.url, host: s.host, port: s.port, pid: s.pid ?? null, readyMs: s.readyMs === undefined ? null : Math.round(s.readyMs), env: s.env, logFile: s.logs.file }
-    timeline[name] = s.timeline
-  }
-  return { version: 1, ...selfIdentity(), detached, configFile: loaded.file, envId: env.id, envDir: env.dir, controlSocket, startedAt: new Date().toISOString(), startMs: env.startMs, services, timeline }
-}
 
 /** A hosted environment. */
 export interface Hosted {
@@ -88,10 +78,10 @@ export async function host(loaded: LoadedConfig, out: Output, options: { detache
     progress.stop()
   }
   const socket = path.join(env.dir, 'control.sock')
-  const state = stateOf(env, loaded, options.detached, socket)
+  const state = environmentState(env, loaded.file, options.detached, socket)
   let server: http.Server | undefined
   // Keep the state file's view current when services are stopped, restarted or exit.
-  const refresh = (): void => writeState(loaded.root, { ...stateOf(env, loaded, options.detached, socket), startedAt: state.startedAt })
+  const refresh = (): void => writeState(loaded.root, { ...environmentState(env, loaded.file, options.detached, socket), startedAt: state.startedAt })
   if (publish) {
     server = await serveControl(env, socket, () => requestDown('rig down'))
     writeState(loaded.root, state)

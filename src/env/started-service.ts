@@ -9,6 +9,7 @@ import type { Launched, ServiceAddress } from '../services/service-kind.ts'
 import type { EnvEventListener } from './events.ts'
 import { keepAlive } from './keep-alive.ts'
 import type { Registry } from './registry.ts'
+import type { ServiceState } from './state.ts'
 
 /** Lifecycle of a started service. */
 export type ServiceStatus = 'starting' | 'ready' | 'completed' | 'paused' | 'stopped' | 'exited' | 'failed'
@@ -273,10 +274,9 @@ export class StartedService implements ServiceAddress, ProbeTarget {
     this.note('resumed')
   }
 
-  /** A serialisable summary, as `rig status --json` prints it. */
-  toJSON(): Record<string, unknown> {
+  /** Where the service is and how it is doing, as the state file and `rig status --json` show it. */
+  state(): ServiceState {
     return {
-      name: this.name,
       kind: this.kind,
       provider: this.provider,
       status: this.status,
@@ -287,7 +287,12 @@ export class StartedService implements ServiceAddress, ProbeTarget {
       readyMs: this.readyMs === undefined ? null : Math.round(this.readyMs),
       env: this.env,
       logFile: this.logs.file,
-      timeline: this.timeline,
     }
   }
+
+  /** A serialisable summary: {@link state} with the name and timeline. */
+  toJSON(): Record<string, unknown> {
+    return { name: this.name, ...this.state(), timeline: this.timeline }
+  }
+
 }

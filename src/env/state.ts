@@ -3,6 +3,7 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import { STATE_DIR } from '../config/defaults.ts'
+import type { Environment } from './environment.ts'
 import { isAlive, processStartTime } from './proc.ts'
 
 /** One service as recorded in the state file. */
@@ -75,4 +76,15 @@ export function ownerAlive(s: EnvState): boolean {
 /** Identity of the current process, for the state file. */
 export function selfIdentity(): { pid: number; pidStartTime: number | undefined } {
   return { pid: process.pid, pidStartTime: processStartTime(process.pid) }
+}
+
+/** The state-file view of a running environment owned by this process. */
+export function environmentState(env: Environment, configFile: string, detached: boolean, controlSocket: string): EnvState {
+  const services: Record<string, ServiceState> = {}
+  const timeline: EnvState['timeline'] = {}
+  for (const [name, s] of Object.entries(env.services)) {
+    services[name] = s.state()
+    timeline[name] = s.timeline
+  }
+  return { version: 1, ...selfIdentity(), detached, configFile, envId: env.id, envDir: env.dir, controlSocket, startedAt: new Date().toISOString(), startMs: env.startMs, services, timeline }
 }

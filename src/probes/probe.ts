@@ -1,4 +1,5 @@
 // One probe model serves readiness (retried), health checks (run once) and assertions.
+import { describeError } from '../errors.ts'
 
 /** Outcome of one probe run. */
 export type ProbeStatus = 'pass' | 'warn' | 'fail'
@@ -70,15 +71,6 @@ export function classifyError(err: unknown): FailureReason {
   return 'error'
 }
 
-function messageOf(err: unknown): string {
-  if (err instanceof AggregateError && err.errors.length > 0) return err.errors.map(messageOf).join('; ')
-  if (err instanceof Error) {
-    const code = (err as { code?: unknown }).code
-    const msg = err.message || (typeof code === 'string' ? code : err.name)
-    return typeof code === 'string' && !msg.includes(code) ? `${msg} (${code})` : msg
-  }
-  return String(err)
-}
 
 /**
  * Runs a probe once with its own timeout, never throwing: the outcome is in the result.
@@ -114,7 +106,7 @@ export async function runProbe(probe: Probe, options: { signal?: AbortSignal; ta
     if (out && out.status === 'fail') return { reason: 'assertion', ...out, status: 'fail', durationMs }
     return { status: out?.status ?? 'pass', ...(out?.detail !== undefined ? { detail: out.detail } : {}), durationMs }
   } catch (err) {
-    return { status: 'fail', detail: messageOf(err), reason: classifyError(err), durationMs: performance.now() - started }
+    return { status: 'fail', detail: describeError(err), reason: classifyError(err), durationMs: performance.now() - started }
   } finally {
     clearTimeout(timer)
     options.signal?.removeEventListener('abort', onParentAbort)

@@ -8,7 +8,7 @@ import type { Vitest, TestProject } from 'vitest/node'
 import { loadConfig, type LoadedConfig } from '../config/load-config.ts'
 import { serveControl } from '../env/control-server.ts'
 import { startEnvironment, type Environment } from '../env/environment.ts'
-import { ownerAlive, readState, type EnvState } from '../env/state.ts'
+import { environmentState, ownerAlive, readState, type EnvState } from '../env/state.ts'
 import { criticalChain, formatChain } from '../env/timeline.ts'
 import type { ServiceDefinition } from '../services/service-kind.ts'
 import type { TimelineEntry } from '../report/model.ts'
@@ -82,25 +82,22 @@ async function open(vitest: Vitest, o: ResolvedPluginOptions, seed: number): Pro
   const services: Record<string, ProvidedService> = {}
   const timeline: TimelineEntry[] = []
   const guardedNames = (name: string, kind: string): boolean => o.guard.mode !== 'off' && GUARDED_KINDS.includes(kind) && (o.guard.services ? o.guard.services.includes(name) : true)
+  // One view of the services whether they were started here or by `rig up`.
+  let view: EnvState
   if (env) {
-    for (const [name, s] of Object.entries(env.services)) {
-      const def = loaded.config.services[name] as ServiceDefinition | undefined
-      services[name] = { name, kind: s.kind, url: s.url, host: s.host, port: s.port, pid: s.pid ?? null, env: s.env, logFile: s.logs.file, errorPatterns: patternsOf(def, o.logs.patterns[name]), guarded: guardedNames(name, s.kind), startedByRig: s.provider !== 'external' }
-      timeline.push({ service: name, kind: s.kind, provider: s.provider, url: s.url, ...s.timeline })
-    }
-  } else if (attached) {
-    for (const [name, s] of Object.entries(attached.services)) {
-      const def = loaded.config.services[name] as ServiceDefinition | undefined
-      services[name] = { name, kind: s.kind, url: s.url, host: s.host, port: s.port, pid: s.pid, env: s.env, logFile: s.logFile, errorPatterns: patternsOf(def, o.logs.patterns[name]), guarded: guardedNames(name, s.kind), startedByRig: s.provider !== 'external' }
-      timeline.push({ service: name, kind: s.kind, provider: s.provider, url: s.url, ...(attached.timeline[name] ?? { dependsOn: [] }) })
-    }
+    const socket = path.join(env.dir, 'control.sock')
+    await serveControl(env, socket, () => {})
+    view = environmentState(env, loaded.file, false, socket)
+  } else {
+    view = attached as EnvState
   }
-  for (const name of o.logs.ignore) if (services[name]) services[name].errorPatterns = []
-  let controlSocket = attached?.controlSocket
-  if (env) {
-    controlSocket = path.join(env.dir, 'control.sock')
-    await serveControl(env, controlSocket, () => {})
+  for (const [name, s] of Object.entries(view.services)) {
+    const def = loaded.config.services[name] as ServiceDefinition | undefined
+    const errorPatterns = o.logs.ignore.includes(name) ? [] : patternsOf(def, o.logs.patterns[name])
+    services[name] = { name, kind: s.kind, url: s.url, host: s.host, port: s.port, pid: s.pid, env: s.env, logFile: s.logFile, errorPatterns, guarded: guardedNames(name, s.kind), startedByRig: s.provider !== 'external' }
+    timeline.push({ service: name, kind: s.kind, provider: s.provider, url: s.url, ...(view.timeline[name] ?? { dependsOn: [] }) })
   }
+  const controlSocket = view.controlSocket
   let workerDbs: WorkerDatabases | undefined
   if (o.isolation === 'database') {
     const workers = Math.max(1, Number(vitest.config.maxWorkers) || 1)

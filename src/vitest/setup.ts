@@ -4,6 +4,7 @@
 import path from 'node:path'
 import { afterAll, afterEach, beforeAll, beforeEach } from 'vitest'
 import { controlRequest } from '../env/control-client.ts'
+import { varName } from '../env/environment.ts'
 import { isAlive } from '../env/proc.ts'
 import { logOffsets, logTail, scanLogs, type LogOffsets } from './log-scan.ts'
 import { current, pids, rigProvided, workerUrl } from './runtime.ts'
@@ -14,7 +15,7 @@ const provided = rigProvided()
 const list = Object.values(provided.services)
 for (const [k, v] of Object.entries(provided.vars)) process.env[k] = v
 // Under `isolation: 'database'` this worker's clone replaces the shared url.
-for (const s of list) if (s.workerUrls) process.env[`RIG_${s.name.toUpperCase().replace(/[^A-Z0-9]/g, '_')}_URL`] = workerUrl(s)
+for (const s of list) if (s.workerUrls) process.env[varName(s.name, 'URL')] = workerUrl(s)
 
 let guard: GuardSession | undefined
 let offsets: LogOffsets = new Map()
