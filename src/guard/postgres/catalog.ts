@@ -23,6 +23,8 @@ export interface TableInfo {
   pk: string[]
   /** Quoted insertable columns (generated ones left out), comma-separated. */
   columns: string
+  /** The same columns, one per entry. */
+  columnList: string[]
 }
 
 /** A watched sequence. */
@@ -58,7 +60,7 @@ interface Row {
   schema: string
   name: string
   pk: string[] | null
-  columns: string | null
+  columns: string[] | null
   owner: [string, string] | null
 }
 
@@ -69,7 +71,7 @@ export async function readCatalog(client: PgClient, exclude: readonly string[], 
       (select array_agg(quote_ident(a.attname) order by a.attnum) from pg_index i
          join pg_attribute a on a.attrelid = i.indrelid and a.attnum = any(i.indkey)
          where i.indrelid = c.oid and i.indisprimary) as pk,
-      (select string_agg(quote_ident(a.attname), ', ' order by a.attnum) from pg_attribute a
+      (select array_agg(quote_ident(a.attname) order by a.attnum) from pg_attribute a
          where a.attrelid = c.oid and a.attnum > 0 and not a.attisdropped and a.attgenerated = '') as columns,
       (select array[on2.nspname::text, o.relname::text] from pg_depend d join pg_class o on o.oid = d.refobjid
          join pg_namespace on2 on on2.oid = o.relnamespace where c.relkind = 'S' and d.classid = 'pg_class'::regclass and d.objid = c.oid and d.deptype in ('a', 'i') limit 1) as owner
@@ -88,7 +90,7 @@ export async function readCatalog(client: PgClient, exclude: readonly string[], 
       if (r.owner && excluded(r.owner[0], r.owner[1])) continue
       sequences.push({ oid: Number(r.oid), display, sql })
     } else {
-      tables.push({ oid: Number(r.oid), display, sql, pk: r.pk ?? [], columns: r.columns ?? '' })
+      tables.push({ oid: Number(r.oid), display, sql, pk: r.pk ?? [], columns: (r.columns ?? []).join(', '), columnList: r.columns ?? [] })
     }
   }
   const watched = new Set(tables.map((t) => t.oid))

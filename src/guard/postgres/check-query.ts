@@ -15,12 +15,20 @@ import type { Catalog } from './catalog.ts'
 import { userRelations } from './catalog.ts'
 
 /**
- * Condition "this row version was written at or after `mark`" (an SQL int8 expression).
- * `xmin` is a 32-bit, wrapping transaction id: compare in modulo-2^32 space; ids ≤ 2 are
- * frozen/bootstrap rows.
+ * Condition "this row version was written at or after transaction id `mark`" (an SQL boolean).
+ * `age(xmin)` is how many transaction ids ago the row version was written, counted from the
+ * next id to hand out; the mark's own age is the same count for the clean state. Both wrap
+ * like `xid` does, and frozen rows have the largest age. Cheaper per row than comparing
+ * `xmin` as a number, which goes through text. `mark` is an SQL expression of type `xid`;
+ * `alias` qualifies `xmin` when the statement reads more than one table.
  */
-export function newerThan(mark: string): string {
-  return `(xmin::text::int8 > 2 and ((xmin::text::int8 - (${mark}) % 4294967296 + 4294967296) % 4294967296) < 2147483648)`
+export function newerThan(mark: string, alias?: string): string {
+  return `age(${alias ? `${alias}.` : ''}xmin) <= (select age(${mark}))`
+}
+
+/** A 64-bit transaction id (`txid_current()` style) as an SQL `xid` literal of its low 32 bits. */
+export function xidLiteral(txid: bigint): string {
+  return `'${txid % 4294967296n}'::xid`
 }
 
 /** One row of the check's result. */
@@ -39,7 +47,7 @@ const HORIZON = 'txid_snapshot_xmax(txid_current_snapshot())'
 export interface CheckSql {
   /** Horizon, sequences, catalog fingerprint, open transactions. `$1`: pids to leave alone. */
   probe: string
-  /** Row counts and written rows per table; `$1`: the clean state's horizon (when a table is seeded). */
+  /** Row counts and written rows per table; `$1`: the clean state's horizon as an `xid` (its low 32 bits, when a table is seeded). */
   tables: string | undefined
 }
 
@@ -53,7 +61,7 @@ export function buildCheckSql(catalog: Catalog, seeded: ReadonlySet<number>, sha
      where datname = current_database() and pid <> pg_backend_pid() and state like 'idle in transaction%' and pid <> all($1::int[])`,
   )
   const tables = catalog.tables.map((t, i) => {
-    const changed = seeded.has(t.oid) ? `count(*) filter (where ${newerThan('$1::int8')})` : '0'
+    const changed = seeded.has(t.oid) ? `count(*) filter (where ${newerThan('$1::text::xid')})` : '0'
     return `select 't'::text as k, ${i}::int8 as i, count(*)::int8 as a, ${changed}::int8 as b from ${t.sql}`
   })
   return { probe: probe.join('\nunion all '), tables: tables.length > 0 ? tables.join('\nunion all ') : undefined }

@@ -69,6 +69,12 @@ export class PostgresStore implements StoreAdapter {
   private readonly shadowSchema: string
   private readonly snapshots: PgSnapshots
   private client: PgClient | undefined
+  /**
+   * Restores run on their own session: `session_replication_role` resets every cached plan of
+   * the session it is set in, and re-planning the check's two prepared statements costs more
+   * than running them.
+   */
+  private restoreClient: PgClient | undefined
   private tx: TransactionClient | undefined
   private catalog: Catalog = { tables: [], sequences: [], foreignKeys: [] }
   private base: PgBaseline | undefined
@@ -96,22 +102,34 @@ export class PostgresStore implements StoreAdapter {
 
   private async session(): Promise<PgClient> {
     if (!this.client) {
-      try {
-        this.client = await openGuardSession(this.url, this.options.lockTimeoutMs ?? 500)
-        // Statement names are per connection; PGlite serves every connection from one session,
-        // so a name must never be reused by another (or a reopened) connection.
-        this.statementTag = randomBytes(4).toString('hex')
-      } catch (err) {
-        throw new StoreUnavailableError(this.info.name, this.info.target, err)
-      }
+      this.client = await this.open()
+      // Statement names are per connection; PGlite serves every connection from one session,
+      // so a name must never be reused by another (or a reopened) connection.
+      this.statementTag = randomBytes(4).toString('hex')
       // A connection that dies between checks must be reopened, not reused.
       this.client.on('error', () => void (this.client = undefined))
     }
     return this.client
   }
 
-  private async run<R>(sql: string | { name: string; text: string; values: readonly unknown[] }, params?: readonly unknown[]): Promise<PgResult<R>> {
-    const client = await this.session()
+  private async restoreSession(): Promise<PgClient> {
+    if (!this.restoreClient) {
+      this.restoreClient = await this.open()
+      this.restoreClient.on('error', () => void (this.restoreClient = undefined))
+    }
+    return this.restoreClient
+  }
+
+  private async open(): Promise<PgClient> {
+    try {
+      return await openGuardSession(this.url, this.options.lockTimeoutMs ?? 500)
+    } catch (err) {
+      throw new StoreUnavailableError(this.info.name, this.info.target, err)
+    }
+  }
+
+  private async run<R>(sql: string | { name: string; text: string; values: readonly unknown[] }, params?: readonly unknown[], on: 'check' | 'restore' = 'check'): Promise<PgResult<R>> {
+    const client = on === 'check' ? await this.session() : await this.restoreSession()
     try {
       const res = typeof sql === 'string' ? await client.query<R>(sql, params) : await client.query<R>(sql)
       return lastResult(res) ?? { rows: [], rowCount: 0 }
@@ -125,9 +143,10 @@ export class PostgresStore implements StoreAdapter {
   }
 
   private async disconnect(): Promise<void> {
-    const c = this.client
+    const sessions = [this.client, this.restoreClient]
     this.client = undefined
-    await c?.end().catch(() => {})
+    this.restoreClient = undefined
+    await Promise.all(sessions.map((c) => c?.end().catch(() => {})))
   }
 
   async baseline(options: BaselineOptions): Promise<void> {
@@ -167,7 +186,7 @@ export class PostgresStore implements StoreAdapter {
     const head = await exec(probe, [this.tx ? [...ignore, this.tx.pid] : ignore])
     const horizon = head.find((r) => r.k === 'm')?.a
     if (!tables || (!force && !this.tx && horizon === String(this.mark))) return head
-    return [...head, ...(await exec(tables, tables.includes('$1') ? [String(this.mark)] : []))]
+    return [...head, ...(await exec(tables, tables.includes('$1') ? [String(this.mark % 4294967296n)] : []))]
   }
 
   async diff(): Promise<StoreDiff> {
@@ -295,11 +314,11 @@ export class PostgresStore implements StoreAdapter {
         mark: this.mark,
       })
       try {
-        const res = await this.run<{ mark: string }>(sql)
+        const res = await this.run<{ mark: string }>(sql, undefined, 'restore')
         this.mark = BigInt(res.rows[0]?.mark ?? this.mark)
         return [...touched.map((t) => t.display), ...internal.created.map((t) => t.display)]
       } catch (err) {
-        await this.client?.query('rollback').catch(() => {})
+        await this.restoreClient?.query('rollback').catch(() => {})
         // Not a superuser: no replica mode; fall back to foreign-key order once.
         if (sqlState(err) === '42501' && this.replica) {
           this.replica = false

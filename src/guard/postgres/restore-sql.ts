@@ -1,10 +1,17 @@
 // The restore as one SQL string, sent in one round trip and run in one transaction.
 //
 // With `session_replication_role = replica` (superuser) foreign-key triggers do not fire, so
-// order and cycles do not matter and no cascade can reach a table the test did not touch;
-// without it, statements follow foreign-key order and deferrable constraints are deferred.
+// order and cycles do not matter and no cascade can reach a table the test did not touch:
+// the row versions written since the clean state are deleted and the missing baseline rows
+// put back.
+//
+// Without it (a role that is not a superuser), every change is made by ONE statement whose
+// parts are data-modifying CTEs: foreign keys are checked once, at the end of the statement,
+// against the restored state, so neither order nor cycles matter there either. Changed
+// baseline rows are updated back in place rather than deleted and re-inserted, so that no
+// ON DELETE CASCADE can reach rows the test did not touch.
 import type { Catalog, TableInfo } from './catalog.ts'
-import { newerThan } from './check-query.ts'
+import { newerThan, xidLiteral } from './check-query.ts'
 import { referencedFirst, withReferencing } from './fk-order.ts'
 
 /** A sequence value to put back. */
@@ -30,47 +37,77 @@ export interface RestorePlan {
   mark: bigint
 }
 
-function reload(t: TableInfo, shadow: string): string {
-  // OVERRIDING SYSTEM VALUE: identity columns GENERATED ALWAYS get their baseline values back.
-  return `insert into ${t.sql} (${t.columns}) overriding system value select ${t.columns} from ${shadow}`
+// OVERRIDING SYSTEM VALUE: identity columns GENERATED ALWAYS get their baseline values back.
+const insertFrom = (t: TableInfo, shadow: string, where = ''): string =>
+  `insert into ${t.sql} (${t.columns}) overriding system value select ${t.columns} from ${shadow} s${where ? ` where ${where}` : ''}`
+
+const keyOf = (t: TableInfo, alias: string): string => `(${t.pk.map((c) => `${alias}.${c}`).join(', ')})`
+
+/** Baseline rows missing from the table (deleted, or their key changed). */
+const missing = (t: TableInfo): string => `not exists (select 1 from ${t.sql} t where ${keyOf(t, 't')} = ${keyOf(t, 's')})`
+
+/** Replica mode: drop the row versions written since the clean state, then put back the missing baseline rows. */
+function replicaStatements(t: TableInfo, shadow: string | undefined, mark: string): { deletes: string[]; inserts: string[] } {
+  if (shadow && t.pk.length > 0) return { deletes: [`delete from ${t.sql} where ${newerThan(mark)}`], inserts: [insertFrom(t, shadow, missing(t))] }
+  // No key to match rows on: empty it and reload the whole baseline.
+  return { deletes: [`delete from ${t.sql}`], inserts: shadow ? [insertFrom(t, shadow)] : [] }
 }
+
+/** Without replica mode: the parts (CTE bodies) restoring one table inside a single statement. */
+function inPlaceParts(t: TableInfo, shadow: string | undefined, mark: string): string[] {
+  if (!shadow) return [`delete from ${t.sql}`]
+  if (t.pk.length === 0) return [`delete from ${t.sql}`, insertFrom(t, shadow)]
+  const inShadow = `exists (select 1 from ${shadow} s where ${keyOf(t, 't')} = ${keyOf(t, 's')})`
+  const parts: string[] = []
+  const rest = t.columnList.filter((c) => !t.pk.includes(c))
+  if (rest.length > 0) {
+    parts.push(
+      `update ${t.sql} t set (${rest.join(', ')}) = row(${rest.map((c) => `s.${c}`).join(', ')}) from ${shadow} s ` +
+        `where ${keyOf(t, 't')} = ${keyOf(t, 's')} and ${newerThan(mark, 't')}`,
+    )
+  }
+  parts.push(`delete from ${t.sql} t where ${newerThan(mark, 't')} and not ${inShadow}`)
+  // The statement's snapshot predates its own changes: `missing` sees the rows as the test left them.
+  parts.push(insertFrom(t, shadow, missing(t)))
+  return parts
+}
+
+/** Joins parts into one statement: each a data-modifying CTE, so constraints are checked once, at its end. */
+const oneStatement = (parts: readonly string[]): string[] =>
+  parts.length === 0 ? [] : [`with ${parts.map((p, i) => `r${i} as (${p})`).join(',\n  ')}\nselect 1`]
 
 /** The SQL of a restore, wrapped in BEGIN/COMMIT; the tables it touches are returned too. */
 export function buildRestoreSql(plan: RestorePlan): { sql: string; touched: TableInfo[] } {
   const byOid = new Map(plan.catalog.tables.map((t) => [t.oid, t]))
+  const mark = xidLiteral(plan.mark)
   const head = ['begin', plan.replica ? 'set local session_replication_role = replica' : 'set constraints all deferred']
-  const deletes: string[] = []
-  const inserts: string[] = []
+  const body: string[] = []
   let touchedOids: number[]
   if (plan.strategy === 'truncate') {
     // TRUNCATE refuses a table referenced by one left out of the same command, replica or not:
     // take every referencing table along and reload the seeded ones.
     touchedOids = referencedFirst([...withReferencing(plan.changed, plan.catalog.foreignKeys)].filter((o) => byOid.has(o)), plan.catalog.foreignKeys)
-    if (touchedOids.length > 0) deletes.push(`truncate ${touchedOids.map((o) => byOid.get(o)?.sql).join(', ')}`)
-    for (const oid of touchedOids) {
+    if (touchedOids.length > 0) body.push(`truncate ${touchedOids.map((o) => byOid.get(o)?.sql).join(', ')}`)
+    const reloads = touchedOids.flatMap((oid) => {
       const shadow = plan.shadows.get(oid)
-      if (shadow) inserts.push(reload(byOid.get(oid) as TableInfo, shadow))
+      return shadow ? [insertFrom(byOid.get(oid) as TableInfo, shadow)] : []
+    })
+    body.push(...(plan.replica ? reloads : oneStatement(reloads)))
+  } else if (plan.replica) {
+    touchedOids = referencedFirst(plan.changed, plan.catalog.foreignKeys)
+    const inserts: string[] = []
+    for (const oid of [...touchedOids].reverse()) {
+      const s = replicaStatements(byOid.get(oid) as TableInfo, plan.shadows.get(oid), mark)
+      body.push(...s.deletes)
+      inserts.push(...s.inserts)
     }
+    body.push(...inserts)
   } else {
     touchedOids = referencedFirst(plan.changed, plan.catalog.foreignKeys)
-    for (const oid of [...touchedOids].reverse()) {
-      const t = byOid.get(oid) as TableInfo
-      const shadow = plan.shadows.get(oid)
-      if (shadow && t.pk.length > 0) {
-        // Incremental: drop the row versions written since the clean state, then put back the
-        // baseline rows that are missing (deleted, or updated and just removed).
-        deletes.push(`delete from ${t.sql} where ${newerThan(String(plan.mark))}`)
-        const key = (alias: string): string => `(${t.pk.map((c) => `${alias}.${c}`).join(', ')})`
-        inserts.push(`insert into ${t.sql} (${t.columns}) overriding system value select ${t.columns} from ${shadow} s where not exists (select 1 from ${t.sql} t where ${key('t')} = ${key('s')})`)
-      } else {
-        // No key to match rows on: empty it and reload the whole baseline.
-        deletes.push(`delete from ${t.sql}`)
-        if (shadow) inserts.push(reload(t, shadow))
-      }
-    }
+    body.push(...oneStatement(touchedOids.flatMap((oid) => inPlaceParts(byOid.get(oid) as TableInfo, plan.shadows.get(oid), mark))))
   }
   const seqs = plan.sequences.map((s) => `select setval('${s.sql.replace(/'/g, "''")}', ${s.value}, ${s.called})`)
   const drops = plan.drop.map((d) => `drop table if exists ${d} cascade`)
-  const sql = [...head, ...drops, ...deletes, ...inserts, ...seqs, 'commit', 'select txid_snapshot_xmax(txid_current_snapshot())::text as mark'].join(';\n')
+  const sql = [...head, ...drops, ...body, ...seqs, 'commit', 'select txid_snapshot_xmax(txid_current_snapshot())::text as mark'].join(';\n')
   return { sql, touched: touchedOids.map((o) => byOid.get(o) as TableInfo) }
 }
