@@ -87,6 +87,8 @@ export interface BaselineOptions {
 /** A data store the guard watches. */
 export interface StoreAdapter {
   readonly info: StoreInfo
+  /** The store's address with credentials, for fixture functions. */
+  readonly url?: string
   /** Records the current content as what every test must leave behind. */
   baseline(options: BaselineOptions): Promise<void>
   /** What changed since the baseline (or the last restore). */
@@ -99,6 +101,8 @@ export interface StoreAdapter {
   restoreSnapshot(name: string): Promise<void>
   listSnapshots(): Promise<string[]>
   dropSnapshot(name: string): Promise<boolean>
+  /** Runs a script of the store's own language (an SQL file for PostgreSQL): fixtures. */
+  runScript?(text: string): Promise<void>
   /** Per-worker clones, when the store supports them. */
   readonly workers?: WorkerCloner
   /** Closes connections; the store itself is left as is. */

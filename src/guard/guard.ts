@@ -4,6 +4,7 @@
 import { RigError } from '../errors.ts'
 import type { Change, GuardMode, RestoreOutcome, RestoreStrategy, StoreAdapter } from './adapter.ts'
 import { DataLeakError, GuardRefusedError, GuardUsageError, StoreUnavailableError } from './errors.ts'
+import { FIXTURE_BASE, fixtureNamed, fixtureSnapshot, type Fixtures, loadFixture, validateFixtures } from './fixtures.ts'
 import { formatLeaks } from './format-leaks.ts'
 import { assertMayClean, assertNotProduction, mayClean, type SafetyOptions } from './safety.ts'
 
@@ -28,6 +29,16 @@ export interface GuardOptions extends SafetyOptions {
    * @default false
    */
   snapshot?: boolean
+  /**
+   * Named data sets for {@link Guard.useFixture}: an SQL file or a function per store, or one
+   * function for all, e.g. `{ fleet: { db: 'test/fixtures/fleet.sql' } }`.
+   */
+  fixtures?: Fixtures
+  /**
+   * Where relative fixture file paths start.
+   * @default process.cwd()
+   */
+  root?: string
 }
 
 /** What one check found and did in one store. */
@@ -69,6 +80,10 @@ export class Guard implements AsyncDisposable {
   private readonly options: GuardOptions
   private readonly unavailable = new Set<string>()
   private baselined = false
+  private fixtureNow: string | undefined
+  /** Fixtures loaded and saved as snapshots by this guard. */
+  private readonly loadedFixtures = new Set<string>()
+  private baseSaved = false
 
   /** @internal use {@link createGuard} */
   constructor(options: GuardOptions) {
@@ -80,6 +95,7 @@ export class Guard implements AsyncDisposable {
       if (names.has(s.info.name)) throw new GuardUsageError('RIG_GUARD_DUPLICATE_STORE', `two guarded stores are named "${s.info.name}": give each a unique name`)
       names.add(s.info.name)
     }
+    if (options.fixtures) validateFixtures(options.fixtures, 'createGuard', [...names])
   }
 
   /** The store called `name`. */
@@ -204,8 +220,59 @@ export class Guard implements AsyncDisposable {
     return dropped.some(Boolean)
   }
 
-  /** Closes every store's connections (data is left as it is). */
+  /** The fixture the stores hold now (set by {@link useFixture}), if any. */
+  get fixture(): string | undefined {
+    return this.fixtureNow
+  }
+
+  /**
+   * Makes fixture `name` the baseline every later test is checked against and restored to.
+   * The first use loads it (on top of what the stores held before any fixture) and saves it as
+   * a snapshot; later uses restore that snapshot, so a data set is loaded once per guard.
+   * {@link resetFixture} goes back to the data held before the first fixture.
+   */
+  async useFixture(name: string): Promise<void> {
+    const def = fixtureNamed(this.options.fixtures, name)
+    if (this.fixtureNow === name) return
+    for (const s of this.stores) assertMayClean(s.info, this.options)
+    if (!this.baseSaved) {
+      await this.saveSnapshot(FIXTURE_BASE)
+      this.baseSaved = true
+    }
+    if (this.loadedFixtures.has(name)) {
+      await this.restoreSnapshot(fixtureSnapshot(name))
+    } else {
+      if (this.fixtureNow !== undefined) await this.restoreSnapshot(FIXTURE_BASE)
+      this.fixtureNow = undefined
+      try {
+        await loadFixture(name, def, this.stores, this.urls(), this.options.root ?? process.cwd())
+      } catch (err) {
+        // Half a data set is worse than none: go back to what the stores held before.
+        await this.restoreSnapshot(FIXTURE_BASE).catch(() => {})
+        throw err
+      }
+      await this.saveSnapshot(fixtureSnapshot(name))
+      this.loadedFixtures.add(name)
+      await this.baseline()
+    }
+    this.fixtureNow = name
+  }
+
+  /** Goes back to the data the stores held before the first {@link useFixture}. */
+  async resetFixture(): Promise<void> {
+    if (this.fixtureNow === undefined) return
+    await this.restoreSnapshot(FIXTURE_BASE)
+    this.fixtureNow = undefined
+  }
+
+  private urls(): Record<string, string> {
+    return Object.fromEntries(this.stores.flatMap((s) => (s.url ? [[s.info.name, s.url]] : [])))
+  }
+
+  /** Closes every store's connections (data is left as it is) and drops the snapshots fixtures made. */
   async close(): Promise<void> {
+    const internal = [...[...this.loadedFixtures].map(fixtureSnapshot), ...(this.baseSaved ? [FIXTURE_BASE] : [])]
+    for (const name of internal) await this.dropSnapshot(name).catch(() => {})
     await Promise.all(this.stores.map((s) => s.close().catch(() => {})))
   }
 

@@ -8,10 +8,11 @@ import { copyDatabase, copyMeta, databaseName, dropDatabase, listCopies } from '
 export const BASELINE_SNAPSHOT = '__baseline'
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,39}$/
+const INTERNAL = /^__[A-Za-z0-9_-]{1,38}$/
 
-/** Validates a user-given snapshot name (internal ones are allowed). */
+/** Validates a user-given snapshot name (internal ones, `__…`, are allowed). */
 export function checkSnapshotName(name: string): void {
-  if (name !== BASELINE_SNAPSHOT && !NAME.test(name)) {
+  if (!INTERNAL.test(name) && !NAME.test(name)) {
     throw new GuardUsageError('RIG_SNAPSHOT_BAD_NAME', `snapshot name ${JSON.stringify(name)} is not valid: use 1–40 letters, digits, "-" or "_", starting with a letter or digit`)
   }
 }

@@ -1,7 +1,7 @@
 // The PostgreSQL guard adapter: baseline, one-round-trip check, restore by the cheapest safe
 // strategy, snapshots as template databases.
 import { createHash, randomBytes } from 'node:crypto'
-import type { PgClient, PgResult } from '../../drivers/pg.ts'
+import { connectPg, type PgClient, type PgResult } from '../../drivers/pg.ts'
 import type { BaselineOptions, Change, RestoreOutcome, RestoreStrategy, StoreAdapter, StoreDiff, StoreInfo, WorkerCloner } from '../adapter.ts'
 import { GuardRefusedError, GuardRestoreError, GuardUsageError, StoreUnavailableError } from '../errors.ts'
 import { type Catalog, MIGRATION_TABLES, readCatalog, type TableInfo } from './catalog.ts'
@@ -64,7 +64,7 @@ const lastResult = <R>(r: PgResult<R> | PgResult<R>[]): PgResult<R> | undefined 
 export class PostgresStore implements StoreAdapter {
   readonly info: StoreInfo
   readonly workers: WorkerCloner
-  private readonly url: string
+  readonly url: string
   private readonly options: PostgresStoreOptions
   private readonly shadowSchema: string
   private readonly snapshots: PgSnapshots
@@ -338,6 +338,18 @@ export class PostgresStore implements StoreAdapter {
     if (!this.base) throw new GuardUsageError('RIG_GUARD_NO_BASELINE', `store "${this.info.name}": call baseline() before transactionClient()`)
     this.tx ??= await TransactionClient.open(this.url)
     return this.tx
+  }
+
+  /** Runs an SQL script (a fixture file) on a connection of its own, as one simple query. */
+  async runScript(text: string): Promise<void> {
+    const client = await connectPg(this.url).catch((err: unknown) => {
+      throw new StoreUnavailableError(this.info.name, this.info.target, err)
+    })
+    try {
+      await client.query(text)
+    } finally {
+      await client.end().catch(() => {})
+    }
   }
 
   async saveSnapshot(name: string): Promise<void> {

@@ -38,7 +38,7 @@ function redact(url: string): string {
 export class RedisStore implements StoreAdapter {
   readonly info: StoreInfo
   readonly workers: WorkerCloner
-  private readonly url: string
+  readonly url: string
   private readonly patterns: readonly string[]
   private readonly exclude: readonly string[]
   private readonly snapshots: RedisSnapshots
@@ -139,6 +139,25 @@ export class RedisStore implements StoreAdapter {
     await this.using((c) => this.snapshots.save(c, name))
   }
 
+  /**
+   * Runs a script of Redis commands, one per line as `redis-cli` reads them (`SET k "a b"`);
+   * blank lines and lines starting with `#` are skipped. An error names the line.
+   */
+  async runScript(text: string): Promise<void> {
+    const lines = text.split('\n')
+    await this.using(async (c) => {
+      for (const [i, line] of lines.entries()) {
+        const args = splitCommand(line)
+        if (args.length === 0) continue
+        try {
+          await c.sendCommand(args)
+        } catch (err) {
+          throw new Error(`line ${i + 1}: ${(err as Error).message}`, { cause: err })
+        }
+      }
+    })
+  }
+
   async restoreSnapshot(name: string): Promise<void> {
     await this.using((c) => this.snapshots.restore(c, name))
     if (this.baselineOptions) await this.baseline({ ...this.baselineOptions, snapshot: false })
@@ -167,4 +186,17 @@ export class RedisStore implements StoreAdapter {
  */
 export function redisStore(source: StoreSource, options: RedisStoreOptions = {}): RedisStore {
   return new RedisStore(source, options)
+}
+
+/** Splits a `redis-cli` style line into arguments: whitespace-separated, "double" or 'single' quotes, `#` comments. */
+export function splitCommand(line: string): string[] {
+  const out: string[] = []
+  const re = /"((?:[^"\\]|\\.)*)"|'([^']*)'|(\S+)/g
+  const trimmed = line.trim()
+  if (trimmed === '' || trimmed.startsWith('#')) return out
+  for (const m of trimmed.matchAll(re)) {
+    if (m[1] !== undefined) out.push(m[1].replace(/\\(.)/g, (_, ch: string) => ({ n: '\n', t: '\t', r: '\r' })[ch] ?? ch))
+    else out.push(m[2] ?? m[3] ?? '')
+  }
+  return out
 }
