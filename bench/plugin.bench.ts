@@ -143,7 +143,7 @@ async function breakdown(runs: number): Promise<Record<string, Summary>> {
       guarded: true, startedByRig: true,
     }
     const provided: RigProvided = {
-      services: { db: service }, vars: {}, controlSocket: undefined, seed: 1,
+      services: { db: service }, vars: {}, controlSocket: undefined, seed: 1, configFile: '', fixture: undefined,
       guard: { mode: 'clean', strategy: 'auto', exclude: [], allowCleaning: [] }, logs: { failOnError: true },
     }
     const list = [service]

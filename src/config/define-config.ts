@@ -1,3 +1,4 @@
+import type { Fixtures } from '../guard/fixtures.ts'
 import type { ServiceDefinition } from '../services/service-kind.ts'
 
 /** The contents of `rig.config.ts`. */
@@ -14,6 +15,12 @@ export interface RigConfig {
    * @default '.rig/logs'
    */
   logsDir?: string
+  /**
+   * Named data sets the guard loads on request (`rig({ fixture })`, `rig.useFixture(name)`,
+   * `rig up --fixture NAME`): an SQL file (relative to this file) or a function per service,
+   * or one function for all, e.g. `{ fleet: { db: 'test/fixtures/fleet.sql' } }`.
+   */
+  fixtures?: Fixtures
 }
 
 /** Types a config; returns its argument unchanged. */

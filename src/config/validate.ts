@@ -1,6 +1,7 @@
 // Rejects a config that cannot work, before anything starts: unknown keys (with a
 // suggestion), things that are not services, bad names, unknown dependencies, cycles.
-import { ConfigError } from '../errors.ts'
+import { ConfigError, RigError } from '../errors.ts'
+import { validateFixtures } from '../guard/fixtures.ts'
 import { checkGraph, normaliseDependsOn } from '../env/graph.ts'
 import { commonOptionKeys, type ServiceDefinition } from '../services/service-kind.ts'
 import { TOP_LEVEL_KEYS } from './defaults.ts'
@@ -56,6 +57,14 @@ export function validateConfig(config: unknown, source = 'config'): string[] {
       throw new ConfigError('RIG_CONFIG_INVALID', `service "${name}": dependsOn must be a list of service names or { name: condition }, got ${JSON.stringify(dependsOn)}: write dependsOn: [${JSON.stringify(dependsOn)}]`)
     }
     graph[name] = normaliseDependsOn(dependsOn)
+  }
+  const { fixtures } = config as RigConfig
+  if (fixtures !== undefined) {
+    try {
+      validateFixtures(fixtures, source, Object.keys(services))
+    } catch (err) {
+      throw err instanceof RigError ? new ConfigError('RIG_CONFIG_INVALID', err.message) : err
+    }
   }
   return checkGraph(graph)
 }

@@ -31,12 +31,15 @@ export type FixtureDefinition = FixtureFunction | Readonly<Record<string, Fixtur
 /** Fixtures by name. */
 export type Fixtures = Readonly<Record<string, FixtureDefinition>>
 
-const NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,33}$/
+const NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,27}$/
 
-/** The internal snapshot holding fixture `name` once loaded (hidden from `rig snapshot list`). */
-export const fixtureSnapshot = (name: string): string => `__fx_${name}`
-/** The internal snapshot of what the stores held before the first fixture was loaded. */
-export const FIXTURE_BASE = '__fx__base'
+/**
+ * The internal snapshot holding fixture `name` once loaded by the guard with token `owner`
+ * (hidden from `rig snapshot list`). Two guards on one database (the run's and a worker's)
+ * must not share, nor drop, each other's snapshots. `name` undefined: the data held before
+ * the first fixture.
+ */
+export const fixtureSnapshot = (owner: string, name: string | undefined): string => `__f${owner}_${name ?? '_base'}`
 
 /** Checks fixture definitions; `where` names their place in messages, `stores` the known store names. */
 export function validateFixtures(fixtures: unknown, where: string, stores?: readonly string[]): void {
@@ -44,7 +47,7 @@ export function validateFixtures(fixtures: unknown, where: string, stores?: read
     throw new GuardUsageError('RIG_FIXTURE_INVALID', `${where}: fixtures must be an object of named data sets, e.g. { fleet: { db: 'test/fixtures/fleet.sql' } }`)
   }
   for (const [name, def] of Object.entries(fixtures)) {
-    if (!NAME.test(name)) throw new GuardUsageError('RIG_FIXTURE_INVALID', `${where}: fixture name ${JSON.stringify(name)} is not valid: use 1–34 letters, digits, "-" or "_", starting with a letter or digit`)
+    if (!NAME.test(name)) throw new GuardUsageError('RIG_FIXTURE_INVALID', `${where}: fixture name ${JSON.stringify(name)} is not valid: use 1–28 letters, digits, "-" or "_", starting with a letter or digit`)
     if (typeof def === 'function') continue
     if (typeof def !== 'object' || def === null) {
       throw new GuardUsageError('RIG_FIXTURE_INVALID', `${where}: fixture "${name}" must be a function or an object of steps by store name, e.g. { db: 'test/fixtures/${name}.sql' }`)

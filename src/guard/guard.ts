@@ -4,7 +4,8 @@
 import { RigError } from '../errors.ts'
 import type { Change, GuardMode, RestoreOutcome, RestoreStrategy, StoreAdapter } from './adapter.ts'
 import { DataLeakError, GuardRefusedError, GuardUsageError, StoreUnavailableError } from './errors.ts'
-import { FIXTURE_BASE, fixtureNamed, fixtureSnapshot, type Fixtures, loadFixture, validateFixtures } from './fixtures.ts'
+import { randomBytes } from 'node:crypto'
+import { fixtureNamed, fixtureSnapshot, type Fixtures, loadFixture, validateFixtures } from './fixtures.ts'
 import { formatLeaks } from './format-leaks.ts'
 import { assertMayClean, assertNotProduction, mayClean, type SafetyOptions } from './safety.ts'
 
@@ -84,6 +85,7 @@ export class Guard implements AsyncDisposable {
   /** Fixtures loaded and saved as snapshots by this guard. */
   private readonly loadedFixtures = new Set<string>()
   private baseSaved = false
+  private readonly fixtureOwner = randomBytes(3).toString('hex').slice(0, 5)
 
   /** @internal use {@link createGuard} */
   constructor(options: GuardOptions) {
@@ -236,24 +238,24 @@ export class Guard implements AsyncDisposable {
     if (this.fixtureNow === name) return
     for (const s of this.stores) assertMayClean(s.info, this.options)
     if (!this.baseSaved) {
-      await this.saveSnapshot(FIXTURE_BASE)
+      await this.saveSnapshot(fixtureSnapshot(this.fixtureOwner, undefined))
       this.baseSaved = true
     }
     if (this.loadedFixtures.has(name)) {
-      await this.restoreSnapshot(fixtureSnapshot(name))
+      await this.restoreSnapshot(fixtureSnapshot(this.fixtureOwner, name))
     } else {
-      if (this.fixtureNow !== undefined) await this.restoreSnapshot(FIXTURE_BASE)
+      if (this.fixtureNow !== undefined) await this.restoreSnapshot(fixtureSnapshot(this.fixtureOwner, undefined))
       this.fixtureNow = undefined
       try {
         await loadFixture(name, def, this.stores, this.urls(), this.options.root ?? process.cwd())
       } catch (err) {
         // Half a data set is worse than none: go back to what the stores held before.
-        await this.restoreSnapshot(FIXTURE_BASE).catch(() => {})
+        await this.restoreSnapshot(fixtureSnapshot(this.fixtureOwner, undefined)).catch(() => {})
         throw err
       }
-      await this.saveSnapshot(fixtureSnapshot(name))
+      await this.saveSnapshot(fixtureSnapshot(this.fixtureOwner, name))
       this.loadedFixtures.add(name)
-      await this.baseline()
+      if (this.baselined) await this.baseline()
     }
     this.fixtureNow = name
   }
@@ -261,7 +263,7 @@ export class Guard implements AsyncDisposable {
   /** Goes back to the data the stores held before the first {@link useFixture}. */
   async resetFixture(): Promise<void> {
     if (this.fixtureNow === undefined) return
-    await this.restoreSnapshot(FIXTURE_BASE)
+    await this.restoreSnapshot(fixtureSnapshot(this.fixtureOwner, undefined))
     this.fixtureNow = undefined
   }
 
@@ -271,7 +273,7 @@ export class Guard implements AsyncDisposable {
 
   /** Closes every store's connections (data is left as it is) and drops the snapshots fixtures made. */
   async close(): Promise<void> {
-    const internal = [...[...this.loadedFixtures].map(fixtureSnapshot), ...(this.baseSaved ? [FIXTURE_BASE] : [])]
+    const internal = [...[...this.loadedFixtures].map((n) => fixtureSnapshot(this.fixtureOwner, n)), ...(this.baseSaved ? [fixtureSnapshot(this.fixtureOwner, undefined)] : [])]
     for (const name of internal) await this.dropSnapshot(name).catch(() => {})
     await Promise.all(this.stores.map((s) => s.close().catch(() => {})))
   }

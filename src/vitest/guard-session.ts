@@ -4,6 +4,7 @@
 import { createGuard, type Guard } from '../guard/guard.ts'
 import { formatLeaks } from '../guard/format-leaks.ts'
 import type { StoreAdapter } from '../guard/adapter.ts'
+import type { Fixtures } from '../guard/fixtures.ts'
 import type { LeakEntry } from '../report/model.ts'
 import type { ProvidedService, RigProvided } from './provided.ts'
 import { workerUrl } from './runtime.ts'
@@ -19,20 +20,32 @@ export interface GuardOutcome {
 /** The guard for one worker. */
 export interface GuardSession {
   check(test: { name: string; file: string }, allowed: true | Set<string>, alreadyFailed: boolean): Promise<GuardOutcome>
+  /** Makes fixture `name` of rig.config.ts the baseline of this file's next tests. */
+  useFixture(name: string): Promise<void>
+  /** Back to the run's baseline (end of a file that used a fixture). */
+  resetFixture(): Promise<void>
   close(): Promise<void>
 }
 
-async function adapterFor(s: ProvidedService, p: RigProvided): Promise<StoreAdapter | undefined> {
-  const source = { name: s.name, url: workerUrl(s), provider: s.startedByRig ? 'process' : 'external' }
+/** The guard adapter of a service at `url`, for the kinds the guard knows. */
+export async function adapterFor(s: ProvidedService, url: string, exclude: string[]): Promise<StoreAdapter | undefined> {
+  const source = { name: s.name, url, provider: s.startedByRig ? 'process' : 'external' }
   if (s.kind === 'postgres') {
     const { postgresStore } = await import('../guard/postgres/postgres-store.ts')
-    return postgresStore(source, { exclude: p.guard.exclude })
+    return postgresStore(source, { exclude })
   }
   if (s.kind === 'redis') {
     const { redisStore } = await import('../guard/redis/redis-store.ts')
-    return redisStore(source, { exclude: p.guard.exclude })
+    return redisStore(source, { exclude })
   }
   return undefined
+}
+
+/** The fixtures of rig.config.ts, read in this worker only when a test asks for one. */
+async function fixturesOf(configFile: string): Promise<{ fixtures: Fixtures | undefined; root: string }> {
+  const { loadConfig } = await import('../config/load-config.ts')
+  const loaded = await loadConfig(configFile)
+  return { fixtures: loaded.config.fixtures, root: loaded.root }
 }
 
 /** Opens the guard over every guarded service and records the baseline; undefined when there is nothing to guard. */
@@ -40,12 +53,13 @@ export async function openGuardSession(p: RigProvided): Promise<GuardSession | u
   if (p.guard.mode === 'off') return undefined
   const stores: StoreAdapter[] = []
   for (const s of Object.values(p.services)) {
-    const a = s.guarded ? await adapterFor(s, p) : undefined
+    const a = s.guarded ? await adapterFor(s, workerUrl(s), p.guard.exclude) : undefined
     if (a) stores.push(a)
   }
   if (stores.length === 0) return undefined
-  const guard: Guard = createGuard({ stores, mode: p.guard.mode, strategy: p.guard.strategy, allowClean: p.guard.allowCleaning })
+  let guard: Guard = createGuard({ stores, mode: p.guard.mode, strategy: p.guard.strategy, allowClean: p.guard.allowCleaning })
   await guard.baseline()
+  let withFixtures = false
   return {
     async check(test, allowed, alreadyFailed) {
       const report = await guard.check(test.name, test.file)
@@ -61,6 +75,19 @@ export async function openGuardSession(p: RigProvided): Promise<GuardSession | u
       else if (message && report.mode === 'warn') process.stderr.write(`rig: warning: ${message}\n`)
       if (problems.length > 0) outcome.failMessage = [outcome.failMessage, ...problems].filter(Boolean).join('\n')
       return outcome
+    },
+    async useFixture(name) {
+      if (!withFixtures) {
+        // Fixture definitions hold functions: they come from rig.config.ts, not from the main process.
+        const { fixtures, root } = await fixturesOf(p.configFile)
+        guard = createGuard({ stores, mode: p.guard.mode, strategy: p.guard.strategy, allowClean: p.guard.allowCleaning, fixtures: fixtures ?? {}, root })
+        await guard.baseline()
+        withFixtures = true
+      }
+      await guard.useFixture(name)
+    },
+    async resetFixture() {
+      await guard.resetFixture()
     },
     async close() {
       await guard.close()

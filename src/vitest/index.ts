@@ -3,11 +3,11 @@
 // the worker side only touches what a test uses.
 import type { Plugin } from 'vite'
 import type { RigPluginOptions } from './options.ts'
-import { allowLeak, expectLog, service, services } from './runtime.ts'
+import { allowLeak, expectLog, service, services, useFixture } from './runtime.ts'
 
 export type { RigPluginOptions } from './options.ts'
 export type { RigProvided, ProvidedService } from './provided.ts'
-export { services, service, allowLeak, expectLog } from './runtime.ts'
+export { services, service, allowLeak, expectLog, useFixture } from './runtime.ts'
 
 /** The plugin: `plugins: [rig()]` in vitest.config.ts. Also carries the test helpers. */
 export interface Rig {
@@ -20,6 +20,8 @@ export interface Rig {
   services: typeof services
   /** One service, with controls (stop, kill, restart, pause, resume). */
   service: typeof service
+  /** Loads a fixture of rig.config.ts as the baseline of this file's next tests (call it in `beforeAll`). */
+  useFixture: typeof useFixture
 }
 
 function plugin(options: RigPluginOptions = {}): Plugin {
@@ -40,4 +42,4 @@ function plugin(options: RigPluginOptions = {}): Plugin {
 }
 
 /** The testrig Vitest plugin and test helpers. */
-export const rig: Rig = Object.assign(plugin, { allowLeak, expectLog, services, service })
+export const rig: Rig = Object.assign(plugin, { allowLeak, expectLog, services, service, useFixture })

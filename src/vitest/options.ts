@@ -18,6 +18,12 @@ export interface RigPluginOptions {
    * @default 'shared'
    */
   isolation?: 'shared' | 'database'
+  /**
+   * A fixture of rig.config.ts loaded once before any test (and before per-worker copies are
+   * made): the data every test starts from. When attached to `rig up`'s environment, its data
+   * is put back as it was at the end of the run.
+   */
+  fixture?: string
   guard?: {
     /** @default 'fail' */
     mode?: GuardMode
@@ -63,6 +69,7 @@ export type ResolvedPluginOptions = {
   config: string | undefined
   attach: boolean
   isolation: 'shared' | 'database'
+  fixture: string | undefined
   guard: { mode: GuardMode; strategy: RestoreStrategy; exclude: string[]; services: string[] | undefined; allowCleaning: string[] }
   logs: { failOnError: boolean; patterns: Record<string, (string | RegExp)[]>; ignore: string[] }
   order: { shuffle: boolean; seed: number | undefined }
@@ -75,6 +82,7 @@ export function resolveOptions(o: RigPluginOptions = {}): ResolvedPluginOptions 
     config: o.config,
     attach: o.attach ?? true,
     isolation: o.isolation ?? 'shared',
+    fixture: o.fixture,
     guard: { mode: o.guard?.mode ?? 'fail', strategy: o.guard?.strategy ?? 'auto', exclude: o.guard?.exclude ?? [], services: o.guard?.services, allowCleaning: o.guard?.allowCleaning ?? [] },
     logs: { failOnError: o.logs?.failOnError ?? true, patterns: o.logs?.patterns ?? {}, ignore: o.logs?.ignore ?? [] },
     order: { shuffle: o.order?.shuffle ?? true, seed: o.order?.seed },

@@ -18,6 +18,10 @@ import type { ProvidedService, RigProvided } from './provided.ts'
 import { RigReporter } from './reporter.ts'
 import { createSequencer } from './sequencer.ts'
 import { prepareWorkerDatabases, type WorkerDatabases } from './worker-databases.ts'
+import type { StoreAdapter } from '../guard/adapter.ts'
+import { fixtureNamed } from '../guard/fixtures.ts'
+import { createGuard, type Guard } from '../guard/guard.ts'
+import { adapterFor } from './guard-session.ts'
 
 const SETUP = path.join(path.dirname(fileURLToPath(import.meta.url)), 'setup.ts')
 const GUARDED_KINDS = ['postgres', 'redis']
@@ -51,6 +55,8 @@ interface Session {
   timeline: TimelineEntry[]
   startMs: number
   workerDbs: WorkerDatabases | undefined
+  /** The guard that loaded the run's fixture (`rig({ fixture })`). */
+  fixtureGuard: Guard | undefined
 }
 
 const sessions = new WeakMap<Vitest, Promise<Session>>()
@@ -63,6 +69,8 @@ function patternsOf(def: ServiceDefinition | undefined, extra: (string | RegExp)
 async function open(vitest: Vitest, o: ResolvedPluginOptions, seed: number): Promise<Session> {
   const loaded = await loadConfig(o.config, vitest.config.root)
   const log = (line: string): void => void process.stderr.write(`rig: ${line}\n`)
+  // A misspelt fixture fails before anything starts.
+  if (o.fixture) fixtureNamed(loaded.config.fixtures, o.fixture)
   let env: Environment | undefined
   let attached: EnvState | undefined
   const existing = o.attach ? readState(loaded.root) : undefined
@@ -79,6 +87,17 @@ async function open(vitest: Vitest, o: ResolvedPluginOptions, seed: number): Pro
     })
     log(`environment ready in ${Math.round(env.startMs)} ms (${formatChain(criticalChain(Object.fromEntries(Object.entries(env.services).map(([k, s]) => [k, s.timeline]))))})`)
   }
+  try {
+    return await describeSession(vitest, o, seed, loaded, env, attached, log)
+  } catch (err) {
+    // Nothing may outlive a run that could not begin.
+    await env?.stop().catch(() => {})
+    throw err
+  }
+}
+
+/** The services as workers see them, the run's fixture and per-worker copies. */
+async function describeSession(vitest: Vitest, o: ResolvedPluginOptions, seed: number, loaded: LoadedConfig, env: Environment | undefined, attached: EnvState | undefined, log: (line: string) => void): Promise<Session> {
   const services: Record<string, ProvidedService> = {}
   const timeline: TimelineEntry[] = []
   const guardedNames = (name: string, kind: string): boolean => o.guard.mode !== 'off' && GUARDED_KINDS.includes(kind) && (o.guard.services ? o.guard.services.includes(name) : true)
@@ -98,6 +117,7 @@ async function open(vitest: Vitest, o: ResolvedPluginOptions, seed: number): Pro
     timeline.push({ service: name, kind: s.kind, provider: s.provider, url: s.url, ...(view.timeline[name] ?? { dependsOn: [] }) })
   }
   const controlSocket = view.controlSocket
+  const fixtureGuard = o.fixture ? await loadRunFixture(o.fixture, loaded, services, o, log) : undefined
   let workerDbs: WorkerDatabases | undefined
   if (o.isolation === 'database') {
     const workers = Math.max(1, Number(vitest.config.maxWorkers) || 1)
@@ -117,10 +137,28 @@ async function open(vitest: Vitest, o: ResolvedPluginOptions, seed: number): Pro
     vars,
     controlSocket,
     seed,
+    configFile: loaded.file,
+    fixture: o.fixture,
     guard: { mode: o.guard.mode, strategy: o.guard.strategy, exclude: o.guard.exclude, allowCleaning: o.guard.allowCleaning },
     logs: { failOnError: o.logs.failOnError },
   }
-  return { loaded, env, attached, provided, timeline, startMs: env?.startMs ?? attached?.startMs ?? 0, workerDbs }
+  return { loaded, env, attached, provided, timeline, startMs: env?.startMs ?? attached?.startMs ?? 0, workerDbs, fixtureGuard }
+}
+
+/** Loads the run's fixture into every guarded store, before the workers (and their copies) exist. */
+async function loadRunFixture(name: string, loaded: LoadedConfig, services: Record<string, ProvidedService>, o: ResolvedPluginOptions, log: (line: string) => void): Promise<Guard> {
+  const stores: StoreAdapter[] = []
+  for (const s of Object.values(services)) {
+    const a = GUARDED_KINDS.includes(s.kind) ? await adapterFor(s, s.url, o.guard.exclude) : undefined
+    if (a) stores.push(a)
+  }
+  const guard = createGuard({ stores, mode: 'clean', allowClean: o.guard.allowCleaning, fixtures: loaded.config.fixtures ?? {}, root: loaded.root })
+  const t0 = performance.now()
+  await guard.useFixture(name)
+  // Copies of the database are made next: they need it without other sessions.
+  for (const s of stores) await s.close()
+  log(`fixture "${name}" loaded in ${Math.round(performance.now() - t0)} ms`)
+  return guard
 }
 
 /** The `configureVitest` hook: environment, provide, reporter, teardown. */
@@ -143,6 +181,9 @@ export async function configureHook(ctx: { vitest: Vitest; project: TestProject 
   const close = (): Promise<void> =>
     (closing ??= (async () => {
       await session.workerDbs?.drop().catch(() => {})
+      // rig up's environment outlives the run: give it back its data as it was before the fixture.
+      if (session.attached) await session.fixtureGuard?.resetFixture().catch((err: unknown) => process.stderr.write(`rig: could not put back the data held before fixture "${o.fixture}": ${(err as Error).message}\n`))
+      await session.fixtureGuard?.close()
       await session.env?.stop()
     })())
   vitest.onClose(close)

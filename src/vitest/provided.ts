@@ -29,6 +29,10 @@ export interface RigProvided {
   /** Unix socket of the environment's control server (stop, restart, pause… from tests). */
   controlSocket: string | undefined
   seed: number
+  /** rig.config.ts, for the fixtures a test asks for by name. */
+  configFile: string
+  /** The fixture loaded for the whole run (`rig({ fixture })`), if any. */
+  fixture: string | undefined
   guard: { mode: GuardMode; strategy: RestoreStrategy; exclude: string[]; allowCleaning: string[] }
   logs: { failOnError: boolean }
 }

@@ -75,6 +75,20 @@ export function service(name: string): TestService {
   return handle(s)
 }
 
+/** Set by the setup file: switches this worker's guarded stores to a fixture. */
+export const fixtures: { use?: (name: string) => Promise<void> } = {}
+
+/**
+ * Loads fixture `name` of rig.config.ts (or restores it, when this file loaded it before) and
+ * makes it the baseline of the tests that follow in this file; call it in `beforeAll`. At the
+ * end of the file the stores go back to the run's baseline.
+ */
+export async function useFixture(name: string): Promise<void> {
+  rigProvided()
+  if (!fixtures.use) throw new RigError('RIG_FIXTURE_NO_GUARD', `rig.useFixture("${name}") needs a guarded store: the guard is off or no postgres/redis service is guarded`)
+  await fixtures.use(name)
+}
+
 /** The current test leaves data behind on purpose: in every store, or only in `stores`. It is still cleaned up. */
 export function allowLeak(...stores: string[]): void {
   if (stores.length === 0) current.allowLeak = true

@@ -7,7 +7,7 @@ import { controlRequest } from '../env/control-client.ts'
 import { varName } from '../env/environment.ts'
 import { isAlive } from '../env/proc.ts'
 import { logOffsets, logTail, scanLogs, type LogOffsets } from './log-scan.ts'
-import { current, pids, rigProvided, workerUrl } from './runtime.ts'
+import { current, fixtures, pids, rigProvided, workerUrl } from './runtime.ts'
 import { openGuardSession, type GuardSession } from './guard-session.ts'
 import type { TestMeta } from './test-meta.ts'
 
@@ -41,10 +41,17 @@ async function deadServices(): Promise<string[]> {
 
 beforeAll(async () => {
   guard = await openGuardSession(provided)
+  const session = guard
+  fixtures.use = session ? (name) => session.useFixture(name) : undefined
 })
 
 afterAll(async () => {
-  await guard?.close()
+  // The next file in this worker starts from the run's baseline, whatever this one loaded.
+  try {
+    await guard?.resetFixture()
+  } finally {
+    await guard?.close()
+  }
 })
 
 beforeEach(() => {

@@ -50,6 +50,15 @@ describe('validateConfig', () => {
     expect(err.message).toContain('binDir')
   })
 
+  it('checks fixtures: the service each step loads into, and what a step is', () => {
+    expect(configError({ services: { db: postgres() }, fixtures: { fleet: { dv: 'fleet.sql' } } }).message).toBe(
+      'rig.config.ts: fixture "fleet" loads into "dv", which is not a service — did you mean "db"? (services: db)',
+    )
+    expect(configError({ services: { db: postgres() }, fixtures: { fleet: { db: 42 } } }).message).toMatch(/fixture "fleet", store "db": a step is an SQL file path or a function, got 42/)
+    expect(configError({ services: { db: postgres() }, fixtures: { 'two words': () => {} } }).code).toBe('RIG_CONFIG_INVALID')
+    expect(validateConfig({ services: { db: postgres() }, fixtures: { fleet: { db: 'fleet.sql' }, users: async () => {} } })).toEqual(['db'])
+  })
+
   it('rejects a mistyped top-level key', () => {
     const err = configError({ sevices: {} })
     expect(err.code).toBe('RIG_CONFIG_UNKNOWN_KEY')

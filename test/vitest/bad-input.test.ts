@@ -1,54 +1,17 @@
 // The plugin's bad inputs, each in a throw-away project run by a real `vitest run`: no
 // rig.config.ts, a service that dies mid-run, Ctrl-C during a run, a file that throws at import.
-import { spawn } from 'node:child_process'
 import fs from 'node:fs'
 import path from 'node:path'
 import { afterEach, describe, expect, test } from 'vitest'
-import { envDirs, FIXTURES, leftovers, makeProject, NODE, REPO, type Project } from '../support/project.ts'
+import { envDirs, FIXTURES, leftovers, type Project } from '../support/project.ts'
+import { pluginProject, until, vitest } from '../support/vitest-project.ts'
 
-const VITEST = path.join(REPO, 'node_modules/vitest/vitest.mjs')
 let project: Project | undefined
 
 afterEach(async () => {
   await project?.dispose()
   project = undefined
 })
-
-/** A project using the plugin (no shuffle, so "later tests" are later), with `config` as rig.config.ts. */
-function pluginProject(config: string | undefined): Project {
-  const p = makeProject(config ?? '')
-  if (config === undefined) fs.rmSync(path.join(p.dir, 'rig.config.ts'))
-  for (const dep of ['vitest', 'pg']) fs.symlinkSync(path.join(REPO, 'node_modules', dep), path.join(p.dir, 'node_modules', dep))
-  p.write('vitest.config.ts', "import { defineConfig } from 'vitest/config'\nimport { rig } from 'testrig/vitest'\nexport default defineConfig({ plugins: [rig({ order: { shuffle: false } })], test: { include: ['test/**/*.test.ts'] } })\n")
-  return p
-}
-
-interface Run {
-  code: number | null
-  output: string
-}
-
-function vitest(p: Project, options: { onOutput?: (text: string, child: ReturnType<typeof spawn>) => void } = {}): Promise<Run> {
-  return new Promise((resolve) => {
-    const child = spawn(NODE, [VITEST, 'run'], { cwd: p.dir, env: { ...process.env, NO_COLOR: '1', RIG_TMP_DIR: path.join(p.dir, 'tmp'), VITEST: undefined, VITEST_POOL_ID: undefined, VITEST_WORKER_ID: undefined }, stdio: ['ignore', 'pipe', 'pipe'] })
-    let output = ''
-    const on = (d: string): void => {
-      output += d
-      options.onOutput?.(output, child)
-    }
-    child.stdout.setEncoding('utf8').on('data', on)
-    child.stderr.setEncoding('utf8').on('data', on)
-    const timer = setTimeout(() => child.kill('SIGKILL'), 120_000)
-    child.on('close', (code) => {
-      clearTimeout(timer)
-      resolve({ code, output })
-    })
-  })
-}
-
-async function until(condition: () => boolean, timeoutMs = 15_000): Promise<void> {
-  for (const end = Date.now() + timeoutMs; !condition() && Date.now() < end; ) await new Promise((r) => setTimeout(r, 50))
-}
 
 const report = (p: Project): { tests: { name: string; status: string; errors: string[] }[] } => JSON.parse(fs.readFileSync(path.join(p.dir, 'rig-report/report.json'), 'utf8'))
 
@@ -130,10 +93,7 @@ describe('vitest plugin: order', () => {
     project = pluginProject(fragileConfig)
     for (const n of ['a', 'b', 'c', 'd']) project.write(`test/${n}.test.ts`, `import { test } from 'vitest'\ntest('${n}', () => {})\n`)
     project.write('order.json', JSON.stringify(['test/d.test.ts', 'test/b.test.ts', 'test/c.test.ts', 'test/a.test.ts']))
-    const r = await new Promise<{ code: number | null }>((resolve) => {
-      const child = spawn(NODE, [VITEST, 'run'], { cwd: project!.dir, env: { ...process.env, RIG_ORDER: 'order.json', RIG_TMP_DIR: path.join(project!.dir, 'tmp'), VITEST: undefined, VITEST_POOL_ID: undefined, VITEST_WORKER_ID: undefined }, stdio: 'ignore' })
-      child.on('close', (code) => resolve({ code }))
-    })
+    const r = await vitest(project, { env: { RIG_ORDER: 'order.json' } })
     expect(r.code).toBe(0)
     expect(JSON.parse(fs.readFileSync(path.join(project.dir, 'rig-report/report.json'), 'utf8')).files).toEqual(['test/d.test.ts', 'test/b.test.ts', 'test/c.test.ts', 'test/a.test.ts'])
   })

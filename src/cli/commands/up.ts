@@ -2,7 +2,10 @@ import { spawn } from 'node:child_process'
 import fs from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { loadConfig } from '../../config/load-config.ts'
+import { type LoadedConfig, loadConfig } from '../../config/load-config.ts'
+import type { Environment } from '../../env/environment.ts'
+import { fixtureNamed, loadFixture } from '../../guard/fixtures.ts'
+import { storesFor } from '../../guard/stores-for.ts'
 import { STATE_DIR } from '../../config/defaults.ts'
 import { RigError } from '../../errors.ts'
 import type { EnvEvent } from '../../env/events.ts'
@@ -24,12 +27,24 @@ function showReady(out: Output, state: EnvState, json: boolean): void {
   else printServices(out, state)
 }
 
-async function detach(configFile: string, root: string, names: string[], out: Output, json: boolean): Promise<number> {
+/** Loads fixture `name` of the config into the environment's postgres and redis services. */
+async function loadUpFixture(name: string, loaded: LoadedConfig, env: Environment, out: Output): Promise<void> {
+  const t0 = performance.now()
+  const stores = storesFor(env)
+  try {
+    await loadFixture(name, fixtureNamed(loaded.config.fixtures, name), stores, Object.fromEntries(Object.entries(env.services).map(([n, s]) => [n, s.url])), loaded.root)
+  } finally {
+    await Promise.all(stores.map((s) => s.close()))
+  }
+  out.info(`fixture "${name}" loaded in ${Math.round(performance.now() - t0)} ms`)
+}
+
+async function detach(configFile: string, root: string, names: string[], out: Output, json: boolean, fixture: string | undefined): Promise<number> {
   clearStale(root, out)
   const logFile = path.join(root, STATE_DIR, 'supervisor.log')
   fs.mkdirSync(path.dirname(logFile), { recursive: true })
   const fd = fs.openSync(logFile, 'w')
-  const child = spawn(process.execPath, ['--no-warnings', BIN, 'up', '--supervised', '--config', configFile], { cwd: root, detached: true, stdio: ['ignore', fd, fd, 'ipc'], env: process.env })
+  const child = spawn(process.execPath, ['--no-warnings', BIN, 'up', '--supervised', '--config', configFile, ...(fixture ? ['--fixture', fixture] : [])], { cwd: root, detached: true, stdio: ['ignore', fd, fd, 'ipc'], env: process.env })
   fs.closeSync(fd)
   const progress = new Progress(out, names)
   return new Promise<number>((resolve) => {
@@ -64,23 +79,35 @@ async function detach(configFile: string, root: string, names: string[], out: Ou
 export const up: Command = {
   name: 'up',
   summary: 'start every service and keep them running',
-  usage: 'rig up [--detach] [--json]',
-  details: 'In the foreground, Ctrl-C stops everything. With --detach, returns once every service is ready;\nthe environment keeps running until `rig down`.',
+  usage: 'rig up [--detach] [--json] [--fixture NAME]',
+  details:
+    'In the foreground, Ctrl-C stops everything. With --detach, returns once every service is ready;\nthe environment keeps running until `rig down`. --fixture loads a named data set of\nrig.config.ts (`fixtures: { NAME: … }`) once everything is ready.',
   options: {
     detach: { type: 'boolean', short: 'd', description: 'run in the background; return once every service is ready' },
     json: { type: 'boolean', description: 'print the services as JSON once ready' },
+    fixture: { type: 'string', description: 'load this fixture of rig.config.ts once ready' },
     supervised: { type: 'boolean', description: '(internal) run as the detached supervisor' },
   },
   async run({ values, out }) {
     const loaded = await loadConfig(values.config as string | undefined)
     const json = Boolean(values.json)
-    if (values.detach && !values.supervised) return detach(loaded.file, loaded.root, Object.keys(loaded.config.services), out, json)
+    const fixture = values.fixture as string | undefined
+    // A misspelt fixture fails before anything starts.
+    if (fixture) fixtureNamed(loaded.config.fixtures, fixture)
+    if (values.detach && !values.supervised) return detach(loaded.file, loaded.root, Object.keys(loaded.config.services), out, json, fixture)
     const send = (m: SupervisorMessage): void => {
       if (values.supervised && process.connected) process.send?.(m)
     }
     let hosted
     try {
       hosted = await host(loaded, out, { detached: Boolean(values.supervised), onEvent: (event) => send({ type: 'event', event }) })
+      if (fixture) {
+        const started = hosted
+        await loadUpFixture(fixture, loaded, started.env, out).catch(async (err: unknown) => {
+          await started.stop()
+          throw err
+        })
+      }
     } catch (err) {
       if (values.supervised) send({ type: 'failed', message: err instanceof Error ? err.message : String(err), exitCode: err instanceof RigError ? err.exitCode : 1 })
       throw err
