@@ -19,8 +19,9 @@ import { RigReporter } from './reporter.ts'
 import { createSequencer } from './sequencer.ts'
 import { prepareWorkerDatabases, type WorkerDatabases } from './worker-databases.ts'
 import type { StoreAdapter } from '../guard/adapter.ts'
-import { fixtureNamed } from '../guard/fixtures.ts'
+import { fixtureNamed, loadFixture } from '../guard/fixtures.ts'
 import { createGuard, type Guard } from '../guard/guard.ts'
+import { assertMayClean } from '../guard/safety.ts'
 import { adapterFor } from './guard-session.ts'
 
 const SETUP = path.join(path.dirname(fileURLToPath(import.meta.url)), 'setup.ts')
@@ -117,7 +118,7 @@ async function describeSession(vitest: Vitest, o: ResolvedPluginOptions, seed: n
     timeline.push({ service: name, kind: s.kind, provider: s.provider, url: s.url, ...(view.timeline[name] ?? { dependsOn: [] }) })
   }
   const controlSocket = view.controlSocket
-  const fixtureGuard = o.fixture ? await loadRunFixture(o.fixture, loaded, services, o, log) : undefined
+  const fixtureGuard = o.fixture ? await loadRunFixture(o.fixture, loaded, services, o, log, Boolean(attached)) : undefined
   let workerDbs: WorkerDatabases | undefined
   if (o.isolation === 'database') {
     const workers = Math.max(1, Number(vitest.config.maxWorkers) || 1)
@@ -145,18 +146,33 @@ async function describeSession(vitest: Vitest, o: ResolvedPluginOptions, seed: n
   return { loaded, env, attached, provided, timeline, startMs: env?.startMs ?? attached?.startMs ?? 0, workerDbs, fixtureGuard }
 }
 
-/** Loads the run's fixture into every guarded store, before the workers (and their copies) exist. */
-async function loadRunFixture(name: string, loaded: LoadedConfig, services: Record<string, ProvidedService>, o: ResolvedPluginOptions, log: (line: string) => void): Promise<Guard> {
+/**
+ * Loads the run's fixture into every guarded store, before the workers (and their copies)
+ * exist. On `rig up`'s environment the returned guard holds a snapshot of the data before, to
+ * give it back at the end; an environment started for this run is simply stopped.
+ */
+async function loadRunFixture(name: string, loaded: LoadedConfig, services: Record<string, ProvidedService>, o: ResolvedPluginOptions, log: (line: string) => void, attached: boolean): Promise<Guard | undefined> {
   const stores: StoreAdapter[] = []
   for (const s of Object.values(services)) {
     const a = GUARDED_KINDS.includes(s.kind) ? await adapterFor(s, s.url, o.guard.exclude) : undefined
     if (a) stores.push(a)
   }
-  const guard = createGuard({ stores, mode: 'clean', allowClean: o.guard.allowCleaning, fixtures: loaded.config.fixtures ?? {}, root: loaded.root })
+  const fixtures = loaded.config.fixtures ?? {}
   const t0 = performance.now()
-  await guard.useFixture(name)
-  // Copies of the database are made next: they need it without other sessions.
-  for (const s of stores) await s.close()
+  let guard: Guard | undefined
+  try {
+    if (attached) {
+      guard = createGuard({ stores, mode: 'clean', allowClean: o.guard.allowCleaning, fixtures, root: loaded.root })
+      await guard.useFixture(name)
+    } else {
+      for (const s of stores) assertMayClean(s.info, { allowClean: o.guard.allowCleaning })
+      const urls = Object.fromEntries(Object.values(services).map((s) => [s.name, s.url]))
+      await loadFixture(name, fixtureNamed(fixtures, name), stores, urls, loaded.root)
+    }
+  } finally {
+    // Copies of the database are made next: they need it without other sessions.
+    for (const s of stores) await s.close()
+  }
   log(`fixture "${name}" loaded in ${Math.round(performance.now() - t0)} ms`)
   return guard
 }

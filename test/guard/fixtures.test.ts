@@ -119,6 +119,22 @@ describe('fixtures', { shuffle: false }, () => {
   })
 })
 
+describe('fixtures on the embedded PGlite fallback', () => {
+  it('refuses to switch with a clear error, before loading anything', async () => {
+    const emb = await startEnvironment(defineConfig({ services: { db: postgres({ provider: 'embedded' }) } }))
+    try {
+      let loaded = false
+      const g = createGuard({ stores: [postgresStore(emb.get('db'))], fixtures: { f: () => void (loaded = true) } })
+      await g.baseline()
+      await expect(g.useFixture('f')).rejects.toMatchObject({ code: 'RIG_SNAPSHOT_UNSUPPORTED', message: expect.stringContaining('need a PostgreSQL server') })
+      expect(loaded).toBe(false)
+      await g.close()
+    } finally {
+      await emb.stop()
+    }
+  }, 120_000)
+})
+
 describe('redis script lines', () => {
   it('splits like redis-cli: quotes, escapes, comments', () => {
     expect(splitCommand(`  SET "a b" 'c d' e\\n`)).toEqual(['SET', 'a b', 'c d', 'e\\n'])

@@ -82,12 +82,15 @@ export class PostgresStore implements StoreAdapter {
   private shadows = new Map<number, string>()
   private mark = 0n
   private replica = true
+  /** The embedded PGlite fallback: one session serves every connection. */
+  private readonly embedded: boolean
 
   constructor(source: StoreSource, options: PostgresStoreOptions = {}) {
     this.url = source.url
     this.options = options
     this.shadowSchema = options.shadowSchema ?? 'rig_guard'
     const startedByRig = source.provider === 'process' || source.provider === 'embedded'
+    this.embedded = source.provider === 'embedded'
     this.info = { name: source.name, kind: 'postgres', target: redactUrl(source.url), startedByRig }
     this.snapshots = new PgSnapshots(source.url, source.name, () => this.disconnect())
     this.workers = postgresWorkers(source.name, source.url, options.workers)
@@ -161,7 +164,10 @@ export class PostgresStore implements StoreAdapter {
       const schema = quoteIdent(this.shadowSchema)
       const copies = seeded.map((t) => `create unlogged table ${this.shadows.get(t.oid)} as select ${t.columns} from ${t.sql}`)
       await this.run([`drop schema if exists ${schema} cascade`, `create schema ${schema}`, ...copies].join(';\n'))
-      if (options.snapshot) await this.snapshots.save(BASELINE_SNAPSHOT)
+      if (options.snapshot) {
+        this.assertSnapshots()
+        await this.snapshots.save(BASELINE_SNAPSHOT)
+      }
     }
     this.mark = BigInt((await this.run<{ mark: string }>(`select txid_snapshot_xmax(txid_current_snapshot())::text as mark`)).rows[0]?.mark ?? '0')
     const now = parseCheck(await this.check(new Set(this.shadows.keys()), [], this.catalog, true), this.catalog)
@@ -352,11 +358,23 @@ export class PostgresStore implements StoreAdapter {
     }
   }
 
+  /** Snapshots replace a database under its connections: the embedded fallback cannot do that. */
+  private assertSnapshots(): void {
+    if (!this.embedded) return
+    throw new GuardUsageError(
+      'RIG_SNAPSHOT_UNSUPPORTED',
+      `store "${this.info.name}" runs on the embedded PGlite fallback, which serves one session to every connection and cannot replace a database under it: ` +
+        `snapshots, fixture switching and the \`snapshot\` strategy need a PostgreSQL server. Install one (\`rig doctor\` says how); a fixture loaded for the whole run (\`rig({ fixture })\`) works without.`,
+    )
+  }
+
   async saveSnapshot(name: string): Promise<void> {
+    this.assertSnapshots()
     await this.snapshots.save(name)
   }
 
   async restoreSnapshot(name: string): Promise<void> {
+    this.assertSnapshots()
     await this.tx?.close()
     this.tx = undefined
     await this.snapshots.restore(name)
