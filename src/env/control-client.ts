@@ -9,13 +9,13 @@ export function controlRequest<T = unknown>(socketPath: string, method: 'GET' | 
       res.setEncoding('utf8')
       res.on('data', (c: string) => (body += c))
       res.on('end', () => {
-        let parsed: { error?: string; code?: string } & Record<string, unknown>
+        let parsed: { error?: string; code?: string; exitCode?: number } & Record<string, unknown>
         try {
           parsed = JSON.parse(body)
         } catch {
           return reject(new RigError('RIG_CONTROL_FAILED', `the environment answered with something unexpected: ${body.slice(0, 200)}`))
         }
-        if ((res.statusCode ?? 500) >= 400) reject(new RigError(parsed.code ?? 'RIG_CONTROL_FAILED', parsed.error ?? `HTTP ${res.statusCode}`))
+        if ((res.statusCode ?? 500) >= 400) reject(new RigError(parsed.code ?? 'RIG_CONTROL_FAILED', parsed.error ?? `HTTP ${res.statusCode}`, typeof parsed.exitCode === 'number' ? { exitCode: parsed.exitCode } : {}))
         else resolve(parsed as T)
       })
     })

@@ -29,12 +29,14 @@ export async function serveControl(env: Environment, socketPath: string, onDown:
           const svc = env.get(decodeURIComponent(parts[1] ?? ''))
           const action = parts[2] as Action
           if (!ACTIONS.includes(action)) return send(404, { error: `unknown action "${action}" (${ACTIONS.join(', ')})` })
+          // `stop` alone is quiet for an external service when the environment ends; asked for by name, it is an error.
+          svc.assertControllable(action)
           await svc[action]()
           return send(200, svc.toJSON())
         }
         send(404, { error: `no route ${req.method} ${url.pathname}` })
       } catch (err) {
-        send(err instanceof RigError ? 400 : 500, { error: describeError(err), code: (err as { code?: string }).code })
+        send(err instanceof RigError ? 400 : 500, { error: describeError(err), code: (err as { code?: string }).code, ...(err instanceof RigError ? { exitCode: err.exitCode } : {}) })
       }
     })()
   })

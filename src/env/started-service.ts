@@ -1,6 +1,6 @@
 // A service of a started environment: its address, logs, timeline and controls. Boot (launch
 // then wait for readiness) lives here so that `restart()` reuses exactly the start-up path.
-import { AbortedError, ReadinessTimeoutError, ServiceCrashedError, type StartFailureDetails } from '../errors.ts'
+import { AbortedError, ReadinessTimeoutError, RigError, ServiceCrashedError, type StartFailureDetails } from '../errors.ts'
 import type { Probe, ProbeTarget } from '../probes/probe.ts'
 import { waitFor } from '../probes/retry.ts'
 import { formatLogLine, type LogBuffer, type LogLine } from '../providers/process/log-buffer.ts'
@@ -238,8 +238,22 @@ export class StartedService implements ServiceAddress, ProbeTarget {
     this.note('stopped')
   }
 
+  /**
+   * Throws a usage error when `action` cannot apply: rig does not run an external service, and
+   * only a running process can be paused or resumed.
+   */
+  assertControllable(action: 'stop' | 'kill' | 'restart' | 'pause' | 'resume'): void {
+    if (this.params && !this.params.launched.launch) {
+      throw new RigError('RIG_NOT_CONTROLLABLE', `service "${this.name}" is external: rig does not run it, so it cannot ${action} it`, { exitCode: 2 })
+    }
+    if ((action === 'pause' || action === 'resume') && !this.proc?.running) {
+      throw new RigError('RIG_NOT_RUNNING', `service "${this.name}" is not running (${this.status}): start it with \`rig restart ${this.name}\``, { exitCode: 2 })
+    }
+  }
+
   /** SIGKILLs the service's whole process group: a crash, for failover tests. */
   async kill(): Promise<void> {
+    this.assertControllable('kill')
     if (!this.proc) return
     this.expectExit = true
     await keepAlive(this.proc.kill())
@@ -249,8 +263,8 @@ export class StartedService implements ServiceAddress, ProbeTarget {
 
   /** Stops, then boots again on the same port and data, waiting for readiness. */
   async restart(signal: AbortSignal = new AbortController().signal): Promise<void> {
-    if (!this.params) throw new Error(`service "${this.name}" was never started`)
-    if (!this.params.launched.launch) throw new Error(`service "${this.name}" is external: rig does not run it, so it cannot restart it`)
+    if (!this.params) throw new RigError('RIG_NOT_RUNNING', `service "${this.name}" was never started`, { exitCode: 2 })
+    this.assertControllable('restart')
     await this.stop()
     this.logs.push('rig', 'restarting')
     this.readyMs = undefined
@@ -260,16 +274,16 @@ export class StartedService implements ServiceAddress, ProbeTarget {
 
   /** SIGSTOP: the service freezes; connections to it hang. */
   pause(): void {
-    if (!this.proc?.running) throw new Error(`service "${this.name}" is not running`)
-    this.proc.pause()
+    this.assertControllable('pause')
+    this.proc?.pause()
     this.status = 'paused'
     this.note('paused')
   }
 
   /** SIGCONT after {@link pause}. */
   resume(): void {
-    if (!this.proc?.running) throw new Error(`service "${this.name}" is not running`)
-    this.proc.resume()
+    this.assertControllable('resume')
+    this.proc?.resume()
     if (this.status === 'paused') this.status = 'ready'
     this.note('resumed')
   }

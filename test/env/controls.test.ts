@@ -1,8 +1,11 @@
 // Controls of a single service, as failover tests use them: stop, kill, restart, pause, resume.
 import net from 'node:net'
+import path from 'node:path'
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
 import { pgQuery } from '../../src/drivers/pg.ts'
-import { postgres, redis, redisPing, runProbe, tcp, type Environment } from '../../src/index.ts'
+import { controlRequest } from '../../src/env/control-client.ts'
+import { serveControl } from '../../src/env/control-server.ts'
+import { external, postgres, redis, redisPing, runProbe, tcp, type Environment } from '../../src/index.ts'
 import { assertNothingLeft, start } from '../support/env.ts'
 import { groupAlive, waitUntil } from '../support/procs.ts'
 
@@ -120,6 +123,20 @@ describe('stop / kill / restart', () => {
     await env.get('cache').stop()
     expect(() => env!.get('cache').pause()).toThrow(/"cache" is not running/)
     expect(() => env!.get('nope')).toThrow(/no service "nope"/)
+  })
+
+  it('refuses to control an external service with a usage error, also through the control socket', async () => {
+    // The machine's own Redis, only pinged: rig must not touch it.
+    env = await start({ services: { ext: external({ url: 'redis://127.0.0.1:6379' }) } })
+    const svc = env.get('ext')
+    expect(() => svc.pause()).toThrow(expect.objectContaining({ code: 'RIG_NOT_CONTROLLABLE', exitCode: 2, message: 'service "ext" is external: rig does not run it, so it cannot pause it' }))
+    await expect(svc.restart()).rejects.toMatchObject({ code: 'RIG_NOT_CONTROLLABLE' })
+    const socket = path.join(env.dir, 'control.sock')
+    await serveControl(env, socket, () => {})
+    for (const action of ['stop', 'kill', 'pause', 'resume', 'restart']) {
+      await expect(controlRequest(socket, 'POST', `/services/ext/${action}`)).rejects.toMatchObject({ code: 'RIG_NOT_CONTROLLABLE', exitCode: 2, message: expect.stringContaining(`cannot ${action} it`) })
+    }
+    expect((await ping('redis://127.0.0.1:6379')).status).toBe('pass')
   })
 })
 
