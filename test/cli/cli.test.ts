@@ -89,6 +89,20 @@ describe('rig up --detach … rig down', { shuffle: false }, () => {
     expect(unknown.stderr).toContain('no logs for "nope"')
   })
 
+  it('logs -f keeps printing new lines until Ctrl-C', async () => {
+    const child = spawn(NODE, ['--no-warnings', BIN, 'logs', '-f', 'api'], { cwd: p.dir, env: { ...process.env, NO_COLOR: '1', RIG_TMP_DIR: path.join(p.dir, 'tmp') }, stdio: ['ignore', 'pipe', 'pipe'] })
+    let stdout = ''
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d))
+    const exited = new Promise<number | null>((resolve) => child.on('close', resolve))
+    expect(await waitUntil(() => /listening on/.test(stdout))).toBe(true)
+    const before = stdout.match(/listening on/g)?.length ?? 0
+    expect((await p.rig(['restart', 'api'])).code).toBe(0)
+    // The restart's lines arrive while it follows: the old process's goodbye, the new one's start.
+    expect(await waitUntil(() => (stdout.match(/listening on/g)?.length ?? 0) > before && /stdout +bye$/m.test(stdout))).toBe(true)
+    child.kill('SIGINT')
+    expect(await exited).toBe(0)
+  })
+
   it('run -- CMD uses the running environment, sets RIG_* and exits with its code', async () => {
     const script = `console.log(JSON.stringify({ db: process.env.RIG_DB_URL, cachePort: process.env.RIG_CACHE_PORT, apiHost: process.env.RIG_API_HOST, api: process.env.RIG_API_URL })); process.exit(5)`
     const r = await p.rig(['run', '--', NODE, '-e', script])

@@ -67,8 +67,11 @@ export const logs: Command = {
         const buf = Buffer.alloc(size - from)
         fs.readSync(fd, buf, 0, buf.length, from)
         fs.closeSync(fd)
-        offsets.set(name, size)
-        emit(name, buf.toString('utf8'))
+        // A line still being written is printed once it is whole.
+        const whole = buf.lastIndexOf(0x0a) + 1
+        if (whole === 0) continue
+        offsets.set(name, from + whole)
+        emit(name, buf.subarray(0, whole).toString('utf8'))
       }
     }
     return 0
