@@ -94,7 +94,8 @@ function lineOf(text: string, offset: number): string {
  * Loads fixture `name` into `stores`. SQL files are read relative to `root` and run by the
  * store they name (PostgreSQL runs them as one script).
  */
-export async function loadFixture(name: string, def: FixtureDefinition, stores: readonly StoreAdapter[], urls: Record<string, string>, root: string): Promise<void> {
+export async function loadFixture(name: string, def: FixtureDefinition, stores: readonly StoreAdapter[], root: string): Promise<void> {
+  const urls = Object.fromEntries(stores.flatMap((s) => (s.url ? [[s.info.name, s.url]] : [])))
   if (typeof def === 'function') {
     try {
       await def({ urls })

@@ -86,6 +86,8 @@ export class Guard implements AsyncDisposable {
   private readonly loadedFixtures = new Set<string>()
   private baseSaved = false
   private readonly fixtureOwner = randomBytes(3).toString('hex').slice(0, 5)
+  private fixtures: Fixtures | undefined
+  private root: string
 
   /** @internal use {@link createGuard} */
   constructor(options: GuardOptions) {
@@ -97,7 +99,16 @@ export class Guard implements AsyncDisposable {
       if (names.has(s.info.name)) throw new GuardUsageError('RIG_GUARD_DUPLICATE_STORE', `two guarded stores are named "${s.info.name}": give each a unique name`)
       names.add(s.info.name)
     }
+    this.fixtures = options.fixtures
+    this.root = options.root ?? process.cwd()
     if (options.fixtures) validateFixtures(options.fixtures, 'createGuard', [...names])
+  }
+
+  /** Declares the fixtures {@link useFixture} knows, after creation (e.g. once a config file is read). */
+  setFixtures(fixtures: Fixtures, root = this.root): void {
+    validateFixtures(fixtures, 'setFixtures', this.stores.map((s) => s.info.name))
+    this.fixtures = fixtures
+    this.root = root
   }
 
   /** The store called `name`. */
@@ -234,7 +245,7 @@ export class Guard implements AsyncDisposable {
    * {@link resetFixture} goes back to the data held before the first fixture.
    */
   async useFixture(name: string): Promise<void> {
-    const def = fixtureNamed(this.options.fixtures, name)
+    const def = fixtureNamed(this.fixtures, name)
     if (this.fixtureNow === name) return
     for (const s of this.stores) assertMayClean(s.info, this.options)
     if (!this.baseSaved) {
@@ -247,7 +258,7 @@ export class Guard implements AsyncDisposable {
       if (this.fixtureNow !== undefined) await this.restoreSnapshot(fixtureSnapshot(this.fixtureOwner, undefined))
       this.fixtureNow = undefined
       try {
-        await loadFixture(name, def, this.stores, this.urls(), this.options.root ?? process.cwd())
+        await loadFixture(name, def, this.stores, this.root)
       } catch (err) {
         // Half a data set is worse than none: go back to what the stores held before.
         await this.restoreSnapshot(fixtureSnapshot(this.fixtureOwner, undefined)).catch(() => {})
@@ -265,10 +276,6 @@ export class Guard implements AsyncDisposable {
     if (this.fixtureNow === undefined) return
     await this.restoreSnapshot(fixtureSnapshot(this.fixtureOwner, undefined))
     this.fixtureNow = undefined
-  }
-
-  private urls(): Record<string, string> {
-    return Object.fromEntries(this.stores.flatMap((s) => (s.url ? [[s.info.name, s.url]] : [])))
   }
 
   /** Closes every store's connections (data is left as it is) and drops the snapshots fixtures made. */

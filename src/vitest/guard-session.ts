@@ -57,9 +57,9 @@ export async function openGuardSession(p: RigProvided): Promise<GuardSession | u
     if (a) stores.push(a)
   }
   if (stores.length === 0) return undefined
-  let guard: Guard = createGuard({ stores, mode: p.guard.mode, strategy: p.guard.strategy, allowClean: p.guard.allowCleaning })
+  const guard: Guard = createGuard({ stores, mode: p.guard.mode, strategy: p.guard.strategy, allowClean: p.guard.allowCleaning })
   await guard.baseline()
-  let withFixtures = false
+  let fixturesRead = false
   return {
     async check(test, allowed, alreadyFailed) {
       const report = await guard.check(test.name, test.file)
@@ -77,12 +77,11 @@ export async function openGuardSession(p: RigProvided): Promise<GuardSession | u
       return outcome
     },
     async useFixture(name) {
-      if (!withFixtures) {
+      if (!fixturesRead) {
         // Fixture definitions hold functions: they come from rig.config.ts, not from the main process.
         const { fixtures, root } = await fixturesOf(p.configFile)
-        guard = createGuard({ stores, mode: p.guard.mode, strategy: p.guard.strategy, allowClean: p.guard.allowCleaning, fixtures: fixtures ?? {}, root })
-        await guard.baseline()
-        withFixtures = true
+        guard.setFixtures(fixtures ?? {}, root)
+        fixturesRead = true
       }
       await guard.useFixture(name)
     },

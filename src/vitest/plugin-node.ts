@@ -166,8 +166,7 @@ async function loadRunFixture(name: string, loaded: LoadedConfig, services: Reco
       await guard.useFixture(name)
     } else {
       for (const s of stores) assertMayClean(s.info, { allowClean: o.guard.allowCleaning })
-      const urls = Object.fromEntries(Object.values(services).map((s) => [s.name, s.url]))
-      await loadFixture(name, fixtureNamed(fixtures, name), stores, urls, loaded.root)
+      await loadFixture(name, fixtureNamed(fixtures, name), stores, loaded.root)
     }
   } finally {
     // Copies of the database are made next: they need it without other sessions.

@@ -32,7 +32,7 @@ async function loadUpFixture(name: string, loaded: LoadedConfig, env: Environmen
   const t0 = performance.now()
   const stores = storesFor(env)
   try {
-    await loadFixture(name, fixtureNamed(loaded.config.fixtures, name), stores, Object.fromEntries(Object.entries(env.services).map(([n, s]) => [n, s.url])), loaded.root)
+    await loadFixture(name, fixtureNamed(loaded.config.fixtures, name), stores, loaded.root)
   } finally {
     await Promise.all(stores.map((s) => s.close()))
   }

@@ -4,6 +4,7 @@ import { connectRedis, type RedisClient } from '../../drivers/redis.ts'
 import type { BaselineOptions, RestoreOutcome, RestoreStrategy, StoreAdapter, StoreDiff, StoreInfo, WorkerCloner } from '../adapter.ts'
 import { GuardRefusedError, GuardUsageError, StoreUnavailableError } from '../errors.ts'
 import type { StoreSource } from '../postgres/postgres-store.ts'
+import { BASELINE_SNAPSHOT } from '../postgres/postgres-snapshots.ts'
 import { type KeyState, readKeys, restoreKey, scanKeys, writeCounter } from './key-space.ts'
 import { compareKeys, type RedisInternal } from './redis-diff.ts'
 import { defaultSnapshotDir, RedisSnapshots } from './redis-snapshots.ts'
@@ -93,7 +94,7 @@ export class RedisStore implements StoreAdapter {
     this.baselineOptions = options
     await this.using(async (c) => {
       this.base = await this.readAll(c)
-      if (options.snapshot && options.writable) await this.snapshots.save(c, '__baseline')
+      if (options.snapshot && options.writable) await this.snapshots.save(c, BASELINE_SNAPSHOT)
       this.counter = await writeCounter(c)
     })
   }
@@ -172,7 +173,7 @@ export class RedisStore implements StoreAdapter {
   }
 
   async close(): Promise<void> {
-    if (this.baselineOptions?.snapshot) await this.snapshots.drop('__baseline').catch(() => {})
+    if (this.baselineOptions?.snapshot) await this.snapshots.drop(BASELINE_SNAPSHOT).catch(() => {})
     this.client?.destroy()
     this.client = undefined
   }
