@@ -81,6 +81,35 @@ export class ServiceCrashedError extends RigError {
   }
 }
 
+/** What {@link SpawnFailedError} reports. */
+export interface SpawnFailureDetails {
+  service: string
+  /** The program (argv[0]) rig tried to run. */
+  command: string
+  cwd?: string | undefined
+  /** The OS error code, e.g. `ENOENT`, `EACCES`. */
+  errno: string
+  /** What that means here, e.g. "its working directory … does not exist". */
+  explanation: string
+}
+
+/** A service's process could not be started at all: no such program, no such cwd, not executable. */
+export class SpawnFailedError extends RigError {
+  readonly details: SpawnFailureDetails
+  constructor(details: SpawnFailureDetails, options: { hint?: string | undefined; cause?: unknown } = {}) {
+    super(
+      'RIG_SPAWN_FAILED',
+      `service "${details.service}" could not start: ${details.explanation} (${details.errno}).\n` +
+        `  command: ${details.command}` +
+        (details.cwd ? `\n  cwd: ${details.cwd}` : '') +
+        (options.hint ? `\n  ${options.hint}` : ''),
+      { cause: options.cause },
+    )
+    this.name = 'SpawnFailedError'
+    this.details = details
+  }
+}
+
 /** A service's readiness probes did not pass before its deadline. */
 export class ReadinessTimeoutError extends RigError {
   readonly details: StartFailureDetails

@@ -1,10 +1,11 @@
 // A service of a started environment: its address, logs, timeline and controls. Boot (launch
 // then wait for readiness) lives here so that `restart()` reuses exactly the start-up path.
-import { AbortedError, ReadinessTimeoutError, RigError, ServiceCrashedError, type StartFailureDetails } from '../errors.ts'
+import { AbortedError, ReadinessTimeoutError, RigError, ServiceCrashedError, SpawnFailedError, type StartFailureDetails } from '../errors.ts'
 import type { Probe, ProbeTarget } from '../probes/probe.ts'
 import { waitFor } from '../probes/retry.ts'
 import { formatLogLine, type LogBuffer, type LogLine } from '../providers/process/log-buffer.ts'
 import type { ExitInfo, ManagedProcess } from '../providers/process/managed-process.ts'
+import { explainSpawnError } from '../providers/process/spawn-failure.ts'
 import type { Launched, ServiceAddress } from '../services/service-kind.ts'
 import type { EnvEventListener } from './events.ts'
 import { keepAlive } from './keep-alive.ts'
@@ -102,6 +103,12 @@ export class StartedService implements ServiceAddress, ProbeTarget {
     const proc = launched.launch?.()
     this.proc = proc
     this.expectExit = false
+    // A process that never ran must fail the start, not be "ready" because it has no probe.
+    const spawnError = proc ? await proc.spawned : undefined
+    if (proc && spawnError) {
+      this.status = 'failed'
+      throw this.spawnFailure(proc, spawnError)
+    }
     if (proc) {
       if (proc.pid > 0) params.registry.add(this.name, proc.pid)
       void proc.exited.then((info) => this.onExit(proc, info))
@@ -163,9 +170,17 @@ export class StartedService implements ServiceAddress, ProbeTarget {
     p.emit({ type: 'ready', service: this.name, at: this.since(p.t0), readyMs: this.readyMs, url: this.url })
   }
 
+  private spawnFailure(proc: ManagedProcess, error: NodeJS.ErrnoException): SpawnFailedError {
+    const { command, cwd } = proc.spec
+    return new SpawnFailedError(
+      { service: this.name, command, cwd, errno: error.code ?? error.name, explanation: explainSpawnError(proc.spec, error) },
+      { hint: this.kind === 'command' ? `fix \`run\` or \`cwd\` of service "${this.name}" in the config` : undefined, cause: error },
+    )
+  }
+
   private crashError(info: ExitInfo, bootStart: number): ServiceCrashedError {
     const tail = this.logTail()
-    const hint = info.error ? `could not run the command: ${info.error.message}` : this.params?.launched.crashHint?.(tail.map((l) => l))
+    const hint = this.params?.launched.crashHint?.(tail.map((l) => l))
     return new ServiceCrashedError({ service: this.name, elapsedMs: performance.now() - bootStart, exitCode: info.code, signal: info.signal, logTail: tail }, hint)
   }
 

@@ -70,6 +70,19 @@ describe('start failures exit 1', () => {
     await nothingLeft(p)
   })
 
+  it('a command that cannot start is not reported ready', async () => {
+    const p = project(`cache: redis(), api: command({ run: ['/nonexistent/bin'], dependsOn: ['cache'] }), web: command({ run: 'exec sleep 600', cwd: 'missing-dir' })`)
+    for (const args of [['up'], ['up', '--detach'], ['run', '--', 'true']]) {
+      const r = await p.rig(args)
+      expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(1)
+      expect(r.stderr).toMatch(/service "(api|web)" could not start: /)
+      expect(r.stderr).not.toMatch(/✓ (api|web)/)
+      await nothingLeft(p)
+    }
+    const r = await p.rig(['up'])
+    expect(r.stderr).toMatch(/\/nonexistent\/bin does not exist \(ENOENT\)|missing-dir does not exist/)
+  })
+
   it('a fixed port already in use', async () => {
     const srv = net.createServer().listen(0, '127.0.0.1')
     await new Promise((r) => srv.once('listening', r))

@@ -32,35 +32,57 @@ export class ManagedProcess {
   readonly spec: SpawnSpec
   /** Resolves when the process has exited (never rejects). */
   readonly exited: Promise<ExitInfo>
+  /**
+   * Resolves once the process runs, with `undefined`, or with the error that kept it from
+   * starting (no such command, missing cwd, not executable). Never rejects.
+   */
+  readonly spawned: Promise<Error | undefined>
   exit: ExitInfo | undefined
-  private readonly child: ChildProcess
+  private readonly child: ChildProcess | undefined
 
   constructor(spec: SpawnSpec, logs: LogBuffer) {
     this.spec = spec
-    this.child = spawn(spec.command, [...spec.args], {
-      cwd: spec.cwd,
-      env: spec.env ?? process.env,
-      detached: true,
-      stdio: ['ignore', 'pipe', 'pipe'],
-      ...(spec.user ? { uid: spec.user.uid, gid: spec.user.gid } : {}),
+    let child: ChildProcess
+    try {
+      child = spawn(spec.command, [...spec.args], {
+        cwd: spec.cwd,
+        env: spec.env ?? process.env,
+        detached: true,
+        stdio: ['ignore', 'pipe', 'pipe'],
+        ...(spec.user ? { uid: spec.user.uid, gid: spec.user.gid } : {}),
+      })
+    } catch (err) {
+      // Some spawn failures (ENOTDIR for a cwd that is a file, E2BIG…) throw instead of emitting 'error'.
+      const error = err instanceof Error ? err : new Error(String(err))
+      this.exit = { code: null, signal: null, error }
+      logs.push('rig', `could not start ${spec.command}: ${error.message}`)
+      this.pid = -1
+      this.exited = Promise.resolve(this.exit)
+      this.spawned = Promise.resolve(error)
+      return
+    }
+    this.child = child
+    this.pid = child.pid ?? -1
+    if (child.stdout) logs.attach(child.stdout, 'stdout')
+    if (child.stderr) logs.attach(child.stderr, 'stderr')
+    this.spawned = new Promise((resolve) => {
+      child.once('spawn', () => resolve(undefined))
+      child.once('error', (error) => resolve(this.pid > 0 ? undefined : error))
     })
-    this.pid = this.child.pid ?? -1
-    if (this.child.stdout) logs.attach(this.child.stdout, 'stdout')
-    if (this.child.stderr) logs.attach(this.child.stderr, 'stderr')
     this.exited = new Promise((resolve) => {
-      this.child.once('error', (error) => {
+      child.once('error', (error) => {
         this.exit = { code: null, signal: null, error }
         logs.push('rig', `could not start ${spec.command}: ${error.message}`)
         resolve(this.exit)
       })
-      this.child.once('close', (code, signal) => {
+      child.once('close', (code, signal) => {
         this.exit ??= { code, signal }
         resolve(this.exit)
       })
     })
     // The child must not keep rig's event loop alive on its own, nor die with it silently.
-    this.child.unref()
-    for (const s of [this.child.stdout, this.child.stderr]) (s as unknown as { unref?: () => void } | null)?.unref?.()
+    child.unref()
+    for (const s of [child.stdout, child.stderr]) (s as unknown as { unref?: () => void } | null)?.unref?.()
   }
 
   /** True until the process has exited. */
