@@ -27,10 +27,11 @@ export class ConfigError extends RigError {
 /** A binary a service needs is not installed. */
 export class MissingBinaryError extends RigError {
   readonly binary: string
-  constructor(binary: string, service: string, searched: readonly string[], install: string, envVar?: string) {
+  /** `where` replaces "which was not found", e.g. "which is not in binDir /opt/pg (no such directory)". */
+  constructor(binary: string, service: string, searched: readonly string[], install: string, envVar?: string, where?: string) {
     super(
       'RIG_BINARY_NOT_FOUND',
-      `service "${service}" needs \`${binary}\`, which was not found.\n` +
+      `service "${service}" needs \`${binary}\`, ${where ?? 'which was not found'}.\n` +
         `  searched: ${searched.join(', ') || '(nothing)'}\n` +
         `  install it: ${install}\n` +
         `  or point rig at its directory with the service's \`binDir\` option${envVar ? ` or ${envVar}` : ''}.`,
@@ -135,6 +136,20 @@ export class PortInUseError extends RigError {
         `  free the port, choose another, or remove \`port\` to let rig pick a free one.`,
     )
     this.name = 'PortInUseError'
+    this.port = port
+  }
+}
+
+/** A fixed port a service asked for is one only root may bind. */
+export class PrivilegedPortError extends RigError {
+  readonly port: number
+  constructor(service: string, port: number) {
+    super(
+      'RIG_PORT_PRIVILEGED',
+      `service "${service}" asks for port ${port}, a privileged port that only root may listen on (ports below 1024 by default).\n` +
+        `  choose a port from 1024 up, remove \`port\` to let rig pick a free one, or run as root.`,
+    )
+    this.name = 'PrivilegedPortError'
     this.port = port
   }
 }

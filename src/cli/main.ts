@@ -1,6 +1,7 @@
 // The one place that parses arguments, prints usage, catches errors and sets the exit code.
 import { parseArgs } from 'node:util'
 import { describeError, RigError } from '../errors.ts'
+import { fromSystemError } from '../system-error.ts'
 import { globalOptions, toParseArgs, type Command, type OptionSpec } from './command.ts'
 import { checkCommand } from './commands/check.ts'
 import { controlCommands } from './commands/control.ts'
@@ -85,9 +86,10 @@ export async function main(argv: string[], out = new Output()): Promise<number> 
   try {
     return await cmd.run({ values: parsed.values as Record<string, string | boolean | string[] | undefined>, positionals: parsed.positionals, rest, out })
   } catch (err) {
-    if (err instanceof RigError) {
-      out.error(err.message)
-      return err.exitCode
+    const known = err instanceof RigError ? err : fromSystemError(err)
+    if (known) {
+      out.error(known.message)
+      return known.exitCode
     }
     out.error(err instanceof Error ? (err.stack ?? err.message) : String(err))
     return 1

@@ -1,11 +1,14 @@
 // Rejects a config that cannot work, before anything starts: unknown keys (with a
-// suggestion), things that are not services, bad names, unknown dependencies, cycles.
+// suggestion), things that are not services, bad names and values, names that would share
+// their env vars, unknown dependencies, cycles.
 import { ConfigError, RigError } from '../errors.ts'
 import { validateFixtures } from '../guard/fixtures.ts'
 import { checkGraph, normaliseDependsOn } from '../env/graph.ts'
+import { varName } from '../env/var-name.ts'
 import { commonOptionKeys, type ServiceDefinition } from '../services/service-kind.ts'
 import { TOP_LEVEL_KEYS } from './defaults.ts'
 import type { RigConfig } from './define-config.ts'
+import { check, invalid } from './option-checks.ts'
 import { suggest } from './suggest.ts'
 
 function unknownKey(where: string, key: string, allowed: readonly string[]): ConfigError {
@@ -18,7 +21,41 @@ function unknownKey(where: string, key: string, allowed: readonly string[]): Con
 
 function isDefinition(v: unknown): v is ServiceDefinition {
   const d = v as ServiceDefinition | undefined
-  return typeof d === 'object' && d !== null && typeof d.kind?.start === 'function' && typeof d.options === 'object'
+  return typeof d === 'object' && d !== null && typeof d.kind?.start === 'function' && typeof d.options === 'object' && d.options !== null
+}
+
+const isProbe = (p: unknown): boolean => typeof p === 'object' && p !== null && typeof (p as { run?: unknown }).run === 'function'
+
+/** Checks the options every kind shares, then the kind's own. */
+function validateOptions(name: string, def: ServiceDefinition): void {
+  const where = `service "${name}" (${def.kind.name})`
+  const allowed = [...commonOptionKeys, ...def.kind.optionKeys]
+  for (const key of Object.keys(def.options)) if (!allowed.includes(key)) throw unknownKey(where, key, allowed)
+  const { readyTimeout, port, dependsOn, ready } = def.options
+  check.ms(`service "${name}"`, 'readyTimeout', readyTimeout, true)
+  if (port !== undefined && !(Number.isInteger(port) && port > 0 && port < 65536)) invalid(`service "${name}"`, 'port', 'an integer from 1 to 65535', port)
+  // A bare string would be spread into { 0: 'd', 1: 'b' } and reported as unknown services "0", "1".
+  if (dependsOn !== undefined && (typeof dependsOn !== 'object' || dependsOn === null)) {
+    throw new ConfigError('RIG_CONFIG_INVALID', `service "${name}": dependsOn must be a list of service names or { name: condition }, got ${JSON.stringify(dependsOn)}: write dependsOn: [${JSON.stringify(dependsOn)}]`)
+  }
+  if (Array.isArray(dependsOn)) check.stringArray(`service "${name}"`, 'dependsOn', dependsOn)
+  if (ready !== undefined && !(Array.isArray(ready) ? ready.every(isProbe) : isProbe(ready))) {
+    invalid(`service "${name}"`, 'ready', 'a probe such as http(\'/health\') or tcp(), or a list of them', ready)
+  }
+  def.kind.validate?.(def.options, where)
+}
+
+/** Two names that differ only in case or in `-`/`_` would silently share RIG_<NAME>_URL. */
+function checkVarCollisions(names: readonly string[]): void {
+  const seen = new Map<string, string>()
+  for (const name of names) {
+    const v = varName(name, 'URL')
+    const other = seen.get(v)
+    if (other !== undefined) {
+      throw new ConfigError('RIG_CONFIG_NAME_COLLISION', `services "${other}" and "${name}" would both export ${v} (names differing only in case, "-" or "_" share their env vars): rename one of them`)
+    }
+    seen.set(v, name)
+  }
 }
 
 /** Validates a loaded config and returns its start order. Throws {@link ConfigError}. */
@@ -27,14 +64,13 @@ export function validateConfig(config: unknown, source = 'config'): string[] {
     throw new ConfigError('RIG_CONFIG_INVALID', `${source} must export a config object: export default defineConfig({ services: { ... } })`)
   }
   for (const key of Object.keys(config)) if (!(TOP_LEVEL_KEYS as readonly string[]).includes(key)) throw unknownKey(source, key, TOP_LEVEL_KEYS)
-  const { services, readyTimeout: defaultTimeout } = config as RigConfig
-  if (defaultTimeout !== undefined && !(typeof defaultTimeout === 'number' && defaultTimeout > 0)) {
-    throw new ConfigError('RIG_CONFIG_INVALID', `${source}: readyTimeout must be a positive number of ms, got ${JSON.stringify(defaultTimeout)}`)
-  }
-  if (typeof services !== 'object' || services === null || Object.keys(services).length === 0) {
+  const { services, readyTimeout, logsDir } = config as RigConfig
+  check.ms(source, 'readyTimeout', readyTimeout, true)
+  check.string(source, 'logsDir', logsDir)
+  if (typeof services !== 'object' || services === null || Array.isArray(services) || Object.keys(services).length === 0) {
     throw new ConfigError('RIG_CONFIG_INVALID', `${source} has no services: add some, e.g. services: { db: postgres() }`)
   }
-  const graph: Record<string, ReturnType<typeof normaliseDependsOn>> = {}
+  const graph: Record<string, ReturnType<typeof normaliseDependsOn>> = Object.create(null)
   for (const [name, def] of Object.entries(services)) {
     if (!/^[A-Za-z][A-Za-z0-9_-]*$/.test(name)) {
       throw new ConfigError('RIG_CONFIG_INVALID', `service name "${name}" must start with a letter and use only letters, digits, - and _ (it becomes RIG_${name.toUpperCase()}_URL)`)
@@ -42,22 +78,10 @@ export function validateConfig(config: unknown, source = 'config'): string[] {
     if (!isDefinition(def)) {
       throw new ConfigError('RIG_CONFIG_INVALID', `service "${name}" is not a service definition: use postgres(), redis(), command({ run }) or external({ url })`)
     }
-    const allowed = [...commonOptionKeys, ...def.kind.optionKeys]
-    for (const key of Object.keys(def.options)) if (!allowed.includes(key)) throw unknownKey(`service "${name}" (${def.kind.name})`, key, allowed)
-    const { readyTimeout, port } = def.options
-    if (readyTimeout !== undefined && !(typeof readyTimeout === 'number' && readyTimeout > 0)) {
-      throw new ConfigError('RIG_CONFIG_INVALID', `service "${name}": readyTimeout must be a positive number of ms, got ${JSON.stringify(readyTimeout)}`)
-    }
-    if (port !== undefined && !(Number.isInteger(port) && port > 0 && port < 65536)) {
-      throw new ConfigError('RIG_CONFIG_INVALID', `service "${name}": port must be an integer from 1 to 65535, got ${JSON.stringify(port)}`)
-    }
-    const { dependsOn } = def.options
-    // A bare string would be spread into { 0: 'd', 1: 'b' } and reported as unknown services "0", "1".
-    if (dependsOn !== undefined && (typeof dependsOn !== 'object' || dependsOn === null)) {
-      throw new ConfigError('RIG_CONFIG_INVALID', `service "${name}": dependsOn must be a list of service names or { name: condition }, got ${JSON.stringify(dependsOn)}: write dependsOn: [${JSON.stringify(dependsOn)}]`)
-    }
-    graph[name] = normaliseDependsOn(dependsOn)
+    validateOptions(name, def)
+    graph[name] = normaliseDependsOn(def.options.dependsOn)
   }
+  checkVarCollisions(Object.keys(services))
   const { fixtures } = config as RigConfig
   if (fixtures !== undefined) {
     try {

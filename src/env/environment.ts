@@ -7,10 +7,10 @@ import path from 'node:path'
 import { DEFAULT_READY_TIMEOUT_MS, timeoutScale } from '../config/defaults.ts'
 import type { RigConfig } from '../config/define-config.ts'
 import { validateConfig } from '../config/validate.ts'
-import { AbortedError, PortInUseError, RigError, ServiceCrashedError } from '../errors.ts'
+import { AbortedError, PortInUseError, PrivilegedPortError, RigError, ServiceCrashedError } from '../errors.ts'
 import type { Probe } from '../probes/probe.ts'
 import { LogBuffer } from '../providers/process/log-buffer.ts'
-import { freePort, isPortFree } from '../providers/process/ports.ts'
+import { freePort, portProblem } from '../providers/process/ports.ts'
 import type { DependencyCondition, ServiceAddress, ServiceDefinition } from '../services/service-kind.ts'
 import type { EnvEvent, EnvEventListener } from './events.ts'
 import { normaliseDependsOn } from './graph.ts'
@@ -18,6 +18,7 @@ import { envsRoot, Registry, sweepStale } from './registry.ts'
 import { StartedService } from './started-service.ts'
 import { keepAlive } from './keep-alive.ts'
 import { startWatchdog, type Watchdog } from './watchdog.ts'
+import { varName } from './var-name.ts'
 
 /** Options of {@link startEnvironment}. */
 export interface StartOptions {
@@ -31,10 +32,7 @@ export interface StartOptions {
   onEvent?: EnvEventListener
 }
 
-/** Name of the env var holding a service's url, host or port: `RIG_DB_URL`. */
-export function varName(service: string, key: string): string {
-  return `RIG_${service.toUpperCase().replace(/[^A-Z0-9]/g, '_')}_${key}`
-}
+export { varName }
 
 function exportsOf(name: string, host: string, port: number, url: string, extra: Record<string, string>): Record<string, string> {
   const env: Record<string, string> = { [varName(name, 'URL')]: url, [varName(name, 'HOST')]: host, [varName(name, 'PORT')]: String(port) }
@@ -70,7 +68,7 @@ export class Environment implements AsyncDisposable {
 
   /** The service called `name`; throws a clear error for an unknown name. */
   get(name: string): StartedService {
-    const s = this.services[name]
+    const s = Object.hasOwn(this.services, name) ? this.services[name] : undefined
     if (!s) throw new RigError('RIG_UNKNOWN_SERVICE', `no service "${name}" in this environment (services: ${Object.keys(this.services).join(', ')})`, { exitCode: 2 })
     return s
   }
@@ -162,8 +160,9 @@ async function start(config: RigConfig, options: StartOptions): Promise<Environm
   fs.mkdirSync(logsDir, { recursive: true })
   const scale = timeoutScale()
 
-  const services: Record<string, StartedService> = {}
-  const deps: Record<string, Record<string, DependencyCondition>> = {}
+  // Keyed by user-chosen names: no prototype, so "toString" is never found by accident.
+  const services: Record<string, StartedService> = Object.create(null)
+  const deps: Record<string, Record<string, DependencyCondition>> = Object.create(null)
   for (const name of order) {
     const def = config.services[name] as ServiceDefinition
     deps[name] = normaliseDependsOn(def.options.dependsOn)
@@ -205,10 +204,11 @@ async function start(config: RigConfig, options: StartOptions): Promise<Environm
     svc.timeline.startingAt = at()
     emit({ type: 'starting', service: name, at: at() })
     fs.mkdirSync(svc.dir, { recursive: true, mode: 0o755 })
-    const depAddresses: Record<string, ServiceAddress> = {}
+    const depAddresses: Record<string, ServiceAddress> = Object.create(null)
     for (const d of Object.keys(deps[name] ?? {})) depAddresses[d] = services[d] as StartedService
     const fixedPort = def.options.port
-    if (fixedPort !== undefined && !(await isPortFree(fixedPort))) throw new PortInUseError(name, fixedPort)
+    const problem = fixedPort === undefined ? undefined : await portProblem(fixedPort)
+    if (fixedPort !== undefined && problem) throw problem === 'privileged' ? new PrivilegedPortError(name, fixedPort) : new PortInUseError(name, fixedPort)
     const needsPort = def.kind.needsPort ? def.kind.needsPort(def.options) : true
     for (let attempt = 1; ; attempt++) {
       const port = fixedPort ?? (needsPort ? await freePort() : 0)

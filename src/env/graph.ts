@@ -1,12 +1,17 @@
-// The dependency graph: normalised `dependsOn`, unknown references and cycles.
+// The dependency graph: normalised `dependsOn`, unknown references and cycles. Names come from
+// the user: maps have no prototype and lookups are own-property checks, so a dependency named
+// "toString" or "constructor" is just an unknown service.
+import { suggest } from '../config/suggest.ts'
 import { ConfigError } from '../errors.ts'
 import type { DependencyCondition, DependsOn } from '../services/service-kind.ts'
 
-/** `dependsOn` in one shape: dependency name → condition. */
+/** `dependsOn` in one shape: dependency name → condition (a map without prototype). */
 export function normaliseDependsOn(d: DependsOn | undefined): Record<string, DependencyCondition> {
-  if (!d) return {}
-  if (Array.isArray(d)) return Object.fromEntries(d.map((n: string) => [n, 'ready' as const]))
-  return { ...(d as Record<string, DependencyCondition>) }
+  const out: Record<string, DependencyCondition> = Object.create(null)
+  if (!d) return out
+  if (Array.isArray(d)) for (const n of d as readonly string[]) out[n] = 'ready'
+  else Object.assign(out, d)
+  return out
 }
 
 const CONDITIONS: readonly string[] = ['started', 'ready', 'completed']
@@ -16,8 +21,9 @@ export function checkGraph(deps: Readonly<Record<string, Record<string, Dependen
   const names = Object.keys(deps)
   for (const [name, d] of Object.entries(deps)) {
     for (const [dep, cond] of Object.entries(d)) {
-      if (!(dep in deps)) {
-        throw new ConfigError('RIG_CONFIG_UNKNOWN_DEPENDENCY', `service "${name}" depends on "${dep}", which is not a service in this config (services: ${names.join(', ')})`)
+      if (!Object.hasOwn(deps, dep)) {
+        const s = suggest(dep, names)
+        throw new ConfigError('RIG_CONFIG_UNKNOWN_DEPENDENCY', `service "${name}" depends on "${dep}", which is not a service in this config${s ? ` — did you mean "${s}"?` : ''} (services: ${names.join(', ')})`)
       }
       if (dep === name) throw new ConfigError('RIG_CONFIG_CYCLE', `service "${name}" depends on itself`)
       if (!CONDITIONS.includes(cond)) {

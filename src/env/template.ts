@@ -27,10 +27,10 @@ export function expandTemplate(text: string, self: TemplateSelf, deps: Readonly<
       if (id === 'dir') return self.dir
       if (id === 'url') return `http://${self.host}:${self.port}`
       if (id === 'name') return self.name
-      const dep = deps[id]
+      const dep = Object.hasOwn(deps, id) ? deps[id] : undefined
       return dep ? dep.url : whole
     }
-    const dep = deps[id]
+    const dep = Object.hasOwn(deps, id) ? deps[id] : undefined
     if (!dep) throw new ConfigError('RIG_CONFIG_UNKNOWN_REFERENCE', `service "${self.name}" refers to {${id}.${field}}, but "${id}" is not in its dependsOn: add it there so its address is known before "${self.name}" starts`)
     return String(dep[field])
   })

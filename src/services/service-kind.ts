@@ -99,6 +99,11 @@ export interface ServiceKind<O extends object> {
   readonly optionKeys: readonly string[]
   /** Whether rig must pick a port for it when none is fixed. @default true */
   readonly needsPort?: (options: O) => boolean
+  /**
+   * Checks the kind's own option values before anything starts (the keys are already known
+   * to be allowed); throws a ConfigError whose message begins with `where`.
+   */
+  validate?(options: O & CommonOptions, where: string): void
   /** Starts one instance. */
   start(ctx: StartContext, options: O & CommonOptions): Promise<Launched>
   /** Checks this kind's prerequisites for `rig doctor`. */

@@ -70,7 +70,8 @@ export function services(): Record<string, TestService> {
 
 /** One service by name. */
 export function service(name: string): TestService {
-  const s = rigProvided().services[name]
+  const all = rigProvided().services
+  const s = Object.hasOwn(all, name) ? all[name] : undefined
   if (!s) throw new RigError('RIG_UNKNOWN_SERVICE', `no service "${name}" (services: ${Object.keys(rigProvided().services).join(', ')})`)
   return handle(s)
 }

@@ -128,6 +128,55 @@ describe('validateConfig', () => {
   })
 })
 
+describe('validateConfig: names and values', () => {
+  it('a dependency named like an Object method is an unknown service, not a TypeError', () => {
+    for (const name of ['toString', 'constructor', 'hasOwnProperty', '__proto__']) {
+      const err = configError({ services: { api: command({ run: 'x', dependsOn: [name] }) } })
+      expect(err.code, name).toBe('RIG_CONFIG_UNKNOWN_DEPENDENCY')
+      expect(err.message).toContain(`depends on "${name}", which is not a service`)
+    }
+    expect(configError({ services: { api: command({ run: 'x', dependsOn: { valueOf: 'ready' } as never }) } }).code).toBe('RIG_CONFIG_UNKNOWN_DEPENDENCY')
+    // A service may be called so, and be depended on.
+    expect(validateConfig({ services: { toString: redis(), api: command({ run: 'x', dependsOn: ['toString'] }) } })).toEqual(['toString', 'api'])
+  })
+
+  it('names that would share their RIG_<NAME>_* variables', () => {
+    const dash = configError({ services: { 'my-db': postgres(), my_db: postgres() } })
+    expect(dash.code).toBe('RIG_CONFIG_NAME_COLLISION')
+    expect(dash.message).toBe('services "my-db" and "my_db" would both export RIG_MY_DB_URL (names differing only in case, "-" or "_" share their env vars): rename one of them')
+    expect(configError({ services: { db: redis(), DB: redis() } }).message).toContain('services "db" and "DB" would both export RIG_DB_URL')
+  })
+
+  it('values of the wrong type are named with what was given', () => {
+    const msg = (config: unknown): string => configError(config).message
+    expect(msg({ services: { api: command({ run: 42 as never }) } })).toBe(`service "api" (command): run must be a command line ('node server.js') or a non-empty argv array (['node', 'server.js']), got 42`)
+    expect(msg({ services: { api: command({ run: [] }) } })).toContain('run must be')
+    expect(msg({ services: { api: command({ run: ['node', 1] as never }) } })).toContain('run must be')
+    expect(msg({ services: { api: command({ run: 'x' }) }, logsDir: 42 })).toBe('rig.config.ts: logsDir must be a non-empty string, got 42')
+    expect(msg({ services: { api: command({ run: 'x', stopSignal: 'SIGFOO' as never }) } })).toContain('stopSignal must be a signal name such as "SIGTERM"')
+    expect(msg({ services: { api: command({ run: 'x', stopGrace: '5s' as never }) } })).toContain('stopGrace must be a non-negative number of ms, got "5s"')
+    expect(msg({ services: { api: command({ run: 'x', env: { A: null } as never }) } })).toContain('env.A must be a string, number or boolean, got null')
+    expect(msg({ services: { api: command({ run: 'x', cwd: 7 as never }) } })).toContain('cwd must be a non-empty string, got 7')
+    expect(msg({ services: { api: command({ run: 'x', ready: 'tcp' as never }) } })).toContain("ready must be a probe such as http('/health')")
+    expect(msg({ services: { cache: redis({ settings: { maxmemory: {} } as never }) } })).toContain('settings.maxmemory must be a string, number or boolean, got an object')
+    expect(msg({ services: { ext: external({ url: 'localhost:8080' }) } })).toContain('url must be an absolute URL')
+    expect(validateConfig({ services: { api: command({ run: 'x', stopSignal: 'SIGINT', stopGrace: 0, env: { N: 1 as never } }) } })).toEqual(['api'])
+  })
+
+  it('postgres options: version, provider, database and user names', () => {
+    const msg = (o: Parameters<typeof postgres>[0]): string => configError({ services: { db: postgres(o) } }).message
+    expect(msg({ provider: 'docker' as never })).toBe('service "db" (postgres): provider must be one of "auto", "process", "embedded", got "docker"')
+    expect(msg({ version: 16 as never })).toContain("version must be a major version as a string, such as '16', got 16")
+    expect(msg({ version: 'latest' })).toContain('version must be')
+    expect(msg({ provider: 'embedded', version: '15' })).toContain("`provider: 'embedded'` runs PGlite")
+    for (const bad of ['a;b', 'a/b', 'a?b', 'a#b', 'a@b']) expect(msg({ database: bad })).toContain('does not survive the postgres:// URL')
+    expect(msg({ database: 'x'.repeat(64) })).toContain('at most 63 bytes')
+    expect(msg({ database: 'a\nb' })).toContain('without control characters')
+    expect(msg({ user: 'pg_app' })).toContain('does not start with "pg_"')
+    expect(validateConfig({ services: { db: postgres({ database: 'my "app" 100%', user: 'app user' }) } })).toEqual(['db'])
+  })
+})
+
 describe('suggest', () => {
   it('finds typos and ignores unrelated words', () => {
     expect(suggest('readyTimout', ['ready', 'readyTimeout', 'port'])).toBe('readyTimeout')

@@ -23,7 +23,7 @@ function controlCommand(action: keyof typeof WHAT): Command {
       if (positionals.length !== 1) throw new RigError('RIG_USAGE', `rig ${action} takes one service name`, { exitCode: 2 })
       const name = positionals[0] as string
       const s = requireRunning(projectRoot(values.config as string | undefined))
-      if (!(name in s.services)) throw new RigError('RIG_UNKNOWN_SERVICE', `no service "${name}" (services: ${Object.keys(s.services).join(', ')})`, { exitCode: 2 })
+      if (!Object.hasOwn(s.services, name)) throw new RigError('RIG_UNKNOWN_SERVICE', `no service "${name}" (services: ${Object.keys(s.services).join(', ')})`, { exitCode: 2 })
       const t = performance.now()
       const svc = await controlRequest<ServiceState>(s.controlSocket, 'POST', `/services/${encodeURIComponent(name)}/${action}`)
       if (values.json) out.json(svc)

@@ -34,7 +34,7 @@ export const logs: Command = {
     const root = projectRoot(values.config as string | undefined)
     const all = logFiles(root)
     if (Object.keys(all).length === 0) throw new RigError('RIG_NO_LOGS', `no logs in ${root}: start the environment with \`rig up\` first`, { exitCode: 3 })
-    const unknown = positionals.filter((p) => !(p in all))
+    const unknown = positionals.filter((p) => !Object.hasOwn(all, p))
     if (unknown.length > 0) throw new RigError('RIG_UNKNOWN_SERVICE', `no logs for ${unknown.map((u) => `"${u}"`).join(', ')} (services: ${Object.keys(all).join(', ')})`, { exitCode: 2 })
     const chosen = positionals.length > 0 ? positionals : Object.keys(all)
     const prefix = chosen.length > 1

@@ -3,6 +3,7 @@
 // server binds it.
 import fs from 'node:fs'
 import net from 'node:net'
+import { RigError } from '../../errors.ts'
 import { tempRoot } from './cache-dir.ts'
 import path from 'node:path'
 
@@ -23,20 +24,41 @@ function listen(port: number, host: string): Promise<number> {
   })
 }
 
-/** True when nothing listens on `port` (checked on 127.0.0.1 and the wildcard address). */
-export async function isPortFree(port: number): Promise<boolean> {
+/**
+ * Why `port` cannot be used, or undefined when it is free (checked on 127.0.0.1 and the
+ * wildcard address): `in-use`, or `privileged` when this user may not bind it (below
+ * net.ipv4.ip_unprivileged_port_start, 1024 by default, without root).
+ */
+export async function portProblem(port: number): Promise<'in-use' | 'privileged' | undefined> {
   try {
     await listen(port, '127.0.0.1')
     await listen(port, '0.0.0.0')
-    return true
-  } catch {
-    return false
+    return undefined
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code
+    return code === 'EACCES' || code === 'EPERM' ? 'privileged' : 'in-use'
   }
+}
+
+/** True when nothing listens on `port` and this user may bind it. */
+export async function isPortFree(port: number): Promise<boolean> {
+  return (await portProblem(port)) === undefined
+}
+
+/** A readable error for a reservation dir another user's rig created (EACCES on shared temp files). */
+function lockError(dir: string, err: unknown): RigError {
+  const st = fs.statSync(dir, { throwIfNoEntry: false })
+  const owner = st ? ` (owned by uid ${st.uid}, mode ${(st.mode & 0o7777).toString(8)})` : ''
+  return new RigError('RIG_TEMP_DENIED', `cannot write port reservations in ${dir}${owner}: ${(err as Error).message}. Another user's rig probably created it: set RIG_TMP_DIR to a directory of your own`, { cause: err })
 }
 
 function tryLock(port: number): boolean {
   const dir = lockDir()
-  fs.mkdirSync(dir, { recursive: true, mode: 0o1777 })
+  try {
+    fs.mkdirSync(dir, { recursive: true, mode: 0o1777 })
+  } catch (err) {
+    throw lockError(dir, err)
+  }
   const file = path.join(dir, String(port))
   try {
     const st = fs.statSync(file)
@@ -48,8 +70,10 @@ function tryLock(port: number): boolean {
   try {
     fs.writeFileSync(file, String(process.pid), { flag: 'wx' })
     return true
-  } catch {
-    return false
+  } catch (err) {
+    // Only "someone else holds it" means try another port; anything else would fail 50 times.
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false
+    throw lockError(dir, err)
   }
 }
 

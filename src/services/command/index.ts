@@ -1,6 +1,7 @@
 // The team's own processes: an API, a worker, a front-end dev server, or a one-shot task such
 // as a migration that dependents wait on with the `completed` condition.
 import path from 'node:path'
+import { check, invalid } from '../../config/option-checks.ts'
 import { ConfigError } from '../../errors.ts'
 import { expandTemplate, usesOwnPort, type TemplateSelf } from '../../env/template.ts'
 import { ProbeFailure, type Probe } from '../../probes/probe.ts'
@@ -57,13 +58,34 @@ const commandKind: ServiceKind<CommandOptions> = {
   optionKeys: ['run', 'cwd', 'env', 'url', 'stopSignal', 'stopGrace', 'oneShot'],
   needsPort: mentionsPort,
   errorPatterns: [/^\s*at .+:\d+:\d+\)?$/, /Unhandled(Promise)?Rejection|unhandled rejection/i, /\bpanic:/, /^(Type|Reference|Syntax|Range)Error\b/, /\bERROR\b/],
+  validate(o, where) {
+    const run: unknown = o.run
+    const argv = Array.isArray(run) && run.length > 0 && run.every((a) => typeof a === 'string') && run[0] !== ''
+    if (!(typeof run === 'string' && run.trim() !== '') && !argv) invalid(where, 'run', "a command line ('node server.js') or a non-empty argv array (['node', 'server.js'])", run)
+    check.string(where, 'cwd', o.cwd)
+    check.string(where, 'url', o.url)
+    if (typeof o.env !== 'function') check.scalarMap(where, 'env', o.env)
+    check.signal(where, 'stopSignal', o.stopSignal)
+    check.ms(where, 'stopGrace', o.stopGrace)
+    check.boolean(where, 'oneShot', o.oneShot)
+  },
   async start(ctx, o) {
-    if (!o.run || (Array.isArray(o.run) && o.run.length === 0)) {
-      throw new ConfigError('RIG_CONFIG_INVALID', `service "${ctx.name}": \`run\` must be a command line or a non-empty argv array`)
-    }
     const self: TemplateSelf = { name: ctx.name, host: '127.0.0.1', port: ctx.port, dir: ctx.dir }
     const expand = (s: string): string => expandTemplate(s, self, ctx.deps)
-    const userEnv = typeof o.env === 'function' ? o.env(ctx.deps, self) : (o.env ?? {})
+    let userEnv: Record<string, string>
+    try {
+      userEnv = typeof o.env === 'function' ? o.env(ctx.deps, self) : (o.env ?? {})
+    } catch (err) {
+      throw new ConfigError('RIG_CONFIG_INVALID', `service "${ctx.name}": its \`env\` function threw: ${err instanceof Error ? err.message : String(err)} (it receives the started dependencies by name: list each one it reads in \`dependsOn\`)`, { cause: err })
+    }
+    // An env function is only called now, with the dependencies' addresses.
+    if (typeof o.env === 'function') {
+      try {
+        check.scalarMap(`service "${ctx.name}"`, 'env', userEnv ?? null)
+      } catch (err) {
+        throw new ConfigError('RIG_CONFIG_INVALID', `${(err as Error).message} (returned by its \`env\` function): return an object of strings, e.g. env: ({ db }) => ({ DATABASE_URL: db.url })`)
+      }
+    }
     const env: NodeJS.ProcessEnv = { ...process.env }
     for (const dep of Object.values(ctx.deps)) Object.assign(env, dep.env)
     for (const [k, v] of Object.entries(userEnv)) env[k] = expand(String(v))

@@ -1,5 +1,5 @@
 // A service that already runs elsewhere: rig only probes it and hands out its address.
-import { ConfigError } from '../../errors.ts'
+import { check, invalid } from '../../config/option-checks.ts'
 import { tcp } from '../../probes/tcp.ts'
 import { defineService, type CommonOptions, type ServiceDefinition, type ServiceKind } from '../service-kind.ts'
 
@@ -17,13 +17,13 @@ const externalKind: ServiceKind<ExternalOptions> = {
   name: 'external',
   optionKeys: ['url', 'exports'],
   needsPort: () => false,
+  validate(o, where) {
+    // `localhost:8080` parses as a URL of scheme "localhost:": require scheme://.
+    if (typeof o.url !== 'string' || !/^[a-z][a-z0-9+.-]*:\/\//i.test(o.url) || !URL.canParse(o.url)) invalid(where, 'url', 'an absolute URL such as postgres://host:5432/db', o.url)
+    check.scalarMap(where, 'exports', o.exports)
+  },
   async start(ctx, o) {
-    let u: URL
-    try {
-      u = new URL(o.url)
-    } catch {
-      throw new ConfigError('RIG_CONFIG_INVALID', `service "${ctx.name}": \`url\` must be an absolute URL such as postgres://host:5432/db, got ${JSON.stringify(o.url)}`)
-    }
+    const u = new URL(o.url)
     const port = Number(u.port || DEFAULT_PORTS[u.protocol] || 0)
     return { host: u.hostname.replace(/^\[|\]$/g, ''), port, url: o.url, env: { ...o.exports }, provider: 'external', defaultReady: [tcp()] }
   },
