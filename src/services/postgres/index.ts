@@ -2,13 +2,14 @@
 // test-speed settings), or PGlite when no binary is installed.
 import fs from 'node:fs'
 import path from 'node:path'
-import { ConfigError } from '../../errors.ts'
+import { check, invalid } from '../../config/option-checks.ts'
+import { ConfigError, MissingBinaryError } from '../../errors.ts'
 import { postgresQuery } from '../../probes/postgres.ts'
 import { launchPglite, pgliteAvailable } from '../../providers/embedded/pglite.ts'
 import { ManagedProcess } from '../../providers/process/managed-process.ts'
 import { unprivilegedUser, chownForService } from '../../providers/process/user.ts'
 import { defineService, type CommonOptions, type DoctorEntry, type Launched, type ServiceDefinition, type ServiceKind, type StartContext } from '../service-kind.ts'
-import { findPostgres, INSTALL_HINT, requirePostgres } from './binaries.ts'
+import { findPostgres, INSTALL_HINT, resolvePostgres } from './binaries.ts'
 import { copyDataDir, ensureInitialised, postgresVersion } from './init-cache.ts'
 
 /** Options of {@link postgres}. */
@@ -53,12 +54,30 @@ export const TEST_SPEED_SETTINGS: Readonly<Record<string, string>> = {
   log_line_prefix: '%m [%p] %q%u@%d ',
 }
 
+const PROVIDERS = ['auto', 'process', 'embedded'] as const
+
+/**
+ * A database or user name must round-trip through the postgres:// URL rig hands out. Any
+ * name is valid SQL once quoted, but node-postgres decodes the URL path with decodeURI, which
+ * leaves %3B, %2F, %3F… encoded: a database named "a;b" would be created and never found.
+ */
+function checkName(where: string, key: 'database' | 'user', v: unknown): void {
+  check.string(where, key, v)
+  if (typeof v !== 'string') return
+  if (Buffer.byteLength(v) > 63) invalid(where, key, 'at most 63 bytes (PostgreSQL truncates longer names)', v)
+  // eslint-disable-next-line no-control-regex
+  if (/[\x00-\x1f\x7f]/.test(v)) invalid(where, key, 'a name without control characters', v)
+  const reserved = key === 'database' ? /[;/?:@&=+$,#]/.exec(v) : null
+  if (reserved) invalid(where, key, `a name without "${reserved[0]}": PostgreSQL accepts it quoted, but it does not survive the postgres:// URL as node-postgres decodes it (use letters, digits, spaces, _ - . " ')`, v)
+}
+
 function urlFor(user: string, port: number, database: string): string {
   return `postgres://${encodeURIComponent(user)}@127.0.0.1:${port}/${encodeURIComponent(database)}`
 }
 
 function crashHint(tail: readonly string[]): string | undefined {
   const text = tail.join('\n')
+  if (/could not bind .*Permission denied/i.test(text)) return 'the port is privileged (below 1024) and PostgreSQL runs as an unprivileged user: choose a port from 1024 up, or remove `port`'
   if (/Address already in use|could not bind/i.test(text)) return 'the port is taken: remove `port` to let rig pick a free one'
   if (/root/i.test(text) && /not permitted|cannot be run/i.test(text)) return 'PostgreSQL refuses root: set RIG_SERVICE_USER to an unprivileged user'
   if (/shared memory|could not create shared memory/i.test(text)) return 'not enough shared memory: lower `settings.shared_buffers`'
@@ -114,16 +133,30 @@ const postgresKind: ServiceKind<PostgresOptions> = {
   name: 'postgres',
   optionKeys: ['version', 'binDir', 'database', 'user', 'settings', 'initdbArgs', 'provider'],
   errorPatterns: [/\b(ERROR|FATAL|PANIC):/],
+  validate(o, where) {
+    check.oneOf(where, 'provider', o.provider, PROVIDERS)
+    if (o.version !== undefined && !(typeof o.version === 'string' && /^\d+(\.\d+)?$/.test(o.version))) invalid(where, 'version', "a major version as a string, such as '16'", o.version)
+    check.string(where, 'binDir', o.binDir)
+    checkName(where, 'database', o.database)
+    checkName(where, 'user', o.user)
+    if (typeof o.user === 'string' && o.user.startsWith('pg_')) invalid(where, 'user', 'a name that does not start with "pg_" (PostgreSQL reserves those role names)', o.user)
+    check.scalarMap(where, 'settings', o.settings)
+    check.stringArray(where, 'initdbArgs', o.initdbArgs)
+    if (o.provider === 'embedded' && (o.version !== undefined || o.binDir !== undefined)) {
+      throw new ConfigError('RIG_CONFIG_INVALID', `${where}: \`version\` and \`binDir\` choose a PostgreSQL binary, but \`provider: 'embedded'\` runs PGlite: remove one or the other`)
+    }
+  },
   async start(ctx, o) {
     const provider = o.provider ?? 'auto'
     if (provider === 'embedded') return startEmbedded(ctx, o)
-    const found = findPostgres(o)
-    if (found.path) return startProcess(ctx, o, fs.realpathSync(found.path))
+    // An explicit binDir or version that cannot be met throws here: no silent fallback.
+    const bin = await resolvePostgres(ctx.name, o)
+    if (bin) return startProcess(ctx, o, bin)
     if (provider === 'auto' && pgliteAvailable()) {
       ctx.notice(`no PostgreSQL binary found; "${ctx.name}" runs on embedded PGlite (install PostgreSQL for full fidelity: ${INSTALL_HINT})`)
       return startEmbedded(ctx, o)
     }
-    return startProcess(ctx, o, fs.realpathSync(requirePostgres(ctx.name, o)))
+    throw new MissingBinaryError('postgres', ctx.name, findPostgres({}).searched, INSTALL_HINT, 'RIG_POSTGRES_BIN_DIR')
   },
   async doctor(): Promise<DoctorEntry[]> {
     const found = findPostgres({})

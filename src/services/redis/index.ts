@@ -1,4 +1,6 @@
 // Redis from the local `redis-server` binary, in-memory only (no RDB/AOF), on a free port.
+import fs from 'node:fs'
+import { check } from '../../config/option-checks.ts'
 import { MissingBinaryError } from '../../errors.ts'
 import { redisPing } from '../../probes/redis.ts'
 import { findBinary } from '../../providers/process/binaries.ts'
@@ -24,9 +26,16 @@ const redisKind: ServiceKind<RedisOptions> = {
   name: 'redis',
   optionKeys: ['binDir', 'settings'],
   errorPatterns: [/# (Error|Fatal)/i, /\bERR\b/],
+  validate(o, where) {
+    check.string(where, 'binDir', o.binDir)
+    check.scalarMap(where, 'settings', o.settings)
+  },
   async start(ctx, o) {
     const found = find(o.binDir)
-    if (!found.path) throw new MissingBinaryError('redis-server', ctx.name, found.searched, INSTALL, 'RIG_REDIS_BIN_DIR')
+    if (!found.path) {
+      const where = o.binDir === undefined ? undefined : fs.existsSync(o.binDir) ? `which is not in its binDir ${o.binDir}` : `but its binDir ${o.binDir} does not exist`
+      throw new MissingBinaryError('redis-server', ctx.name, found.searched, INSTALL, 'RIG_REDIS_BIN_DIR', where)
+    }
     const bin = found.path
     const args = ['--port', String(ctx.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', ctx.dir, '--daemonize', 'no', '--loglevel', 'notice', '--protected-mode', 'no']
     for (const [k, v] of Object.entries(o.settings ?? {})) args.push(`--${k}`, String(v))
