@@ -114,14 +114,20 @@ export class SpawnFailedError extends RigError {
 /** A service's readiness probes did not pass before its deadline. */
 export class ReadinessTimeoutError extends RigError {
   readonly details: StartFailureDetails
-  constructor(details: StartFailureDetails, timeoutMs: number) {
-    super(
-      'RIG_READY_TIMEOUT',
-      `service "${details.service}" was not ready after ${timeoutMs} ms.\n` +
-        formatEvidence(details) +
-        `\n  raise its \`readyTimeout\` or fix the probe; set RIG_TIMEOUT_SCALE to scale every deadline.`,
-    )
+  /** `hint` says what to do; it suggests more time only when more time can help. */
+  constructor(details: StartFailureDetails, timeoutMs: number, hint: string) {
+    super('RIG_READY_TIMEOUT', `service "${details.service}" was not ready after ${timeoutMs} ms.\n` + formatEvidence(details) + `\n  ${hint}`)
     this.name = 'ReadinessTimeoutError'
+    this.details = details
+  }
+}
+
+/** A readiness probe that cannot work however long rig waits (e.g. an HTTP probe on a service without a port). */
+export class ProbeUnusableError extends RigError {
+  readonly details: StartFailureDetails
+  constructor(details: StartFailureDetails) {
+    super('RIG_PROBE_UNUSABLE', `service "${details.service}" cannot be checked for readiness: ${details.lastError ?? 'its probe cannot run'}\n  probe: ${details.probe ?? '?'}`, { exitCode: 2 })
+    this.name = 'ProbeUnusableError'
     this.details = details
   }
 }

@@ -1,5 +1,6 @@
 // The one place that parses arguments, prints usage, catches errors and sets the exit code.
 import { parseArgs } from 'node:util'
+import { suggest } from '../config/suggest.ts'
 import { describeError, RigError } from '../errors.ts'
 import { fromSystemError } from '../system-error.ts'
 import { globalOptions, toParseArgs, type Command, type OptionSpec } from './command.ts'
@@ -64,7 +65,8 @@ export async function main(argv: string[], out = new Output()): Promise<number> 
   }
   const cmd = commands.find((c) => c.name === name)
   if (!cmd) {
-    out.error(`unknown command "${name}"`)
+    const near = suggest(name, commands.map((c) => c.name))
+    out.error(`unknown command "${name}"${near ? ` — did you mean "${near}"? (rig ${near}${args.length ? ` ${args.join(' ')}` : ''})` : ''}`)
     out.info(`commands: ${commands.map((c) => c.name).join(', ')}`)
     return 2
   }
@@ -75,7 +77,9 @@ export async function main(argv: string[], out = new Output()): Promise<number> 
   try {
     parsed = parseArgs({ args: own, options: toParseArgs({ ...cmd.options, ...globalOptions }), allowPositionals: cmd.positionals ?? false, strict: true })
   } catch (err) {
-    out.error(describeError(err))
+    const unknown = /^Unknown option '(-{1,2})([^']+)'/.exec(err instanceof Error ? err.message : '')
+    const near = unknown?.[1] === '--' && unknown[2] ? suggest(unknown[2], Object.keys({ ...cmd.options, ...globalOptions })) : undefined
+    out.error(`${describeError(err)}${near ? ` — did you mean --${near}?` : ''}`)
     out.info(`usage: ${cmd.usage}  (rig ${cmd.name} --help)`)
     return 2
   }

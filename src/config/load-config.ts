@@ -4,6 +4,7 @@ import path from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { ConfigError } from '../errors.ts'
 import { CONFIG_FILES } from './defaults.ts'
+import { describeLoadError } from './load-error.ts'
 import type { RigConfig } from './define-config.ts'
 import { validateConfig } from './validate.ts'
 
@@ -45,7 +46,7 @@ export async function loadConfig(explicit?: string, cwd?: string): Promise<Loade
   try {
     mod = (await import(pathToFileURL(file).href)) as { default?: unknown }
   } catch (err) {
-    throw new ConfigError('RIG_CONFIG_LOAD_FAILED', `could not load ${file}: ${err instanceof Error ? err.message : String(err)}`, { cause: err })
+    throw new ConfigError('RIG_CONFIG_LOAD_FAILED', describeLoadError(err, file), { cause: err })
   }
   if (mod.default === undefined) throw new ConfigError('RIG_CONFIG_INVALID', `${file} has no default export: export default defineConfig({ ... })`)
   validateConfig(mod.default, path.basename(file))

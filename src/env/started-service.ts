@@ -1,11 +1,11 @@
 // A service of a started environment: its address, logs, timeline and controls. Boot (launch
 // then wait for readiness) lives here so that `restart()` reuses exactly the start-up path.
-import { AbortedError, ReadinessTimeoutError, RigError, ServiceCrashedError, SpawnFailedError, type StartFailureDetails } from '../errors.ts'
+import { AbortedError, ReadinessTimeoutError, RigError, ServiceCrashedError } from '../errors.ts'
 import type { Probe, ProbeTarget } from '../probes/probe.ts'
 import { waitFor } from '../probes/retry.ts'
 import { formatLogLine, type LogBuffer, type LogLine } from '../providers/process/log-buffer.ts'
 import type { ExitInfo, ManagedProcess } from '../providers/process/managed-process.ts'
-import { explainSpawnError } from '../providers/process/spawn-failure.ts'
+import { readinessError, spawnError } from './start-failure.ts'
 import type { Launched, ServiceAddress } from '../services/service-kind.ts'
 import type { EnvEventListener } from './events.ts'
 import { keepAlive } from './keep-alive.ts'
@@ -104,10 +104,10 @@ export class StartedService implements ServiceAddress, ProbeTarget {
     this.proc = proc
     this.expectExit = false
     // A process that never ran must fail the start, not be "ready" because it has no probe.
-    const spawnError = proc ? await proc.spawned : undefined
-    if (proc && spawnError) {
+    const spawnFailed = proc ? await proc.spawned : undefined
+    if (proc && spawnFailed) {
       this.status = 'failed'
-      throw this.spawnFailure(proc, spawnError)
+      throw spawnError(this.name, this.kind, proc.spec, spawnFailed)
     }
     if (proc) {
       if (proc.pid > 0) params.registry.add(this.name, proc.pid)
@@ -141,15 +141,7 @@ export class StartedService implements ServiceAddress, ProbeTarget {
       const o = first.outcome
       if (!o.ok) {
         if (o.stoppedBy === 'aborted') throw new AbortedError(`starting "${this.name}"`, signal.reason)
-        const details: StartFailureDetails = {
-          service: this.name,
-          elapsedMs: o.elapsedMs,
-          attempts: o.attempts,
-          logTail: this.logTail(),
-          ...(o.probe ? { probe: o.probe } : {}),
-          ...(o.last?.detail ? { lastError: o.last.detail } : {}),
-        }
-        throw new ReadinessTimeoutError(details, params.readyTimeoutMs)
+        throw readinessError({ name: this.name, host: this.host, port: this.port, logs: this.logs, pid: this.pid, external: !launched.launch, logTail: () => this.logTail() }, o, params.readyTimeoutMs)
       }
       this.markReady()
     } catch (err) {
@@ -168,14 +160,6 @@ export class StartedService implements ServiceAddress, ProbeTarget {
     this.readyMs ??= this.since(p.t0)
     if (this.status === 'starting') this.status = 'ready'
     p.emit({ type: 'ready', service: this.name, at: this.since(p.t0), readyMs: this.readyMs, url: this.url })
-  }
-
-  private spawnFailure(proc: ManagedProcess, error: NodeJS.ErrnoException): SpawnFailedError {
-    const { command, cwd } = proc.spec
-    return new SpawnFailedError(
-      { service: this.name, command, cwd, errno: error.code ?? error.name, explanation: explainSpawnError(proc.spec, error) },
-      { hint: this.kind === 'command' ? `fix \`run\` or \`cwd\` of service "${this.name}" in the config` : undefined, cause: error },
-    )
   }
 
   private crashError(info: ExitInfo, bootStart: number): ServiceCrashedError {
@@ -214,7 +198,7 @@ export class StartedService implements ServiceAddress, ProbeTarget {
     let onAbort = (): void => {}
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(
-        () => reject(new ReadinessTimeoutError({ service: this.name, elapsedMs: timeoutMs, logTail: this.logTail(), lastError: `"${waiter}" waits for it to complete, but it is still running` }, timeoutMs)),
+        () => reject(new ReadinessTimeoutError({ service: this.name, elapsedMs: timeoutMs, logTail: this.logTail(), lastError: `"${waiter}" waits for it to complete, but it is still running` }, timeoutMs, `if it only needs longer, raise its \`readyTimeout\`; if it never exits, let "${waiter}" wait for it to be \`ready\` instead of \`completed\``)),
         timeoutMs,
       )
       timer.unref()

@@ -1,5 +1,6 @@
+import { failure } from './failure.ts'
 import { ProbeFailure, type Probe } from './probe.ts'
-import { requireTarget } from './target.ts'
+import { requireAddress } from './target.ts'
 
 /** Options of {@link http}. */
 export interface HttpProbeOptions {
@@ -38,9 +39,20 @@ export function http(pathOrUrl: string, options: HttpProbeOptions = {}): Probe {
     name: `http ${method} ${pathOrUrl}`,
     timeoutMs: options.timeoutMs ?? 2000,
     async run(ctx) {
-      const url = /^https?:\/\//.test(pathOrUrl) ? pathOrUrl : new URL(pathOrUrl, requireTarget(ctx, 'http()').url).href
-      const res = await fetch(url, { method, signal: ctx.signal, ...(options.headers ? { headers: options.headers } : {}) })
-      const text = await res.text()
+      const base = /^https?:\/\//.test(pathOrUrl) ? undefined : requireAddress(ctx, 'http()', 'url').url
+      if (!URL.canParse(pathOrUrl, base)) {
+        throw new ProbeFailure('error', `http(${JSON.stringify(pathOrUrl)}) is not a valid URL${base ? ` relative to ${base}` : ''}: give a path such as '/health' or a full http:// URL`, { permanent: true })
+      }
+      const url = new URL(pathOrUrl, base).href
+      let res: Response
+      let text: string
+      try {
+        res = await fetch(url, { method, signal: ctx.signal, ...(options.headers ? { headers: options.headers } : {}) })
+        text = await res.text()
+      } catch (err) {
+        // fetch says only "fetch failed"; the address and ECONNREFUSED are in its cause.
+        throw failure(`${method} ${url}`, err)
+      }
       if (!statusOk(options.status, res.status)) throw new ProbeFailure('status', `${method} ${url} answered ${res.status}: ${text.slice(0, 200)}`)
       if (!bodyOk(options.body, text)) throw new ProbeFailure('assertion', `${method} ${url} body did not match: ${text.slice(0, 200)}`)
       return { detail: `${res.status}` }

@@ -31,6 +31,8 @@ export interface ProbeResult {
   /** Human-readable evidence: what was seen, or why it failed. */
   detail?: string
   reason?: FailureReason
+  /** Set when retrying cannot help (see {@link ProbeFailure.permanent}). */
+  permanent?: true
   durationMs: number
 }
 
@@ -50,10 +52,13 @@ export interface Probe {
 /** A failed probe attempt, with a reason class. */
 export class ProbeFailure extends Error {
   readonly reason: FailureReason
-  constructor(reason: FailureReason, message: string, options?: { cause?: unknown }) {
-    super(message, options)
+  /** Retrying cannot help (the probe is misconfigured): a readiness wait stops at once. */
+  readonly permanent: boolean
+  constructor(reason: FailureReason, message: string, options?: { cause?: unknown; permanent?: boolean }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause })
     this.name = 'ProbeFailure'
     this.reason = reason
+    this.permanent = options?.permanent ?? false
   }
 }
 
@@ -106,7 +111,8 @@ export async function runProbe(probe: Probe, options: { signal?: AbortSignal; ta
     if (out && out.status === 'fail') return { reason: 'assertion', ...out, status: 'fail', durationMs }
     return { status: out?.status ?? 'pass', ...(out?.detail !== undefined ? { detail: out.detail } : {}), durationMs }
   } catch (err) {
-    return { status: 'fail', detail: describeError(err), reason: classifyError(err), durationMs: performance.now() - started }
+    const permanent = err instanceof ProbeFailure && err.permanent ? { permanent: true as const } : {}
+    return { status: 'fail', detail: describeError(err), reason: classifyError(err), ...permanent, durationMs: performance.now() - started }
   } finally {
     clearTimeout(timer)
     options.signal?.removeEventListener('abort', onParentAbort)

@@ -41,8 +41,17 @@ export const defaultBackoff: Backoff = { initialMs: 5, factor: 1.3, maxMs: 25 }
 /** What a wait ended with. */
 export interface WaitOutcome {
   ok: boolean
-  /** Why it stopped when not ok. */
-  stoppedBy?: 'deadline' | 'aborted'
+  /** Why it stopped when not ok: the deadline, an abort, or a failure retrying cannot fix. */
+  stoppedBy?: 'deadline' | 'aborted' | 'permanent'
+  /**
+   * Whether the service was still getting somewhere: the failure changed (another reason
+   * class, or an earlier probe passed) in the second half of the wait. More time may help.
+   */
+  progressed?: boolean
+  /** An attempt ran into its own timeout: the service was there but slow to answer. */
+  hung?: boolean
+  /** How long the last failure had lasted unchanged (its probe and reason class), in ms. */
+  sameForMs?: number
   /** The probe that was still failing (or last ran). */
   probe?: string
   attempts: number
@@ -71,20 +80,46 @@ export async function waitFor(probes: readonly Probe[], options: WaitOptions): P
   const start = clock.now()
   let attempts = 0
   let last: ProbeResult | undefined
+  // The current way of failing (probe and reason class) and since when; whether an attempt hung.
+  let failing: string | undefined
+  let failingSince = start
+  let hung = false
+  const note = (key: string): void => {
+    if (key !== failing) [failing, failingSince] = [key, clock.now()]
+  }
+  const stopped = (stoppedBy: NonNullable<WaitOutcome['stoppedBy']>, probe: string): WaitOutcome => {
+    const elapsedMs = clock.now() - start
+    const sameForMs = clock.now() - failingSince
+    return { ok: false, stoppedBy, probe, attempts, elapsedMs, progressed: sameForMs < elapsedMs / 2, hung, sameForMs, ...(last ? { last } : {}) }
+  }
   for (const probe of probes) {
     let delay = backoff.initialMs
     for (;;) {
-      if (options.signal?.aborted) return { ok: false, stoppedBy: 'aborted', probe: probe.name, attempts, elapsedMs: clock.now() - start, ...(last ? { last } : {}) }
+      if (options.signal?.aborted) return stopped('aborted', probe.name)
       const remaining = options.deadlineMs - (clock.now() - start)
-      if (remaining <= 0) return { ok: false, stoppedBy: 'deadline', probe: probe.name, attempts, elapsedMs: clock.now() - start, ...(last ? { last } : {}) }
+      if (remaining <= 0) return stopped('deadline', probe.name)
       attempts++
-      last = await runProbe(probe, {
+      const result = await runProbe(probe, {
         timeoutMs: Math.max(1, Math.min(probe.timeoutMs ?? 2000, remaining)),
         ...(options.signal ? { signal: options.signal } : {}),
         ...(options.target ? { target: options.target } : {}),
       })
-      if (last.status !== 'fail') break
-      options.onAttempt?.(probe.name, attempts, last)
+      if (result.status !== 'fail') {
+        last = result
+        if (failing !== undefined) note(`${probe.name}:pass`)
+        break
+      }
+      options.onAttempt?.(probe.name, attempts, result)
+      // An attempt cut short by the overall deadline ("timed out after 1 ms") is no evidence:
+      // the failure before it says more about the service.
+      const cutShort = result.reason === 'timeout' && remaining < (probe.timeoutMs ?? 2000)
+      if (!cutShort || last?.status !== 'fail') last = result
+      if (result.permanent) return stopped('permanent', probe.name)
+      if (!cutShort) {
+        note(`${probe.name}:${result.reason ?? 'error'}`)
+        // An attempt that ran into its own timeout met a service that was there but slow.
+        if (result.reason === 'timeout') hung = true
+      }
       await clock.sleep(Math.min(delay, Math.max(0, options.deadlineMs - (clock.now() - start))), options.signal)
       delay = Math.min(backoff.maxMs, delay * backoff.factor)
     }

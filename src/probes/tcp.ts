@@ -1,6 +1,6 @@
 import net from 'node:net'
 import type { Probe } from './probe.ts'
-import { requireTarget } from './target.ts'
+import { requireAddress } from './target.ts'
 
 /** Passes once a TCP connection to the service's port (or `host:port`) is accepted. */
 export function tcp(options: { host?: string; port?: number; timeoutMs?: number } = {}): Probe {
@@ -10,8 +10,8 @@ export function tcp(options: { host?: string; port?: number; timeoutMs?: number 
     timeoutMs: options.timeoutMs ?? 1000,
     run: (ctx) =>
       new Promise<void>((resolve, reject) => {
-        const host = options.host ?? (options.port !== undefined ? '127.0.0.1' : requireTarget(ctx, 'tcp()').host)
-        const port = options.port ?? requireTarget(ctx, 'tcp()').port
+        const host = options.host ?? (options.port !== undefined ? '127.0.0.1' : requireAddress(ctx, 'tcp()', 'port').host)
+        const port = options.port ?? requireAddress(ctx, 'tcp()', 'port').port
         const socket = net.connect({ host, port })
         const done = (err?: Error): void => {
           socket.destroy()

@@ -117,7 +117,7 @@ describe('start failures', () => {
     expect(err.message).toMatch(/probe: tcp service port \(\d+ attempts over \d+ ms\)/)
     expect(err.message).toMatch(/last error: .*ECONNREFUSED/)
     expect(err.message).toContain('waiting for a license key')
-    expect(err.message).toContain('readyTimeout')
+    expect(err.message).toMatch(/nothing listens on 127\.0\.0\.1:\d+/)
   })
 
   it('an external service that is not there times out with the connection error', async () => {

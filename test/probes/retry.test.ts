@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { allOf, probe, runProbe, waitFor, type Clock, type Probe } from '../../src/index.ts'
+import { allOf, probe, ProbeFailure, runProbe, waitFor, type Clock, type Probe } from '../../src/index.ts'
 
 /** A virtual clock: `sleep` advances time at once (and yields for 1 ms of real time). */
 function fakeClock(): Clock & { t: number; sleeps: number[] } {
@@ -116,6 +116,57 @@ describe('waitFor', () => {
     expect(out.last?.reason).toBe('timeout')
     // Far below the probe's own 60 s timeout: the deadline bounds it.
     expect(performance.now() - start).toBeLessThan(30_000)
+  })
+})
+
+describe('waitFor: is the service getting anywhere?', () => {
+  const step = { initialMs: 10, factor: 1, maxMs: 10 }
+
+  it('a permanent failure stops the wait at once', async () => {
+    const clock = fakeClock()
+    const out = await waitFor([probe('needs a port', () => Promise.reject(new ProbeFailure('error', 'no port', { permanent: true })))], { deadlineMs: 60_000, clock, backoff: step })
+    expect(out).toMatchObject({ ok: false, stoppedBy: 'permanent', attempts: 1, last: { permanent: true, detail: 'no port' } })
+  })
+
+  it('the same failure all along: not progressing, and for how long', async () => {
+    const clock = fakeClock()
+    const refused = Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' })
+    const out = await waitFor([probe('http', () => Promise.reject(refused))], { deadlineMs: 1000, clock, backoff: step })
+    expect(out).toMatchObject({ ok: false, stoppedBy: 'deadline', progressed: false, hung: false })
+    expect(out.sameForMs).toBeGreaterThanOrEqual(990)
+  })
+
+  it('a failure that changed in the second half of the wait is progress', async () => {
+    const clock = fakeClock()
+    const out = await waitFor(
+      [probe('http', () => Promise.reject(clock.now() < 700 ? Object.assign(new Error('refused'), { code: 'ECONNREFUSED' }) : new ProbeFailure('status', 'answered 503')))],
+      { deadlineMs: 1000, clock, backoff: step },
+    )
+    expect(out).toMatchObject({ progressed: true, last: { reason: 'status' } })
+    expect(out.sameForMs).toBeLessThanOrEqual(300)
+  })
+
+  it('an earlier probe passing late is progress too; one that changed early is not', async () => {
+    const clock = fakeClock()
+    const late = await waitFor([probe('tcp', () => clock.now() >= 800), failing('http')], { deadlineMs: 1000, clock, backoff: step })
+    expect(late.progressed).toBe(true)
+    const clock2 = fakeClock()
+    const early = await waitFor([probe('tcp', () => clock2.now() >= 50), failing('http')], { deadlineMs: 1000, clock: clock2, backoff: step })
+    expect(early.progressed).toBe(false)
+  })
+
+  it('an attempt that runs into its own timeout is a slow service (hung); one cut by the deadline is no evidence', async () => {
+    const clock = fakeClock()
+    const hangs = probe('slow', () => new Promise<void>(() => {}), { timeoutMs: 5 })
+    expect(await waitFor([hangs], { deadlineMs: 100, clock, backoff: step })).toMatchObject({ hung: true, last: { reason: 'timeout' } })
+    // The last attempt gets 1 ms (the deadline): the refused connection before it is what is reported.
+    const clock2 = fakeClock()
+    let n = 0
+    const out = await waitFor(
+      [probe('p', () => (++n < 3 ? Promise.reject(Object.assign(new Error('refused'), { code: 'ECONNREFUSED' })) : new Promise<void>(() => {})), { timeoutMs: 50 })],
+      { deadlineMs: 21, clock: clock2, backoff: step },
+    )
+    expect(out).toMatchObject({ hung: false, last: { reason: 'connect' } })
   })
 })
 

@@ -62,6 +62,6 @@ export const serveCommand: Command = {
     })
     out.info(`rig serve: ${signal}, closing`)
     await server.close()
-    return 0
+    return signal === 'SIGINT' ? 130 : 0
   },
 }

@@ -128,6 +128,7 @@ export const up: Command = {
     const t = performance.now()
     await hosted.stop()
     out.info(`stopped ${Object.keys(hosted.env.services).length} services in ${Math.round(performance.now() - t)} ms`)
-    return 0
+    // Ctrl-C is an interruption (130, as documented); `rig down` and SIGTERM are asked-for stops.
+    return why === 'SIGINT' ? 130 : 0
   },
 }

@@ -6,6 +6,7 @@ import path from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { cacheRoot } from '../../providers/process/cache-dir.ts'
 import { run } from '../../providers/process/run.ts'
+import { diskFullError, treeBytes } from '../../system-error.ts'
 import { chownForService, type ServiceUser } from '../../providers/process/user.ts'
 
 /** What determines the content of an initialised data directory. */
@@ -95,5 +96,15 @@ export async function ensureInitialised(key: InitKey, user: ServiceUser | undefi
 
 /** Copies the cached data directory into an instance dir, keeping owner and permissions. */
 export async function copyDataDir(from: string, to: string): Promise<void> {
-  await run('cp', ['-a', '--reflink=auto', from, to])
+  try {
+    await run('cp', ['-a', '--reflink=auto', from, to])
+  } catch (err) {
+    // cp reports a full disk once per file (hundreds of lines): one error says it all.
+    if (/No space left on device/.test((err as Error).message)) {
+      // The partial copy is garbage; without it, the free space shown is what the user has.
+      fs.rmSync(to, { recursive: true, force: true })
+      throw diskFullError("copying PostgreSQL's data directory", to, treeBytes(from), err)
+    }
+    throw err
+  }
 }
