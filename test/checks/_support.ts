@@ -66,3 +66,26 @@ export function rig(args: string[], cwd: string, env: NodeJS.ProcessEnv = {}): P
     child.on('close', (code) => resolve({ code, stdout, stderr }))
   })
 }
+
+/** A running `rig serve` subprocess. */
+export interface ServeProcess {
+  url: string
+  /** Sends `signal` and resolves with the exit code. */
+  stop(signal?: NodeJS.Signals): Promise<number | null>
+}
+
+/** Starts `rig serve ARGS` in `cwd` and resolves once it listens (rejects if it exits first). */
+export function serveProcess(args: string[], cwd: string, env: NodeJS.ProcessEnv = {}): Promise<ServeProcess> {
+  const child = spawn(NODE, [path.join(REPO, 'bin/rig.ts'), 'serve', ...args], { cwd, env: { ...process.env, NO_COLOR: '1', ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
+  const exited = new Promise<number | null>((r) => child.on('close', r))
+  let out = ''
+  child.stderr.on('data', (d: Buffer) => (out += d.toString()))
+  return new Promise((resolve, reject) => {
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString()
+      const m = /listening on (http:\/\/\S+)/.exec(out)
+      if (m) resolve({ url: m[1] as string, stop: (signal = 'SIGTERM') => (child.kill(signal), exited) })
+    })
+    void exited.then(() => reject(new Error(`rig serve exited: ${out}`)))
+  })
+}

@@ -1,11 +1,10 @@
 // `rig check` and `rig serve` as real subprocesses over temp projects.
-import { spawn } from 'node:child_process'
 import net from 'node:net'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { writeState, selfIdentity, removeState } from '../../src/env/state.ts'
 import { defineConfig, redis, startEnvironment, type Environment } from '../../src/index.ts'
-import { cleanProjects, NODE, REPO, rig, startHttp, tempProject } from './_support.ts'
+import { cleanProjects, rig, serveProcess, startHttp, tempProject } from './_support.ts'
 
 let api: Awaited<ReturnType<typeof startHttp>>
 beforeAll(async () => {
@@ -127,26 +126,15 @@ describe('rig check against the environment rig up runs', () => {
 describe('rig serve', () => {
   test('serves /health until SIGTERM, then exits 0', async () => {
     const dir = tempProject({ 'checks/a.check.ts': GOOD })
-    const child = spawn(NODE, [path.join(REPO, 'bin/rig.ts'), 'serve', '--port', '0'], { cwd: dir, env: { ...process.env, API_URL: api.url, RIG_CHECK_TOKEN: 'tok' }, stdio: ['ignore', 'pipe', 'pipe'] })
-    const exited = new Promise<number | null>((r) => child.on('close', r))
+    const serve = await serveProcess(['--port', '0'], dir, { API_URL: api.url, RIG_CHECK_TOKEN: 'tok' })
     try {
-      const url = await new Promise<string>((resolve, reject) => {
-        let out = ''
-        child.stdout.on('data', (d: Buffer) => {
-          out += d.toString()
-          const m = /listening on (http:\/\/\S+)/.exec(out)
-          if (m) resolve(m[1] as string)
-        })
-        child.on('close', () => reject(new Error(`rig serve exited: ${out}`)))
-      })
-      const bare = await fetch(`${url}/health`)
+      const bare = await fetch(`${serve.url}/health`)
       expect([bare.status, await bare.json()]).toEqual([200, { status: 'pass' }])
-      const detailed = (await (await fetch(`${url}/health`, { headers: { authorization: 'Bearer tok' } })).json()) as any
+      const detailed = (await (await fetch(`${serve.url}/health`, { headers: { authorization: 'Bearer tok' } })).json()) as any
       expect(Object.keys(detailed.checks)).toEqual(['api', 'math'])
     } finally {
-      child.kill('SIGTERM')
+      expect(await serve.stop('SIGTERM')).toBe(0)
     }
-    expect(await exited).toBe(0)
   })
 
   test('a port already in use exits 2 with a clear message', async () => {

@@ -4,6 +4,7 @@ import crypto from 'node:crypto'
 import http from 'node:http'
 import type net from 'node:net'
 import { CheckConfigError } from '../errors.ts'
+import { hostChecker, isLoopback } from './host-check.ts'
 import { dashboardHtml, healthJson, metricsText } from './render.ts'
 import type { CheckService } from './service.ts'
 
@@ -19,6 +20,17 @@ export interface CheckServerOptions {
   deadline?: number
   /** @default 60000 */
   maxDeadline?: number
+  /**
+   * Required to bind an address other than loopback: the checks become reachable from the
+   * network, so a token is required too.
+   */
+  public?: boolean
+  /**
+   * Host names (optionally `name:port`) requests may carry besides 127.0.0.1, localhost and
+   * [::1] with the server's port, e.g. the name a reverse proxy forwards. Anything else gets a
+   * 403 (DNS rebinding). On a public bind, when given, only these names are answered.
+   */
+  allowHosts?: readonly string[]
 }
 
 /** A listening check server. */
@@ -28,8 +40,6 @@ export interface CheckServer {
   server: http.Server
   close(): Promise<void>
 }
-
-const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost'])
 
 class HttpError extends Error {
   readonly status: number
@@ -56,6 +66,14 @@ export async function startCheckServer(service: CheckService, options: CheckServ
   const defaultDeadline = options.deadline ?? 3000
   const maxDeadline = options.maxDeadline ?? 60_000
   const token = options.token || undefined
+  const loopback = isLoopback(host)
+  if (!loopback && !options.public) {
+    throw new CheckConfigError('RIG_SERVE_PUBLIC', `${host} is not a loopback address: the checks would be reachable from the network. Pass --public (public: true) to mean it, with a token (RIG_CHECK_TOKEN); or bind 127.0.0.1`)
+  }
+  if (!loopback && !token) {
+    throw new CheckConfigError('RIG_SERVE_PUBLIC', `serving on ${host} (public) needs a token: set RIG_CHECK_TOKEN (or --token); requests then need Authorization: Bearer <token> for details`)
+  }
+  let hostAllowed: (h: string | undefined) => boolean = () => false
 
   const access = (req: http.IncomingMessage): 'detail' | 'status' => {
     const auth = req.headers.authorization
@@ -64,7 +82,7 @@ export async function startCheckServer(service: CheckService, options: CheckServ
       if (!token || !m || !sameToken(m[1] as string, token)) throw new HttpError(401, 'invalid token: send Authorization: Bearer <the token given to rig serve>')
       return 'detail'
     }
-    return token === undefined && LOOPBACK.has(host) ? 'detail' : 'status'
+    return token === undefined && loopback ? 'detail' : 'status'
   }
 
   const params = (url: URL): { tags: string[]; deadline: number } => {
@@ -84,6 +102,15 @@ export async function startCheckServer(service: CheckService, options: CheckServ
 
   const handle = async (req: http.IncomingMessage, res: http.ServerResponse): Promise<void> => {
     req.resume()
+    if (!hostAllowed(req.headers.host)) {
+      const shown = JSON.stringify(String(req.headers.host).slice(0, 100))
+      throw new HttpError(
+        403,
+        loopback
+          ? `Host ${shown} is not served here: on a loopback address rig serve answers only 127.0.0.1, localhost and [::1] with its port (DNS rebinding protection); list other names with --allow-host`
+          : `Host ${shown} is not served here: rig serve answers only the names given with --allow-host`,
+      )
+    }
     const head = req.method === 'HEAD'
     if (req.method !== 'GET' && !head) throw new HttpError(405, `method ${String(req.method).slice(0, 20)} not allowed: use GET`)
     let url: URL
@@ -107,7 +134,8 @@ export async function startCheckServer(service: CheckService, options: CheckServ
     return send(res, 200, 'text/html; charset=utf-8', dashboardHtml(results, level === 'detail', 5), head, { 'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'" })
   }
 
-  const server = http.createServer((req, res) => {
+  // Idle and silent connections are checked every 500 ms, not Node's default 30 s.
+  const server = http.createServer({ connectionsCheckingInterval: 500 }, (req, res) => {
     handle(req, res).catch((err: unknown) => {
       if (res.headersSent) return void res.destroy()
       const status = err instanceof HttpError ? err.status : 500
@@ -121,9 +149,11 @@ export async function startCheckServer(service: CheckService, options: CheckServ
     const status = err.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? '408 Request Timeout' : '400 Bad Request'
     socket.end(`HTTP/1.1 ${status}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`)
   })
-  server.headersTimeout = 10_000
-  server.requestTimeout = maxDeadline + 10_000
-  server.keepAliveTimeout = 5_000
+  // A connection must send its headers within 5 s, finish within the longest deadline, and is
+  // closed 2 s after its last answer: idle sockets do not pile up after a load spike.
+  server.headersTimeout = 5_000
+  server.requestTimeout = maxDeadline + 5_000
+  server.keepAliveTimeout = 2_000
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', (err: NodeJS.ErrnoException) => {
@@ -135,15 +165,18 @@ export async function startCheckServer(service: CheckService, options: CheckServ
     server.listen(options.port ?? 8080, host, () => resolve())
   })
   const port = (server.address() as net.AddressInfo).port
+  hostAllowed = hostChecker(host, port, options.allowHosts ?? [])
   const shownHost = host.includes(':') ? `[${host}]` : host
   return {
     url: `http://${shownHost}:${port}`,
     port,
     server,
+    // Idle connections close at once; a request in flight gets a moment to be answered.
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve())
-        server.closeAllConnections()
+        server.closeIdleConnections()
+        setTimeout(() => server.closeAllConnections(), 1000).unref()
       }),
   }
 }

@@ -10,20 +10,23 @@ import { findChecksRoot } from '../../checks/root.ts'
 import { projectRoot } from '../_context.ts'
 import { positiveInt } from './check.ts'
 
-const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost'])
-
 export const serveCommand: Command = {
   name: 'serve',
   summary: 'serve the health checks over HTTP: /health, /checks, /metrics and a dashboard',
-  usage: 'rig serve [--port 8080] [--host 127.0.0.1] [--token T] [--target NAME]',
+  usage: 'rig serve [--port 8080] [--host 127.0.0.1 | --host 0.0.0.0 --public] [--token T] [--allow-host NAME] [--target NAME]',
   details:
     'GET /health answers application/health+json (200 pass/warn, 503 fail); /checks the full results;\n' +
     '/metrics Prometheus text; / an HTML dashboard. Query: ?tag=smoke, ?deadline=MS.\n' +
-    'Details need `Authorization: Bearer <token>` (--token or RIG_CHECK_TOKEN); without a token they are\n' +
-    'served only on a loopback address. Checks marked `writes` or `expensive` never run from HTTP.',
+    'Binds 127.0.0.1 and answers only requests for 127.0.0.1, localhost or [::1] (DNS rebinding\n' +
+    'protection; --allow-host adds a name, e.g. the one a reverse proxy forwards). Binding any other\n' +
+    'address needs --public and a token. Details need `Authorization: Bearer <token>` (RIG_CHECK_TOKEN or\n' +
+    '--token); without a token they are served on loopback only. Checks marked `writes` or `expensive`\n' +
+    'never run from HTTP.',
   options: {
     port: { type: 'string', short: 'p', value: 'PORT', description: 'port to listen on, 0 for a free one (default 8080)' },
-    host: { type: 'string', value: 'HOST', description: 'address to bind (default 127.0.0.1)' },
+    host: { type: 'string', value: 'HOST', description: 'address to bind (default 127.0.0.1); another than loopback needs --public' },
+    public: { type: 'boolean', description: 'allow binding a non-loopback address such as 0.0.0.0 (requires a token)' },
+    'allow-host': { type: 'string', multiple: true, value: 'NAME', description: 'also answer requests for this Host name (name or name:port)' },
     token: { type: 'string', value: 'TOKEN', description: 'bearer token for details (prefer RIG_CHECK_TOKEN: arguments show in ps)' },
     target: { type: 'string', value: 'NAME', description: 'env values of this target from rig.checks.ts' },
     checks: { type: 'string', multiple: true, value: 'GLOB', description: 'check files to load' },
@@ -52,8 +55,8 @@ export const serveCommand: Command = {
       ...(config.defaultTimeout !== undefined ? { defaultTimeout: config.defaultTimeout } : {}),
       ...(target.name ? { target: target.name } : {}),
     })
-    const server = await startCheckServer(service, { host, port: Number(portText), ...(token ? { token } : {}), ...(deadline ? { deadline } : {}) })
-    if (!token && !LOOPBACK.has(host)) out.info(out.e.yellow(`no token: ${host} is not a loopback address, so only the overall status is served. Set RIG_CHECK_TOKEN for details.`))
+    const allowHosts = (values['allow-host'] as string[] | undefined) ?? []
+    const server = await startCheckServer(service, { host, port: Number(portText), public: Boolean(values.public), allowHosts, ...(token ? { token } : {}), ...(deadline ? { deadline } : {}) })
     out.print(`rig serve: listening on ${server.url} (${project.checks.length} checks${target.name ? `, target ${target.name}` : ''})`)
     // Warm the cache so the first monitor request does not wait for every check.
     void service.refresh().catch(() => {})
