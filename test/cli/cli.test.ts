@@ -222,7 +222,8 @@ describe('rig up in the foreground', () => {
       const status = await p.rig(['status', '--json'])
       expect(status.code).toBe(0)
       child.kill('SIGINT')
-      expect(await exited).toBe(0)
+      // Interrupted: 130, as documented (it used to exit 0).
+      expect(await exited).toBe(130)
       expect(stderr).toMatch(/stopping \(SIGINT\)/)
       expect(await waitUntil(() => leftovers(p.dir).length === 0), leftovers(p.dir).join('\n')).toBe(true)
       expect(envDirs(p.dir)).toEqual([])

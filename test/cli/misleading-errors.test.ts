@@ -1,12 +1,12 @@
 // Errors a new user met that pointed the wrong way, run through the real CLI: each now names the
 // actual problem (no port, another port, a syntax error's place, a typo, a full disk) and
 // suggests more time only when more time can help.
-import { execFileSync, spawn } from 'node:child_process'
+import { execFileSync } from 'node:child_process'
 import fs from 'node:fs'
 import net from 'node:net'
 import path from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
-import { BIN, envDirs, FIXTURES, leftovers, makeProject, NODE, type Project } from '../support/project.ts'
+import { envDirs, FIXTURES, leftovers, makeProject, type Project } from '../support/project.ts'
 import { waitUntil } from '../support/procs.ts'
 
 const SERVER = path.join(FIXTURES, 'echo-server.cjs')
@@ -114,22 +114,6 @@ describe('config and command-line mistakes', () => {
     const o = await p.rig(['up', '--detatch'])
     expect(o.code).toBe(2)
     expect(o.stderr).toContain('did you mean --detach?')
-  })
-})
-
-describe('Ctrl-C', () => {
-  it('rig up stops everything and exits 130', async () => {
-    const p = project(`cache: redis(), api: command({ run: 'exec sleep 600' })`)
-    const child = spawn(NODE, ['--no-warnings', BIN, 'up'], { cwd: p.dir, env: { ...process.env, NO_COLOR: '1', RIG_TMP_DIR: path.join(p.dir, 'tmp') }, stdio: ['ignore', 'pipe', 'pipe'] })
-    let stderr = ''
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d))
-    child.stdout.resume()
-    const code = new Promise<number | null>((resolve) => child.on('close', resolve))
-    expect(await waitUntil(() => stderr.includes('press Ctrl-C to stop'), 30_000), stderr).toBe(true)
-    child.kill('SIGINT')
-    expect(await code).toBe(130)
-    expect(stderr).toContain('stopping (SIGINT)')
-    await nothingLeft(p)
   })
 })
 
