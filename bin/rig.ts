@@ -1,5 +1,12 @@
 #!/usr/bin/env node
-// The `rig` command. Node ≥ 22.18 runs this TypeScript directly.
-import { main } from '../src/cli/main.ts'
+// The `rig` command. The Node version is checked before the CLI loads: an older Node would
+// otherwise fail on syntax or APIs it lacks, with an error that names neither version.
+import { nodeRequirementMessage, nodeSupported } from '../src/node-version.ts'
 
-process.exitCode = await main(process.argv.slice(2))
+if (!nodeSupported(process.versions.node)) {
+  process.stderr.write(`${nodeRequirementMessage(process.version)}\n`)
+  process.exitCode = 2
+} else {
+  const { main } = await import('../src/cli/main.ts')
+  process.exitCode = await main(process.argv.slice(2))
+}

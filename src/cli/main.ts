@@ -1,4 +1,5 @@
 // The one place that parses arguments, prints usage, catches errors and sets the exit code.
+import { createRequire } from 'node:module'
 import { parseArgs } from 'node:util'
 import { suggest } from '../config/suggest.ts'
 import { describeError, RigError } from '../errors.ts'
@@ -59,7 +60,9 @@ export async function main(argv: string[], out = new Output()): Promise<number> 
     return name === undefined ? 2 : 0
   }
   if (name === '--version' || name === '-v') {
-    const pkg = (await import('../../package.json', { with: { type: 'json' } })).default as { version: string }
+    // Required, not imported: an import would make the build emit the repository's manifest
+    // in place of the published one.
+    const pkg = createRequire(import.meta.url)('../../package.json') as { version: string }
     out.print(pkg.version)
     return 0
   }

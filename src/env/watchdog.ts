@@ -1,6 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process'
-import path from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { moduleFile } from '../module-file.ts'
 
 /** A running watchdog for one environment. */
 export interface Watchdog {
@@ -10,7 +9,7 @@ export interface Watchdog {
 
 /** Starts the detached watchdog process that reaps `envDir` if this process dies. */
 export function startWatchdog(envDir: string): Watchdog {
-  const script = path.join(path.dirname(fileURLToPath(import.meta.url)), 'watchdog-main.ts')
+  const script = moduleFile(import.meta.url, './watchdog-main.ts')
   const child: ChildProcess = spawn(process.execPath, ['--no-warnings', script, envDir], { detached: true, stdio: ['pipe', 'ignore', 'ignore'] })
   child.on('error', () => {})
   child.stdin?.on('error', () => {})

@@ -1,7 +1,9 @@
 // `testrig/vitest`: the plugin for vitest.config.ts and the helpers tests call. The entry is
 // light: the node side (starting services) is loaded only inside Vitest's main process, and
 // the worker side only touches what a test uses.
-import type { Plugin } from 'vite'
+// From vitest/config, not vite: it adds Vitest's hooks to the type, and consumers' type
+// checks then need only vitest installed.
+import type { Plugin } from 'vitest/config'
 import type { RigPluginOptions } from './options.ts'
 import { allowLeak, expectLog, service, services, useFixture } from './runtime.ts'
 

@@ -1,7 +1,6 @@
 // The node side of the plugin (Vitest's main process): start the environment or attach to the
 // one `rig up` left running, hand workers their services, order files, report, and stop
 // everything when Vitest closes.
-import { fileURLToPath } from 'node:url'
 import path from 'node:path'
 import type { UserConfig } from 'vite'
 import type { Vitest, TestProject } from 'vitest/node'
@@ -23,8 +22,9 @@ import { fixtureNamed, loadFixture } from '../guard/fixtures.ts'
 import { createGuard, type Guard } from '../guard/guard.ts'
 import { assertMayClean } from '../guard/safety.ts'
 import { adapterFor } from './guard-session.ts'
+import { moduleFile } from '../module-file.ts'
 
-const SETUP = path.join(path.dirname(fileURLToPath(import.meta.url)), 'setup.ts')
+const SETUP = moduleFile(import.meta.url, './setup.ts')
 const GUARDED_KINDS = ['postgres', 'redis']
 
 /** Shared between the two hooks of one plugin instance. */

@@ -1,13 +1,13 @@
 import { spawn } from 'node:child_process'
 import fs from 'node:fs'
 import path from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { type LoadedConfig, loadConfig } from '../../config/load-config.ts'
 import type { Environment } from '../../env/environment.ts'
 import { fixtureNamed, loadFixture } from '../../guard/fixtures.ts'
 import { storesFor } from '../../guard/stores-for.ts'
 import { STATE_DIR } from '../../config/defaults.ts'
 import { RigError } from '../../errors.ts'
+import { moduleFile } from '../../module-file.ts'
 import type { EnvEvent } from '../../env/events.ts'
 import { keepAlive } from '../../env/keep-alive.ts'
 import type { EnvState } from '../../env/state.ts'
@@ -17,7 +17,7 @@ import type { Output } from '../output.ts'
 import { Progress } from '../progress.ts'
 import { printServices, servicesJson } from '../table.ts'
 
-const BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../bin/rig.ts')
+const BIN = moduleFile(import.meta.url, '../../../bin/rig.ts')
 
 /** Messages from the detached supervisor to `rig up --detach`. */
 type SupervisorMessage = { type: 'event'; event: EnvEvent } | { type: 'ready'; state: EnvState } | { type: 'failed'; message: string; exitCode: number }

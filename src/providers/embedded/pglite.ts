@@ -1,7 +1,6 @@
 // Launches the embedded PGlite server when no PostgreSQL binary is installed.
 import { createRequire } from 'node:module'
-import path from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { moduleFile } from '../../module-file.ts'
 import type { LogBuffer } from '../process/log-buffer.ts'
 import { ManagedProcess } from '../process/managed-process.ts'
 
@@ -22,6 +21,6 @@ export function pgliteAvailable(): boolean {
 
 /** Starts `pglite-server.ts` as a child process on `port`, keeping data in `dataDir`. */
 export function launchPglite(port: number, dataDir: string, logs: LogBuffer): ManagedProcess {
-  const script = path.join(path.dirname(fileURLToPath(import.meta.url)), 'pglite-server.ts')
+  const script = moduleFile(import.meta.url, './pglite-server.ts')
   return new ManagedProcess({ command: process.execPath, args: ['--no-warnings', script, String(port), dataDir], stopSignal: 'SIGTERM', stopGraceMs: 3000 }, logs)
 }
