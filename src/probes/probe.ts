@@ -1,5 +1,5 @@
 // One probe model serves readiness (retried), health checks (run once) and assertions.
-import { describeError } from '../errors.ts'
+import { describeError, MissingDriverError } from '../errors.ts'
 
 /** Outcome of one probe run. */
 export type ProbeStatus = 'pass' | 'warn' | 'fail'
@@ -31,7 +31,7 @@ export interface ProbeResult {
   /** Human-readable evidence: what was seen, or why it failed. */
   detail?: string
   reason?: FailureReason
-  /** Set when retrying cannot help (see {@link ProbeFailure.permanent}). */
+  /** Set when retrying cannot help (see {@link ProbeFailure.permanent}; a driver package not installed). */
   permanent?: true
   durationMs: number
 }
@@ -111,7 +111,8 @@ export async function runProbe(probe: Probe, options: { signal?: AbortSignal; ta
     if (out && out.status === 'fail') return { reason: 'assertion', ...out, status: 'fail', durationMs }
     return { status: out?.status ?? 'pass', ...(out?.detail !== undefined ? { detail: out.detail } : {}), durationMs }
   } catch (err) {
-    const permanent = err instanceof ProbeFailure && err.permanent ? { permanent: true as const } : {}
+    // A driver package that is not installed will not be by waiting: stop at once, naming it.
+    const permanent = (err instanceof ProbeFailure && err.permanent) || err instanceof MissingDriverError ? { permanent: true as const } : {}
     return { status: 'fail', detail: describeError(err), reason: classifyError(err), ...permanent, durationMs: performance.now() - started }
   } finally {
     clearTimeout(timer)

@@ -91,6 +91,14 @@ export interface DoctorEntry {
   kind?: string
 }
 
+/** A driver package (an optional peer dependency of testrig) that a kind's services use. */
+export interface DriverNeed {
+  /** npm package name, e.g. `pg`. */
+  package: string
+  /** What uses it, for `rig doctor`: e.g. `readiness probe and guard`. */
+  purpose: string
+}
+
 /** One kind of service. */
 export interface ServiceKind<O extends object> {
   /** e.g. `postgres`. */
@@ -106,7 +114,9 @@ export interface ServiceKind<O extends object> {
   validate?(options: O & CommonOptions, where: string): void
   /** Starts one instance. */
   start(ctx: StartContext, options: O & CommonOptions): Promise<Launched>
-  /** Checks this kind's prerequisites for `rig doctor`. */
+  /** Driver packages its services use; `rig doctor` fails when one of a configured kind is missing. */
+  readonly drivers?: readonly DriverNeed[]
+  /** Checks this kind's prerequisites for `rig doctor` (binaries; drivers come from {@link drivers}). */
   doctor?(): Promise<DoctorEntry[]>
   /** Patterns of log lines that mean an error (used by the per-test log scan). */
   readonly errorPatterns?: readonly RegExp[]

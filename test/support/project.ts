@@ -30,10 +30,10 @@ export interface RigResult {
   stderr: string
 }
 
-/** Runs the rig CLI as a real subprocess. */
-export function runRig(args: string[], cwd: string, options: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<RigResult> {
+/** Runs the rig CLI (this repository's, or `options.bin`) as a real subprocess. */
+export function runRig(args: string[], cwd: string, options: { env?: NodeJS.ProcessEnv; timeoutMs?: number; bin?: string } = {}): Promise<RigResult> {
   return new Promise((resolve) => {
-    const child = spawn(NODE, ['--no-warnings', BIN, ...args], { cwd, env: { ...process.env, NO_COLOR: '1', ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] })
+    const child = spawn(NODE, ['--no-warnings', options.bin ?? BIN, ...args], { cwd, env: { ...process.env, NO_COLOR: '1', ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] })
     let stdout = ''
     let stderr = ''
     child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d))
@@ -59,13 +59,24 @@ function tempBase(): string {
 /**
  * Creates a temp project whose rig.config.ts is `config` (imports from 'testrig' work).
  * Its rig temp dir (RIG_TMP_DIR) is inside it, so {@link leftovers} can tell what is its own.
+ * `isolated`: testrig is a copy of this repository's sources without node_modules, so only
+ * packages the project itself installs are found (e.g. a project without `pg`).
  */
-export function makeProject(config: string): Project {
+export function makeProject(config: string, options: { isolated?: boolean } = {}): Project {
   const dir = fs.mkdtempSync(path.join(tempBase(), 'rig-cli-'))
   // PostgreSQL runs as an unprivileged user when we are root: it must traverse the project.
   fs.chmodSync(dir, 0o755)
   fs.mkdirSync(path.join(dir, 'node_modules'))
-  fs.symlinkSync(REPO, path.join(dir, 'node_modules/testrig'))
+  let bin: string | undefined
+  if (options.isolated) {
+    // Outside node_modules (linked into it), where Node strips types.
+    const copy = path.join(dir, 'testrig')
+    for (const f of ['src', 'bin', 'package.json']) fs.cpSync(path.join(REPO, f), path.join(copy, f), { recursive: true })
+    fs.symlinkSync(copy, path.join(dir, 'node_modules/testrig'))
+    bin = path.join(copy, 'bin/rig.ts')
+  } else {
+    fs.symlinkSync(REPO, path.join(dir, 'node_modules/testrig'))
+  }
   fs.writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ name: 'rig-test-project', type: 'module', private: true }))
   const write = (file: string, text: string): string => {
     const p = path.join(dir, file)
@@ -77,9 +88,9 @@ export function makeProject(config: string): Project {
   return {
     dir,
     write,
-    rig: (args, options = {}) => runRig(args, options.cwd ?? dir, { ...options, env: { RIG_TMP_DIR: path.join(dir, 'tmp'), ...options.env } }),
+    rig: (args, o = {}) => runRig(args, o.cwd ?? dir, { ...o, ...(bin ? { bin } : {}), env: { RIG_TMP_DIR: path.join(dir, 'tmp'), ...o.env } }),
     async dispose() {
-      await runRig(['down'], dir, { env: { RIG_TMP_DIR: path.join(dir, 'tmp') } })
+      await runRig(['down'], dir, { ...(bin ? { bin } : {}), env: { RIG_TMP_DIR: path.join(dir, 'tmp') } })
       fs.rmSync(dir, { recursive: true, force: true })
     },
   }

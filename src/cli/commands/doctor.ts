@@ -1,6 +1,8 @@
 import fs from 'node:fs'
 import { loadConfig } from '../../config/load-config.ts'
 import { loadDriver } from '../../drivers/load-driver.ts'
+import { describeError, RigError } from '../../errors.ts'
+import { NODE_RANGE, nodeSupported } from '../../node-version.ts'
 import { cacheRoot, tempRoot } from '../../providers/process/cache-dir.ts'
 import { unprivilegedUser } from '../../providers/process/user.ts'
 import { postgresKind } from '../../services/postgres/index.ts'
@@ -13,9 +15,8 @@ const BUILT_IN: ServiceKind<any>[] = [postgresKind, redisKind]
 
 async function systemEntries(): Promise<DoctorEntry[]> {
   const entries: DoctorEntry[] = []
-  const [major = 0, minor = 0] = process.versions.node.split('.').map(Number)
-  const nodeOk = major > 22 || (major === 22 && minor >= 18)
-  entries.push({ what: 'node', ok: nodeOk, detail: `v${process.versions.node} (${process.execPath})`, ...(nodeOk ? {} : { fix: 'install Node.js ≥ 22.18 (it runs rig.config.ts natively), or add the `node` package as a devDependency' }) })
+  const nodeOk = nodeSupported(process.versions.node)
+  entries.push({ what: 'node', ok: nodeOk, detail: `v${process.versions.node} (${process.execPath})`, ...(nodeOk ? {} : { fix: `install Node.js ${NODE_RANGE} (it loads rig.config.ts as TypeScript), or add the \`node\` package as a devDependency` }) })
   for (const [what, dir] of [['temp dir', tempRoot()], ['init cache', cacheRoot()]] as const) {
     let ok = true
     try {
@@ -32,30 +33,43 @@ async function systemEntries(): Promise<DoctorEntry[]> {
   } catch (err) {
     entries.push({ what: 'service user', ok: false, detail: (err as Error).message, fix: 'set RIG_SERVICE_USER to a non-root user' })
   }
-  for (const [pkg, purpose] of [['pg', 'PostgreSQL probes and guard'], ['redis', 'Redis guard']] as const) {
-    const ok = await loadDriver(pkg, purpose).then(() => true, () => false)
-    entries.push({ what: `driver ${pkg}`, ok, optional: true, detail: ok ? `installed (${purpose})` : `not installed (needed for ${purpose})`, ...(ok ? {} : { fix: `npm install --save-dev ${pkg}` }) })
-  }
   return entries
+}
+
+/** One line per driver package a kind declares; required when a configured service is of that kind. */
+async function driverEntries(kind: ServiceKind<any>): Promise<DoctorEntry[]> {
+  return Promise.all(
+    (kind.drivers ?? []).map(async ({ package: pkg, purpose }) => {
+      const ok = await loadDriver(pkg, purpose).then(() => true, () => false)
+      const what = `${kind.name} ${purpose}`
+      return { what: `driver ${pkg}`, ok, detail: ok ? `installed (${what})` : `not installed (needed for the ${what})`, ...(ok ? {} : { fix: `npm install --save-dev ${pkg}` }) }
+    }),
+  )
 }
 
 export const doctor: Command = {
   name: 'doctor',
   summary: 'check which binaries and drivers rig can use, and what to install',
   usage: 'rig doctor [--json]',
-  details: 'Exit code 1 when something a service in rig.config.ts needs is missing.',
+  details:
+    'Exit code 1 when something a service in rig.config.ts needs is missing: a server binary (postgres, redis-server)\n' +
+    'or a driver package (pg for postgres(), redis for redis()). Without a config it reports on everything and exits 0.',
   options: { json: { type: 'boolean', description: 'print the findings as JSON' } },
   async run({ values, out }) {
     const used = new Set<string>()
+    let config: DoctorEntry | undefined
     try {
       const loaded = await loadConfig(values.config as string | undefined)
       for (const d of Object.values(loaded.config.services)) used.add(d.kind.name)
-    } catch {
-      // no config: report on everything, require nothing
+      config = { what: 'config', ok: true, detail: `${loaded.file} (${[...used].join(', ') || 'no services'})` }
+    } catch (err) {
+      // No config: report on everything, require nothing. A config that does not load is a problem.
+      if (!(err instanceof RigError && err.code === 'RIG_CONFIG_NOT_FOUND' && values.config === undefined)) {
+        config = { what: 'config', ok: false, detail: describeError(err).split('\n')[0] ?? '', fix: 'fix the config file (rig up shows the whole error)' }
+      }
     }
-    const kinds = BUILT_IN
-    const perKind = await Promise.all(kinds.map(async (k) => (await (k.doctor?.() ?? [])).map((e) => ({ kind: k.name, ...e }))))
-    const entries = [...(await systemEntries()), ...perKind.flat()]
+    const perKind = await Promise.all(BUILT_IN.map(async (k) => [...(await (k.doctor?.() ?? [])), ...(await driverEntries(k))].map((e) => ({ kind: k.name, ...e }))))
+    const entries = [...(config ? [config] : []), ...(await systemEntries()), ...perKind.flat()]
     const needed = (e: DoctorEntry): boolean => !e.optional && (e.kind === undefined || used.has(e.kind))
     const failing = entries.filter((e) => !e.ok && needed(e))
     if (values.json) {

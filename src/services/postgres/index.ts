@@ -133,6 +133,7 @@ const postgresKind: ServiceKind<PostgresOptions> = {
   name: 'postgres',
   optionKeys: ['version', 'binDir', 'database', 'user', 'settings', 'initdbArgs', 'provider'],
   errorPatterns: [/\b(ERROR|FATAL|PANIC):/],
+  drivers: [{ package: 'pg', purpose: 'readiness probe and guard' }],
   validate(o, where) {
     check.oneOf(where, 'provider', o.provider, PROVIDERS)
     if (o.version !== undefined && !(typeof o.version === 'string' && /^\d+(\.\d+)?$/.test(o.version))) invalid(where, 'version', "a major version as a string, such as '16'", o.version)

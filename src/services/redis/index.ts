@@ -26,6 +26,8 @@ const redisKind: ServiceKind<RedisOptions> = {
   name: 'redis',
   optionKeys: ['binDir', 'settings'],
   errorPatterns: [/# (Error|Fatal)/i, /\bERR\b/],
+  // Readiness speaks RESP itself; only the guard (data checks in tests) needs the client.
+  drivers: [{ package: 'redis', purpose: 'guard in tests' }],
   validate(o, where) {
     check.string(where, 'binDir', o.binDir)
     check.scalarMap(where, 'settings', o.settings)
