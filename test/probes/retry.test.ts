@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { allOf, probe, ProbeFailure, runProbe, waitFor, type Clock, type Probe } from '../../src/index.ts'
+import { allOf, MissingDriverError, probe, ProbeFailure, runProbe, waitFor, type Clock, type Probe } from '../../src/index.ts'
 
 /** A virtual clock: `sleep` advances time at once (and yields for 1 ms of real time). */
 function fakeClock(): Clock & { t: number; sleeps: number[] } {
@@ -107,6 +107,14 @@ describe('waitFor', () => {
     const clock = fakeClock()
     const out = await waitFor([probe('ok', () => true), failing('stuck')], { deadlineMs: 10, clock, backoff: { initialMs: 1, factor: 1, maxMs: 1 } })
     expect(out).toMatchObject({ ok: false, stoppedBy: 'deadline', probe: 'stuck' })
+  })
+
+  it('stops at once on a missing driver package, naming it', async () => {
+    const clock = fakeClock()
+    const missing = new MissingDriverError('pg', 'the PostgreSQL probe')
+    const out = await waitFor([probe('db', () => Promise.reject(missing))], { deadlineMs: 60_000, clock })
+    expect(out).toMatchObject({ ok: false, stoppedBy: 'permanent', probe: 'db', attempts: 1, last: { permanent: true, detail: missing.message } })
+    expect(clock.sleeps).toEqual([])
   })
 
   it('caps each attempt at the time left', async () => {
