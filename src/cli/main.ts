@@ -9,6 +9,7 @@ import { checkCommand } from './commands/check.ts'
 import { controlCommands } from './commands/control.ts'
 import { doctor } from './commands/doctor.ts'
 import { down } from './commands/down.ts'
+import { init } from './commands/init.ts'
 import { logs } from './commands/logs.ts'
 import { run } from './commands/run.ts'
 import { snapshot } from './commands/snapshot.ts'
@@ -18,7 +19,7 @@ import { up } from './commands/up.ts'
 import { Output } from './output.ts'
 
 /** Every command, in the order `rig --help` lists them. */
-export const commands: Command[] = [up, down, status, logs, run, ...controlCommands, snapshot, checkCommand, serveCommand, doctor]
+export const commands: Command[] = [init, up, down, status, logs, run, ...controlCommands, snapshot, checkCommand, serveCommand, doctor]
 
 /** Adds commands contributed by other modules (checks, snapshots) before `main` runs. */
 export function registerCommands(...extra: Command[]): void {
