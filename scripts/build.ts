@@ -10,7 +10,6 @@ import path from 'node:path'
 import { parseArgs } from 'node:util'
 
 const ROOT = path.resolve(import.meta.dirname, '..')
-const DIST = path.join(ROOT, 'dist')
 /** Shipped next to the build: the README, the pages it links to, the licence. */
 const SHIPPED = ['README.md', 'LICENSE', 'docs']
 /** Manifest fields the package keeps; the rest (scripts, devDependencies…) is the repository's. */
@@ -49,33 +48,34 @@ function run(command: string, args: string[]): string {
   return r.stdout
 }
 
-/** Builds dist/; returns the manifest written. */
-export function build(): Record<string, unknown> {
-  fs.rmSync(DIST, { recursive: true, force: true })
-  run(process.execPath, [path.join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'])
+/** Builds the package into `out` (emptied first); returns the manifest written. */
+export function build(out = path.join(ROOT, 'dist')): Record<string, unknown> {
+  fs.rmSync(out, { recursive: true, force: true })
+  run(process.execPath, [path.join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json', '--outDir', out])
   // The command's declarations describe nothing anyone imports.
-  for (const f of fs.readdirSync(path.join(DIST, 'bin'))) if (f.endsWith('.d.ts')) fs.rmSync(path.join(DIST, 'bin', f))
+  for (const f of fs.readdirSync(path.join(out, 'bin'))) if (f.endsWith('.d.ts')) fs.rmSync(path.join(out, 'bin', f))
   const manifest = publishedManifest(JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')))
-  fs.writeFileSync(path.join(DIST, 'package.json'), `${JSON.stringify(manifest, null, 2)}\n`)
-  for (const f of SHIPPED) fs.cpSync(path.join(ROOT, f), path.join(DIST, f), { recursive: true })
-  const missing = targets(manifest).filter((t) => !fs.existsSync(path.join(DIST, t)))
+  fs.writeFileSync(path.join(out, 'package.json'), `${JSON.stringify(manifest, null, 2)}\n`)
+  for (const f of SHIPPED) fs.cpSync(path.join(ROOT, f), path.join(out, f), { recursive: true })
+  const missing = targets(manifest).filter((t) => !fs.existsSync(path.join(out, t)))
   if (missing.length > 0) throw new Error(`the build lacks files its manifest names: ${missing.join(', ')}`)
   return manifest
 }
 
-/** Packs dist/ into `dir`; returns the tarball's path. */
-export function pack(dir: string): string {
+/** Packs the build in `out` into `dir`; returns the tarball's path. */
+export function pack(out: string, dir: string): string {
   fs.mkdirSync(dir, { recursive: true })
-  const [info] = JSON.parse(run('npm', ['pack', DIST, '--pack-destination', dir, '--json', '--silent'])) as { filename: string }[]
+  const [info] = JSON.parse(run('npm', ['pack', out, '--pack-destination', dir, '--json', '--silent'])) as { filename: string }[]
   return path.join(dir, info!.filename)
 }
 
 if (import.meta.main) {
-  const { values } = parseArgs({ options: { pack: { type: 'string' } } })
+  const { values } = parseArgs({ options: { out: { type: 'string' }, pack: { type: 'string' } } })
+  const out = path.resolve(values.out ?? path.join(ROOT, 'dist'))
   try {
-    build()
-    console.log(`built ${path.relative(process.cwd(), DIST) || '.'}`)
-    if (values.pack) console.log(pack(path.resolve(values.pack)))
+    build(out)
+    console.log(`built ${path.relative(process.cwd(), out) || '.'}`)
+    if (values.pack) console.log(pack(out, path.resolve(values.pack)))
   } catch (err) {
     console.error(`build: ${(err as Error).message}`)
     process.exit(1)

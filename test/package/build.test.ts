@@ -1,0 +1,102 @@
+// The published build, checked offline by npm test: compiled into a temp dir by the same script
+// that builds the package; every entry of its manifest present as JavaScript with types; no
+// tests and no TypeScript sources shipped; the files rig runs by path (Vitest's setup, the
+// watchdog, the PGlite server, the supervisor) present as JavaScript; README and docs links
+// inside the package; the CLI working from the build through a whole up/status/down; an
+// unsupported Node told in one line. The consumer tests (test/package/consumer.test.ts) install
+// the packed tarball from a registry-like install instead.
+import { spawnSync } from 'node:child_process'
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { leftovers, NODE, REPO, runRig } from '../support/project.ts'
+import { waitUntil } from '../support/procs.ts'
+import { markdownLinks, oldNode, walk } from './package-files.ts'
+
+const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'rig-build-'))
+const OUT = path.join(scratch, 'testrig')
+fs.chmodSync(scratch, 0o755)
+afterAll(() => fs.rmSync(scratch, { recursive: true, force: true }))
+
+type Manifest = { bin: Record<string, string>; exports: Record<string, string | { types: string; default: string }>; engines: { node: string } } & Record<string, unknown>
+let manifest: Manifest
+
+beforeAll(() => {
+  const r = spawnSync(NODE, [path.join(REPO, 'scripts/build.ts'), '--out', OUT], { encoding: 'utf8' })
+  expect(r.status, r.stdout + r.stderr).toBe(0)
+  manifest = JSON.parse(fs.readFileSync(path.join(OUT, 'package.json'), 'utf8')) as Manifest
+}, 180_000)
+
+describe('the build', () => {
+  it('maps every entry of the repository manifest to types and JavaScript that exist, bin to JavaScript', () => {
+    const source = JSON.parse(fs.readFileSync(path.join(REPO, 'package.json'), 'utf8')) as Manifest
+    expect(Object.keys(manifest.exports)).toEqual(Object.keys(source.exports))
+    for (const [entry, target] of Object.entries(manifest.exports)) {
+      if (entry === './package.json') continue
+      expect(target, entry).toEqual({ types: expect.stringMatching(/\.d\.ts$/), default: expect.stringMatching(/\.js$/) })
+      if (typeof target === 'string') continue
+      for (const f of [target.types, target.default]) expect(fs.existsSync(path.join(OUT, f)), `${entry}: ${f}`).toBe(true)
+    }
+    expect(manifest.bin).toEqual({ rig: './bin/rig.js' })
+    expect(fs.readFileSync(path.join(OUT, 'bin/rig.js'), 'utf8')).toMatch(/^#!\/usr\/bin\/env node\n/)
+    expect(manifest.engines).toEqual(source.engines)
+    for (const key of ['scripts', 'devDependencies', 'private']) expect(manifest, key).not.toHaveProperty(key)
+  })
+
+  it('ships JavaScript, declarations, README, LICENSE and docs; no tests, no TypeScript sources', () => {
+    const files = walk(OUT)
+    expect(files.filter((f) => /\.test\.|\.test-d\./.test(f) || (f.endsWith('.ts') && !f.endsWith('.d.ts')))).toEqual([])
+    expect(files).toEqual(expect.arrayContaining(['LICENSE', 'README.md', 'package.json', 'docs/guard.md', 'src/index.js', 'src/index.d.ts']))
+    expect(fs.readFileSync(path.join(OUT, 'LICENSE'), 'utf8')).toMatch(/^MIT License\n\nCopyright \(c\) \d{4} testrig contributors\n/)
+  })
+
+  it('has every file the code runs by path, as JavaScript', () => {
+    const calls: string[] = []
+    for (const file of walk(path.join(REPO, 'src')).filter((f) => f.endsWith('.ts') && f !== 'module-file.ts')) {
+      for (const m of fs.readFileSync(path.join(REPO, 'src', file), 'utf8').matchAll(/moduleFile\(import\.meta\.url, '([^']+)'\)/g)) {
+        calls.push(path.join('src', path.dirname(file), m[1]!.replace(/\.ts$/, '.js')))
+      }
+    }
+    expect(calls.map((c) => path.normalize(c)).sort()).toEqual(['bin/rig.js', 'src/env/watchdog-main.js', 'src/providers/embedded/pglite-server.js', 'src/vitest/setup.js'])
+    for (const c of calls) expect(fs.existsSync(path.join(OUT, c)), c).toBe(true)
+  })
+
+  it('links from the README and docs to files inside the package', () => {
+    for (const doc of ['README.md', ...walk(path.join(OUT, 'docs')).map((f) => `docs/${f}`)]) {
+      for (const link of markdownLinks(fs.readFileSync(path.join(OUT, doc), 'utf8'))) {
+        expect(fs.existsSync(path.join(OUT, path.dirname(doc), link)), `${doc} → ${link}`).toBe(true)
+      }
+    }
+  })
+
+  it('runs the CLI from the build: help, version, and a whole up, status, down (supervisor and watchdog run by path)', async () => {
+    const project = path.join(scratch, 'project')
+    fs.mkdirSync(path.join(project, 'node_modules'), { recursive: true })
+    fs.chmodSync(project, 0o755)
+    fs.symlinkSync(OUT, path.join(project, 'node_modules/testrig'))
+    fs.symlinkSync(path.join(REPO, 'node_modules/pg'), path.join(project, 'node_modules/pg'))
+    fs.writeFileSync(path.join(project, 'package.json'), JSON.stringify({ name: 'p', type: 'module' }))
+    fs.writeFileSync(path.join(project, 'rig.config.ts'), "import { defineConfig, postgres, redis } from 'testrig'\nexport default defineConfig({ services: { db: postgres(), cache: redis() } })\n")
+    const bin = path.join(OUT, 'bin/rig.js')
+    const env = { RIG_TMP_DIR: path.join(project, 'tmp') }
+    const rig = (args: string[]) => runRig(args, project, { bin, env })
+    const help = await rig(['--help'])
+    expect(help.code).toBe(0)
+    expect(help.stdout).toMatch(/^ {2}init\s/m)
+    expect((await rig(['--version'])).stdout.trim()).toBe(manifest.version)
+    const up = await rig(['up', '--detach'])
+    expect(up.code, up.stderr).toBe(0)
+    const status = JSON.parse((await rig(['status', '--json'])).stdout) as { services: Record<string, { status: string }> }
+    expect(Object.values(status.services).map((s) => s.status)).toEqual(['ready', 'ready'])
+    expect((await rig(['down'])).code).toBe(0)
+    expect(await waitUntil(() => leftovers(project).length === 0), leftovers(project).join('\n')).toBe(true)
+  })
+
+  it.skipIf(!oldNode)(`an unsupported Node (${oldNode?.version}) gets one line naming the version needed and the one found, exit code 2`, () => {
+    const r = spawnSync(oldNode!.path, [path.join(OUT, 'bin/rig.js'), 'up'], { encoding: 'utf8' })
+    expect(r.status).toBe(2)
+    expect(r.stdout).toBe('')
+    expect(r.stderr).toBe(`rig needs Node.js 22.18 or newer (found ${oldNode!.version}): install a current Node.js, or run rig through the \`node\` package (npm install --save-dev node@24)\n`)
+  })
+})
