@@ -1,0 +1,19 @@
+// The consumer project's suite (copied there as test/shop.test.ts), with the same three tests
+// in every runner's copy: one clean, one that leaves a row behind through the app, one during
+// which the app logs an error. rig must fail the last two, and say why.
+import { expect, test } from 'vitest'
+import { services } from 'testrig/vitest'
+
+const app = (route: string, init?: RequestInit): Promise<Response> => fetch(`${services().app!.url}${route}`, init)
+
+test('lists the items', async () => {
+  expect((await app('/items')).status).toBe(200)
+})
+
+test('leaks a row', async () => {
+  expect((await app('/items', { method: 'POST', body: 'forgotten' })).status).toBe(201)
+})
+
+test('logs an error', async () => {
+  expect((await app('/checkout', { method: 'POST' })).status).toBe(502)
+})
