@@ -43,27 +43,31 @@ function joinVitest(facts: ProjectFacts): RunnerOutcome {
   return { changed: { file: existing, action: 'edited' } }
 }
 
+/** Jest: rig's preset spread into the config (testrig/jest, docs/jest.md). */
+function jestLines(esm: boolean): string[] {
+  return [
+    'spread rig\'s preset into jest.config.js (your own options after it):',
+    ...(esm ? ["  import { rig } from 'testrig/jest'", '  export default { ...rig.preset() }'] : ["  const { rig } = require('testrig/jest')", '  module.exports = { ...rig.preset() }']),
+  ]
+}
+
+/** node:test: a global setup module, rig's reporter, and rig imported by each test file (docs/node-test.md). */
+function nodeTestLines(esm: boolean): string[] {
+  const setup = esm ? 'rig-setup.js' : 'rig-setup.mjs'
+  return [
+    `create ${setup} (outside the test folder):`,
+    "  import { rigGlobalSetup } from 'testrig/node-test/global-setup'",
+    '  export const { globalSetup, globalTeardown } = rigGlobalSetup()',
+    'make package.json\'s "test" script:',
+    `  node --test --test-global-setup=${setup} --test-concurrency=1 --test-randomize --test-reporter=spec --test-reporter-destination=stdout --test-reporter=testrig/node-test/reporter --test-reporter-destination=stderr`,
+    'and import rig in each test file:',
+    "  import { rig } from 'testrig/node-test'",
+  ]
+}
+
 /** Every runner, in detection order. */
 export const RUNNERS: readonly Runner[] = [
   { name: 'vitest', detect: (f) => f.deps.has('vitest'), testCommand: 'npx vitest run', join: joinVitest },
-  {
-    name: 'jest',
-    detect: (f) => f.deps.has('jest'),
-    testCommand: 'npx jest',
-    join: () => ({
-      instructions: [
-        'wrap your Jest config (jest.config.js) with rig:',
-        "  import { rig } from 'testrig/jest'",
-        '  export default rig({ /* your Jest options */ })',
-      ],
-    }),
-  },
-  {
-    name: 'node-test',
-    detect: (f) => /\bnode\b[^&|;]*--test\b/.test(f.scripts.test ?? ''),
-    testCommand: 'node --test',
-    join: () => ({
-      instructions: ['in each test file (or a module loaded with node --import):', "  import { rig } from 'testrig/node-test'", '  rig()   // before the tests: starts or attaches, guards every test'],
-    }),
-  },
+  { name: 'jest', detect: (f) => f.deps.has('jest'), testCommand: 'npx jest', join: (f) => ({ instructions: jestLines(f.esm) }) },
+  { name: 'node-test', detect: (f) => /\bnode\b[^&|;]*--test\b/.test(f.scripts.test ?? ''), testCommand: 'npm test', join: (f) => ({ instructions: nodeTestLines(f.esm) }) },
 ]

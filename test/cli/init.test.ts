@@ -83,7 +83,8 @@ describe('rig init', () => {
     const jest = p.dir
     const j = await p.rig(['init'])
     expect(j.code, j.stderr).toBe(0)
-    expect(j.stdout).toContain("import { rig } from 'testrig/jest'")
+    // CommonJS (no "type": "module"): the Jest config requires rig's preset.
+    expect(j.stdout).toContain("  const { rig } = require('testrig/jest')\n  module.exports = { ...rig.preset() }")
     expect(j.stdout).toMatch(/ {2}npx jest\s+run your tests through rig/)
     expect(j.stdout).toContain('npm install --save-dev pg')
     expect(fs.readdirSync(jest).sort()).toEqual(['.gitignore', 'node_modules', 'package.json', 'rig.config.mts'])
@@ -93,7 +94,10 @@ describe('rig init', () => {
     const nodeTest = tempProject({ 'package.json': { name: 'b', type: 'module', scripts: { test: 'node --test test/' } } })
     const n = await runRig(['init'], nodeTest)
     expect(n.code).toBe(0)
+    expect(n.stdout).toContain("import { rigGlobalSetup } from 'testrig/node-test/global-setup'")
+    expect(n.stdout).toContain('--test-global-setup=rig-setup.js')
     expect(n.stdout).toContain("import { rig } from 'testrig/node-test'")
+    expect(n.stdout).toMatch(/ {2}npm test\s+run your tests through rig/)
     // Nothing names a database: a PostgreSQL to start from.
     expect(read(nodeTest, 'rig.config.ts')).toContain('db: postgres(')
   })
