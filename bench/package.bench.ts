@@ -124,6 +124,7 @@ async function main(): Promise<void> {
   for (const [k, v] of Object.entries(s)) log(`${k}: ${formatSummary(v)}`)
   log(`installed / source: --help ${result.ratio.help}×, status ${result.ratio.status}×`)
   if (args['no-write']) return
+  const busy = Math.max(loadBefore[0] ?? 0, os.loadavg()[0] ?? 0) > os.cpus().length
   fs.writeFileSync(RESULTS_JSON, `${JSON.stringify(result, null, 2)}\n`)
   const row = (label: string, x: Summary): string => `| ${label} | ${Math.round(x.median)} ms | ${Math.round(x.p90)} ms | ${Math.round(x.min)} ms | ${Math.round(x.max)} ms | ${x.n} |`
   writeResultsSection(
@@ -131,7 +132,7 @@ async function main(): Promise<void> {
     `
 ## Package (\`bench/package.bench.ts\`)
 
-${result.date.slice(0, 10)}, commit \`${commit}\`; ${result.machine.cpus} × ${result.machine.cpuModel}, ${result.machine.memoryGiB} GiB, Node ${result.machine.node}; load average ${result.machine.loadAvgBefore.join(' / ')} before, ${result.machine.loadAvgAfter.join(' / ')} after (other work shares this machine). ${runs} interleaved rounds after one warm-up; total ${result.durationS} s.
+${result.date.slice(0, 10)}, commit \`${commit}\`; ${result.machine.cpus} × ${result.machine.cpuModel}, ${result.machine.memoryGiB} GiB, Node ${result.machine.node}; load average ${result.machine.loadAvgBefore.join(' / ')} before, ${result.machine.loadAvgAfter.join(' / ')} after (other work shares this machine).${busy ? ' **The machine was busy (1-minute load above its CPU count): absolute times are inflated by other work; the ratio, from interleaved rounds, is the figure to read.**' : ''} ${runs} interleaved rounds after one warm-up; total ${result.durationS} s.
 
 | size | |
 |---|---|

@@ -5,6 +5,7 @@
 /** Vitest config names, in the order Vitest looks for them. */
 export const VITEST_CONFIGS = ['vitest.config.ts', 'vitest.config.mts', 'vitest.config.cts', 'vitest.config.js', 'vitest.config.mjs', 'vitest.config.cjs']
 
+/** The line that imports the plugin. */
 export const PLUGIN_IMPORT = "import { rig } from 'testrig/vitest'"
 
 /** A new config, for a project that has none. */
