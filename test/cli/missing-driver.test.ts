@@ -33,8 +33,8 @@ describe('a missing driver package', () => {
     const p = project(POSTGRES)
     for (const args of [['up'], ['up', '--detach'], ['run', '--', 'true']]) {
       const r = await p.rig(args)
-      expect(r.code, `${args.join(' ')}\n${r.stderr}`).toBe(1)
-      expect(r.stderr).toContain('needs the `pg` package: npm install --save-dev pg')
+      expect(r.code, `${args.join(' ')}\n${r.stderr}`).toBe(2)
+      expect(r.stderr).toContain('service "db" cannot be checked for readiness: the PostgreSQL probe needs the `pg` package: npm install --save-dev pg')
       expect(r.stderr).not.toContain('was not ready after')
     }
     expect(await waitUntil(() => leftovers(p.dir).length === 0), leftovers(p.dir).join('\n')).toBe(true)
