@@ -78,8 +78,8 @@ function tempDir(base: string, prefix: string, user: ServiceUser | undefined): s
   return d
 }
 
-async function selectOne(port: number): Promise<void> {
-  const c = new pg.Client({ host: '127.0.0.1', port, user: 'postgres', database: 'postgres', connectionTimeoutMillis: 5000 })
+async function selectOne(port: number, host = '127.0.0.1'): Promise<void> {
+  const c = new pg.Client({ host, port, user: 'postgres', database: 'postgres', connectionTimeoutMillis: 5000 })
   c.on('error', () => {})
   try {
     await c.connect()
@@ -320,7 +320,7 @@ interface Breakdown {
 }
 
 async function breakdown(p: Pg, runs: number): Promise<Breakdown> {
-  const cached = await ensureInitialised({ binDir: p.binDir, version: p.version, user: 'postgres', database: 'postgres', initdbArgs: [] }, p.user)
+  const cached = await ensureInitialised({ binDir: p.binDir, version: p.version, user: 'postgres', database: 'postgres', initdbArgs: [], owner: p.user?.name ?? 'self' }, p.user)
   const base = tempDir(path.dirname(tempRoot()), 'rig-bench-breakdown-', p.user)
   const copy: number[] = []
   const spawnTrue: number[] = []
@@ -361,7 +361,8 @@ async function breakdown(p: Pg, runs: number): Promise<Breakdown> {
       fs.rmSync(d2, { recursive: true, force: true })
       rm.push(now() - t)
 
-      // The server's own floor: spawn postgres on the copy, poll `select 1` every 2 ms.
+      // The server's own floor: spawn postgres on the copy, poll `select 1` every 2 ms (on the
+      // socket, as rig's first readiness step does: TCP logins need the password rig sets then).
       const port = await freePort()
       const sock = path.join(base, `sock-${i}`)
       fs.mkdirSync(sock)
@@ -379,7 +380,7 @@ async function breakdown(p: Pg, runs: number): Promise<Breakdown> {
       try {
         for (;;) {
           try {
-            await selectOne(port)
+            await selectOne(port, sock)
             break
           } catch {
             if (now() - ts > 10_000) throw new Error('server floor: postgres not ready after 10 s')

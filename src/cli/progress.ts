@@ -1,6 +1,7 @@
 // Live view of an environment starting: on a terminal, one line per service redrawn in place;
 // elsewhere (CI, pipes), one line per meaningful event.
 import type { EnvEvent } from '../env/events.ts'
+import { maskPassword } from '../services/credentials.ts'
 import type { Output } from './output.ts'
 
 interface Row {
@@ -53,7 +54,7 @@ export class Progress {
       case 'ready':
         // A one-shot task reports `completed` first; its `ready` adds nothing.
         if (row.state === 'completed') return
-        Object.assign(row, { state: 'ready', text: `ready in ${Math.round(e.readyMs)} ms${e.url ? `  ${e2.dim(e.url)}` : ''}` })
+        Object.assign(row, { state: 'ready', text: `ready in ${Math.round(e.readyMs)} ms${e.url ? `  ${e2.dim(maskPassword(e.url))}` : ''}` })
         break
       case 'completed':
         Object.assign(row, { state: 'completed', text: `completed at ${Math.round(e.at)} ms` })

@@ -1,4 +1,5 @@
 import type { EnvState } from '../env/state.ts'
+import { maskPassword } from '../services/credentials.ts'
 import { criticalChain, formatChain } from '../env/timeline.ts'
 import type { Output } from './output.ts'
 
@@ -9,11 +10,11 @@ export function columns(rows: readonly (readonly string[])[]): string[] {
   return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i] ?? 0))).join('  ').trimEnd())
 }
 
-/** Prints the services table and the critical chain of a running environment. */
+/** Prints the services table and the critical chain of a running environment (passwords masked: a terminal is seen by others). */
 export function printServices(out: Output, state: Pick<EnvState, 'services' | 'timeline' | 'startMs'>): void {
   const rows: string[][] = [['SERVICE', 'KIND', 'STATUS', 'URL', 'PID', 'READY']]
   for (const [name, s] of Object.entries(state.services)) {
-    rows.push([name, s.provider && s.provider !== 'process' ? `${s.kind} (${s.provider})` : s.kind, s.status, s.url || '-', s.pid ? String(s.pid) : '-', s.readyMs === null ? '-' : `${s.readyMs} ms`])
+    rows.push([name, s.provider && s.provider !== 'process' ? `${s.kind} (${s.provider})` : s.kind, s.status, maskPassword(s.url) || '-', s.pid ? String(s.pid) : '-', s.readyMs === null ? '-' : `${s.readyMs} ms`])
   }
   const [head, ...body] = columns(rows)
   out.print(out.s.dim(head ?? ''))

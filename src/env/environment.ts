@@ -218,7 +218,7 @@ async function start(config: RigConfig, options: StartOptions): Promise<Environm
       )
       svc.env = exportsOf(name, launched.host, launched.port, launched.url, launched.env)
       const ready = def.options.ready
-      const probes: readonly Probe[] = ready === undefined ? launched.defaultReady : Array.isArray(ready) ? ready : [ready as Probe]
+      const probes: readonly Probe[] = [...(launched.setup ?? []), ...(ready === undefined ? launched.defaultReady : Array.isArray(ready) ? ready : [ready as Probe])]
       try {
         await svc.boot({ launched, probes, readyTimeoutMs: timeoutMs, registry, emit, t0 }, abort.signal)
         return

@@ -70,6 +70,12 @@ export interface Launched {
   launch?: () => ManagedProcess
   /** Probes used when the user gives none. */
   defaultReady: Probe[]
+  /**
+   * Steps the kind needs once the process answers, run before the readiness probes (also
+   * when the user replaces them) and again after a restart, e.g. PostgreSQL storing the
+   * environment's password.
+   */
+  setup?: Probe[]
   /** A one-shot task: exiting with code 0 is what "ready" means for it. */
   completesOnExit?: boolean
   /** A hint shown when the process crashes during start-up (e.g. what its logs usually mean). */

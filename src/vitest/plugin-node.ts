@@ -23,6 +23,7 @@ import { createGuard, type Guard } from '../guard/guard.ts'
 import { assertMayClean } from '../guard/safety.ts'
 import { adapterFor } from './guard-session.ts'
 import { moduleFile } from '../module-file.ts'
+import { maskPassword } from '../services/credentials.ts'
 
 const SETUP = moduleFile(import.meta.url, './setup.ts')
 const GUARDED_KINDS = ['postgres', 'redis']
@@ -115,7 +116,8 @@ async function describeSession(vitest: Vitest, o: ResolvedPluginOptions, seed: n
     const def = loaded.config.services[name] as ServiceDefinition | undefined
     const errorPatterns = o.logs.ignore.includes(name) ? [] : patternsOf(def, o.logs.patterns[name])
     services[name] = { name, kind: s.kind, url: s.url, host: s.host, port: s.port, pid: s.pid, env: s.env, logFile: s.logFile, errorPatterns, guarded: guardedNames(name, s.kind), startedByRig: s.provider !== 'external' }
-    timeline.push({ service: name, kind: s.kind, provider: s.provider, url: s.url, ...(view.timeline[name] ?? { dependsOn: [] }) })
+    // The report is a file others may read: it shows no password.
+    timeline.push({ service: name, kind: s.kind, provider: s.provider, url: maskPassword(s.url), ...(view.timeline[name] ?? { dependsOn: [] }) })
   }
   const controlSocket = view.controlSocket
   const fixtureGuard = o.fixture ? await loadRunFixture(o.fixture, loaded, services, o, log, Boolean(attached)) : undefined

@@ -55,7 +55,7 @@ describe('rig up --detach … rig down', { shuffle: false }, () => {
     for (const [name, s] of Object.entries(up.services)) {
       expect(s, name).toMatchObject({ url: expect.any(String), host: '127.0.0.1', port: expect.any(Number), pid: expect.any(Number), readyMs: expect.any(Number) })
     }
-    expect(up.services.db?.url).toBe(`postgres://postgres@127.0.0.1:${up.services.db?.port}/app`)
+    expect(up.services.db?.url).toBe(`postgres://postgres:${up.services.db?.env.RIG_DB_PASSWORD}@127.0.0.1:${up.services.db?.port}/app`)
     expect(fs.existsSync(path.join(p.dir, '.rig/state.json'))).toBe(true)
   })
 
@@ -73,6 +73,8 @@ describe('rig up --detach … rig down', { shuffle: false }, () => {
     const r = await p.rig(['status'])
     expect(r.code).toBe(0)
     expect(r.stdout).toMatch(/SERVICE\s+KIND\s+STATUS\s+URL/)
+    // Others may see a terminal: the table masks passwords.
+    expect(r.stdout).toMatch(/^db\s+postgres\s+ready\s+postgres:\/\/postgres:\*\*\*@127\.0\.0\.1:\d+\/app/m)
     expect(r.stdout).toMatch(/^api\s+command\s+ready\s+http:\/\/127\.0\.0\.1:\d+/m)
     expect(r.stdout).toMatch(/critical chain: (db|cache) \d+ ms → api \+\d+ ms/)
   })
@@ -185,7 +187,7 @@ describe('rig run without rig up', () => {
     try {
       const r = await p.rig(['run', '--', 'sh', '-c', 'test -n "$RIG_DB_URL" && test -n "$RIG_API_PORT" && echo "$RIG_CACHE_URL" && exit 42'])
       expect(r.code, r.stderr).toBe(42)
-      expect(r.stdout).toMatch(/^redis:\/\/127\.0\.0\.1:\d+$/m)
+      expect(r.stdout).toMatch(/^redis:\/\/:[\w-]{24}@127\.0\.0\.1:\d+$/m)
       // The watchdog exits on its own right after rig: poll rather than look once.
       expect(await waitUntil(() => leftovers(p.dir).length === 0), leftovers(p.dir).join('\n')).toBe(true)
       expect(envDirs(p.dir)).toEqual([])

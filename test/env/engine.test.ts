@@ -38,7 +38,9 @@ describe('postgres()', () => {
   it('runs a real server honouring database, user and settings', async () => {
     env = await start({ services: { db: postgres({ database: 'app', user: 'alice', settings: { work_mem: '8MB', log_min_messages: 'info' } }) } })
     const db = env.get('db')
-    expect(db.url).toBe(`postgres://alice@127.0.0.1:${db.port}/app`)
+    const password = env.vars().RIG_DB_PASSWORD
+    expect(password).toMatch(/^[\w-]{24}$/)
+    expect(db.url).toBe(`postgres://alice:${password}@127.0.0.1:${db.port}/app`)
     expect(db.provider).toBe('process')
     expect(db.status).toBe('ready')
     expect(db.pid).toBeGreaterThan(0)
@@ -48,7 +50,7 @@ describe('postgres()', () => {
       const r = await pgQuery<Record<string, string>>(db.url, `show ${name}`)
       expect(r.rows[0]?.[name], name).toBe(want)
     }
-    expect(env.vars()).toMatchObject({ RIG_DB_URL: db.url, RIG_DB_HOST: '127.0.0.1', RIG_DB_PORT: String(db.port), RIG_DB_DATABASE: 'app', RIG_DB_USER: 'alice' })
+    expect(env.vars()).toMatchObject({ RIG_DB_URL: db.url, RIG_DB_HOST: '127.0.0.1', RIG_DB_PORT: String(db.port), RIG_DB_DATABASE: 'app', RIG_DB_USER: 'alice', RIG_DB_PASSWORD: password })
   })
 
   it('gives two instances separate ports and data', async () => {
@@ -65,10 +67,12 @@ describe('redis()', () => {
   it('runs a real server answering PING, SET and GET', async () => {
     env = await start({ services: { cache: redis({ settings: { maxmemory: '16mb' } }) } })
     const c = env.get('cache')
-    expect(c.url).toBe(`redis://127.0.0.1:${c.port}`)
-    expect(await respCommand('127.0.0.1', c.port, [['PING']])).toBe('PONG')
-    expect(await respCommand('127.0.0.1', c.port, [['SET', 'k', 'v'], ['GET', 'k']])).toBe('v')
-    expect(await respCommand('127.0.0.1', c.port, [['CONFIG', 'GET', 'maxmemory']])).toEqual(['maxmemory', String(16 * 1024 * 1024)])
+    const password = env.vars().RIG_CACHE_PASSWORD as string
+    expect(c.url).toBe(`redis://:${password}@127.0.0.1:${c.port}`)
+    const auth = ['AUTH', password]
+    expect(await respCommand('127.0.0.1', c.port, [auth, ['PING']])).toBe('PONG')
+    expect(await respCommand('127.0.0.1', c.port, [auth, ['SET', 'k', 'v'], ['GET', 'k']])).toBe('v')
+    expect(await respCommand('127.0.0.1', c.port, [auth, ['CONFIG', 'GET', 'maxmemory']])).toEqual(['maxmemory', String(16 * 1024 * 1024)])
     expect(env.vars()).toMatchObject({ RIG_CACHE_URL: c.url, RIG_CACHE_PORT: String(c.port) })
   })
 })

@@ -4,7 +4,7 @@ import { loadDriver } from '../../drivers/load-driver.ts'
 import { describeError, RigError } from '../../errors.ts'
 import { NODE_RANGE, nodeSupported } from '../../node-version.ts'
 import { cacheRoot, tempRoot } from '../../providers/process/cache-dir.ts'
-import { unprivilegedUser } from '../../providers/process/user.ts'
+import { SERVICE_ACCOUNT, unprivilegedUser } from '../../providers/process/user.ts'
 import { postgresKind } from '../../services/postgres/index.ts'
 import { redisKind } from '../../services/redis/index.ts'
 import type { DoctorEntry, ServiceKind } from '../../services/service-kind.ts'
@@ -28,10 +28,17 @@ async function systemEntries(): Promise<DoctorEntry[]> {
     entries.push({ what, ok, detail: dir, ...(ok ? {} : { fix: `make ${dir} writable, or set ${what === 'temp dir' ? 'RIG_TMP_DIR' : 'RIG_CACHE_DIR'}` }) })
   }
   try {
-    const u = unprivilegedUser()
-    entries.push({ what: 'service user', ok: true, detail: u ? `running as root: servers that refuse root run as ${u.name} (uid ${u.uid})` : 'not root: servers run as you' })
+    // Looking must not create the account: that waits for the first start.
+    const u = unprivilegedUser({ create: false })
+    const root = process.getuid?.() === 0
+    const detail = u
+      ? `running as root: data servers run as ${u.name} (uid ${u.uid})`
+      : root
+        ? `running as root: data servers will run as the system account "${SERVICE_ACCOUNT}", created on the first start`
+        : 'not root: data servers run as you'
+    entries.push({ what: 'service user', ok: true, detail })
   } catch (err) {
-    entries.push({ what: 'service user', ok: false, detail: (err as Error).message, fix: 'set RIG_SERVICE_USER to a non-root user' })
+    entries.push({ what: 'service user', ok: false, detail: (err as Error).message, fix: `set RIG_SERVICE_USER to a non-root account that owns nothing else, or unset it to use "${SERVICE_ACCOUNT}"` })
   }
   return entries
 }

@@ -7,8 +7,10 @@ import { ConfigError, MissingBinaryError } from '../../errors.ts'
 import { postgresQuery } from '../../probes/postgres.ts'
 import { launchPglite, pgliteAvailable } from '../../providers/embedded/pglite.ts'
 import { ManagedProcess } from '../../providers/process/managed-process.ts'
-import { unprivilegedUser, chownForService } from '../../providers/process/user.ts'
+import { privateServiceDir, unprivilegedUser } from '../../providers/process/user.ts'
+import { newPassword } from '../credentials.ts'
 import { defineService, type CommonOptions, type DoctorEntry, type Launched, type ServiceDefinition, type ServiceKind, type StartContext } from '../service-kind.ts'
+import { scramVerifier, setPasswordProbe } from './auth.ts'
 import { findPostgres, INSTALL_HINT, resolvePostgres } from './binaries.ts'
 import { copyDataDir, ensureInitialised, postgresVersion } from './init-cache.ts'
 
@@ -24,7 +26,8 @@ export interface PostgresOptions {
    */
   database?: string
   /**
-   * Superuser name (trust authentication, no password).
+   * Superuser name. Its password is generated for each start and carried by the service's
+   * URL (and `RIG_<NAME>_PASSWORD`).
    * @default 'postgres'
    */
   user?: string
@@ -71,8 +74,9 @@ function checkName(where: string, key: 'database' | 'user', v: unknown): void {
   if (reserved) invalid(where, key, `a name without "${reserved[0]}": PostgreSQL accepts it quoted, but it does not survive the postgres:// URL as node-postgres decodes it (use letters, digits, spaces, _ - . " ')`, v)
 }
 
-function urlFor(user: string, port: number, database: string): string {
-  return `postgres://${encodeURIComponent(user)}@127.0.0.1:${port}/${encodeURIComponent(database)}`
+function urlFor(user: string, port: number, database: string, password?: string): string {
+  const auth = password === undefined ? encodeURIComponent(user) : `${encodeURIComponent(user)}:${encodeURIComponent(password)}`
+  return `postgres://${auth}@127.0.0.1:${port}/${encodeURIComponent(database)}`
 }
 
 function crashHint(tail: readonly string[]): string | undefined {
@@ -90,25 +94,32 @@ async function startProcess(ctx: StartContext, o: PostgresOptions, bin: string):
   const database = o.database ?? 'postgres'
   const pgUser = o.user ?? 'postgres'
   const version = await postgresVersion(bin)
-  const cached = await ensureInitialised({ binDir, version, user: pgUser, database, initdbArgs: o.initdbArgs ?? [] }, user, () =>
+  // Computed on the thread pool while the data is copied: off the path to ready.
+  const password = newPassword()
+  const verifier = scramVerifier(password)
+  verifier.catch(() => {})
+  const cached = await ensureInitialised({ binDir, version, user: pgUser, database, initdbArgs: o.initdbArgs ?? [], owner: user?.name ?? 'self' }, user, () =>
     ctx.notice(`initialising PostgreSQL ${version} data once (cached for next runs)`),
   )
-  chownForService(ctx.dir, user)
+  // The socket lives here: only the server's account (and root) may open it.
+  privateServiceDir(ctx.dir, user)
   const data = path.join(ctx.dir, 'data')
   await copyDataDir(cached, data)
-  const settings = { ...TEST_SPEED_SETTINGS, ...o.settings }
+  const settings = { ...TEST_SPEED_SETTINGS, unix_socket_permissions: '0700', ...o.settings }
   const args = ['-D', data, '-p', String(ctx.port), '-h', '127.0.0.1', '-k', ctx.dir]
   for (const [k, v] of Object.entries(settings)) args.push('-c', `${k}=${typeof v === 'boolean' ? (v ? 'on' : 'off') : v}`)
-  const url = urlFor(pgUser, ctx.port, database)
+  const url = urlFor(pgUser, ctx.port, database, password)
   return {
     host: '127.0.0.1',
     port: ctx.port,
     url,
-    env: { DATABASE: database, USER: pgUser, VERSION: version },
+    env: { DATABASE: database, USER: pgUser, PASSWORD: password, VERSION: version },
+    setup: [setPasswordProbe({ socketDir: ctx.dir, port: ctx.port, user: pgUser, database, verifier })],
     provider: 'process',
     // SIGINT is PostgreSQL's "fast shutdown": no waiting for clients to disconnect.
     launch: () => new ManagedProcess({ command: bin, args, cwd: ctx.dir, user, stopSignal: 'SIGINT', stopGraceMs: 5000 }, ctx.logs),
-    defaultReady: [postgresQuery('select 1')],
+    // The password step already ran a query on the socket; TCP listens before the socket does.
+    defaultReady: [],
     crashHint,
   }
 }

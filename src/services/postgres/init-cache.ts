@@ -8,6 +8,7 @@ import { cacheRoot } from '../../providers/process/cache-dir.ts'
 import { run } from '../../providers/process/run.ts'
 import { diskFullError, treeBytes } from '../../system-error.ts'
 import { chownForService, type ServiceUser } from '../../providers/process/user.ts'
+import { PG_HBA } from './auth.ts'
 
 /** What determines the content of an initialised data directory. */
 export interface InitKey {
@@ -16,10 +17,12 @@ export interface InitKey {
   user: string
   database: string
   initdbArgs: readonly string[]
+  /** The account owning the files (the server's), `self` when rig does not run as root. */
+  owner: string
 }
 
 /** Bumped when the way rig initialises data changes, so old caches are not reused. */
-const CACHE_LAYOUT = 2
+const CACHE_LAYOUT = 3
 
 const versions = new Map<string, Promise<string>>()
 
@@ -77,6 +80,12 @@ export async function ensureInitialised(key: InitKey, user: ServiceUser | undefi
     chownForService(staging, user)
     const stagingData = path.join(staging, 'data')
     await run(path.join(key.binDir, 'initdb'), ['-D', stagingData, '-U', key.user, '--auth=trust', '-E', 'UTF8', '--locale=C', '--no-sync', '--wal-segsize=1', ...key.initdbArgs], { user, cwd: staging })
+    // initdb refuses password authentication without a password, and the cache must hold
+    // none (it is shared by every environment): write rig's own rules instead.
+    const hba = path.join(stagingData, 'pg_hba.conf')
+    fs.rmSync(hba, { force: true })
+    fs.writeFileSync(hba, PG_HBA, { flag: 'wx', mode: 0o600 })
+    chownForService(hba, user)
     if (key.database !== 'postgres') {
       // Single-user mode creates the database without starting a server.
       await run(path.join(key.binDir, 'postgres'), ['--single', '-D', stagingData, '-c', 'fsync=off', 'postgres'], {

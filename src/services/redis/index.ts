@@ -1,11 +1,15 @@
-// Redis from the local `redis-server` binary, in-memory only (no RDB/AOF), on a free port.
+// Redis from the local `redis-server` binary, in-memory only (no RDB/AOF), on a free port,
+// with a password generated per start and, as root, under the unprivileged service account.
 import fs from 'node:fs'
+import path from 'node:path'
 import { check } from '../../config/option-checks.ts'
 import { MissingBinaryError } from '../../errors.ts'
 import { redisPing } from '../../probes/redis.ts'
 import { findBinary } from '../../providers/process/binaries.ts'
 import { ManagedProcess } from '../../providers/process/managed-process.ts'
 import { run } from '../../providers/process/run.ts'
+import { privateServiceDir, unprivilegedUser } from '../../providers/process/user.ts'
+import { newPassword } from '../credentials.ts'
 import { defineService, type CommonOptions, type DoctorEntry, type ServiceDefinition, type ServiceKind } from '../service-kind.ts'
 
 /** Options of {@link redis}. */
@@ -39,15 +43,23 @@ const redisKind: ServiceKind<RedisOptions> = {
       throw new MissingBinaryError('redis-server', ctx.name, found.searched, INSTALL, 'RIG_REDIS_BIN_DIR', where)
     }
     const bin = found.path
-    const args = ['--port', String(ctx.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', ctx.dir, '--daemonize', 'no', '--loglevel', 'notice', '--protected-mode', 'no']
+    const user = unprivilegedUser()
+    const password = newPassword()
+    // The password goes in a file only the server's account can read: arguments are public
+    // (/proc/<pid>/cmdline).
+    const conf = path.join(ctx.dir, 'redis.conf')
+    fs.writeFileSync(conf, `requirepass ${password}\n`, { flag: 'wx', mode: 0o600 })
+    if (user) fs.chownSync(conf, user.uid, user.gid)
+    privateServiceDir(ctx.dir, user)
+    const args = [conf, '--port', String(ctx.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', ctx.dir, '--daemonize', 'no', '--loglevel', 'notice', '--protected-mode', 'no']
     for (const [k, v] of Object.entries(o.settings ?? {})) args.push(`--${k}`, String(v))
     return {
       host: '127.0.0.1',
       port: ctx.port,
-      url: `redis://127.0.0.1:${ctx.port}`,
-      env: {},
+      url: `redis://:${password}@127.0.0.1:${ctx.port}`,
+      env: { PASSWORD: password },
       provider: 'process',
-      launch: () => new ManagedProcess({ command: bin, args, cwd: ctx.dir, stopSignal: 'SIGTERM', stopGraceMs: 3000 }, ctx.logs),
+      launch: () => new ManagedProcess({ command: bin, args, cwd: ctx.dir, user, stopSignal: 'SIGTERM', stopGraceMs: 3000 }, ctx.logs),
       defaultReady: [redisPing()],
       crashHint: (tail) => (tail.some((l) => /Address already in use/i.test(l)) ? 'the port is taken: remove `port` to let rig pick a free one' : undefined),
     }

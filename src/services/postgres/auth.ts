@@ -1,0 +1,66 @@
+// Logins to rig's PostgreSQL: TCP needs the environment's password (SCRAM-SHA-256); the unix
+// socket lives in a directory only the server's account (and root) can open, and trusts who
+// gets there. The shared init cache holds no password: each start sets its own through the
+// socket, as the first step of readiness, with a verifier computed while the data is copied.
+import { createHash, createHmac, pbkdf2, randomBytes } from 'node:crypto'
+import { promisify } from 'node:util'
+import { pgQuery } from '../../drivers/pg.ts'
+import type { Probe } from '../../probes/probe.ts'
+
+/** pg_hba.conf of every rig data directory. */
+export const PG_HBA = [
+  '# Written by rig. The socket directory is private to the server account (mode 0700),',
+  '# so a socket login is trusted; TCP logins need the password rig generates per start.',
+  'local all all trust',
+  'host all all 127.0.0.1/32 scram-sha-256',
+  'host all all ::1/128 scram-sha-256',
+  '',
+].join('\n')
+
+// PostgreSQL's own default: every client library accepts it.
+const ITERATIONS = 4096
+
+/**
+ * The SCRAM-SHA-256 verifier PostgreSQL stores for `password` (RFC 5802/7677), so the
+ * password itself never reaches the server nor its logs.
+ */
+export async function scramVerifier(password: string): Promise<string> {
+  const salt = randomBytes(16)
+  // rig's passwords are ASCII, which SASLprep leaves as is.
+  const salted = await promisify(pbkdf2)(password, salt, ITERATIONS, 32, 'sha256')
+  const clientKey = createHmac('sha256', salted).update('Client Key').digest()
+  const storedKey = createHash('sha256').update(clientKey).digest()
+  const serverKey = createHmac('sha256', salted).update('Server Key').digest()
+  return `SCRAM-SHA-256$${ITERATIONS}:${salt.toString('base64')}$${storedKey.toString('base64')}:${serverKey.toString('base64')}`
+}
+
+/** What the password step needs to reach the server. */
+export interface SocketLogin {
+  socketDir: string
+  port: number
+  user: string
+  database: string
+  /** Resolves with the verifier to store. */
+  verifier: Promise<string>
+}
+
+const ident = (s: string): string => `"${s.replaceAll('"', '""')}"`
+
+/**
+ * A readiness step that passes once PostgreSQL accepts a login on its socket, and stores the
+ * environment's password there. The engine runs it before any readiness probe, also before
+ * the ones a user configures, and again after a restart (same password).
+ */
+export function setPasswordProbe(login: SocketLogin): Probe {
+  const url = `postgres://${encodeURIComponent(login.user)}@localhost:${login.port}/${encodeURIComponent(login.database)}?host=${encodeURIComponent(login.socketDir)}`
+  return {
+    name: 'postgres login on its socket (sets the password)',
+    timeoutMs: 2000,
+    async run(ctx) {
+      const verifier = await login.verifier
+      // One round trip: the verifier is a literal (single quotes cannot occur in base64).
+      await pgQuery(url, `alter role ${ident(login.user)} password '${verifier}'; select 1`, { signal: ctx.signal })
+      return { detail: 'password set' }
+    },
+  }
+}
