@@ -30,6 +30,7 @@ interface ServiceJson {
   pid: number | null
   readyMs: number | null
   status: string
+  env: Record<string, string>
 }
 
 const json = (text: string) => JSON.parse(text) as { running: boolean; services: Record<string, ServiceJson> }
