@@ -188,7 +188,7 @@ describe('rig run without rig up', () => {
     try {
       const r = await p.rig(['run', '--', 'sh', '-c', 'test -n "$RIG_DB_URL" && test -n "$RIG_API_PORT" && echo "$RIG_CACHE_URL" && exit 42'])
       expect(r.code, r.stderr).toBe(42)
-      expect(r.stdout).toMatch(/^redis:\/\/:[\w-]{24}@127\.0\.0\.1:\d+$/m)
+      expect(r.stdout).toMatch(/^redis:\/\/default:[\w-]{24}@127\.0\.0\.1:\d+$/m)
       // The watchdog exits on its own right after rig: poll rather than look once.
       expect(await waitUntil(() => leftovers(p.dir).length === 0), leftovers(p.dir).join('\n')).toBe(true)
       expect(envDirs(p.dir)).toEqual([])

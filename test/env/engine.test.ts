@@ -68,7 +68,7 @@ describe('redis()', () => {
     env = await start({ services: { cache: redis({ settings: { maxmemory: '16mb' } }) } })
     const c = env.get('cache')
     const password = env.vars().RIG_CACHE_PASSWORD as string
-    expect(c.url).toBe(`redis://:${password}@127.0.0.1:${c.port}`)
+    expect(c.url).toBe(`redis://default:${password}@127.0.0.1:${c.port}`)
     const auth = ['AUTH', password]
     expect(await respCommand('127.0.0.1', c.port, [auth, ['PING']])).toBe('PONG')
     expect(await respCommand('127.0.0.1', c.port, [auth, ['SET', 'k', 'v'], ['GET', 'k']])).toBe('v')

@@ -56,7 +56,8 @@ const redisKind: ServiceKind<RedisOptions> = {
     return {
       host: '127.0.0.1',
       port: ctx.port,
-      url: `redis://:${password}@127.0.0.1:${ctx.port}`,
+      // `default:` (the ACL user requirepass sets, Redis 6+): redis-cli reads no password without a user name.
+      url: `redis://default:${password}@127.0.0.1:${ctx.port}`,
       env: { PASSWORD: password },
       provider: 'process',
       launch: () => new ManagedProcess({ command: bin, args, cwd: ctx.dir, user, stopSignal: 'SIGTERM', stopGraceMs: 3000 }, ctx.logs),
