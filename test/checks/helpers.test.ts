@@ -177,7 +177,8 @@ describe('expectPostgres and expectRedis on servers rig starts', () => {
     await expectRedis(url)
     expect(await failureOf(expectRedis(url, { key: 'feature-flags' }))).toMatchObject({ reason: 'assertion', message: expect.stringContaining('"feature-flags" does not exist') })
     const { respCommand } = await import('../../src/drivers/resp.ts')
-    await respCommand('127.0.0.1', Number(new URL(url).port), [['SET', 'feature-flags', '{}']])
+    const u = new URL(url)
+    await respCommand('127.0.0.1', Number(u.port), [['AUTH', u.username, u.password], ['SET', 'feature-flags', '{}']])
     await expectRedis(url, { key: 'feature-flags' })
   })
 

@@ -42,10 +42,11 @@ let baseline: unknown[]
 beforeAll(async () => {
   env = await startEnvironment(defineConfig({ services: { db: postgres() } }))
   const admin = env.get('db').url
-  await sql(admin, `create role app login`)
+  await sql(admin, `create role app login password 'app-secret'`)
   await sql(admin, `create database app owner app`)
   const u = new URL(withDatabase(admin, 'app'))
   u.username = 'app'
+  u.password = 'app-secret'
   url = u.toString()
   await sql(url, SCHEMA)
   expect(await sql(url, `select current_setting('is_superuser') as s`)).toEqual([{ s: 'off' }])
