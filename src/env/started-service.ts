@@ -59,6 +59,8 @@ export class StartedService implements ServiceAddress, ProbeTarget {
   private expectExit = false
   private completion: Promise<void> | undefined
   private bootLogCount = 0
+  /** Processes of a paused service recorded in the registry besides the group leader. */
+  private frozenPids: number[] = []
 
   constructor(name: string, kind: string, dir: string, logs: LogBuffer, dependsOn: string[]) {
     this.name = name
@@ -232,6 +234,7 @@ export class StartedService implements ServiceAddress, ProbeTarget {
     this.expectExit = true
     this.note('stopping')
     if (this.status === 'paused') this.proc.resume()
+    this.forgetFrozen()
     await this.proc.stop()
     if (this.status !== 'completed') this.status = 'stopped'
     this.note('stopped')
@@ -256,6 +259,7 @@ export class StartedService implements ServiceAddress, ProbeTarget {
     if (!this.proc) return
     this.expectExit = true
     await keepAlive(this.proc.kill())
+    this.forgetFrozen()
     this.status = 'stopped'
     this.note('stopped')
   }
@@ -271,18 +275,28 @@ export class StartedService implements ServiceAddress, ProbeTarget {
     await keepAlive(this.boot({ ...this.params, t0 }, signal))
   }
 
-  /** SIGSTOP: the service freezes; connections to it hang. */
+  /** SIGSTOP to every process of the service: it freezes, and so do connections already open to it. */
   pause(): void {
     this.assertControllable('pause')
-    this.proc?.pause()
+    const frozen = this.proc?.pause() ?? []
+    // Were rig to die now, the watchdog must find them: they left the group, and stopped they
+    // never notice their server is gone.
+    for (const p of frozen) if (!this.frozenPids.includes(p.pid)) this.params?.registry.add(this.name, p.pid)
+    this.frozenPids = frozen.map((p) => p.pid)
     this.status = 'paused'
     this.note('paused')
   }
 
-  /** SIGCONT after {@link pause}. */
+  private forgetFrozen(): void {
+    for (const pid of this.frozenPids) this.params?.registry.remove(pid)
+    this.frozenPids = []
+  }
+
+  /** SIGCONT to every process {@link pause} stopped. */
   resume(): void {
     this.assertControllable('resume')
     this.proc?.resume()
+    this.forgetFrozen()
     if (this.status === 'paused') this.status = 'ready'
     this.note('resumed')
   }

@@ -1,13 +1,15 @@
 // Controls of a single service, as failover tests use them: stop, kill, restart, pause, resume.
 import net from 'node:net'
+import fs from 'node:fs'
 import path from 'node:path'
+import pg from 'pg'
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
 import { pgQuery } from '../../src/drivers/pg.ts'
 import { controlRequest } from '../../src/env/control-client.ts'
 import { serveControl } from '../../src/env/control-server.ts'
 import { external, postgres, redis, redisPing, runProbe, tcp, type Environment } from '../../src/index.ts'
 import { assertNothingLeft, start } from '../support/env.ts'
-import { groupAlive, waitUntil } from '../support/procs.ts'
+import { groupAlive, pidAlive, waitUntil } from '../support/procs.ts'
 
 let env: Environment | undefined
 afterEach(async () => {
@@ -19,6 +21,16 @@ afterAll(async () => {
 })
 
 const ping = (url: string, timeoutMs = 1000) => runProbe(redisPing({ url }), { timeoutMs })
+
+/** State letter and process group of a process, from /proc. */
+function procStat(pid: number): { state: string; pgrp: number } {
+  const s = fs.readFileSync(`/proc/${pid}/stat`, 'utf8')
+  const f = s.slice(s.lastIndexOf(')') + 2).split(' ')
+  return { state: f[0] ?? '?', pgrp: Number(f[2]) }
+}
+
+/** Pids the environment's registry holds for the watchdog. */
+const recorded = (e: Environment): number[] => (JSON.parse(fs.readFileSync(path.join(e.dir, 'processes.json'), 'utf8')) as Array<{ pid: number }>).map((p) => p.pid)
 
 describe('pause / resume', () => {
   it('freezes Redis: PING times out while paused and passes after resume', async () => {
@@ -50,6 +62,46 @@ describe('pause / resume', () => {
     await hung
     db.resume()
     expect((await pgQuery<{ one: number }>(db.url, 'select 1 as one')).rows[0]?.one).toBe(1)
+  })
+
+  it('freezes connections opened before the pause: a pooled PostgreSQL connection does not answer until resume', async () => {
+    env = await start({ services: { db: postgres() } })
+    const db = env.get('db')
+    const pool = new pg.Pool({ connectionString: db.url, max: 1 })
+    pool.on('error', () => {})
+    try {
+      const backend = (await pool.query<{ pid: number }>('select pg_backend_pid() as pid')).rows[0]?.pid as number
+      // The backend left the postmaster's process group: a signal to the group alone misses it.
+      expect(procStat(backend).pgrp).not.toBe(db.pid)
+      db.pause()
+      // A signal takes effect when the process next runs: poll for the stopped state.
+      expect(await waitUntil(() => procStat(backend).state === 'T' && procStat(db.pid!).state === 'T')).toBe(true)
+      // Recorded for the watchdog while frozen (rig dying now must not leave it stopped forever).
+      expect(recorded(env)).toContain(backend)
+      const answer = pool.query('select 1 as one').then(
+        () => 'answered',
+        (err: Error) => `failed: ${err.message}`,
+      )
+      expect(await Promise.race([answer, new Promise((r) => setTimeout(() => r('hanging'), 1000))])).toBe('hanging')
+      db.resume()
+      expect(await answer).toBe('answered')
+      expect(recorded(env)).not.toContain(backend)
+    } finally {
+      await pool.end()
+    }
+  })
+
+  it('kill of a paused PostgreSQL leaves no frozen backend behind', async () => {
+    env = await start({ services: { db: postgres() } })
+    const db = env.get('db')
+    const client = new pg.Client({ connectionString: db.url })
+    client.on('error', () => {})
+    await client.connect()
+    const backend = (await client.query<{ pid: number }>('select pg_backend_pid() as pid')).rows[0]?.pid as number
+    db.pause()
+    await db.kill()
+    expect(await waitUntil(() => !pidAlive(backend))).toBe(true)
+    void client.end().catch(() => {})
   })
 
   it('stops a paused service without waiting for the grace period', async () => {

@@ -1,6 +1,7 @@
 // A child process rig owns: its own process group (so signals reach its children too), logs
 // captured, exit observed, and controls for stop, kill, pause and resume.
 import { spawn, type ChildProcess } from 'node:child_process'
+import { descendants, type ProcessId, signalProcess } from './descendants.ts'
 import type { LogBuffer } from './log-buffer.ts'
 import type { ServiceUser } from './user.ts'
 
@@ -39,6 +40,8 @@ export class ManagedProcess {
   readonly spawned: Promise<Error | undefined>
   exit: ExitInfo | undefined
   private readonly child: ChildProcess | undefined
+  /** Descendants stopped by {@link pause}, outside the group or not. */
+  private frozen: ProcessId[] = []
 
   constructor(spec: SpawnSpec, logs: LogBuffer) {
     this.spec = spec
@@ -107,6 +110,8 @@ export class ManagedProcess {
   /** Graceful stop with the spec's signal, then SIGKILL after the grace period. */
   async stop(graceMs = this.spec.stopGraceMs ?? 5000): Promise<ExitInfo> {
     if (!this.running) return this.exited
+    // A stopped process only acts on its stop signal once continued.
+    if (this.frozen.length > 0) this.resume()
     this.signal(this.spec.stopSignal ?? 'SIGTERM')
     const timer = setTimeout(() => this.signal('SIGKILL'), graceMs)
     const info = await this.exited
@@ -120,19 +125,41 @@ export class ManagedProcess {
     return info
   }
 
-  /** SIGKILL to the whole group. */
+  /** SIGKILL to the whole group, and to descendants a pause froze (stopped, they would never notice). */
   async kill(): Promise<ExitInfo> {
     this.signal('SIGKILL')
+    for (const p of this.frozen) signalProcess(p, 'SIGKILL')
+    this.frozen = []
     return this.exited
   }
 
-  /** SIGSTOP: the process freezes, connections hang (for timeout and failover tests). */
-  pause(): void {
+  /**
+   * SIGSTOP to the group, then to every descendant, also those that left the group (PostgreSQL
+   * backends call setsid()): connections already open freeze too, as on a hung machine.
+   * Returns the frozen descendants: a watchdog must kill them by pid if rig dies meanwhile.
+   */
+  pause(): ProcessId[] {
+    if (!this.running) return []
+    // The group first: a stopped leader forks nothing new while the tree is walked.
     this.signal('SIGSTOP')
+    const seen = new Set(this.frozen.map((p) => p.pid))
+    // A child forked just before its parent stopped appears in the next walk.
+    for (let round = 0; round < 5; round++) {
+      const fresh = descendants(this.pid).filter((p) => !seen.has(p.pid))
+      if (fresh.length === 0) break
+      for (const p of fresh) {
+        seen.add(p.pid)
+        if (signalProcess(p, 'SIGSTOP')) this.frozen.push(p)
+      }
+    }
+    return [...this.frozen]
   }
 
-  /** SIGCONT after {@link pause}. */
+  /** SIGCONT to every process {@link pause} stopped, then to the group. */
   resume(): void {
+    const frozen = this.frozen
+    this.frozen = []
+    for (const p of frozen) signalProcess(p, 'SIGCONT')
     this.signal('SIGCONT')
   }
 }
