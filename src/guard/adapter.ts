@@ -99,6 +99,11 @@ export interface StoreAdapter {
   saveSnapshot(name: string): Promise<void>
   /** Replaces the store's content by the snapshot `name`; the baseline must be taken again after. */
   restoreSnapshot(name: string): Promise<void>
+  /**
+   * Throws unless snapshot `name` exists and can be restored, without touching the store: the
+   * guard checks every store before restoring any. Without it, `listSnapshots` is asked.
+   */
+  verifySnapshot?(name: string): Promise<void>
   listSnapshots(): Promise<string[]>
   dropSnapshot(name: string): Promise<boolean>
   /** Runs a script of the store's own language (an SQL file for PostgreSQL): fixtures. */

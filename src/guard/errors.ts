@@ -41,10 +41,38 @@ export class StoreUnavailableError extends RigError {
 /** A restore could not put the store back; the message says which strategy would. */
 export class GuardRestoreError extends RigError {
   readonly store: string
-  constructor(code: string, store: string, message: string, cause?: unknown) {
+  /** True when the store was not touched (the failure came before any write). */
+  readonly untouched: boolean
+  constructor(code: string, store: string, message: string, cause?: unknown, untouched = false) {
     super(code, `store "${store}": ${message}`, { cause })
     this.name = 'GuardRestoreError'
     this.store = store
+    this.untouched = untouched
+  }
+}
+
+/** What one store holds after a snapshot restore that did not complete everywhere. */
+export type StoreRestoreState = 'restored' | 'unchanged' | 'unknown'
+
+/** A snapshot restore failed in some stores: says, store by store, what each holds now. */
+export class SnapshotRestoreError extends RigError {
+  readonly snapshot: string
+  readonly stores: Readonly<Record<string, StoreRestoreState>>
+  constructor(snapshot: string, outcome: ReadonlyArray<{ store: string; state: StoreRestoreState; error?: unknown }>) {
+    const what: Record<StoreRestoreState, string> = {
+      restored: 'restored to the snapshot',
+      unchanged: 'not restored, unchanged',
+      unknown: 'not restored, partly overwritten: restore it again',
+    }
+    const lines = outcome.map((o) => `  ${o.store}: ${what[o.state]}${o.error ? ` (${o.error instanceof Error ? o.error.message.split('\n')[0] : String(o.error)})` : ''}`)
+    super(
+      'RIG_SNAPSHOT_RESTORE_INCOMPLETE',
+      `snapshot "${snapshot}" was not restored in every store:\n${lines.join('\n')}\n  once the cause is fixed, run \`rig snapshot restore ${snapshot}\` again: it restores every store.`,
+      { cause: outcome.find((o) => o.error)?.error },
+    )
+    this.name = 'SnapshotRestoreError'
+    this.snapshot = snapshot
+    this.stores = Object.fromEntries(outcome.map((o) => [o.store, o.state]))
   }
 }
 

@@ -3,7 +3,7 @@
 // all stores. A test-runner plugin calls baseline() once and check() after every test.
 import { RigError } from '../errors.ts'
 import type { Change, GuardMode, RestoreOutcome, RestoreStrategy, StoreAdapter } from './adapter.ts'
-import { DataLeakError, GuardRefusedError, GuardUsageError, StoreUnavailableError } from './errors.ts'
+import { DataLeakError, GuardRefusedError, GuardRestoreError, GuardUsageError, SnapshotNotFoundError, SnapshotRestoreError, StoreUnavailableError } from './errors.ts'
 import { randomBytes } from 'node:crypto'
 import { fixtureNamed, fixtureSnapshot, type Fixtures, loadFixture, validateFixtures } from './fixtures.ts'
 import { formatLeaks } from './format-leaks.ts'
@@ -214,10 +214,26 @@ export class Guard implements AsyncDisposable {
     await Promise.all(this.stores.map((s) => s.saveSnapshot(name)))
   }
 
-  /** Restores every store from snapshot `name`; it becomes the new baseline. */
+  /**
+   * Restores every store from snapshot `name`; it becomes the new baseline. All or nothing as
+   * far as can be known beforehand: every store's snapshot must exist and be readable before
+   * any store is touched. If a restore still fails, {@link SnapshotRestoreError} says what
+   * each store holds.
+   */
   async restoreSnapshot(name: string): Promise<void> {
     for (const s of this.stores) assertMayClean(s.info, this.options)
-    await Promise.all(this.stores.map((s) => s.restoreSnapshot(name)))
+    await Promise.all(this.stores.map((s) => verifySnapshot(s, name)))
+    const results = await Promise.allSettled(this.stores.map((s) => s.restoreSnapshot(name)))
+    if (results.every((r) => r.status === 'fulfilled')) return
+    throw new SnapshotRestoreError(
+      name,
+      results.map((r, i) => {
+        const store = (this.stores[i] as StoreAdapter).info.name
+        if (r.status === 'fulfilled') return { store, state: 'restored' }
+        const untouched = r.reason instanceof GuardRestoreError && r.reason.untouched
+        return { store, state: untouched ? 'unchanged' : 'unknown', error: r.reason }
+      }),
+    )
   }
 
   /** Snapshot names and the stores holding each. */
@@ -288,6 +304,13 @@ export class Guard implements AsyncDisposable {
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close()
   }
+}
+
+/** Throws unless `store` holds snapshot `name` in a state it can restore. */
+async function verifySnapshot(store: StoreAdapter, name: string): Promise<void> {
+  if (store.verifySnapshot) return store.verifySnapshot(name)
+  const names = await store.listSnapshots()
+  if (!names.includes(name)) throw new SnapshotNotFoundError(name, store.info.name, names)
 }
 
 /**

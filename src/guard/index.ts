@@ -1,6 +1,6 @@
 // The guard's public surface, re-exported by the library entry.
 export type { BaselineOptions, Change, ChangeKind, GuardMode, RestoreOutcome, RestoreStrategy, StoreAdapter, StoreDiff, StoreInfo, WorkerClone, WorkerCloner } from './adapter.ts'
-export { DataLeakError, GuardRefusedError, GuardRestoreError, GuardUsageError, SnapshotNotFoundError, StoreUnavailableError } from './errors.ts'
+export { DataLeakError, GuardRefusedError, GuardRestoreError, GuardUsageError, SnapshotNotFoundError, SnapshotRestoreError, type StoreRestoreState, StoreUnavailableError } from './errors.ts'
 export { FixtureError, type FixtureContext, type FixtureDefinition, type FixtureFunction, type Fixtures, type FixtureStep, validateFixtures } from './fixtures.ts'
 export { formatLeaks, type StoreLeaks } from './format-leaks.ts'
 export { createGuard, Guard, type GuardOptions, type GuardReport, type StoreReport } from './guard.ts'

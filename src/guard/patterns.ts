@@ -7,7 +7,8 @@ export function globToRegExp(glob: string): RegExp {
   let re = cache.get(glob)
   if (!re) {
     const body = glob.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')
-    re = new RegExp(`^${body}$`)
+    // `s`: a Redis key may hold a newline, which `*` must match like any other byte.
+    re = new RegExp(`^${body}$`, 's')
     cache.set(glob, re)
   }
   return re

@@ -1,6 +1,7 @@
 // Named snapshots of one PostgreSQL database, kept as template databases on the same server
 // (`rig_snap_<db>_<name>`): saving and restoring cost one file-level copy each.
-import { GuardUsageError, SnapshotNotFoundError } from '../errors.ts'
+import type { PgClient } from '../../drivers/pg.ts'
+import { GuardRestoreError, GuardUsageError, SnapshotNotFoundError } from '../errors.ts'
 import { databaseOf, withMaintenance } from './connection.ts'
 import { copyDatabase, copyMeta, databaseName, dropDatabase, listCopies } from './template-db.ts'
 
@@ -47,6 +48,19 @@ export class PgSnapshots {
     })
   }
 
+  private async find(maint: PgClient, name: string): Promise<string> {
+    const snaps = (await listCopies(maint, 'snapshot')).filter((c) => c.meta.source === this.db)
+    const snap = snaps.find((c) => c.meta.name === name)
+    if (!snap) throw new SnapshotNotFoundError(name, this.store, snaps.map((s) => s.meta.name).filter((n) => !n.startsWith('__')))
+    return snap.db
+  }
+
+  /** Throws unless snapshot `name` exists; touches nothing. */
+  async verify(name: string): Promise<void> {
+    checkSnapshotName(name)
+    await withMaintenance(this.url, (maint) => this.find(maint, name))
+  }
+
   /**
    * Replaces the database by the snapshot. The copy is made under a temporary name first and
    * swapped in by renames, so a failed copy never leaves the database missing.
@@ -55,13 +69,17 @@ export class PgSnapshots {
     checkSnapshotName(name)
     await this.release()
     await withMaintenance(this.url, async (maint) => {
-      const snaps = (await listCopies(maint, 'snapshot')).filter((c) => c.meta.source === this.db)
-      const snap = snaps.find((c) => c.meta.name === name)
-      if (!snap) throw new SnapshotNotFoundError(name, this.store, snaps.map((s) => s.meta.name).filter((n) => !n.startsWith('__')))
       const incoming = databaseName('rig_tmp', [this.db, name])
-      await dropDatabase(maint, incoming)
-      await copyDatabase(maint, snap.db, incoming, { ...copyMeta('snapshot', this.db, `${name} (restoring)`), rig: 'snapshot' })
-      await maint.query(`comment on database "${incoming.replace(/"/g, '""')}" is null`)
+      try {
+        const snap = await this.find(maint, name)
+        await dropDatabase(maint, incoming)
+        await copyDatabase(maint, snap, incoming, { ...copyMeta('snapshot', this.db, `${name} (restoring)`), rig: 'snapshot' })
+        await maint.query(`comment on database "${incoming.replace(/"/g, '""')}" is null`)
+      } catch (err) {
+        if (err instanceof SnapshotNotFoundError) throw err
+        // Nothing of the database was touched yet.
+        throw new GuardRestoreError('RIG_SNAPSHOT_RESTORE_FAILED', this.store, `could not copy snapshot "${name}": ${(err as Error).message}`, err, true)
+      }
       await dropDatabase(maint, this.db)
       await maint.query(`alter database "${incoming.replace(/"/g, '""')}" rename to "${this.db.replace(/"/g, '""')}"`)
     })

@@ -381,6 +381,11 @@ export class PostgresStore implements StoreAdapter {
     if (this.baselineOptions) await this.baseline({ ...this.baselineOptions, snapshot: false })
   }
 
+  verifySnapshot(name: string): Promise<void> {
+    this.assertSnapshots()
+    return this.snapshots.verify(name)
+  }
+
   listSnapshots(): Promise<string[]> {
     return this.snapshots.list()
   }

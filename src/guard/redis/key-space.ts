@@ -1,7 +1,14 @@
 // Reading a Redis key space: every key matching the watched patterns with its DUMP payload
 // and TTL, pipelined (the driver batches commands sent without awaiting each other).
+//
+// A Redis key is bytes, not text: a key that is not valid UTF-8 must be seen, compared and put
+// back exactly. Keys are held as "binary strings" (one char per byte, latin1), which compare
+// and key a Map like the bytes themselves, and go back to the server as Buffers.
 import { BUFFER_REPLIES, type RedisClient } from '../../drivers/redis.ts'
 import { matchesAny } from '../patterns.ts'
+
+/** A key's bytes, one char per byte. */
+export type KeyBytes = string
 
 /** One key as recorded: its serialised value and when it expires. */
 export interface KeyState {
@@ -10,27 +17,51 @@ export interface KeyState {
   expireAt: number | undefined
 }
 
-/** Keys matching `patterns` and not `exclude`. */
-export async function scanKeys(client: RedisClient, patterns: readonly string[], exclude: readonly string[]): Promise<string[]> {
-  const keys = new Set<string>()
+/** The bytes of a key, to send. */
+export const keyBuffer = (key: KeyBytes): Buffer => Buffer.from(key, 'latin1')
+
+/** A key as received. */
+export const keyBytes = (raw: Buffer | string): KeyBytes => (typeof raw === 'string' ? Buffer.from(raw, 'utf8') : raw).toString('latin1')
+
+/** A glob over UTF-8 text (what users write) as the bytes it matches. */
+const patternBytes = (glob: string): string => Buffer.from(glob, 'utf8').toString('latin1')
+
+/** A key for messages: its text when it is valid UTF-8, else with `\xNN` for every other byte. */
+export function displayKey(key: KeyBytes): string {
+  const buf = keyBuffer(key)
+  const text = buf.toString('utf8')
+  if (Buffer.from(text, 'utf8').equals(buf) && !/[\u0000-\u001f\u007f]/.test(text)) return text
+  return [...buf].map((b) => (b >= 0x20 && b < 0x7f && b !== 0x5c ? String.fromCharCode(b) : `\\x${b.toString(16).padStart(2, '0')}`)).join('')
+}
+
+/** Keys matching `patterns` and not `exclude` (globs over UTF-8 text, matched byte by byte). */
+export async function scanKeys(client: RedisClient, patterns: readonly string[], exclude: readonly string[]): Promise<KeyBytes[]> {
+  const keys = new Set<KeyBytes>()
+  const skip = exclude.map(patternBytes)
   for (const pattern of patterns) {
     let cursor = '0'
     do {
-      const [next, batch] = await client.sendCommand<[string, string[]]>(['SCAN', cursor, 'MATCH', pattern, 'COUNT', '1000'])
+      const [next, batch] = await client.sendCommand<[Buffer, Buffer[]]>(['SCAN', cursor, 'MATCH', Buffer.from(pattern, 'utf8'), 'COUNT', '1000'], BUFFER_REPLIES)
       cursor = String(next)
-      for (const k of batch) if (!matchesAny(k, exclude)) keys.add(String(k))
+      for (const raw of batch) {
+        const k = keyBytes(raw)
+        if (!matchesAny(k, skip)) keys.add(k)
+      }
     } while (cursor !== '0')
   }
   return [...keys]
 }
 
 /** DUMP and PTTL of `keys`; keys that vanished meanwhile are left out. */
-export async function readKeys(client: RedisClient, keys: readonly string[]): Promise<Map<string, KeyState>> {
+export async function readKeys(client: RedisClient, keys: readonly KeyBytes[]): Promise<Map<KeyBytes, KeyState>> {
   const now = Date.now()
   const replies = await Promise.all(
-    keys.map((k) => Promise.all([client.sendCommand<Buffer | null>(['DUMP', k], BUFFER_REPLIES), client.sendCommand<number>(['PTTL', k])])),
+    keys.map((k) => {
+      const key = keyBuffer(k)
+      return Promise.all([client.sendCommand<Buffer | null>(['DUMP', key], BUFFER_REPLIES), client.sendCommand<number>(['PTTL', key])])
+    }),
   )
-  const out = new Map<string, KeyState>()
+  const out = new Map<KeyBytes, KeyState>()
   keys.forEach((k, i) => {
     const [dump, pttl] = replies[i] as [Buffer | null, number]
     if (dump) out.set(k, { dump, expireAt: pttl >= 0 ? now + pttl : undefined })
@@ -38,11 +69,11 @@ export async function readKeys(client: RedisClient, keys: readonly string[]): Pr
   return out
 }
 
-/** Puts `state` back under `key` with what remains of its TTL; false when it has expired since. */
-export function restoreKey(client: RedisClient, key: string, state: KeyState): Promise<unknown> | undefined {
+/** Puts `state` back under `key` with what remains of its TTL; undefined when it has expired since. */
+export function restoreKey(client: RedisClient, key: KeyBytes, state: KeyState): Promise<unknown> | undefined {
   const ttl = state.expireAt === undefined ? 0 : state.expireAt - Date.now()
   if (state.expireAt !== undefined && ttl <= 0) return undefined
-  return client.sendCommand(['RESTORE', key, String(Math.max(0, Math.round(ttl))), state.dump, 'REPLACE'])
+  return client.sendCommand(['RESTORE', keyBuffer(key), String(Math.max(0, Math.round(ttl))), state.dump, 'REPLACE'])
 }
 
 /** `rdb_changes_since_last_save`: a server-wide count of writes, the O(1) "did anything change" signal. */
@@ -55,7 +86,8 @@ export async function writeCounter(client: RedisClient): Promise<string> {
 }
 
 /** `session:*` for `session:42`: how added keys are grouped in messages. */
-export function keyGroup(key: string): string {
-  const i = key.search(/[:./]/)
-  return i > 0 ? `${key.slice(0, i + 1)}*` : key
+export function keyGroup(key: KeyBytes): string {
+  const text = displayKey(key)
+  const i = text.search(/[:./]/)
+  return i > 0 ? `${text.slice(0, i + 1)}*` : text
 }

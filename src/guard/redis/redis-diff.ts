@@ -1,26 +1,26 @@
 // Compares a Redis key space with its baseline and says it the way the leak message reads.
 import type { Change } from '../adapter.ts'
-import { keyGroup, type KeyState } from './key-space.ts'
+import { keyGroup, type KeyBytes, type KeyState } from './key-space.ts'
 
 /** What restore needs to undo. */
 export interface RedisInternal {
-  added: string[]
+  added: KeyBytes[]
   /** Removed or changed keys, to put back. */
-  restore: string[]
+  restore: KeyBytes[]
 }
 
 const keys = (n: number): string => `${n} key${n === 1 ? '' : 's'}`
 
-function groups(list: readonly string[]): string {
+function groups(list: readonly KeyBytes[]): string {
   const g = [...new Set(list.map(keyGroup))]
   return g.length > 3 ? `${g.slice(0, 3).join(', ')}, …` : g.join(', ')
 }
 
 /** The changes between `base` and `now`. Keys whose baseline TTL ran out are not blamed. */
-export function compareKeys(base: ReadonlyMap<string, KeyState>, now: ReadonlyMap<string, KeyState>): { changes: Change[]; internal: RedisInternal } {
-  const added: string[] = []
-  const removed: string[] = []
-  const changed: string[] = []
+export function compareKeys(base: ReadonlyMap<KeyBytes, KeyState>, now: ReadonlyMap<KeyBytes, KeyState>): { changes: Change[]; internal: RedisInternal } {
+  const added: KeyBytes[] = []
+  const removed: KeyBytes[] = []
+  const changed: KeyBytes[] = []
   const time = Date.now()
   for (const [k, v] of now) {
     const b = base.get(k)

@@ -1,23 +1,44 @@
-// Named snapshots of one Redis database, as files: every key's DUMP payload and TTL. The
-// directory is keyed by the server's run_id, so a snapshot never outlives the server it
-// describes nor leaks into another one on the same port.
+// Named snapshots of one Redis database, as files: every key (as bytes) with its DUMP payload
+// and TTL. The directory is keyed by the server's address and data directory: stable across
+// a restart (rig restart cache), distinct for every environment rig starts (each service has
+// its own directory), so a snapshot never leaks into another server on the same port.
+import { createHash } from 'node:crypto'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import type { RedisClient } from '../../drivers/redis.ts'
-import { SnapshotNotFoundError } from '../errors.ts'
+import { GuardRestoreError, SnapshotNotFoundError } from '../errors.ts'
 import { checkSnapshotName } from '../postgres/postgres-snapshots.ts'
-import { type KeyState, readKeys, restoreKey, scanKeys } from './key-space.ts'
+import { keyBuffer, keyBytes, type KeyState, readKeys, restoreKey, scanKeys } from './key-space.ts'
+
+/** Bumped when the file layout changes; files of another format are refused, not misread. */
+const FORMAT = 2
 
 interface SnapshotFile {
+  format: typeof FORMAT
+  /** Key bytes and DUMP payload in base64, remaining TTL in ms (-1: none). */
   keys: Array<[key: string, dump: string, ttlMs: number]>
 }
 
+/**
+ * What names a Redis server across restarts: its address and its data directory (`CONFIG GET
+ * dir`; rig gives every service its own). Not the run_id: it changes with every restart.
+ */
+export async function serverKey(client: RedisClient, url: string): Promise<string> {
+  const u = new URL(url)
+  let dir = ''
+  try {
+    const reply = await client.sendCommand<string[]>(['CONFIG', 'GET', 'dir'])
+    dir = String(reply[1] ?? '')
+  } catch {
+    // CONFIG renamed or refused to this user: the address alone.
+  }
+  return createHash('sha256').update(`${u.hostname}:${u.port || 6379}\0${dir}`).digest('hex').slice(0, 20)
+}
+
 /** Where snapshots of a server live unless `snapshotDir` says otherwise. */
-export async function defaultSnapshotDir(client: RedisClient, db: number): Promise<string> {
-  const info = String(await client.sendCommand(['INFO', 'server']))
-  const runId = /run_id:(\w+)/.exec(info)?.[1] ?? 'unknown'
-  return path.join(os.tmpdir(), 'rig-redis-snapshots', runId, `db${db}`)
+export async function defaultSnapshotDir(client: RedisClient, url: string, db: number): Promise<string> {
+  return path.join(os.tmpdir(), 'rig-redis-snapshots', await serverKey(client, url), `db${db}`)
 }
 
 /** Snapshots of one Redis database. */
@@ -40,27 +61,47 @@ export class RedisSnapshots {
     const file = await this.file(name)
     const state = await readKeys(client, await scanKeys(client, ['*'], []))
     const now = Date.now()
-    const data: SnapshotFile = { keys: [...state].map(([k, v]) => [k, v.dump.toString('base64'), v.expireAt === undefined ? -1 : Math.max(1, v.expireAt - now)]) }
+    const data: SnapshotFile = {
+      format: FORMAT,
+      keys: [...state].map(([k, v]) => [keyBuffer(k).toString('base64'), v.dump.toString('base64'), v.expireAt === undefined ? -1 : Math.max(1, v.expireAt - now)]),
+    }
     fs.mkdirSync(path.dirname(file), { recursive: true })
     fs.writeFileSync(`${file}.tmp`, JSON.stringify(data))
     fs.renameSync(`${file}.tmp`, file)
   }
 
+  /** Reads snapshot `name`; throws when it does not exist or cannot be read, before anything is touched. */
+  async read(name: string): Promise<SnapshotFile> {
+    const file = await this.file(name)
+    let text: string
+    try {
+      text = fs.readFileSync(file, 'utf8')
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new SnapshotNotFoundError(name, this.store, await this.list())
+      throw new GuardRestoreError('RIG_SNAPSHOT_UNREADABLE', this.store, `snapshot "${name}" cannot be read (${(err as Error).message}): ${file}`, err)
+    }
+    try {
+      const data = JSON.parse(text) as SnapshotFile
+      if (data.format !== FORMAT || !Array.isArray(data.keys)) throw new Error(`format ${String(data.format ?? 1)}, expected ${FORMAT}`)
+      return data
+    } catch (err) {
+      throw new GuardRestoreError('RIG_SNAPSHOT_UNREADABLE', this.store, `snapshot "${name}" is damaged or was written by another rig version (${(err as Error).message}): save it again. File: ${file}`, err)
+    }
+  }
+
   /** Empties the database and loads snapshot `name`. */
   async restore(client: RedisClient, name: string): Promise<void> {
-    const file = await this.file(name)
-    let data: SnapshotFile
+    const snap = await this.read(name)
     try {
-      data = JSON.parse(fs.readFileSync(file, 'utf8')) as SnapshotFile
-    } catch {
-      throw new SnapshotNotFoundError(name, this.store, await this.list())
+      await client.sendCommand(['FLUSHDB'])
+    } catch (err) {
+      throw new GuardRestoreError('RIG_SNAPSHOT_RESTORE_FAILED', this.store, `could not empty the database before restoring "${name}": ${(err as Error).message}`, err, true)
     }
-    await client.sendCommand(['FLUSHDB'])
     const now = Date.now()
     await Promise.all(
-      data.keys.map(([k, dump, ttl]) => {
+      snap.keys.map(([k, dump, ttl]) => {
         const state: KeyState = { dump: Buffer.from(dump, 'base64'), expireAt: ttl < 0 ? undefined : now + ttl }
-        return restoreKey(client, k, state)
+        return restoreKey(client, keyBytes(Buffer.from(k, 'base64')), state)
       }),
     )
   }

@@ -5,7 +5,7 @@ import type { BaselineOptions, RestoreOutcome, RestoreStrategy, StoreAdapter, St
 import { GuardRefusedError, GuardUsageError, StoreUnavailableError } from '../errors.ts'
 import type { StoreSource } from '../postgres/postgres-store.ts'
 import { BASELINE_SNAPSHOT } from '../postgres/postgres-snapshots.ts'
-import { type KeyState, readKeys, restoreKey, scanKeys, writeCounter } from './key-space.ts'
+import { displayKey, keyBuffer, type KeyBytes, type KeyState, readKeys, restoreKey, scanKeys, writeCounter } from './key-space.ts'
 import { compareKeys, type RedisInternal } from './redis-diff.ts'
 import { defaultSnapshotDir, RedisSnapshots } from './redis-snapshots.ts'
 import { type RedisWorkerOptions, redisWorkers, WORKER_MARKER } from './worker-dbs.ts'
@@ -44,7 +44,7 @@ export class RedisStore implements StoreAdapter {
   private readonly exclude: readonly string[]
   private readonly snapshots: RedisSnapshots
   private client: RedisClient | undefined
-  private base: Map<string, KeyState> | undefined
+  private base: Map<KeyBytes, KeyState> | undefined
   private baselineOptions: BaselineOptions | undefined
   private counter = ''
 
@@ -54,7 +54,7 @@ export class RedisStore implements StoreAdapter {
     this.exclude = [...(options.exclude ?? []), WORKER_MARKER]
     this.info = { name: source.name, kind: 'redis', target: redact(source.url), startedByRig: source.provider === 'process' || source.provider === 'embedded' }
     const db = Number(new URL(source.url).pathname.replace(/^\//, '') || 0)
-    this.snapshots = new RedisSnapshots(source.name, async () => options.snapshotDir ?? defaultSnapshotDir(await this.session(), db))
+    this.snapshots = new RedisSnapshots(source.name, async () => options.snapshotDir ?? defaultSnapshotDir(await this.session(), source.url, db))
     this.workers = redisWorkers(source.name, source.url, options.workers)
   }
 
@@ -86,7 +86,7 @@ export class RedisStore implements StoreAdapter {
     }
   }
 
-  private readAll(c: RedisClient): Promise<Map<string, KeyState>> {
+  private readAll(c: RedisClient): Promise<Map<KeyBytes, KeyState>> {
     return scanKeys(c, this.patterns, this.exclude).then((keys) => readKeys(c, keys))
   }
 
@@ -112,7 +112,7 @@ export class RedisStore implements StoreAdapter {
 
   async restore(diff: StoreDiff, strategy: RestoreStrategy): Promise<RestoreOutcome> {
     if (!this.baselineOptions?.writable) throw new GuardRefusedError(this.info.target, `rig did not start "${this.info.name}"; opt in with \`allowClean: ['${this.info.name}']\``)
-    const base = this.base as Map<string, KeyState>
+    const base = this.base as Map<KeyBytes, KeyState>
     const t0 = performance.now()
     const internal = diff.internal as RedisInternal
     return this.using(async (c) => {
@@ -124,7 +124,7 @@ export class RedisStore implements StoreAdapter {
         return { strategy: strategy, touched: [`db ${new URL(this.url).pathname.slice(1) || 0}`], ms: performance.now() - t0 }
       }
       const sends: Array<Promise<unknown> | undefined> = []
-      if (internal.added.length > 0) sends.push(c.sendCommand(['UNLINK', ...internal.added]))
+      if (internal.added.length > 0) sends.push(c.sendCommand(['UNLINK', ...internal.added.map(keyBuffer)]))
       for (const k of internal.restore) {
         const state = base.get(k)
         if (state) sends.push(restoreKey(c, k, state))
@@ -132,7 +132,7 @@ export class RedisStore implements StoreAdapter {
       await Promise.all(sends)
       this.counter = await writeCounter(c)
       const note = strategy === 'auto' ? 'only the keys that changed' : strategy === 'transaction' ? 'Redis has no transactions to roll back: deleted and restored the keys instead' : undefined
-      return { strategy: 'delete', touched: [...internal.added, ...internal.restore], ms: performance.now() - t0, ...(note ? { note } : {}) }
+      return { strategy: 'delete', touched: [...internal.added, ...internal.restore].map(displayKey), ms: performance.now() - t0, ...(note ? { note } : {}) }
     })
   }
 
@@ -162,6 +162,10 @@ export class RedisStore implements StoreAdapter {
   async restoreSnapshot(name: string): Promise<void> {
     await this.using((c) => this.snapshots.restore(c, name))
     if (this.baselineOptions) await this.baseline({ ...this.baselineOptions, snapshot: false })
+  }
+
+  async verifySnapshot(name: string): Promise<void> {
+    await this.snapshots.read(name)
   }
 
   listSnapshots(): Promise<string[]> {

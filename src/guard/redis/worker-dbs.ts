@@ -4,7 +4,7 @@
 import os from 'node:os'
 import { connectRedis, type RedisClient } from '../../drivers/redis.ts'
 import type { WorkerClone, WorkerCloner } from '../adapter.ts'
-import { scanKeys } from './key-space.ts'
+import { keyBuffer, scanKeys } from './key-space.ts'
 
 /** Key holding the owner of a worker database; the guard never watches it. */
 export const WORKER_MARKER = '__rig_worker__'
@@ -89,14 +89,14 @@ export function redisWorkers(store: string, url: string, options: RedisWorkerOpt
         for (let w = 1; w <= count; w++) {
           if (useDb) {
             const db = free[w - 1] as number
-            await Promise.all(keys.map((k) => c.sendCommand(['COPY', k, k, 'DB', String(db), 'REPLACE'])))
+            await Promise.all(keys.map((k) => c.sendCommand(['COPY', keyBuffer(k), keyBuffer(k), 'DB', String(db), 'REPLACE'])))
             await c.sendCommand(['SELECT', String(db)])
             await c.sendCommand(['SET', WORKER_MARKER, marker(runId)])
             await c.sendCommand(['SELECT', String(source)])
             clones.push({ worker: w, store, url: withDb(url, db), env: {} })
           } else {
             const prefix = `rig:w${w}:${runId}:`
-            await Promise.all([...keys.map((k) => c.sendCommand(['COPY', k, `${prefix}${k}`, 'REPLACE'])), c.sendCommand(['SET', `${prefix}${WORKER_MARKER}`, marker(runId)])])
+            await Promise.all([...keys.map((k) => c.sendCommand(['COPY', keyBuffer(k), keyBuffer(`${prefix}${k}`), 'REPLACE'])), c.sendCommand(['SET', `${prefix}${WORKER_MARKER}`, marker(runId)])])
             clones.push({ worker: w, store, url, env: { PREFIX: prefix } })
           }
         }
@@ -118,12 +118,19 @@ export function redisWorkers(store: string, url: string, options: RedisWorkerOpt
       }
       await c.sendCommand(['SELECT', String(source)])
       for (const k of await scanKeys(c, [`rig:w*:${WORKER_MARKER}`], [])) {
-        const raw = await c.sendCommand<string | null>(['GET', k])
-        const m = raw ? (JSON.parse(raw) as Marker) : undefined
-        if (!m || !stale(m)) continue
         const prefix = k.slice(0, -WORKER_MARKER.length)
+        // rig writes `rig:w<n>:<run>:`: anything else is not one of its markers.
+        if (!/^rig:w\d+:[\w-]+:$/.test(prefix)) continue
+        const raw = await c.sendCommand<string | null>(['GET', keyBuffer(k)])
+        let m: Marker | undefined
+        try {
+          m = raw ? (JSON.parse(raw) as Marker) : undefined
+        } catch {
+          continue
+        }
+        if (!m || !stale(m)) continue
         const doomed = await scanKeys(c, [`${prefix}*`], [])
-        if (doomed.length > 0) await c.sendCommand(['UNLINK', ...doomed])
+        if (doomed.length > 0) await c.sendCommand(['UNLINK', ...doomed.map(keyBuffer)])
         n++
       }
       return n
