@@ -1,21 +1,27 @@
 // A single Redis command over raw RESP: enough for PING and EXISTS in probes without
-// loading a client library.
+// loading a client library. RESP counts bytes, not characters: replies are parsed from
+// Buffers, and arguments may be Buffers (a key need not be UTF-8).
 import net from 'node:net'
 import { ProbeFailure } from '../probes/probe.ts'
 
-/** A RESP reply: simple string, integer, bulk string, null or array. */
+/** A RESP reply: simple string, integer, bulk string (decoded as UTF-8), null or array. */
 export type RespValue = string | number | null | RespValue[]
 
-function encode(args: readonly string[]): string {
-  return `*${args.length}\r\n` + args.map((a) => `$${Buffer.byteLength(a)}\r\n${a}\r\n`).join('')
+function encode(args: readonly (string | Buffer)[]): Buffer {
+  const parts: Buffer[] = [Buffer.from(`*${args.length}\r\n`)]
+  for (const a of args) {
+    const b = typeof a === 'string' ? Buffer.from(a, 'utf8') : a
+    parts.push(Buffer.from(`$${b.length}\r\n`), b, Buffer.from('\r\n'))
+  }
+  return Buffer.concat(parts)
 }
 
 /** Parses one reply from `buf` at `pos`; returns undefined when more bytes are needed. */
-function parse(buf: string, pos: number): { value: RespValue; next: number } | undefined {
+function parse(buf: Buffer, pos: number): { value: RespValue; next: number } | undefined {
   const eol = buf.indexOf('\r\n', pos)
   if (eol < 0) return undefined
-  const type = buf[pos]
-  const line = buf.slice(pos + 1, eol)
+  const type = String.fromCharCode(buf[pos] ?? 0)
+  const line = buf.toString('utf8', pos + 1, eol)
   switch (type) {
     case '+':
       return { value: line, next: eol + 2 }
@@ -27,7 +33,7 @@ function parse(buf: string, pos: number): { value: RespValue; next: number } | u
       const len = Number(line)
       if (len < 0) return { value: null, next: eol + 2 }
       if (buf.length < eol + 2 + len + 2) return undefined
-      return { value: buf.slice(eol + 2, eol + 2 + len), next: eol + 2 + len + 2 }
+      return { value: buf.toString('utf8', eol + 2, eol + 2 + len), next: eol + 2 + len + 2 }
     }
     case '*': {
       const n = Number(line)
@@ -43,15 +49,15 @@ function parse(buf: string, pos: number): { value: RespValue; next: number } | u
       return { value: out, next }
     }
     default:
-      throw new ProbeFailure('error', `unexpected RESP reply: ${JSON.stringify(buf.slice(pos, pos + 40))}`)
+      throw new ProbeFailure('error', `unexpected RESP reply: ${JSON.stringify(buf.toString('latin1', pos, pos + 40))}`)
   }
 }
 
 /** Sends the commands (e.g. AUTH then PING) and resolves with the last reply. */
-export function respCommand(host: string, port: number, commands: readonly (readonly string[])[], signal?: AbortSignal): Promise<RespValue> {
+export function respCommand(host: string, port: number, commands: readonly (readonly (string | Buffer)[])[], signal?: AbortSignal): Promise<RespValue> {
   return new Promise((resolve, reject) => {
     const socket = net.connect({ host, port })
-    let buf = ''
+    let buf = Buffer.alloc(0)
     let pos = 0
     const replies: RespValue[] = []
     const finish = (err?: unknown, value?: RespValue): void => {
@@ -62,10 +68,9 @@ export function respCommand(host: string, port: number, commands: readonly (read
     }
     const onAbort = (): void => finish(signal?.reason ?? new Error('aborted'))
     signal?.addEventListener('abort', onAbort, { once: true })
-    socket.setEncoding('utf8')
-    socket.on('connect', () => socket.write(commands.map(encode).join('')))
-    socket.on('data', (chunk: string) => {
-      buf += chunk
+    socket.on('connect', () => socket.write(Buffer.concat(commands.map(encode))))
+    socket.on('data', (chunk: Buffer) => {
+      buf = Buffer.concat([buf, chunk])
       try {
         for (;;) {
           const r = parse(buf, pos)

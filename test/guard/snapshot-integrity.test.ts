@@ -7,6 +7,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { connectRedis, type RedisClient } from '../../src/drivers/redis.ts'
+import { respCommand } from '../../src/drivers/resp.ts'
 import { createGuard, prepareWorkers, redisStore, storesFor } from '../../src/guard/index.ts'
 import { defineConfig, type Environment, postgres, redis, startEnvironment } from '../../src/index.ts'
 import { sql } from './helpers.ts'
@@ -60,6 +61,16 @@ describe('Redis keys that are not UTF-8', () => {
     expect(await get(BINARY_ADDED)).toBeNull()
     expect(await r.sendCommand(['DBSIZE'])).toBe(2)
     expect((await guard.check('next')).leaked).toBe(false)
+  })
+
+  it('go through the raw RESP client of probes and checks, which counts bytes', async () => {
+    const u = new URL(env.get('cache').url)
+    const auth = ['AUTH', u.username, u.password]
+    await r.sendCommand(['SET', BINARY, 'prix: 10 € — ünïcode'])
+    expect(await respCommand('127.0.0.1', Number(u.port), [auth, ['EXISTS', BINARY]])).toBe(1)
+    expect(await respCommand('127.0.0.1', Number(u.port), [auth, ['GET', BINARY]])).toBe('prix: 10 € — ünïcode')
+    expect(await respCommand('127.0.0.1', Number(u.port), [auth, ['SET', 'ç', 'ü'], ['GET', 'ç']])).toBe('ü')
+    await r.sendCommand(['DEL', BINARY, 'ç'])
   })
 
   it('survive a snapshot save and restore, and are copied to worker databases', async () => {
