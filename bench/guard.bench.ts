@@ -142,7 +142,7 @@ async function main(): Promise<void> {
 
     // Per-worker clones: ms per clone, by strategy and concurrency.
     for (const [strategy, concurrency] of [['file_copy', 1], ['wal_log', 1], ['file_copy', 2], ['wal_log', 2]] as const) {
-      const workers = postgresWorkers('db', url, { strategy, concurrency })
+      const workers = postgresWorkers({ name: 'db', kind: 'postgres', target: url, startedByRig: true }, url, { strategy, concurrency })
       const per: number[] = []
       for (let run = 0; run < 5; run++) {
         const t = await time(() => workers.prepare(4, `bench${run}`))

@@ -15,8 +15,9 @@ export class DataLeakError extends RigError {
 export class GuardRefusedError extends RigError {
   /** The store it would have touched, e.g. `postgres://127.0.0.1:5432/app`. */
   readonly target: string
-  constructor(target: string, reason: string) {
-    super('RIG_GUARD_REFUSED', `rig will not clean ${target}: ${reason}`)
+  /** `action`: what it would have done, e.g. `save a snapshot on`. */
+  constructor(target: string, reason: string, action = 'clean') {
+    super('RIG_GUARD_REFUSED', `rig will not ${action} ${target}: ${reason}`)
     this.name = 'GuardRefusedError'
     this.target = target
   }

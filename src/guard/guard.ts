@@ -3,11 +3,11 @@
 // all stores. A test-runner plugin calls baseline() once and check() after every test.
 import { RigError } from '../errors.ts'
 import type { Change, GuardMode, RestoreOutcome, RestoreStrategy, StoreAdapter } from './adapter.ts'
-import { DataLeakError, GuardRefusedError, GuardRestoreError, GuardUsageError, SnapshotNotFoundError, SnapshotRestoreError, StoreUnavailableError } from './errors.ts'
+import { DataLeakError, GuardRestoreError, GuardUsageError, SnapshotNotFoundError, SnapshotRestoreError, StoreUnavailableError } from './errors.ts'
 import { randomBytes } from 'node:crypto'
 import { fixtureNamed, fixtureSnapshot, type Fixtures, loadFixture, validateFixtures } from './fixtures.ts'
 import { formatLeaks } from './format-leaks.ts'
-import { assertMayClean, assertNotProduction, mayClean, type SafetyOptions } from './safety.ts'
+import { assertMayClean, assertNotProduction, grantNamed, mayClean, type SafetyOptions } from './safety.ts'
 
 /** Options of {@link createGuard}. */
 export interface GuardOptions extends SafetyOptions {
@@ -99,6 +99,8 @@ export class Guard implements AsyncDisposable {
       if (names.has(s.info.name)) throw new GuardUsageError('RIG_GUARD_DUPLICATE_STORE', `two guarded stores are named "${s.info.name}": give each a unique name`)
       names.add(s.info.name)
     }
+    // The opt-in goes with the stores: their own writes (snapshots, clones) pass the gate too.
+    grantNamed(this.stores, options)
     this.fixtures = options.fixtures
     this.root = options.root ?? process.cwd()
     if (options.fixtures) validateFixtures(options.fixtures, 'createGuard', [...names])
@@ -182,7 +184,10 @@ export class Guard implements AsyncDisposable {
       if (diff.changes.length === 0) return out
       out.status = diff.changes.some((c) => c.leak) ? 'leaked' : 'drift'
       if (!this.writable(s)) {
-        if (out.status === 'leaked') throw new GuardRefusedError(s.info.target, `rig did not start "${s.info.name}". If it only holds test data, opt in with \`allowClean: ['${s.info.name}']\`.`)
+        // Watched, not cleaned: what changed is reported once, then becomes the baseline, so
+        // the next test is not blamed for it.
+        await this.baselineOne(s)
+        if (out.status === 'leaked') assertMayClean(s.info, this.options)
         return out
       }
       out.restore = await s.restore(diff, this.strategyFor(s.info.name))
@@ -211,6 +216,7 @@ export class Guard implements AsyncDisposable {
 
   /** Saves every store under snapshot `name`. */
   async saveSnapshot(name: string): Promise<void> {
+    for (const s of this.stores) assertMayClean(s.info, this.options, 'save a snapshot on')
     await Promise.all(this.stores.map((s) => s.saveSnapshot(name)))
   }
 
@@ -245,6 +251,7 @@ export class Guard implements AsyncDisposable {
 
   /** Drops snapshot `name` from every store; false when no store had it. */
   async dropSnapshot(name: string): Promise<boolean> {
+    for (const s of this.stores) assertMayClean(s.info, this.options, 'drop a snapshot on')
     const dropped = await Promise.all(this.stores.map((s) => s.dropSnapshot(name)))
     return dropped.some(Boolean)
   }

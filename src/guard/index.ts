@@ -10,6 +10,7 @@ export type { GuardedPgClient, TransactionClient } from './postgres/transaction-
 export { postgresWorkers, type PostgresWorkerOptions } from './postgres/worker-clones.ts'
 export { redisStore, RedisStore, type RedisStoreOptions } from './redis/redis-store.ts'
 export { redisWorkers, type RedisWorkerOptions } from './redis/worker-dbs.ts'
-export { assertMayClean, mayClean, type SafetyOptions } from './safety.ts'
+export { assertMayClean, grantClean, mayClean, type SafetyOptions } from './safety.ts'
+export { storeKindOf } from './store-kind.ts'
 export { DEFAULT_FACTORIES, storesFor, type ServiceLike, type StoreFactory } from './stores-for.ts'
 export { prepareWorkers, sweepWorkers, type PrepareWorkersOptions, type WorkerSet, type WorkerStores } from './workers.ts'

@@ -3,6 +3,7 @@
 import type { StoreAdapter } from './adapter.ts'
 import { postgresStore, type StoreSource } from './postgres/postgres-store.ts'
 import { redisStore } from './redis/redis-store.ts'
+import { storeKindOf } from './store-kind.ts'
 
 /** A service as listed by an environment or the state file. */
 export interface ServiceLike {
@@ -22,7 +23,8 @@ export const DEFAULT_FACTORIES: Readonly<Record<string, StoreFactory>> = {
 
 /**
  * One store per data service of `env` (a started environment, or the services of `rig up`'s
- * state file). Services of other kinds are skipped.
+ * state file), `external()` ones included: those are watched read-only (see `allowClean`).
+ * Services of other kinds are skipped.
  *
  * @example
  * const guard = createGuard({ stores: storesFor(env) })
@@ -35,7 +37,7 @@ export function storesFor(
   const out: StoreAdapter[] = []
   for (const [name, svc] of Object.entries(env.services)) {
     if (options.only && !options.only.includes(name)) continue
-    const make = factories[svc.kind]
+    const make = factories[storeKindOf(svc.kind, svc.url)]
     if (make) out.push(make({ name, url: svc.url, ...(svc.provider ? { provider: svc.provider } : {}) }))
   }
   return out

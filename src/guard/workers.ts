@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto'
 import { varName } from '../env/environment.ts'
 import type { StoreAdapter, WorkerClone } from './adapter.ts'
 import { GuardUsageError } from './errors.ts'
-import { assertMayClean, type SafetyOptions } from './safety.ts'
+import { assertMayClean, grantNamed, type SafetyOptions } from './safety.ts'
 
 /** What one worker receives. */
 export interface WorkerStores {
@@ -44,7 +44,8 @@ export async function prepareWorkers(options: PrepareWorkersOptions): Promise<Wo
   if (!Number.isInteger(options.count) || options.count < 1) throw new GuardUsageError('RIG_GUARD_BAD_WORKERS', `worker count must be a positive integer, got ${options.count}`)
   const runId = options.runId ?? randomBytes(4).toString('hex')
   const t0 = performance.now()
-  for (const s of options.stores) if (s.workers) assertMayClean(s.info, options)
+  for (const s of options.stores) if (s.workers) assertMayClean(s.info, options, 'clone')
+  grantNamed(options.stores, options)
   if (options.sweep !== false) await sweepWorkers(options.stores)
   const cloned: WorkerClone[][] = []
   const ready: StoreAdapter[] = []
@@ -71,9 +72,14 @@ export async function prepareWorkers(options: PrepareWorkersOptions): Promise<Wo
   return { runId, workers, ms: performance.now() - t0, drop, [Symbol.asyncDispose]: drop }
 }
 
-/** Drops clones whose run is gone (or older than `maxAgeMs`) in every store. Returns how many. */
-export async function sweepWorkers(stores: readonly StoreAdapter[], options: { maxAgeMs?: number } = {}): Promise<number> {
+/**
+ * Drops clones whose run is gone (or older than `maxAgeMs`) in every store. Returns how many.
+ * Refuses, before dropping anything, when a store was not started by rig and not opted in.
+ */
+export async function sweepWorkers(stores: readonly StoreAdapter[], options: { maxAgeMs?: number } & SafetyOptions = {}): Promise<number> {
+  for (const s of stores) if (s.workers) assertMayClean(s.info, options, 'drop worker copies on')
+  grantNamed(stores, options)
   let n = 0
-  for (const s of stores) if (s.workers) n += await s.workers.sweep(options)
+  for (const s of stores) if (s.workers) n += await s.workers.sweep(options.maxAgeMs === undefined ? {} : { maxAgeMs: options.maxAgeMs })
   return n
 }

@@ -2,6 +2,7 @@
 // sees, a baseline when the worker starts, and after each test a verdict that honours the
 // test's `rig.allowLeak()`.
 import { createGuard, type Guard } from '../guard/guard.ts'
+import { storeKindOf } from '../guard/store-kind.ts'
 import { formatLeaks } from '../guard/format-leaks.ts'
 import type { StoreAdapter } from '../guard/adapter.ts'
 import type { Fixtures } from '../guard/fixtures.ts'
@@ -30,11 +31,12 @@ export interface GuardSession {
 /** The guard adapter of a service at `url`, for the kinds the guard knows. */
 export async function adapterFor(s: ProvidedService, url: string, exclude: string[]): Promise<StoreAdapter | undefined> {
   const source = { name: s.name, url, provider: s.startedByRig ? 'process' : 'external' }
-  if (s.kind === 'postgres') {
+  const kind = storeKindOf(s.kind, s.url)
+  if (kind === 'postgres') {
     const { postgresStore } = await import('../guard/postgres/postgres-store.ts')
     return postgresStore(source, { exclude })
   }
-  if (s.kind === 'redis') {
+  if (kind === 'redis') {
     const { redisStore } = await import('../guard/redis/redis-store.ts')
     return redisStore(source, { exclude })
   }

@@ -20,7 +20,8 @@ import { prepareWorkerDatabases, type WorkerDatabases } from './worker-databases
 import type { StoreAdapter } from '../guard/adapter.ts'
 import { fixtureNamed, loadFixture } from '../guard/fixtures.ts'
 import { createGuard, type Guard } from '../guard/guard.ts'
-import { assertMayClean } from '../guard/safety.ts'
+import { assertMayClean, mayClean } from '../guard/safety.ts'
+import { storeKindOf } from '../guard/store-kind.ts'
 import { adapterFor } from './guard-session.ts'
 import { moduleFile } from '../module-file.ts'
 import { maskPassword } from '../services/credentials.ts'
@@ -102,7 +103,8 @@ async function open(vitest: Vitest, o: ResolvedPluginOptions, seed: number): Pro
 async function describeSession(vitest: Vitest, o: ResolvedPluginOptions, seed: number, loaded: LoadedConfig, env: Environment | undefined, attached: EnvState | undefined, log: (line: string) => void): Promise<Session> {
   const services: Record<string, ProvidedService> = {}
   const timeline: TimelineEntry[] = []
-  const guardedNames = (name: string, kind: string): boolean => o.guard.mode !== 'off' && GUARDED_KINDS.includes(kind) && (o.guard.services ? o.guard.services.includes(name) : true)
+  // external() databases are guarded too, read-only: leaks reported, never cleaned without allowCleaning.
+  const guardedNames = (name: string, kind: string, url: string): boolean => o.guard.mode !== 'off' && GUARDED_KINDS.includes(storeKindOf(kind, url)) && (o.guard.services ? o.guard.services.includes(name) : true)
   // One view of the services whether they were started here or by `rig up`.
   let view: EnvState
   if (env) {
@@ -115,7 +117,7 @@ async function describeSession(vitest: Vitest, o: ResolvedPluginOptions, seed: n
   for (const [name, s] of Object.entries(view.services)) {
     const def = loaded.config.services[name] as ServiceDefinition | undefined
     const errorPatterns = o.logs.ignore.includes(name) ? [] : patternsOf(def, o.logs.patterns[name])
-    services[name] = { name, kind: s.kind, url: s.url, host: s.host, port: s.port, pid: s.pid, env: s.env, logFile: s.logFile, errorPatterns, guarded: guardedNames(name, s.kind), startedByRig: s.provider !== 'external' }
+    services[name] = { name, kind: s.kind, url: s.url, host: s.host, port: s.port, pid: s.pid, env: s.env, logFile: s.logFile, errorPatterns, guarded: guardedNames(name, s.kind, s.url), startedByRig: s.provider !== 'external' }
     // The report is a file others may read: it shows no password.
     timeline.push({ service: name, kind: s.kind, provider: s.provider, url: maskPassword(s.url), ...(view.timeline[name] ?? { dependsOn: [] }) })
   }
@@ -156,8 +158,9 @@ async function describeSession(vitest: Vitest, o: ResolvedPluginOptions, seed: n
 async function loadRunFixture(name: string, loaded: LoadedConfig, services: Record<string, ProvidedService>, o: ResolvedPluginOptions, log: (line: string) => void, attached: boolean): Promise<Guard | undefined> {
   const stores: StoreAdapter[] = []
   for (const s of Object.values(services)) {
-    const a = GUARDED_KINDS.includes(s.kind) ? await adapterFor(s, s.url, o.guard.exclude) : undefined
-    if (a) stores.push(a)
+    const a = GUARDED_KINDS.includes(storeKindOf(s.kind, s.url)) ? await adapterFor(s, s.url, o.guard.exclude) : undefined
+    // A fixture writes: only into stores rig started, or that allowCleaning names.
+    if (a && mayClean(a.info, { allowClean: o.guard.allowCleaning })) stores.push(a)
   }
   const fixtures = loaded.config.fixtures ?? {}
   const t0 = performance.now()

@@ -2,6 +2,7 @@
 // cloned from the baseline, a Redis logical database), prepared before the workers start,
 // handed to each through its provided urls, dropped at the end.
 import type { WorkerCloner } from '../guard/adapter.ts'
+import { maskPassword } from '../services/credentials.ts'
 import type { ProvidedService } from './provided.ts'
 
 /** Clones prepared for a run. */
@@ -10,8 +11,9 @@ export interface WorkerDatabases {
 }
 
 async function clonerFor(s: ProvidedService): Promise<WorkerCloner | undefined> {
-  if (s.kind === 'postgres') return (await import('../guard/postgres/worker-clones.ts')).postgresWorkers(s.name, s.url)
-  if (s.kind === 'redis') return (await import('../guard/redis/worker-dbs.ts')).redisWorkers(s.name, s.url, { mode: 'db' })
+  const info = { name: s.name, kind: s.kind, target: maskPassword(s.url), startedByRig: s.startedByRig }
+  if (s.kind === 'postgres') return (await import('../guard/postgres/worker-clones.ts')).postgresWorkers(info, s.url)
+  if (s.kind === 'redis') return (await import('../guard/redis/worker-dbs.ts')).redisWorkers(info, s.url, { mode: 'db' })
   return undefined
 }
 

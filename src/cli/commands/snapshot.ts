@@ -17,10 +17,11 @@ export const snapshot: Command = {
   details:
     'Works on the environment `rig up` is running. PostgreSQL databases are copied as template databases on the same server ' +
     '(sessions connected to the database are closed during the copy, applications reconnect); Redis databases are written to files.\n' +
-    'Restoring a store rig did not start (an external service) needs --allow STORE. Refuses under NODE_ENV=production.',
+    'Stores rig did not start (external() databases) are left out; --allow STORE includes one (rig then writes to it). ' +
+    'A restore first checks that every store has the snapshot and can read it; if a store still fails, it says what each store holds. Refuses under NODE_ENV=production.',
   options: {
     only: { type: 'string', multiple: true, value: 'STORE', description: 'only this store (repeatable); default: every PostgreSQL and Redis service' },
-    allow: { type: 'string', multiple: true, value: 'STORE', description: 'allow restoring this store although rig did not start it (repeatable)' },
+    allow: { type: 'string', multiple: true, value: 'STORE', description: 'include this store although rig did not start it: save, restore and drop write to it (repeatable)' },
     json: { type: 'boolean', description: 'print JSON: {"action", "name", "stores"} or {"snapshots": [{"name", "stores"}]}' },
   },
   positionals: true,
@@ -33,9 +34,14 @@ export const snapshot: Command = {
     const only = values.only as string[] | undefined
     const unknown = (only ?? []).filter((s) => !(s in state.services))
     if (unknown.length > 0) throw new GuardUsageError('RIG_UNKNOWN_SERVICE', `no service ${unknown.map((u) => `"${u}"`).join(', ')} (services: ${Object.keys(state.services).join(', ')})`)
-    const stores = storesFor(state, only ? { only } : {})
-    if (stores.length === 0) throw new GuardUsageError('RIG_SNAPSHOT_NO_STORES', `the environment has no PostgreSQL or Redis service to snapshot`)
-    await using guard = createGuard({ stores, mode: 'clean', allowClean: (values.allow as string[] | undefined) ?? [] })
+    const allow = (values.allow as string[] | undefined) ?? []
+    const all = storesFor(state, only ? { only } : {})
+    // A store rig did not start (an external() database) is only written to when named.
+    const stores = action === 'list' ? all : all.filter((s) => s.info.startedByRig || allow.includes(s.info.name) || only?.includes(s.info.name))
+    const skipped = all.filter((s) => !stores.includes(s)).map((s) => s.info.name)
+    if (stores.length === 0) throw new GuardUsageError('RIG_SNAPSHOT_NO_STORES', `the environment has no PostgreSQL or Redis service${skipped.length > 0 ? ` rig started (${skipped.join(', ')}: add --allow NAME)` : ''} to snapshot`)
+    if (skipped.length > 0) out.info(`left out ${skipped.join(', ')}: rig did not start ${skipped.length === 1 ? 'it' : 'them'} (--allow NAME to include)`)
+    await using guard = createGuard({ stores, mode: 'clean', allowClean: allow })
     const names = stores.map((s) => s.info.name)
     const t0 = performance.now()
     switch (action as Action) {

@@ -12,6 +12,7 @@ import { BASELINE_SNAPSHOT, PgSnapshots } from './postgres-snapshots.ts'
 import { buildRestoreSql } from './restore-sql.ts'
 import { TransactionClient } from './transaction-client.ts'
 import { type PostgresWorkerOptions, postgresWorkers } from './worker-clones.ts'
+import { assertMayClean } from '../safety.ts'
 
 /** A service as the guard sees it: a started service, a state-file entry, or a name and url. */
 export interface StoreSource {
@@ -93,7 +94,7 @@ export class PostgresStore implements StoreAdapter {
     this.embedded = source.provider === 'embedded'
     this.info = { name: source.name, kind: 'postgres', target: redactUrl(source.url), startedByRig }
     this.snapshots = new PgSnapshots(source.url, source.name, () => this.disconnect())
-    this.workers = postgresWorkers(source.name, source.url, options.workers)
+    this.workers = postgresWorkers(this.info, source.url, options.workers)
   }
 
   /** The database this store guards. */
@@ -153,6 +154,7 @@ export class PostgresStore implements StoreAdapter {
   }
 
   async baseline(options: BaselineOptions): Promise<void> {
+    if (options.writable) assertMayClean(this.info, {}, 'write a baseline copy to')
     this.baselineOptions = options
     const exclude = [...(this.options.exclude ?? []), ...(this.options.includeMigrationTables ? [] : MIGRATION_TABLES)]
     this.catalog = await readCatalog(await this.session(), exclude, this.shadowSchema)
@@ -218,7 +220,7 @@ export class PostgresStore implements StoreAdapter {
           // Someone holds a lock the check needs: almost always a transaction the test left open.
           const open = parseCheck(await this.check(new Set(), [], { tables: [], sequences: [], foreignKeys: [] }), catalog).openTransactions
           if (open.size === 0) throw err
-          if (!this.baselineOptions?.writable) throw new GuardRefusedError(this.info.target, `transactions left open (pids ${[...open.keys()].join(', ')}) block the check, and rig may not terminate them on a store it did not start`)
+          if (!this.baselineOptions?.writable) throw new GuardRefusedError(this.info.target, `transactions left open (pids ${[...open.keys()].join(', ')}) block the check, and rig may not terminate them on a store it did not start`, 'terminate sessions on')
           await this.terminate([...open.keys()])
           for (const [pid, ms] of open) changes.push({ subject: `pid ${pid}`, kind: 'open-transaction', count: 1, leak: true, text: `transaction left open (pid ${pid}, ${(ms / 1000).toFixed(1)} s), terminated` })
         } else throw err
@@ -244,6 +246,7 @@ export class PostgresStore implements StoreAdapter {
 
   private async terminate(pids: readonly number[]): Promise<void> {
     if (pids.length === 0) return
+    assertMayClean(this.info, {}, 'terminate sessions on')
     await this.run(`select pg_terminate_backend(pid${(await this.version()) >= 140000 ? ', 2000' : ''}) from unnest($1::int[]) as pid`, [pids])
   }
 
@@ -254,7 +257,8 @@ export class PostgresStore implements StoreAdapter {
   }
 
   async restore(diff: StoreDiff, strategy: RestoreStrategy): Promise<RestoreOutcome> {
-    if (!this.baselineOptions?.writable) throw new GuardRefusedError(this.info.target, `rig did not start "${this.info.name}"; opt in with \`allowClean: ['${this.info.name}']\``)
+    assertMayClean(this.info)
+    if (!this.baselineOptions?.writable) throw new GuardUsageError('RIG_GUARD_READ_ONLY', `store "${this.info.name}": its baseline was taken read-only; take it again with \`writable: true\` before restoring`)
     const t0 = performance.now()
     const internal = diff.internal as PgInternal
     await this.terminate(internal.openPids)
@@ -348,6 +352,7 @@ export class PostgresStore implements StoreAdapter {
 
   /** Runs an SQL script (a fixture file) on a connection of its own, as one simple query. */
   async runScript(text: string): Promise<void> {
+    assertMayClean(this.info, {}, 'load a fixture into')
     const client = await connectPg(this.url).catch((err: unknown) => {
       throw new StoreUnavailableError(this.info.name, this.info.target, err)
     })
@@ -369,11 +374,13 @@ export class PostgresStore implements StoreAdapter {
   }
 
   async saveSnapshot(name: string): Promise<void> {
+    assertMayClean(this.info, {}, 'save a snapshot on')
     this.assertSnapshots()
     await this.snapshots.save(name)
   }
 
   async restoreSnapshot(name: string): Promise<void> {
+    assertMayClean(this.info, {}, 'restore a snapshot on')
     this.assertSnapshots()
     await this.tx?.close()
     this.tx = undefined
@@ -390,7 +397,8 @@ export class PostgresStore implements StoreAdapter {
     return this.snapshots.list()
   }
 
-  dropSnapshot(name: string): Promise<boolean> {
+  async dropSnapshot(name: string): Promise<boolean> {
+    assertMayClean(this.info, {}, 'drop a snapshot on')
     return this.snapshots.drop(name)
   }
 

@@ -1,7 +1,8 @@
 // Per-worker PostgreSQL databases: clones of the baseline database made with
 // CREATE DATABASE … TEMPLATE, one per parallel worker, tagged so a later run can sweep the
 // ones a crashed run left behind.
-import type { WorkerClone, WorkerCloner } from '../adapter.ts'
+import type { StoreInfo, WorkerClone, WorkerCloner } from '../adapter.ts'
+import { assertMayClean } from '../safety.ts'
 import { databaseOf, withDatabase, withMaintenance } from './connection.ts'
 import { copyDatabase, copyMeta, databaseName, dropDatabase, listCopies, ownerGone } from './template-db.ts'
 
@@ -22,12 +23,16 @@ export interface PostgresWorkerOptions {
   concurrency?: number
 }
 
-/** Clones the database at `url` for parallel workers. */
-export function postgresWorkers(store: string, url: string, options: PostgresWorkerOptions = {}): WorkerCloner {
+/**
+ * Clones the database at `url` for parallel workers. `store` says whose it is: every clone,
+ * drop and sweep goes through the guard's safety gate first.
+ */
+export function postgresWorkers(store: StoreInfo, url: string, options: PostgresWorkerOptions = {}): WorkerCloner {
   const source = databaseOf(url)
   const strategy = options.strategy ?? 'file_copy'
   return {
     async prepare(count, runId) {
+      assertMayClean(store, {}, 'clone')
       const names = Array.from({ length: count }, (_, i) => databaseName('rig_w', [source, runId, String(i + 1)]))
       const queue = names.map((name, i) => ({ name, worker: i + 1 }))
       const lanes = Math.max(1, Math.min(options.concurrency ?? 1, count))
@@ -38,9 +43,10 @@ export function postgresWorkers(store: string, url: string, options: PostgresWor
           }),
         ),
       )
-      return names.map((name, i): WorkerClone => ({ worker: i + 1, store, url: withDatabase(url, name), env: { DATABASE: name } }))
+      return names.map((name, i): WorkerClone => ({ worker: i + 1, store: store.name, url: withDatabase(url, name), env: { DATABASE: name } }))
     },
     async drop(runId) {
+      assertMayClean(store, {}, 'drop worker copies on')
       return withMaintenance(url, async (maint) => {
         const mine = (await listCopies(maint, 'worker')).filter((c) => c.meta.runId === runId && c.meta.source === source)
         for (const c of mine) await dropDatabase(maint, c.db)
@@ -48,6 +54,7 @@ export function postgresWorkers(store: string, url: string, options: PostgresWor
       })
     },
     async sweep({ maxAgeMs = 24 * 3600_000 } = {}) {
+      assertMayClean(store, {}, 'drop worker copies on')
       return withMaintenance(url, async (maint) => {
         const stale = (await listCopies(maint, 'worker')).filter((c) => ownerGone(c.meta) || Date.now() - Date.parse(c.meta.createdAt) > maxAgeMs)
         for (const c of stale) await dropDatabase(maint, c.db)

@@ -2,13 +2,14 @@
 // keys left without a TTL, restored with DEL and DUMP/RESTORE.
 import { connectRedis, type RedisClient } from '../../drivers/redis.ts'
 import type { BaselineOptions, RestoreOutcome, RestoreStrategy, StoreAdapter, StoreDiff, StoreInfo, WorkerCloner } from '../adapter.ts'
-import { GuardRefusedError, GuardUsageError, StoreUnavailableError } from '../errors.ts'
+import { GuardUsageError, StoreUnavailableError } from '../errors.ts'
 import type { StoreSource } from '../postgres/postgres-store.ts'
 import { BASELINE_SNAPSHOT } from '../postgres/postgres-snapshots.ts'
 import { displayKey, keyBuffer, type KeyBytes, type KeyState, readKeys, restoreKey, scanKeys, writeCounter } from './key-space.ts'
 import { compareKeys, type RedisInternal } from './redis-diff.ts'
 import { defaultSnapshotDir, RedisSnapshots } from './redis-snapshots.ts'
 import { type RedisWorkerOptions, redisWorkers, WORKER_MARKER } from './worker-dbs.ts'
+import { assertMayClean } from '../safety.ts'
 
 /** Options of {@link redisStore}. */
 export interface RedisStoreOptions {
@@ -55,7 +56,7 @@ export class RedisStore implements StoreAdapter {
     this.info = { name: source.name, kind: 'redis', target: redact(source.url), startedByRig: source.provider === 'process' || source.provider === 'embedded' }
     const db = Number(new URL(source.url).pathname.replace(/^\//, '') || 0)
     this.snapshots = new RedisSnapshots(source.name, async () => options.snapshotDir ?? defaultSnapshotDir(await this.session(), source.url, db))
-    this.workers = redisWorkers(source.name, source.url, options.workers)
+    this.workers = redisWorkers(this.info, source.url, options.workers)
   }
 
   private async session(): Promise<RedisClient> {
@@ -91,6 +92,7 @@ export class RedisStore implements StoreAdapter {
   }
 
   async baseline(options: BaselineOptions): Promise<void> {
+    if (options.writable && options.snapshot) assertMayClean(this.info, {}, 'write a baseline copy of')
     this.baselineOptions = options
     await this.using(async (c) => {
       this.base = await this.readAll(c)
@@ -111,7 +113,8 @@ export class RedisStore implements StoreAdapter {
   }
 
   async restore(diff: StoreDiff, strategy: RestoreStrategy): Promise<RestoreOutcome> {
-    if (!this.baselineOptions?.writable) throw new GuardRefusedError(this.info.target, `rig did not start "${this.info.name}"; opt in with \`allowClean: ['${this.info.name}']\``)
+    assertMayClean(this.info)
+    if (!this.baselineOptions?.writable) throw new GuardUsageError('RIG_GUARD_READ_ONLY', `store "${this.info.name}": its baseline was taken read-only; take it again with \`writable: true\` before restoring`)
     const base = this.base as Map<KeyBytes, KeyState>
     const t0 = performance.now()
     const internal = diff.internal as RedisInternal
@@ -137,6 +140,7 @@ export class RedisStore implements StoreAdapter {
   }
 
   async saveSnapshot(name: string): Promise<void> {
+    assertMayClean(this.info, {}, 'save a snapshot of')
     await this.using((c) => this.snapshots.save(c, name))
   }
 
@@ -145,6 +149,7 @@ export class RedisStore implements StoreAdapter {
    * blank lines and lines starting with `#` are skipped. An error names the line.
    */
   async runScript(text: string): Promise<void> {
+    assertMayClean(this.info, {}, 'load a fixture into')
     const lines = text.split('\n')
     await this.using(async (c) => {
       for (const [i, line] of lines.entries()) {
@@ -160,6 +165,7 @@ export class RedisStore implements StoreAdapter {
   }
 
   async restoreSnapshot(name: string): Promise<void> {
+    assertMayClean(this.info, {}, 'restore a snapshot on')
     await this.using((c) => this.snapshots.restore(c, name))
     if (this.baselineOptions) await this.baseline({ ...this.baselineOptions, snapshot: false })
   }
@@ -172,7 +178,8 @@ export class RedisStore implements StoreAdapter {
     return this.snapshots.list()
   }
 
-  dropSnapshot(name: string): Promise<boolean> {
+  async dropSnapshot(name: string): Promise<boolean> {
+    assertMayClean(this.info, {}, 'drop a snapshot of')
     return this.snapshots.drop(name)
   }
 

@@ -3,7 +3,8 @@
 // baseline keys (COPY, server-side) and carries a marker key saying whose it is, for the sweep.
 import os from 'node:os'
 import { connectRedis, type RedisClient } from '../../drivers/redis.ts'
-import type { WorkerClone, WorkerCloner } from '../adapter.ts'
+import type { StoreInfo, WorkerClone, WorkerCloner } from '../adapter.ts'
+import { assertMayClean } from '../safety.ts'
 import { keyBuffer, scanKeys } from './key-space.ts'
 
 /** Key holding the owner of a worker database; the guard never watches it. */
@@ -55,8 +56,12 @@ async function withClient<T>(url: string, fn: (c: RedisClient) => Promise<T>): P
   }
 }
 
-/** Clones the Redis database at `url` for parallel workers. */
-export function redisWorkers(store: string, url: string, options: RedisWorkerOptions = {}): WorkerCloner {
+/**
+ * Clones the Redis database at `url` for parallel workers. `info` says whose it is: every
+ * clone, drop and sweep goes through the guard's safety gate first.
+ */
+export function redisWorkers(info: StoreInfo, url: string, options: RedisWorkerOptions = {}): WorkerCloner {
+  const store = info.name
   const source = dbOf(url)
   const targets = async (c: RedisClient): Promise<number[]> => {
     const reply = await c.sendCommand<string[]>(['CONFIG', 'GET', 'databases'])
@@ -74,8 +79,9 @@ export function redisWorkers(store: string, url: string, options: RedisWorkerOpt
     }
   }
   return {
-    prepare: (count, runId) =>
-      withClient(url, async (c) => {
+    prepare: async (count, runId) => {
+      assertMayClean(info, {}, 'clone')
+      return withClient(url, async (c) => {
         const keys = (await scanKeys(c, ['*'], [WORKER_MARKER])).filter((k) => !k.startsWith('rig:w'))
         const free: number[] = []
         for (const db of await targets(c)) {
@@ -101,12 +107,14 @@ export function redisWorkers(store: string, url: string, options: RedisWorkerOpt
           }
         }
         return clones
-      }),
+      })
+    },
     drop: (runId) => sweep(url, (m) => m.runId === runId),
     sweep: ({ maxAgeMs = 24 * 3600_000 } = {}) => sweep(url, (m) => gone(m) || Date.now() - Date.parse(m.createdAt) > maxAgeMs),
   }
 
   async function sweep(u: string, stale: (m: Marker) => boolean): Promise<number> {
+    assertMayClean(info, {}, 'drop worker copies on')
     return withClient(u, async (c) => {
       let n = 0
       for (const db of await targets(c)) {
