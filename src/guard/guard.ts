@@ -3,7 +3,8 @@
 // all stores. A test-runner plugin calls baseline() once and check() after every test.
 import { RigError } from '../errors.ts'
 import type { Change, GuardMode, RestoreOutcome, RestoreStrategy, StoreAdapter } from './adapter.ts'
-import { DataLeakError, GuardRestoreError, GuardUsageError, SnapshotNotFoundError, SnapshotRestoreError, StoreUnavailableError } from './errors.ts'
+import { DataLeakError, GuardUsageError, StoreUnavailableError } from './errors.ts'
+import { dropAll, listAll, restoreAll, saveAll } from './snapshot-set.ts'
 import { randomBytes } from 'node:crypto'
 import { fixtureNamed, fixtureSnapshot, type Fixtures, loadFixture, validateFixtures } from './fixtures.ts'
 import { formatLeaks } from './format-leaks.ts'
@@ -215,45 +216,27 @@ export class Guard implements AsyncDisposable {
   }
 
   /** Saves every store under snapshot `name`. */
-  async saveSnapshot(name: string): Promise<void> {
-    for (const s of this.stores) assertMayClean(s.info, this.options, 'save a snapshot on')
-    await Promise.all(this.stores.map((s) => s.saveSnapshot(name)))
+  saveSnapshot(name: string): Promise<void> {
+    return saveAll(this.stores, name, this.options)
   }
 
   /**
-   * Restores every store from snapshot `name`; it becomes the new baseline. All or nothing as
-   * far as can be known beforehand: every store's snapshot must exist and be readable before
-   * any store is touched. If a restore still fails, {@link SnapshotRestoreError} says what
-   * each store holds.
+   * Restores every store from snapshot `name`; it becomes the new baseline. Every store's
+   * snapshot is checked before any store is touched; if a restore still fails,
+   * {@link SnapshotRestoreError} says what each store holds.
    */
-  async restoreSnapshot(name: string): Promise<void> {
-    for (const s of this.stores) assertMayClean(s.info, this.options)
-    await Promise.all(this.stores.map((s) => verifySnapshot(s, name)))
-    const results = await Promise.allSettled(this.stores.map((s) => s.restoreSnapshot(name)))
-    if (results.every((r) => r.status === 'fulfilled')) return
-    throw new SnapshotRestoreError(
-      name,
-      results.map((r, i) => {
-        const store = (this.stores[i] as StoreAdapter).info.name
-        if (r.status === 'fulfilled') return { store, state: 'restored' }
-        const untouched = r.reason instanceof GuardRestoreError && r.reason.untouched
-        return { store, state: untouched ? 'unchanged' : 'unknown', error: r.reason }
-      }),
-    )
+  restoreSnapshot(name: string): Promise<void> {
+    return restoreAll(this.stores, name, this.options)
   }
 
   /** Snapshot names and the stores holding each. */
-  async listSnapshots(): Promise<Array<{ name: string; stores: string[] }>> {
-    const byName = new Map<string, string[]>()
-    for (const s of this.stores) for (const n of await s.listSnapshots()) byName.set(n, [...(byName.get(n) ?? []), s.info.name])
-    return [...byName].sort(([a], [b]) => a.localeCompare(b)).map(([name, stores]) => ({ name, stores }))
+  listSnapshots(): Promise<Array<{ name: string; stores: string[] }>> {
+    return listAll(this.stores)
   }
 
   /** Drops snapshot `name` from every store; false when no store had it. */
-  async dropSnapshot(name: string): Promise<boolean> {
-    for (const s of this.stores) assertMayClean(s.info, this.options, 'drop a snapshot on')
-    const dropped = await Promise.all(this.stores.map((s) => s.dropSnapshot(name)))
-    return dropped.some(Boolean)
+  dropSnapshot(name: string): Promise<boolean> {
+    return dropAll(this.stores, name, this.options)
   }
 
   /** The fixture the stores hold now (set by {@link useFixture}), if any. */
@@ -311,13 +294,6 @@ export class Guard implements AsyncDisposable {
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close()
   }
-}
-
-/** Throws unless `store` holds snapshot `name` in a state it can restore. */
-async function verifySnapshot(store: StoreAdapter, name: string): Promise<void> {
-  if (store.verifySnapshot) return store.verifySnapshot(name)
-  const names = await store.listSnapshots()
-  if (!names.includes(name)) throw new SnapshotNotFoundError(name, store.info.name, names)
 }
 
 /**
