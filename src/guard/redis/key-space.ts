@@ -20,6 +20,14 @@ export interface KeyState {
 /** The bytes of a key, to send. */
 export const keyBuffer = (key: KeyBytes): Buffer => Buffer.from(key, 'latin1')
 
+/**
+ * A key as a command argument: ASCII as it is (the same bytes, and the driver sends strings
+ * cheaper than Buffers, a measurable share of a check over a few hundred keys), anything else
+ * as its bytes.
+ */
+// eslint-disable-next-line no-control-regex
+export const keyArg = (key: KeyBytes): string | Buffer => (/^[\x00-\x7f]*$/.test(key) ? key : keyBuffer(key))
+
 /** A key as received. */
 export const keyBytes = (raw: Buffer | string): KeyBytes => (typeof raw === 'string' ? Buffer.from(raw, 'utf8') : raw).toString('latin1')
 
@@ -57,7 +65,7 @@ export async function readKeys(client: RedisClient, keys: readonly KeyBytes[]): 
   const now = Date.now()
   const replies = await Promise.all(
     keys.map((k) => {
-      const key = keyBuffer(k)
+      const key = keyArg(k)
       return Promise.all([client.sendCommand<Buffer | null>(['DUMP', key], BUFFER_REPLIES), client.sendCommand<number>(['PTTL', key])])
     }),
   )
@@ -73,7 +81,7 @@ export async function readKeys(client: RedisClient, keys: readonly KeyBytes[]): 
 export function restoreKey(client: RedisClient, key: KeyBytes, state: KeyState): Promise<unknown> | undefined {
   const ttl = state.expireAt === undefined ? 0 : state.expireAt - Date.now()
   if (state.expireAt !== undefined && ttl <= 0) return undefined
-  return client.sendCommand(['RESTORE', keyBuffer(key), String(Math.max(0, Math.round(ttl))), state.dump, 'REPLACE'])
+  return client.sendCommand(['RESTORE', keyArg(key), String(Math.max(0, Math.round(ttl))), state.dump, 'REPLACE'])
 }
 
 /** `rdb_changes_since_last_save`: a server-wide count of writes, the O(1) "did anything change" signal. */

@@ -5,7 +5,7 @@ import type { BaselineOptions, RestoreOutcome, RestoreStrategy, StoreAdapter, St
 import { GuardUsageError, StoreUnavailableError } from '../errors.ts'
 import type { StoreSource } from '../postgres/postgres-store.ts'
 import { BASELINE_SNAPSHOT } from '../postgres/postgres-snapshots.ts'
-import { displayKey, keyBuffer, type KeyBytes, type KeyState, readKeys, restoreKey, scanKeys, writeCounter } from './key-space.ts'
+import { displayKey, keyArg, type KeyBytes, type KeyState, readKeys, restoreKey, scanKeys, writeCounter } from './key-space.ts'
 import { compareKeys, type RedisInternal } from './redis-diff.ts'
 import { defaultSnapshotDir, RedisSnapshots } from './redis-snapshots.ts'
 import { type RedisWorkerOptions, redisWorkers, WORKER_MARKER } from './worker-dbs.ts'
@@ -127,7 +127,7 @@ export class RedisStore implements StoreAdapter {
         return { strategy: strategy, touched: [`db ${new URL(this.url).pathname.slice(1) || 0}`], ms: performance.now() - t0 }
       }
       const sends: Array<Promise<unknown> | undefined> = []
-      if (internal.added.length > 0) sends.push(c.sendCommand(['UNLINK', ...internal.added.map(keyBuffer)]))
+      if (internal.added.length > 0) sends.push(c.sendCommand(['UNLINK', ...internal.added.map(keyArg)]))
       for (const k of internal.restore) {
         const state = base.get(k)
         if (state) sends.push(restoreKey(c, k, state))

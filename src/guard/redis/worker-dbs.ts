@@ -5,7 +5,7 @@ import os from 'node:os'
 import { connectRedis, type RedisClient } from '../../drivers/redis.ts'
 import type { StoreInfo, WorkerClone, WorkerCloner } from '../adapter.ts'
 import { assertMayClean } from '../safety.ts'
-import { keyBuffer, scanKeys } from './key-space.ts'
+import { keyArg, scanKeys } from './key-space.ts'
 
 /** Key holding the owner of a worker database; the guard never watches it. */
 export const WORKER_MARKER = '__rig_worker__'
@@ -95,14 +95,14 @@ export function redisWorkers(info: StoreInfo, url: string, options: RedisWorkerO
         for (let w = 1; w <= count; w++) {
           if (useDb) {
             const db = free[w - 1] as number
-            await Promise.all(keys.map((k) => c.sendCommand(['COPY', keyBuffer(k), keyBuffer(k), 'DB', String(db), 'REPLACE'])))
+            await Promise.all(keys.map((k) => c.sendCommand(['COPY', keyArg(k), keyArg(k), 'DB', String(db), 'REPLACE'])))
             await c.sendCommand(['SELECT', String(db)])
             await c.sendCommand(['SET', WORKER_MARKER, marker(runId)])
             await c.sendCommand(['SELECT', String(source)])
             clones.push({ worker: w, store, url: withDb(url, db), env: {} })
           } else {
             const prefix = `rig:w${w}:${runId}:`
-            await Promise.all([...keys.map((k) => c.sendCommand(['COPY', keyBuffer(k), keyBuffer(`${prefix}${k}`), 'REPLACE'])), c.sendCommand(['SET', `${prefix}${WORKER_MARKER}`, marker(runId)])])
+            await Promise.all([...keys.map((k) => c.sendCommand(['COPY', keyArg(k), keyArg(`${prefix}${k}`), 'REPLACE'])), c.sendCommand(['SET', `${prefix}${WORKER_MARKER}`, marker(runId)])])
             clones.push({ worker: w, store, url, env: { PREFIX: prefix } })
           }
         }
@@ -129,7 +129,7 @@ export function redisWorkers(info: StoreInfo, url: string, options: RedisWorkerO
         const prefix = k.slice(0, -WORKER_MARKER.length)
         // rig writes `rig:w<n>:<run>:`: anything else is not one of its markers.
         if (!/^rig:w\d+:[\w-]+:$/.test(prefix)) continue
-        const raw = await c.sendCommand<string | null>(['GET', keyBuffer(k)])
+        const raw = await c.sendCommand<string | null>(['GET', keyArg(k)])
         let m: Marker | undefined
         try {
           m = raw ? (JSON.parse(raw) as Marker) : undefined
@@ -138,7 +138,7 @@ export function redisWorkers(info: StoreInfo, url: string, options: RedisWorkerO
         }
         if (!m || !stale(m)) continue
         const doomed = await scanKeys(c, [`${prefix}*`], [])
-        if (doomed.length > 0) await c.sendCommand(['UNLINK', ...doomed.map(keyBuffer)])
+        if (doomed.length > 0) await c.sendCommand(['UNLINK', ...doomed.map(keyArg)])
         n++
       }
       return n
