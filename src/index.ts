@@ -6,6 +6,7 @@ export { StartedService, type ServiceStatus, type ServiceTimeline } from './env/
 export type { EnvEvent, EnvEventListener } from './env/events.ts'
 export { postgres, type PostgresOptions } from './services/postgres/index.ts'
 export { redis, type RedisOptions } from './services/redis/index.ts'
+export { mariadb, mysql, type MariadbOptions } from './services/mariadb/index.ts'
 export { command, type CommandOptions, type CommandEnv } from './services/command/index.ts'
 export { external, type ExternalOptions } from './services/external/index.ts'
 export { defineService, type ServiceKind, type ServiceDefinition, type ServiceAddress, type CommonOptions, type DependsOn, type DependencyCondition, type Launched, type StartContext } from './services/service-kind.ts'

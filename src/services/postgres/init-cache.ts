@@ -3,8 +3,8 @@
 import { createHash } from 'node:crypto'
 import fs from 'node:fs'
 import path from 'node:path'
-import { setTimeout as sleep } from 'node:timers/promises'
 import { cacheRoot } from '../../providers/process/cache-dir.ts'
+import { lockDir } from '../../providers/process/dir-lock.ts'
 import { run } from '../../providers/process/run.ts'
 import { diskFullError, treeBytes } from '../../system-error.ts'
 import { chownForService, type ServiceUser } from '../../providers/process/user.ts'
@@ -46,20 +46,6 @@ export function initCacheDir(key: InitKey): string {
   return path.join(cacheRoot(), 'postgres', `${key.version}-${hash}`)
 }
 
-async function lock(dir: string): Promise<() => void> {
-  const lockDir = `${dir}.lock`
-  for (let i = 0; ; i++) {
-    try {
-      fs.mkdirSync(lockDir)
-      return () => fs.rmSync(lockDir, { recursive: true, force: true })
-    } catch {
-      const age = Date.now() - (fs.statSync(lockDir, { throwIfNoEntry: false })?.mtimeMs ?? Date.now())
-      if (age > 120_000) fs.rmSync(lockDir, { recursive: true, force: true })
-      await sleep(Math.min(200, 10 * (i + 1)))
-    }
-  }
-}
-
 /**
  * Returns a cached, initialised data directory for `key`, creating it on first use.
  * `onCold` is called when initdb has to run, so the caller can tell the user.
@@ -69,7 +55,7 @@ export async function ensureInitialised(key: InitKey, user: ServiceUser | undefi
   const data = path.join(dir, 'data')
   if (fs.existsSync(path.join(dir, 'ok'))) return data
   fs.mkdirSync(path.dirname(dir), { recursive: true, mode: 0o755 })
-  const release = await lock(dir)
+  const release = await lockDir(dir)
   try {
     if (fs.existsSync(path.join(dir, 'ok'))) return data
     onCold?.()
