@@ -4,6 +4,7 @@ import type { StoreAdapter } from './adapter.ts'
 import { postgresStore, type StoreSource } from './postgres/postgres-store.ts'
 import { redisStore } from './redis/redis-store.ts'
 import { storeKindOf } from './store-kind.ts'
+import { mariadbStore } from './mariadb/mariadb-store.ts'
 
 /** A service as listed by an environment or the state file. */
 export interface ServiceLike {
@@ -19,6 +20,8 @@ export type StoreFactory = (source: StoreSource) => StoreAdapter
 export const DEFAULT_FACTORIES: Readonly<Record<string, StoreFactory>> = {
   postgres: (s) => postgresStore(s),
   redis: (s) => redisStore(s),
+  mariadb: (s) => mariadbStore(s),
+  mysql: (s) => mariadbStore(s, { kind: 'mysql' }),
 }
 
 /**

@@ -36,6 +36,10 @@ export async function adapterFor(s: ProvidedService, url: string, exclude: strin
     const { postgresStore } = await import('../guard/postgres/postgres-store.ts')
     return postgresStore(source, { exclude })
   }
+  if (kind === 'mariadb' || kind === 'mysql') {
+    const { mariadbStore } = await import('../guard/mariadb/mariadb-store.ts')
+    return mariadbStore(source, { exclude, kind })
+  }
   if (kind === 'redis') {
     const { redisStore } = await import('../guard/redis/redis-store.ts')
     return redisStore(source, { exclude })

@@ -31,7 +31,7 @@ export interface RigPluginOptions {
     strategy?: RestoreStrategy
     /** Tables or key patterns never checked, e.g. `['public.audit_log', 'cache:*']`. */
     exclude?: string[]
-    /** Services to guard; by default every postgres and redis service. */
+    /** Services to guard; by default every postgres, mariadb, mysql and redis service. */
     services?: string[]
     /** Services rig did not start that it may nevertheless clean (external ones). */
     allowCleaning?: string[]

@@ -27,7 +27,7 @@ import { moduleFile } from '../module-file.ts'
 import { maskPassword } from '../services/credentials.ts'
 
 const SETUP = moduleFile(import.meta.url, './setup.ts')
-const GUARDED_KINDS = ['postgres', 'redis']
+const GUARDED_KINDS = ['postgres', 'redis', 'mariadb', 'mysql']
 
 /** Shared between the two hooks of one plugin instance. */
 interface PluginState {

@@ -13,6 +13,7 @@ export interface WorkerDatabases {
 async function clonerFor(s: ProvidedService): Promise<WorkerCloner | undefined> {
   const info = { name: s.name, kind: s.kind, target: maskPassword(s.url), startedByRig: s.startedByRig }
   if (s.kind === 'postgres') return (await import('../guard/postgres/worker-clones.ts')).postgresWorkers(info, s.url)
+  if (s.kind === 'mariadb' || s.kind === 'mysql') return (await import('../guard/mariadb/worker-clones.ts')).mariadbWorkers(info, s.url)
   if (s.kind === 'redis') return (await import('../guard/redis/worker-dbs.ts')).redisWorkers(info, s.url, { mode: 'db' })
   return undefined
 }

@@ -7,11 +7,12 @@ import { cacheRoot, tempRoot } from '../../providers/process/cache-dir.ts'
 import { SERVICE_ACCOUNT, unprivilegedUser } from '../../providers/process/user.ts'
 import { postgresKind } from '../../services/postgres/index.ts'
 import { redisKind } from '../../services/redis/index.ts'
+import { mariadbKind, mysqlKind } from '../../services/mariadb/index.ts'
 import type { DoctorEntry, ServiceKind } from '../../services/service-kind.ts'
 import type { Command } from '../command.ts'
 import { columns } from '../table.ts'
 
-const BUILT_IN: ServiceKind<any>[] = [postgresKind, redisKind]
+const BUILT_IN: ServiceKind<any>[] = [postgresKind, redisKind, mariadbKind, mysqlKind]
 
 async function systemEntries(): Promise<DoctorEntry[]> {
   const entries: DoctorEntry[] = []

@@ -100,7 +100,7 @@ async function start(flavor: Flavor, ctx: StartContext, o: MariadbOptions): Prom
 async function doctor(flavor: Flavor): Promise<DoctorEntry[]> {
   const found = await findServer(flavor)
   const what = flavor === 'mariadb' ? 'mariadbd' : 'mysqld (MySQL)'
-  if (!found) return [{ what, ok: false, optional: true, detail: 'not found (only needed by services that use it)', fix: INSTALL_HINT[flavor] }]
+  if (!found) return [{ what, ok: false, detail: 'not found (needed only by services that use it)', fix: INSTALL_HINT[flavor] }]
   return [{ what, ok: true, detail: `${flavor === 'mariadb' ? 'MariaDB' : 'MySQL'} ${found.version} at ${found.path}` }]
 }
 
@@ -109,6 +109,7 @@ function kind(flavor: Flavor): ServiceKind<MariadbOptions> {
     name: flavor,
     optionKeys: ['binDir', 'database', 'user', 'password', 'settings'],
     errorPatterns: [/\[ERROR\]/],
+    drivers: [{ package: 'mysql2', purpose: 'readiness probe and guard' }],
     start: (ctx, o) => start(flavor, ctx, o),
     doctor: () => doctor(flavor),
   }
