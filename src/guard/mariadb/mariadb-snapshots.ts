@@ -2,7 +2,8 @@
 // (`rig_snap_<db>_<name>`), copied with SQL (see copy-database.ts).
 import { SnapshotNotFoundError } from '../errors.ts'
 import { checkSnapshotName } from '../postgres/postgres-snapshots.ts'
-import { databaseName, literal } from './connection.ts'
+import { databaseName, literal, many } from './connection.ts'
+import { parseTransactions } from './counters.ts'
 import { copyDatabase, copyMeta, dropCopy, emptyDatabase, listCopies, withMaintenance } from './copy-database.ts'
 
 /** Snapshots of the database `db` at `url`. */
@@ -38,10 +39,10 @@ export class MariadbSnapshots {
       const snaps = (await listCopies(conn, 'snapshot')).filter((c) => c.meta.source === this.db)
       const snap = snaps.find((c) => c.meta.name === name)
       if (!snap) throw new SnapshotNotFoundError(name, this.store, snaps.map((s) => s.meta.name).filter((n) => !n.startsWith('__')))
-      const [res] = await conn.query<{ id: number }>(
-        `select p.id as id from information_schema.innodb_trx t join information_schema.processlist p on p.id = t.trx_mysql_thread_id where p.db = ${literal(this.db)} and p.id <> connection_id()`,
-      )
-      for (const r of Array.isArray(res) ? (res as { id: number }[]) : []) await conn.query(`kill connection ${Number(r.id)}`).catch(() => {})
+      const [status, sessions] = await many<Record<string, unknown>>(conn, `show engine innodb status; select id from information_schema.processlist where db = ${literal(this.db)} and id <> connection_id()`)
+      const here = new Set((Array.isArray(sessions) ? sessions : []).map((r) => Number(r.id)))
+      const trx = parseTransactions(String((Array.isArray(status) ? status[0]?.Status : '') ?? '')).filter((t) => here.has(t.thread))
+      for (const t of trx) await conn.query(`kill connection ${t.thread}`).catch(() => {})
       await emptyDatabase(conn, this.db)
       await copyDatabase(conn, snap.db, this.db, { into: true })
     })

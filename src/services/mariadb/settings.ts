@@ -25,6 +25,9 @@ const COMMON: Readonly<Record<string, string>> = {
   character_set_server: 'utf8mb4',
   max_connections: '200',
   local_infile: '0',
+  // InnoDB's per-table modification counters are reset by automatic statistics recalculation;
+  // with it off they tell the guard which tables a test wrote to (src/guard/mariadb/table-check.ts).
+  innodb_stats_auto_recalc: 'OFF',
 }
 
 /** rig's test-speed defaults per flavour; `settings` of the service override them. */
