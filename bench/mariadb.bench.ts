@@ -9,6 +9,7 @@
 // Writes bench/results/mariadb.json and the mariadb section of bench/RESULTS.md.
 import { execFile, spawn } from 'node:child_process'
 import fs from 'node:fs'
+import net from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
 import { parseArgs } from 'node:util'
@@ -65,9 +66,14 @@ async function naiveStart(server: string, port: number): Promise<{ total: number
   try {
     await exec('mariadb-install-db', ['--no-defaults', `--datadir=${dir}/data`, '--auth-root-authentication-method=normal'])
     const install = performance.now() - t0
-    const child = spawn(server, ['--no-defaults', `--datadir=${dir}/data`, `--socket=${dir}/s.sock`, `--pid-file=${dir}/p.pid`, `--port=${port}`, '--bind-address=127.0.0.1'], { stdio: 'ignore', ...(user ? { uid: user.uid, gid: user.gid } : {}) })
+    const child = spawn(server, ['--no-defaults', `--datadir=${dir}/data`, `--socket=${dir}/s.sock`, `--pid-file=${dir}/p.pid`, `--port=${port}`, '--bind-address=127.0.0.1'], { stdio: ['ignore', 'ignore', 'pipe'], ...(user ? { uid: user.uid, gid: user.gid } : {}) })
+    let log = ''
+    child.stderr?.setEncoding('utf8').on('data', (d: string) => (log += d))
+    let exited = false
+    child.once('exit', () => (exited = true))
     try {
-      for (;;) {
+      for (const end = Date.now() + 60_000; ; ) {
+        if (exited || Date.now() > end) throw new Error(`the naive server did not answer: ${log.slice(-500)}`)
         try {
           const c = await connectMysql(`mysql://root@127.0.0.1:${port}/mysql`, { timeoutMs: 1000 })
           await c.query('select 1')
@@ -79,12 +85,23 @@ async function naiveStart(server: string, port: number): Promise<{ total: number
       }
       return { total: performance.now() - t0, install }
     } finally {
-      child.kill('SIGKILL')
-      await new Promise((r) => child.once('exit', r))
+      if (!exited) {
+        child.kill('SIGKILL')
+        await new Promise((r) => child.once('exit', r))
+      }
     }
   } finally {
     fs.rmSync(dir, { recursive: true, force: true })
   }
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const srv = net.createServer().listen(0, '127.0.0.1', () => {
+      const port = (srv.address() as net.AddressInfo).port
+      srv.close(() => resolve(port))
+    })
+  })
 }
 
 async function main(): Promise<void> {
@@ -103,9 +120,8 @@ async function main(): Promise<void> {
     const t0 = performance.now()
     const env = await startEnvironment(defineConfig({ services: { db: mariadb() } }))
     warm.push(performance.now() - t0)
-    const port = env.get('db').port + 1
     await env.stop()
-    const n = await naiveStart(server.path, port)
+    const n = await naiveStart(server.path, await freePort())
     naive.push(n.total)
     installs.push(n.install)
   }

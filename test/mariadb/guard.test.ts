@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createGuard, type Guard, mariadbStore } from '../../src/guard/index.ts'
+import { createGuard, type Guard, type MariadbStore, mariadbStore } from '../../src/guard/index.ts'
 import { defineConfig, type Environment, mariadb, startEnvironment } from '../../src/index.ts'
 import { connect, SCHEMA, sql } from './helpers.ts'
 
@@ -39,6 +39,15 @@ describe('mariadb guard', () => {
     expect((await guard.check('next test')).leaked).toBe(false)
     expect(await sql(url, `select name from cars where id = 3`)).toEqual([{ name: 'car 3' }])
     expect(await sql(url, `select count(*) as n from rentals`)).toEqual([{ n: '1' }])
+  })
+
+  it('compares only the tables InnoDB says were written to, and nothing when nothing was', async () => {
+    const store = guard.store<MariadbStore>('db')
+    await sql(url, `insert into rentals (car_id) values (4)`)
+    expect((await guard.check('one table')).message).toContain('rentals +1 row')
+    expect(store.lastCheck).toEqual({ by: 'table-counters', compared: ['rentals'] })
+    expect((await guard.check('nothing')).leaked).toBe(false)
+    expect(store.lastCheck).toEqual({ by: 'counters', compared: [] })
   })
 
   it('puts auto-increment back so the next test sees the same ids', async () => {
@@ -177,6 +186,7 @@ describe('mariadb guard', () => {
       await new Promise((r) => setTimeout(r, 300))
       const r = await g.check('renames cars')
       expect(r.message).toContain('cars 3 rows changed')
+      expect(g.store<MariadbStore>('db').lastCheck.by).toBe('checksum')
       expect((await g.check('after')).leaked).toBe(false)
     } finally {
       await g.close()

@@ -77,6 +77,13 @@ export class MariadbStore implements StoreAdapter {
   /** Compare every table by checksum at the next check (the marks may miss someone's write). */
   private verifyAll = true
   private baselineOptions: BaselineOptions | undefined
+  /**
+   * How the last check found its tables: `counters` (the server's write counters had not
+   * moved), `table-counters` (InnoDB's per-table counters named the tables to compare),
+   * `checksum` (every table whose counters could not be trusted compared by CHECKSUM TABLE),
+   * and which tables it compared row by row. For diagnostics and benchmarks.
+   */
+  lastCheck: { by: 'counters' | 'table-counters' | 'checksum'; compared: string[] } = { by: 'counters', compared: [] }
 
   constructor(source: StoreSource, kind: 'mariadb' | 'mysql' = 'mariadb', options: MariadbStoreOptions = {}) {
     this.url = source.url
@@ -185,7 +192,10 @@ export class MariadbStore implements StoreAdapter {
       changes.push({ subject: `connection ${t.thread}`, kind: 'open-transaction', count: 1, leak: true, text: `transaction left open (connection ${t.thread}, ${t.activeS.toFixed(1)} s)` })
     }
     const now = parseCounters(asRows(status))
-    if (sameCounters(now, this.mark) && !this.verifyAll) return { store: this.info.name, kind: this.info.kind, changes, internal }
+    if (sameCounters(now, this.mark) && !this.verifyAll) {
+      this.lastCheck = { by: 'counters', compared: [] }
+      return { store: this.info.name, kind: this.info.kind, changes, internal }
+    }
     const [startRows, modifiedRows, tableRows] = await this.run(`${statusSql('global')}; ${modifiedCountersSql(this.flavor)}; ${TABLES_SQL}`)
     internal.start = parseCounters(asRows(startRows))
     const modified = parseModified(asRows(modifiedRows))
@@ -202,6 +212,7 @@ export class MariadbStore implements StoreAdapter {
       for (const t of unsure) if (sums.get(t.name) !== this.marks.checksums.get(t.name)) candidates.add(t.name)
     }
     const compared = live.filter((t) => candidates.has(t.name))
+    this.lastCheck = { by: unsure.length > 0 ? 'checksum' : 'table-counters', compared: compared.map((t) => t.name) }
     if (compared.length > 0) {
       const res = asRows((await this.run(compareSql(compared, this.shadows)))[0])
       for (const r of res) {

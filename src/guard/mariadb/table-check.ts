@@ -34,7 +34,8 @@ export const TABLES_SQL = `select table_name as t, auto_increment as ai, create_
 /** Parses {@link modifiedCountersSql} rows; tables whose statistics are not initialised are left out (they count nothing). */
 export function parseModified(rows: readonly Record<string, unknown>[]): Map<string, bigint> {
   const out = new Map<string, bigint>()
-  for (const r of rows) if (/^init/i.test(String(r.s))) out.set(String(r.t), BigInt(String(r.m)))
+  // MariaDB says 1, MySQL 'Initialized'.
+  for (const r of rows) if (String(r.s) === '1' || /^init/i.test(String(r.s))) out.set(String(r.t), BigInt(String(r.m)))
   return out
 }
 
