@@ -65,6 +65,7 @@ export class MariadbStore implements StoreAdapter {
   private readonly snapshots: MariadbSnapshots
   private check: MysqlConnection | undefined
   private restorer: MysqlConnection | undefined
+  private restorerCounters: Counters | undefined
   private flavor: 'mariadb' | 'mysql' = 'mariadb'
   private catalog: Catalog = { tables: [] }
   private shadows = new Map<string, string>()
@@ -130,6 +131,7 @@ export class MariadbStore implements StoreAdapter {
     const sessions = [this.check, this.restorer]
     this.check = undefined
     this.restorer = undefined
+    this.restorerCounters = undefined
     await Promise.all(sessions.map((c) => c?.end().catch(() => c.destroy())))
   }
 
@@ -298,16 +300,21 @@ export class MariadbStore implements StoreAdapter {
     })
     let res: unknown[]
     try {
-      res = await this.run([statusSql('session'), ...statements, modifiedCountersSql(this.flavor), statusSql('session'), statusSql('global')].join(';\n'), 'restore')
+      // The restore session's own counters only move when it runs statements: the reading at
+      // the end of its last restore is its reading now (one SHOW STATUS less per restore).
+      if (!this.restorer || !this.restorerCounters) this.restorerCounters = parseCounters(asRows((await this.run(statusSql('session'), 'restore'))[0]))
+      res = await this.run([...statements, modifiedCountersSql(this.flavor), statusSql('session'), statusSql('global')].join(';\n'), 'restore')
     } catch (err) {
       await this.restorer?.query('rollback').catch(() => {})
+      this.restorerCounters = undefined
       if (err instanceof StoreUnavailableError) throw err
       const locked = errnoOf(err) === 1205 || errnoOf(err) === 1213
       throw new GuardRestoreError('RIG_GUARD_RESTORE_FAILED', this.info.name, `${chosen} restore failed: ${(err as Error).message}.${locked ? ' A session holds locks on these tables: end its transaction.' : " Try strategy 'snapshot'."}`, err)
     }
-    const [sessionBefore, modified, sessionAfter, globalAfter] = [res[0], res.at(-3), res.at(-2), res.at(-1)].map(asRows)
+    const [modified, sessionAfter, globalAfter] = [res.at(-3), res.at(-2), res.at(-1)].map(asRows)
     const others = delta(parseCounters(globalAfter ?? []), internal.start)
-    const own = delta(parseCounters(sessionAfter ?? []), parseCounters(sessionBefore ?? []))
+    const own = delta(parseCounters(sessionAfter ?? []), this.restorerCounters)
+    this.restorerCounters = parseCounters(sessionAfter ?? [])
     if (internal.start.Handler_write === undefined) {
       // The counters had not moved (only a transaction was left open): the marks still hold.
     } else if (sameCounters(others, own)) {
