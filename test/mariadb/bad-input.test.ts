@@ -32,7 +32,7 @@ describe('mariadb() bad input', () => {
     expect(a.code).toBe('RIG_CONFIG_INVALID')
     const b = await rejection(start(defineConfig({ services: { db: mariadb({ database: 'a;drop' }) } })))
     expect(b.code).toBe('RIG_CONFIG_INVALID')
-    expect(b.message).toContain('`database: "a;drop"`')
+    expect(b.message).toMatch(/service "db" \(mariadb\): database must be a name .* got "a;drop"/)
     await assertNothingLeft()
   })
 

@@ -2,7 +2,7 @@
 // test-speed settings, its own port, socket and credentials, run as an unprivileged account.
 import fs from 'node:fs'
 import path from 'node:path'
-import { ConfigError } from '../../errors.ts'
+import { check, invalid } from '../../config/option-checks.ts'
 import { mysqlQuery } from '../../probes/mysql.ts'
 import { ManagedProcess } from '../../providers/process/managed-process.ts'
 import { run } from '../../providers/process/run.ts'
@@ -35,18 +35,20 @@ export interface MariadbOptions {
 
 const NAME = /^[A-Za-z0-9_$-]{1,64}$/
 
-function validate(service: string, o: MariadbOptions): void {
-  for (const [what, v] of [['database', o.database], ['user', o.user]] as const) {
-    if (v !== undefined && (!NAME.test(v) || (what === 'user' && v.length > 32))) {
-      throw new ConfigError('RIG_CONFIG_INVALID', `service "${service}": \`${what}: ${JSON.stringify(v)}\` is not valid: use letters, digits, "_", "$" or "-" (at most ${what === 'user' ? 32 : 64})`)
-    }
+/** The option values a MariaDB/MySQL service accepts; `where` begins the message (`service "db"`). */
+function validate(o: MariadbOptions, where: string): void {
+  check.string(where, 'binDir', o.binDir)
+  for (const [what, v, max] of [['database', o.database, 64], ['user', o.user, 32]] as const) {
+    // Both end up in SQL and in the URL: plain names only.
+    if (v !== undefined && !(typeof v === 'string' && NAME.test(v) && v.length <= max)) invalid(where, what, `a name of letters, digits, "_", "$" or "-" (at most ${max})`, v)
   }
+  check.scalarMap(where, 'settings', o.settings)
   for (const key of Object.keys(o.settings ?? {})) {
     // Settings become `--key=value` arguments: a key can never smuggle another option in.
-    if (!/^[a-z][a-z0-9_-]*$/i.test(key)) throw new ConfigError('RIG_CONFIG_INVALID', `service "${service}": setting ${JSON.stringify(key)} is not a server variable name (letters, digits, "_", "-")`)
+    if (!/^[a-z][a-z0-9_-]*$/i.test(key)) invalid(where, 'settings', 'server variable names (letters, digits, "_", "-")', key)
   }
-  if (o.password !== undefined && (o.password.length === 0 || /[\0\n]/.test(o.password))) {
-    throw new ConfigError('RIG_CONFIG_INVALID', `service "${service}": \`password\` must be non-empty and on one line; leave it out for a random one`)
+  if (o.password !== undefined && !(typeof o.password === 'string' && o.password.length > 0 && !/[\0\n]/.test(o.password))) {
+    invalid(where, 'password', 'a non-empty string on one line (leave it out for a random one)', typeof o.password === 'string' ? '(hidden)' : o.password)
   }
 }
 
@@ -64,7 +66,6 @@ function urlFor(user: string, password: string, port: number, database: string):
 }
 
 async function start(flavor: Flavor, ctx: StartContext, o: MariadbOptions): Promise<Launched> {
-  validate(ctx.name, o)
   const server = await requireServer(ctx.name, flavor, o.binDir)
   const user = unprivilegedUser()
   const database = o.database ?? 'app'
@@ -109,6 +110,7 @@ function kind(flavor: Flavor): ServiceKind<MariadbOptions> {
     name: flavor,
     optionKeys: ['binDir', 'database', 'user', 'password', 'settings'],
     errorPatterns: [/\[ERROR\]/],
+    validate,
     drivers: [{ package: 'mysql2', purpose: 'readiness probe and guard' }],
     start: (ctx, o) => start(flavor, ctx, o),
     doctor: () => doctor(flavor),
