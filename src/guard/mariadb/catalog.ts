@@ -1,9 +1,8 @@
 // What the guard watches in a MariaDB/MySQL database, read from information_schema (never from
 // the application's models): base tables, their keys, insertable columns and engine.
-import type { MysqlConnection } from '../../drivers/mysql.ts'
 import { MIGRATION_TABLES } from '../postgres/catalog.ts'
 import { matchesAny } from '../patterns.ts'
-import { ident, rows } from './connection.ts'
+import { ident } from './connection.ts'
 
 export { MIGRATION_TABLES }
 
@@ -34,16 +33,16 @@ interface ColumnRow {
   e: string | null
 }
 
-/** Base tables of the session's database not matching `exclude` (globs over `db.table` or `table`). */
-export async function readCatalog(conn: MysqlConnection, exclude: readonly string[]): Promise<Catalog> {
-  const cols = await rows<ColumnRow>(
-    conn,
+/** Base tables of the session's database (read through `run`, one round trip) not matching `exclude` (globs over `db.table` or `table`). */
+export async function readCatalog(run: (sql: string) => Promise<unknown[]>, exclude: readonly string[]): Promise<Catalog> {
+  const [colRows, dbRows] = await run(
     `select c.table_name as t, c.column_name as c, c.column_key as k, c.extra as x, t.engine as e
      from information_schema.columns c join information_schema.tables t on t.table_schema = c.table_schema and t.table_name = c.table_name
      where c.table_schema = database() and t.table_type = 'BASE TABLE'
-     order by c.table_name, c.ordinal_position`,
+     order by c.table_name, c.ordinal_position; select database() as d`,
   )
-  const db = (await rows<{ d: string }>(conn, 'select database() as d'))[0]?.d ?? ''
+  const cols = colRows as ColumnRow[]
+  const db = (dbRows as { d: string }[])[0]?.d ?? ''
   const byName = new Map<string, TableInfo>()
   for (const r of cols) {
     if (matchesAny(`${db}.${r.t}`, exclude) || matchesAny(r.t, exclude)) continue

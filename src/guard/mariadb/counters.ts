@@ -47,27 +47,3 @@ export function ddlMoved(a: Counters, b: Counters): boolean {
 export function delta(after: Counters, before: Counters): Counters {
   return Object.fromEntries(ALL.map((n) => [n, (after[n] ?? 0n) - (before[n] ?? 0n)]))
 }
-
-/**
- * Transactions left open are read from SHOW ENGINE INNODB STATUS, not information_schema.INNODB_TRX:
- * that table is a cache refreshed only when nobody read it for 100 ms, so a guard checking
- * after every test would keep seeing an old list. The sessions are matched with the
- * processlist, which tells their database and whether they sit idle.
- */
-export const OPEN_TRANSACTIONS_SQL = `show engine innodb status; select id, command from information_schema.processlist where db = database() and id <> connection_id()`
-
-/** A transaction InnoDB lists: the session (thread) running it and how long it has been open. */
-export interface InnodbTransaction {
-  thread: number
-  activeS: number
-}
-
-/** The transactions of the `Status` text of SHOW ENGINE INNODB STATUS. */
-export function parseTransactions(status: string): InnodbTransaction[] {
-  const out: InnodbTransaction[] = []
-  for (const block of status.split('\n---TRANSACTION ').slice(1)) {
-    const thread = /(?:MariaDB|MySQL) thread id (\d+)/.exec(block)?.[1]
-    if (thread) out.push({ thread: Number(thread), activeS: Number(/ACTIVE (?:\(PREPARED\) )?(\d+) sec/.exec(block)?.[1] ?? 0) })
-  }
-  return out
-}

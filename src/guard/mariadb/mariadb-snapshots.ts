@@ -3,7 +3,7 @@
 import { SnapshotNotFoundError } from '../errors.ts'
 import { checkSnapshotName } from '../postgres/postgres-snapshots.ts'
 import { databaseName, literal, many } from './connection.ts'
-import { parseTransactions } from './counters.ts'
+import { parseTransactions } from './open-transactions.ts'
 import { copyDatabase, copyMeta, dropCopy, emptyDatabase, listCopies, withMaintenance } from './copy-database.ts'
 
 /** Snapshots of the database `db` at `url`. */

@@ -1,7 +1,6 @@
 // The MariaDB/MySQL guard adapter: baseline with shadow copies of seeded tables, a check that
 // stops after one round trip when the server's write counters did not move, restores that
 // touch only the tables that changed, snapshots and per-worker copies as databases.
-import type { MysqlConnection } from '../../drivers/mysql.ts'
 import { connectMysql } from '../../drivers/mysql.ts'
 import type { BaselineOptions, Change, RestoreOutcome, RestoreStrategy, StoreAdapter, StoreDiff, StoreInfo, WorkerCloner } from '../adapter.ts'
 import { GuardRefusedError, GuardRestoreError, GuardUsageError, StoreUnavailableError } from '../errors.ts'
@@ -10,12 +9,14 @@ import { BASELINE_SNAPSHOT } from '../postgres/postgres-snapshots.ts'
 import type { StoreSource } from '../postgres/postgres-store.ts'
 import { redactUrl } from '../postgres/connection.ts'
 import { type Catalog, MIGRATION_TABLES, readCatalog, type TableInfo } from './catalog.ts'
-import { databaseOf, errnoOf, ident, isConnectionError, many, openGuardSession, rows } from './connection.ts'
-import { type Counters, ddlMoved, delta, type InnodbTransaction, OPEN_TRANSACTIONS_SQL, parseCounters, parseTransactions, sameCounters, statusSql } from './counters.ts'
+import { databaseOf, errnoOf, ident } from './connection.ts'
+import { GuardSessions } from './guard-sessions.ts'
+import { type Counters, ddlMoved, delta, parseCounters, sameCounters, statusSql } from './counters.ts'
+import { idleTransactions, OPEN_TRANSACTIONS_SQL } from './open-transactions.ts'
 import { shadowDatabase } from './copy-database.ts'
 import { MariadbSnapshots } from './mariadb-snapshots.ts'
 import { buildRestoreStatements } from './restore-sql.ts'
-import { checksumSql, compareSql, countersTrusted, modifiedCountersSql, parseChecksums, parseModified, TABLES_SQL, type TableMarks, tableChange } from './table-check.ts'
+import { blindChange, checksumSql, compareSql, countersTrusted, modifiedCountersSql, parseChecksums, parseModified, TABLES_SQL, type TableMarks, tableChange } from './table-check.ts'
 import { mariadbWorkers } from './worker-clones.ts'
 
 /** Options of {@link mariadbStore}. */
@@ -63,10 +64,8 @@ export class MariadbStore implements StoreAdapter {
   private readonly db: string
   private readonly shadowDb: string
   private readonly snapshots: MariadbSnapshots
-  private check: MysqlConnection | undefined
-  private restorer: MysqlConnection | undefined
+  private readonly sessions: GuardSessions
   private restorerCounters: Counters | undefined
-  private flavor: 'mariadb' | 'mysql' = 'mariadb'
   private catalog: Catalog = { tables: [] }
   private shadows = new Map<string, string>()
   private ddl = new Map<string, string>()
@@ -93,46 +92,18 @@ export class MariadbStore implements StoreAdapter {
     if (!this.db) throw new GuardUsageError('RIG_GUARD_NO_DATABASE', `store "${source.name}": the URL names no database (${redactUrl(source.url)}); add one, e.g. mysql://…/app`)
     this.shadowDb = shadowDatabase(this.db)
     this.info = { name: source.name, kind, target: redactUrl(source.url), startedByRig: source.provider === 'process' }
+    this.sessions = new GuardSessions(source.url, this.info, options.lockTimeoutS ?? 2)
+    this.sessions.onReset = () => void (this.restorerCounters = undefined)
     this.snapshots = new MariadbSnapshots(source.url, source.name, this.db)
     this.workers = mariadbWorkers(source.name, source.url)
   }
 
-  private async open(): Promise<MysqlConnection> {
-    try {
-      const conn = await openGuardSession(this.url, this.options.lockTimeoutS ?? 2)
-      this.flavor = /mariadb/i.test(String((await rows<{ v: string }>(conn, 'select version() as v'))[0]?.v)) ? 'mariadb' : 'mysql'
-      // MySQL caches information_schema figures (AUTO_INCREMENT) for a day by default.
-      if (this.flavor === 'mysql') await conn.query('SET SESSION information_schema_stats_expiry = 0')
-      return conn
-    } catch (err) {
-      throw new StoreUnavailableError(this.info.name, this.info.target, err)
-    }
+  private run(sql: string, on: 'check' | 'restore' = 'check'): Promise<unknown[]> {
+    return this.sessions.run(sql, on)
   }
 
-  private async run(sql: string, on: 'check' | 'restore' = 'check'): Promise<unknown[]> {
-    let conn = on === 'check' ? this.check : this.restorer
-    if (!conn) {
-      conn = await this.open()
-      if (on === 'check') this.check = conn
-      else this.restorer = conn
-    }
-    try {
-      return await many(conn, sql)
-    } catch (err) {
-      if (isConnectionError(err)) {
-        await this.disconnect()
-        throw new StoreUnavailableError(this.info.name, this.info.target, err)
-      }
-      throw err
-    }
-  }
-
-  private async disconnect(): Promise<void> {
-    const sessions = [this.check, this.restorer]
-    this.check = undefined
-    this.restorer = undefined
-    this.restorerCounters = undefined
-    await Promise.all(sessions.map((c) => c?.end().catch(() => c.destroy())))
+  private get flavor(): 'mariadb' | 'mysql' {
+    return this.sessions.flavor
   }
 
   private exclude(): string[] {
@@ -145,8 +116,7 @@ export class MariadbStore implements StoreAdapter {
 
   async baseline(options: BaselineOptions): Promise<void> {
     this.baselineOptions = options
-    await this.run('select 1')
-    this.catalog = await readCatalog(this.check as MysqlConnection, this.exclude())
+    this.catalog = await readCatalog((sql) => this.run(sql), this.exclude())
     const [tables, vars, counts] = await this.run(
       `${TABLES_SQL}; select @@innodb_stats_auto_recalc as r, @@innodb_stats_persistent as p; ${this.catalog.tables.length > 0 ? compareSql(this.catalog.tables, new Map()) : 'select 1 as i, 0 as n'}`,
     )
@@ -189,7 +159,7 @@ export class MariadbStore implements StoreAdapter {
     const internal: Internal = { changed: [], created: [], dropped: [], autoinc: new Map(), openIds: [], writtenRows: 0, start: {} }
     const changes: Change[] = []
     const [status, innodb, sessions] = await this.run(`${statusSql('global')}; ${OPEN_TRANSACTIONS_SQL}`)
-    for (const t of await this.idleTransactions(asRows(innodb), asRows(sessions))) {
+    for (const t of await idleTransactions((sql) => this.run(sql), this.sessions.threadIds, asRows(innodb), asRows(sessions))) {
       internal.openIds.push(t.thread)
       changes.push({ subject: `connection ${t.thread}`, kind: 'open-transaction', count: 1, leak: true, text: `transaction left open (connection ${t.thread}, ${t.activeS.toFixed(1)} s)` })
     }
@@ -223,7 +193,7 @@ export class MariadbStore implements StoreAdapter {
         const seeded = before > 0
         const figures = { n: Number(r.n), a: Number(r.a), b: Number(r.b), c: Number(r.c) }
         // A seeded table without a shadow copy (a store rig may not write to): counts and checksum only.
-        const c = seeded && !this.shadows.has(t.name) ? this.blindChange(t, figures.n - before) : tableChange(t, seeded, t.pk.length > 0, figures)
+        const c = seeded && !this.shadows.has(t.name) ? blindChange(t, figures.n - before) : tableChange(t, seeded, t.pk.length > 0, figures)
         if (!c) continue
         changes.push(c)
         internal.changed.push(t)
@@ -246,28 +216,6 @@ export class MariadbStore implements StoreAdapter {
       this.verifyAll = false
     }
     return { store: this.info.name, kind: this.info.kind, changes, internal }
-  }
-
-  /**
-   * Transactions of sessions on this database that sit idle: left open. A session answers its
-   * last statement before the server marks it idle, so one seen busy is looked at again (up to 20 ms).
-   */
-  private async idleTransactions(innodb: Row[], sessions: Row[]): Promise<InnodbTransaction[]> {
-    const own = new Set([this.check?.threadId, this.restorer?.threadId])
-    for (let attempt = 0; ; attempt++) {
-      const trx = parseTransactions(String(innodb[0]?.Status ?? '')).filter((t) => !own.has(t.thread))
-      const command = new Map(sessions.map((s) => [Number(s.id), String(s.command)]))
-      const mine = trx.filter((t) => command.has(t.thread))
-      if (attempt >= 4 || mine.every((t) => command.get(t.thread) === 'Sleep')) return mine.filter((t) => command.get(t.thread) === 'Sleep')
-      await new Promise((r) => setTimeout(r, 5))
-      ;[innodb, sessions] = (await this.run(OPEN_TRANSACTIONS_SQL)).map(asRows) as [Row[], Row[]]
-    }
-  }
-
-  private blindChange(t: TableInfo, deltaRows: number): Change {
-    const n = Math.abs(deltaRows)
-    const text = deltaRows === 0 ? `${t.name} rows changed` : `${t.name} ${deltaRows > 0 ? '+' : '-'}${n} row${n === 1 ? '' : 's'}`
-    return { subject: t.name, kind: deltaRows > 0 ? 'added' : deltaRows < 0 ? 'removed' : 'changed', count: Math.max(n, 1), leak: true, text }
   }
 
   async restore(diff: StoreDiff, strategy: RestoreStrategy): Promise<RestoreOutcome> {
@@ -302,10 +250,10 @@ export class MariadbStore implements StoreAdapter {
     try {
       // The restore session's own counters only move when it runs statements: the reading at
       // the end of its last restore is its reading now (one SHOW STATUS less per restore).
-      if (!this.restorer || !this.restorerCounters) this.restorerCounters = parseCounters(asRows((await this.run(statusSql('session'), 'restore'))[0]))
+      if (!this.sessions.restoreOpen || !this.restorerCounters) this.restorerCounters = parseCounters(asRows((await this.run(statusSql('session'), 'restore'))[0]))
       res = await this.run([...statements, modifiedCountersSql(this.flavor), statusSql('session'), statusSql('global')].join(';\n'), 'restore')
     } catch (err) {
-      await this.restorer?.query('rollback').catch(() => {})
+      await this.sessions.rollback()
       this.restorerCounters = undefined
       if (err instanceof StoreUnavailableError) throw err
       const locked = errnoOf(err) === 1205 || errnoOf(err) === 1213
@@ -366,7 +314,7 @@ export class MariadbStore implements StoreAdapter {
   async close(): Promise<void> {
     if (this.baselineOptions?.snapshot) await this.snapshots.drop(BASELINE_SNAPSHOT).catch(() => {})
     if (this.baselineOptions?.writable && this.shadows.size > 0) await this.run(`drop database if exists ${ident(this.shadowDb)}`).catch(() => {})
-    await this.disconnect()
+    await this.sessions.close()
   }
 }
 

@@ -107,3 +107,9 @@ export function parseChecksums(rows: readonly Record<string, unknown>[]): Map<st
   return new Map(rows.map((r) => [String(r.Table).slice(String(r.Table).indexOf('.') + 1), String(r.Checksum)]))
 }
 
+/** A seeded table's change known only by its row count and checksum (no shadow copy: a store rig may not write to). */
+export function blindChange(t: TableInfo, deltaRows: number): Change {
+  const n = Math.abs(deltaRows)
+  const text = deltaRows === 0 ? `${t.name} rows changed` : `${t.name} ${deltaRows > 0 ? '+' : '-'}${n} row${n === 1 ? '' : 's'}`
+  return { subject: t.name, kind: deltaRows > 0 ? 'added' : deltaRows < 0 ? 'removed' : 'changed', count: Math.max(n, 1), leak: true, text }
+}
