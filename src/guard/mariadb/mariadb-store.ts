@@ -158,47 +158,59 @@ export class MariadbStore implements StoreAdapter {
     if (!this.baselineOptions) throw new GuardUsageError('RIG_GUARD_NO_BASELINE', `store "${this.info.name}": call baseline() before diff()`)
     const internal: Internal = { changed: [], created: [], dropped: [], autoinc: new Map(), openIds: [], writtenRows: 0, start: {} }
     const changes: Change[] = []
-    const [status, innodb, sessions] = await this.run(`${statusSql('global')}; ${OPEN_TRANSACTIONS_SQL}`)
+    // One round trip: the write counters, the transactions left open, and InnoDB's per-table
+    // counters (read after the write counters, so they include everything those count).
+    const [status, innodb, sessions, modifiedRows] = await this.run(`${statusSql('global')}; ${OPEN_TRANSACTIONS_SQL}; ${modifiedCountersSql(this.flavor)}`)
     for (const t of await idleTransactions((sql) => this.run(sql), this.sessions.threadIds, asRows(innodb), asRows(sessions))) {
       internal.openIds.push(t.thread)
       changes.push({ subject: `connection ${t.thread}`, kind: 'open-transaction', count: 1, leak: true, text: `transaction left open (connection ${t.thread}, ${t.activeS.toFixed(1)} s)` })
     }
-    const now = parseCounters(asRows(status))
-    if (sameCounters(now, this.mark) && !this.verifyAll) {
+    internal.start = parseCounters(asRows(status))
+    if (sameCounters(internal.start, this.mark) && !this.verifyAll) {
       this.lastCheck = { by: 'counters', compared: [] }
-      return { store: this.info.name, kind: this.info.kind, changes, internal }
+      return { store: this.info.name, kind: this.info.kind, changes, internal: { ...internal, start: {} } }
     }
-    const [startRows, modifiedRows, tableRows] = await this.run(`${statusSql('global')}; ${modifiedCountersSql(this.flavor)}; ${TABLES_SQL}`)
-    internal.start = parseCounters(asRows(startRows))
     const modified = parseModified(asRows(modifiedRows))
-    const present = new Map(asRows(tableRows).map((r) => [String(r.t), r.ai === null ? null : String(r.ai)]))
+    // Which tables to compare: those InnoDB says were written to, where its counters can be
+    // trusted (compared in the next round trip); the others by checksum first.
+    const blind = this.verifyAll || ddlMoved(internal.start, this.mark)
+    const trusted = (t: TableInfo): boolean => !blind && this.trusted.has(t.name) && modified.has(t.name)
+    const counted = this.catalog.tables.filter((t) => trusted(t) && modified.get(t.name) !== this.marks.modified.get(t.name))
+    const unsure = this.catalog.tables.filter((t) => !trusted(t))
+    let res: unknown[]
+    try {
+      res = await this.run([TABLES_SQL, unsure.length > 0 ? checksumSql({ tables: unsure }) : counted.length > 0 ? compareSql(counted, this.shadows) : 'select 1'].join(';\n'))
+    } catch (err) {
+      // A table went away between the two round trips: look at every table again.
+      if (errnoOf(err) !== 1146 || this.verifyAll) throw err
+      this.verifyAll = true
+      return this.diff()
+    }
+    const present = new Map(asRows(res[0]).map((r) => [String(r.t), r.ai === null ? null : String(r.ai)]))
     internal.created = [...present.keys()].filter((n) => !this.baseNames.has(n) && !this.excluded(n))
     internal.dropped = this.catalog.tables.filter((t) => !present.has(t.name))
     const live = this.catalog.tables.filter((t) => present.has(t.name))
-    // Which tables to compare: those InnoDB says were written to, where its counters can be trusted; the others by checksum.
-    const blind = this.verifyAll || ddlMoved(internal.start, this.mark)
-    const candidates = new Set(live.filter((t) => !blind && this.trusted.has(t.name) && modified.get(t.name) !== this.marks.modified.get(t.name)).map((t) => t.name))
-    const unsure = live.filter((t) => blind || !this.trusted.has(t.name) || !modified.has(t.name))
+    let compared = counted
+    let rowsNow = unsure.length > 0 || counted.length > 0 ? asRows(res[1]) : []
     if (unsure.length > 0) {
-      const sums = parseChecksums(asRows((await this.run(checksumSql({ tables: unsure }) as string))[0]))
-      for (const t of unsure) if (sums.get(t.name) !== this.marks.checksums.get(t.name)) candidates.add(t.name)
+      // CHECKSUM TABLE answers NULL for a table that is gone: those are in `dropped`.
+      const sums = parseChecksums(rowsNow)
+      const differ = new Set([...counted.map((t) => t.name), ...unsure.filter((t) => sums.get(t.name) !== this.marks.checksums.get(t.name)).map((t) => t.name)])
+      compared = live.filter((t) => differ.has(t.name))
+      rowsNow = compared.length > 0 ? asRows((await this.run(compareSql(compared, this.shadows)))[0]) : []
     }
-    const compared = live.filter((t) => candidates.has(t.name))
     this.lastCheck = { by: unsure.length > 0 ? 'checksum' : 'table-counters', compared: compared.map((t) => t.name) }
-    if (compared.length > 0) {
-      const res = asRows((await this.run(compareSql(compared, this.shadows)))[0])
-      for (const r of res) {
-        const t = compared[Number(r.i)] as TableInfo
-        const before = this.marks.rows.get(t.name) ?? 0
-        const seeded = before > 0
-        const figures = { n: Number(r.n), a: Number(r.a), b: Number(r.b), c: Number(r.c) }
-        // A seeded table without a shadow copy (a store rig may not write to): counts and checksum only.
-        const c = seeded && !this.shadows.has(t.name) ? blindChange(t, figures.n - before) : tableChange(t, seeded, t.pk.length > 0, figures)
-        if (!c) continue
-        changes.push(c)
-        internal.changed.push(t)
-        internal.writtenRows += c.count
-      }
+    for (const r of rowsNow) {
+      const t = compared[Number(r.i)] as TableInfo
+      const before = this.marks.rows.get(t.name) ?? 0
+      const seeded = before > 0
+      const figures = { n: Number(r.n), a: Number(r.a), b: Number(r.b), c: Number(r.c) }
+      // A seeded table without a shadow copy (a store rig may not write to): counts and checksum only.
+      const c = seeded && !this.shadows.has(t.name) ? blindChange(t, figures.n - before) : tableChange(t, seeded, t.pk.length > 0, figures)
+      if (!c) continue
+      changes.push(c)
+      internal.changed.push(t)
+      internal.writtenRows += c.count
     }
     for (const t of live) {
       const base = this.marks.autoinc.get(t.name)
