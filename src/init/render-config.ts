@@ -2,7 +2,7 @@
 // is there and how to change it, so the file teaches the config as it is read.
 import type { PlannedService, ServicePlan } from './plan-services.ts'
 
-const ENV_VAR = { postgres: 'DATABASE_URL', redis: 'REDIS_URL' } as Partial<Record<PlannedService['factory'], string>>
+const ENV_VAR = { postgres: 'DATABASE_URL', redis: 'REDIS_URL', mariadb: 'MYSQL_URL' } as Partial<Record<PlannedService['factory'], string>>
 
 function app(s: PlannedService, stores: PlannedService[]): string[] {
   const deps = stores.map((d) => d.name)
@@ -25,6 +25,9 @@ function store(s: PlannedService): string[] {
   if (s.factory === 'postgres') {
     return [`    // PostgreSQL (${s.because}): a real server from local binaries, on a free port, data in a temp dir.`, "    // Tests and dependents get its address as RIG_DB_URL; options: version, database, settings…", `    ${s.name}: postgres({ database: 'app' }),`]
   }
+  if (s.factory === 'mariadb') {
+    return [`    // MariaDB (${s.because}): a real server from local binaries, on a free port, its own random password.`, `    // Tests and dependents get its address as RIG_${s.name.toUpperCase()}_URL (mysql://…); options: database, user, settings…`, `    ${s.name}: mariadb({ database: 'app' }),`]
+  }
   if (s.factory === 'redis') return [`    // Redis (${s.because}), in memory, on a free port (RIG_CACHE_URL).`, `    ${s.name}: redis(),`]
   return [`    // ${s.commented} (${s.because}): rig does not start it yet; to use a running one`, `    // (import \`external\` from 'testrig'):`, `    // ${s.name}: external({ url: '${s.url}' }),`]
 }
@@ -32,7 +35,7 @@ function store(s: PlannedService): string[] {
 /** Renders the config file for `plan`. */
 export function renderConfig(plan: ServicePlan): string {
   const live = plan.services.filter((s) => !s.commented)
-  const stores = live.filter((s) => s.factory === 'postgres' || s.factory === 'redis')
+  const stores = live.filter((s) => s.factory === 'postgres' || s.factory === 'redis' || s.factory === 'mariadb')
   const factories = ['defineConfig', ...live.map((s) => s.factory)]
   const lines = [
     '// The services your tests run against, for `npx rig up`, `npx rig run -- CMD` and the test',

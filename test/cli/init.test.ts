@@ -36,23 +36,24 @@ const read = (dir: string, file: string): string => fs.readFileSync(path.join(di
 describe('rig init', () => {
   it('writes services for the clients package.json names, adds the plugin to vitest.config.ts and rig\'s dirs to .gitignore', async () => {
     const dir = tempProject({
-      'package.json': { name: 'shop', type: 'module', dependencies: { pg: '^8', ioredis: '^5', amqplib: '^0.10' }, devDependencies: { vitest: '^4' }, scripts: { start: 'node server.js' } },
+      'package.json': { name: 'shop', type: 'module', dependencies: { pg: '^8', ioredis: '^5', amqplib: '^0.10', mysql2: '^3' }, devDependencies: { vitest: '^4' }, scripts: { start: 'node server.js' } },
       'vitest.config.ts': "import { defineConfig } from 'vitest/config'\n\nexport default defineConfig({\n  test: { include: ['test/**/*.test.ts'] },\n})\n",
       '.gitignore': 'node_modules\n.rig\n',
     })
     const r = await runRig(['init'], dir)
     expect(r.code, r.stderr).toBe(0)
     const config = read(dir, 'rig.config.ts')
-    expect(config).toContain("import { defineConfig, postgres, redis, command } from 'testrig'")
+    expect(config).toContain("import { defineConfig, postgres, redis, mariadb, command } from 'testrig'")
+    expect(config).toMatch(/\/\/ MariaDB \(you use `mysql2`\)[^\n]*\n.*\n\s+mysql: mariadb\(\{ database: 'app' \}\)/)
     expect(config).toMatch(/\/\/ PostgreSQL \(you use `pg`\)[^\n]*\n.*\n\s+db: postgres\(/)
     expect(config).toMatch(/\/\/ Redis \(you use `ioredis`\)[^\n]*\n\s+cache: redis\(\)/)
     expect(config).toContain("// broker: external({ url: 'amqp://guest:guest@127.0.0.1:5672' })")
-    expect(config).toContain("dependsOn: ['db', 'cache']")
-    expect(config).toContain("env: ({ db, cache }) => ({ DATABASE_URL: db.url, REDIS_URL: cache.url, PORT: '{port}' })")
+    expect(config).toContain("dependsOn: ['db', 'cache', 'mysql']")
+    expect(config).toContain("env: ({ db, cache, mysql }) => ({ DATABASE_URL: db.url, REDIS_URL: cache.url, MYSQL_URL: mysql.url, PORT: '{port}' })")
     expect(read(dir, 'vitest.config.ts')).toBe("import { defineConfig } from 'vitest/config'\nimport { rig } from 'testrig/vitest'\n\nexport default defineConfig({\n  plugins: [rig()],\n  test: { include: ['test/**/*.test.ts'] },\n})\n")
     // `.rig` was there already (without the slash): only rig-report/ is added.
     expect(read(dir, '.gitignore')).toBe('node_modules\n.rig\n\n# testrig: state of `rig up`, run reports\nrig-report/\n')
-    expect(r.stdout).toContain('✓ wrote rig.config.ts: db (postgres), cache (redis), app (command)')
+    expect(r.stdout).toContain('✓ wrote rig.config.ts: db (postgres), cache (redis), mysql (mariadb), app (command)')
     expect(r.stdout).toContain('✓ added rig to vitest.config.ts')
     // ioredis is the app's client; rig's guard talks to Redis through `redis`.
     expect(r.stdout).toContain('npm install --save-dev redis')

@@ -31,9 +31,9 @@ export const init: Command = {
   summary: 'write a first rig.config.ts for this project and add rig to its test runner',
   usage: 'rig init [--runner vitest|jest|node-test] [--force]',
   details:
-    'Reads package.json in the current directory: database clients (pg, postgres, prisma, ioredis, redis…)\n' +
-    'become services, a `start` script becomes your app, amqplib and mysql2 become commented external()\n' +
-    'services. Adds the plugin to vitest.config.* (creating one if needed), or prints the lines for Jest and\n' +
+    'Reads package.json in the current directory: database clients (pg, postgres, prisma, mysql2, ioredis, redis…)\n' +
+    'become services, a `start` script becomes your app, amqplib becomes a commented external()\n' +
+    'service. Adds the plugin to vitest.config.* (creating one if needed), or prints the lines for Jest and\n' +
     'node:test; adds .rig/ and rig-report/ to .gitignore; prints the next two commands.\n' +
     'An existing rig config is never replaced without --force. Exit code 2 when nothing could be written.',
   options: {
