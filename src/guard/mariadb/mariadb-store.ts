@@ -8,6 +8,7 @@ import { matchesAny } from '../patterns.ts'
 import { BASELINE_SNAPSHOT } from '../postgres/postgres-snapshots.ts'
 import type { StoreSource } from '../postgres/postgres-store.ts'
 import { redactUrl } from '../postgres/connection.ts'
+import { assertMayClean } from '../safety.ts'
 import { type Catalog, MIGRATION_TABLES, readCatalog, type TableInfo } from './catalog.ts'
 import { databaseOf, errnoOf, ident } from './connection.ts'
 import { GuardSessions } from './guard-sessions.ts'
@@ -95,7 +96,7 @@ export class MariadbStore implements StoreAdapter {
     this.sessions = new GuardSessions(source.url, this.info, options.lockTimeoutS ?? 2)
     this.sessions.onReset = () => void (this.restorerCounters = undefined)
     this.snapshots = new MariadbSnapshots(source.url, source.name, this.db)
-    this.workers = mariadbWorkers(source.name, source.url)
+    this.workers = mariadbWorkers(this.info, source.url)
   }
 
   private run(sql: string, on: 'check' | 'restore' = 'check'): Promise<unknown[]> {
@@ -115,6 +116,7 @@ export class MariadbStore implements StoreAdapter {
   }
 
   async baseline(options: BaselineOptions): Promise<void> {
+    if (options.writable) assertMayClean(this.info, {}, 'write a baseline copy to')
     this.baselineOptions = options
     this.catalog = await readCatalog((sql) => this.run(sql), this.exclude())
     const [tables, vars, counts] = await this.run(
@@ -231,7 +233,8 @@ export class MariadbStore implements StoreAdapter {
   }
 
   async restore(diff: StoreDiff, strategy: RestoreStrategy): Promise<RestoreOutcome> {
-    if (!this.baselineOptions?.writable) throw new GuardRefusedError(this.info.target, `rig did not start "${this.info.name}"; opt in with \`allowClean: ['${this.info.name}']\``)
+    assertMayClean(this.info)
+    if (!this.baselineOptions?.writable) throw new GuardUsageError('RIG_GUARD_READ_ONLY', `store "${this.info.name}": its baseline was taken read-only; take it again with \`writable: true\` before restoring`)
     const t0 = performance.now()
     const internal = diff.internal as Internal
     if (internal.openIds.length > 0) await this.run(internal.openIds.map((id) => `kill connection ${Number(id)}`).join(';\n'), 'restore').catch(() => {})
@@ -296,6 +299,7 @@ export class MariadbStore implements StoreAdapter {
 
   /** Runs an SQL script (a fixture file) on a connection of its own; several statements allowed. */
   async runScript(text: string): Promise<void> {
+    assertMayClean(this.info, {}, 'load a fixture into')
     const conn = await connectMysql(this.url, { timeoutMs: 5000, multipleStatements: true }).catch((err: unknown) => {
       throw new StoreUnavailableError(this.info.name, this.info.target, err)
     })
@@ -307,10 +311,12 @@ export class MariadbStore implements StoreAdapter {
   }
 
   saveSnapshot(name: string): Promise<void> {
+    assertMayClean(this.info, {}, 'save a snapshot on')
     return this.snapshots.save(name)
   }
 
   async restoreSnapshot(name: string): Promise<void> {
+    assertMayClean(this.info, {}, 'restore a snapshot on')
     await this.snapshots.restore(name)
     if (this.baselineOptions) await this.baseline({ ...this.baselineOptions, snapshot: false })
   }
@@ -320,6 +326,7 @@ export class MariadbStore implements StoreAdapter {
   }
 
   dropSnapshot(name: string): Promise<boolean> {
+    assertMayClean(this.info, {}, 'drop a snapshot on')
     return this.snapshots.drop(name)
   }
 

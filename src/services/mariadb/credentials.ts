@@ -1,13 +1,8 @@
-// Per-instance credentials: a random password set by the server's init file at every start, so
-// the shared init cache holds no secret and no account without one is reachable over TCP.
-import { randomBytes } from 'node:crypto'
+// Per-instance credentials: the password (src/services/credentials.ts) is set by the server's
+// init file at every start, so the shared init cache holds no secret and no account without one
+// is reachable over TCP.
 import fs from 'node:fs'
 import type { ServiceUser } from '../../providers/process/user.ts'
-
-/** A password for one instance: 144 random bits, URL-safe so the URL needs no escaping. */
-export function newPassword(): string {
-  return randomBytes(18).toString('base64url')
-}
 
 const literal = (s: string): string => `'${s.replace(/\\/g, '\\\\').replace(/'/g, "''")}'`
 

@@ -6,10 +6,11 @@ import { check, invalid } from '../../config/option-checks.ts'
 import { mysqlQuery } from '../../probes/mysql.ts'
 import { ManagedProcess } from '../../providers/process/managed-process.ts'
 import { run } from '../../providers/process/run.ts'
-import { chownForService, unprivilegedUser } from '../../providers/process/user.ts'
+import { chownForService, privateServiceDir, unprivilegedUser } from '../../providers/process/user.ts'
 import { defineService, type CommonOptions, type DoctorEntry, type Launched, type ServiceDefinition, type ServiceKind, type StartContext } from '../service-kind.ts'
 import { findServer, type Flavor, INSTALL_HINT, requireServer } from './binaries.ts'
-import { initStatements, newPassword, writeInitFile } from './credentials.ts'
+import { newPassword } from '../credentials.ts'
+import { initStatements, writeInitFile } from './credentials.ts'
 import { ensureMariadbData } from './init-cache.ts'
 import { type InstancePaths, serverArgs } from './settings.ts'
 
@@ -71,7 +72,7 @@ async function start(flavor: Flavor, ctx: StartContext, o: MariadbOptions): Prom
   const database = o.database ?? 'app'
   const dbUser = o.user ?? 'root'
   const password = o.password ?? newPassword()
-  const cached = await ensureMariadbData({ server, database }, user, () => ctx.notice(`initialising ${flavor === 'mariadb' ? 'MariaDB' : 'MySQL'} ${server.version} data once (cached for next runs)`))
+  const cached = await ensureMariadbData({ server, database, owner: user?.name ?? 'self' }, user, () => ctx.notice(`initialising ${flavor === 'mariadb' ? 'MariaDB' : 'MySQL'} ${server.version} data once (cached for next runs)`))
   const p: InstancePaths = {
     data: path.join(ctx.dir, 'data'),
     run: path.join(ctx.dir, 'run'),
@@ -81,6 +82,8 @@ async function start(flavor: Flavor, ctx: StartContext, o: MariadbOptions): Prom
     tmp: path.join(ctx.dir, 'tmp'),
     files: path.join(ctx.dir, 'files'),
   }
+  // Socket, init file and data: only the server's account (and root) may open them.
+  privateServiceDir(ctx.dir, user)
   for (const d of [p.run, p.tmp, p.files]) fs.mkdirSync(d, { mode: 0o700 })
   chownForService(ctx.dir, user)
   await run('cp', ['-a', '--reflink=auto', cached, p.data])

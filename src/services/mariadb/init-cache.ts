@@ -16,6 +16,8 @@ import { DATA_DIR_SETTINGS, settingArgs } from './settings.ts'
 export interface MariadbInitKey {
   server: ServerBinary
   database: string
+  /** The account owning the files (the copies keep it): another account needs its own cache entry. */
+  owner: string
 }
 
 /** Bumped when the way rig initialises data changes, so old caches are not reused. */
