@@ -41,6 +41,8 @@ export interface StoreDiff {
   store: string
   kind: string
   changes: Change[]
+  /** How the changes were found, for stores with more than one way (PostgreSQL: `wal` or `count`). */
+  detection?: string
   /** Adapter-private details the matching `restore` needs; never serialised. */
   readonly internal?: unknown
 }

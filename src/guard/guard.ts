@@ -50,6 +50,8 @@ export interface StoreReport {
   /** `drift`: only non-leak differences (an advanced sequence), restored silently. */
   status: 'clean' | 'leaked' | 'drift' | 'unavailable' | 'rebaselined'
   changes: Change[]
+  /** How the store found the changes, when it has more than one way (PostgreSQL: `wal` read from the WAL, `count` counted table by table). */
+  detection?: string
   restore?: RestoreOutcome
   /** Code of the error this store hit, if any (details in {@link GuardReport.errors}). */
   error?: string
@@ -182,6 +184,7 @@ export class Guard implements AsyncDisposable {
     try {
       const diff = await s.diff()
       out.changes = diff.changes
+      if (diff.detection) out.detection = diff.detection
       if (diff.changes.length === 0) return out
       out.status = diff.changes.some((c) => c.leak) ? 'leaked' : 'drift'
       if (!this.writable(s)) {

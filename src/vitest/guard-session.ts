@@ -71,7 +71,8 @@ export async function openGuardSession(p: RigProvided): Promise<GuardSession | u
       const report = await guard.check(test.name, test.file)
       const leaked = report.stores.filter((s) => s.status === 'leaked')
       const leaks: LeakEntry[] = leaked.map((s) => ({ store: `${s.kind} ${s.store}`, items: s.changes.filter((c) => c.leak).map((c) => c.text) }))
-      const strategies = [...new Set(report.stores.flatMap((s) => (s.restore ? [s.restore.strategy] : [])))]
+      // "delete (triggers)": the restore, and how the store found what to restore.
+      const strategies = [...new Set(report.stores.flatMap((s) => (s.restore ? [s.detection ? `${s.restore.strategy} (${s.detection})` : s.restore.strategy] : [])))]
       const outcome: GuardOutcome = { leaks, ...(strategies.length > 0 ? { restoredWith: strategies.join(', ') } : {}) }
       // Problems that are not this test's fault (a store that went away) are still worth a failure.
       const problems = report.errors.map((e) => e.message)

@@ -2,33 +2,34 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { connectRedis, type RedisClient } from '../../src/drivers/redis.ts'
 import { createGuard, formatLeaks, storesFor } from '../../src/guard/index.ts'
 import { defineConfig, type Environment, postgres, redis, startEnvironment } from '../../src/index.ts'
-import { sql } from './helpers.ts'
+import { DETECTIONS, sql, useDetection } from './helpers.ts'
 
-let env: Environment
-let url: string
-let r: RedisClient
+describe.each(DETECTIONS)('guard across stores (postgres changes: $detection)', ({ detection }) => {
+  useDetection(detection)
+  let env: Environment
+  let url: string
+  let r: RedisClient
 
-beforeAll(async () => {
-  env = await startEnvironment(defineConfig({ services: { db: postgres(), cache: redis() } }))
-  url = env.get('db').url
-  r = await connectRedis(env.get('cache').url)
-  await sql(url, `create table cars (id serial primary key, name text); create table rentals (id serial primary key, car_id int references cars(id));
-    create table payments (id serial primary key, rental_id int references rentals(id)); insert into cars (name) values ('a'), ('b')`)
-})
+  beforeAll(async () => {
+    env = await startEnvironment(defineConfig({ services: { db: postgres(), cache: redis() } }))
+    url = env.get('db').url
+    r = await connectRedis(env.get('cache').url)
+    await sql(url, `create table cars (id serial primary key, name text); create table rentals (id serial primary key, car_id int references cars(id));
+      create table payments (id serial primary key, rental_id int references rentals(id)); insert into cars (name) values ('a'), ('b')`)
+  })
 
-afterAll(async () => {
-  r?.destroy()
-  await env?.stop()
-})
+  afterAll(async () => {
+    r?.destroy()
+    await env?.stop()
+  })
 
-const leak = async (): Promise<void> => {
-  await sql(url, `insert into rentals (car_id) values (1); insert into payments (rental_id) select id from rentals cross join generate_series(1, 2); update cars set name = 'z' where id = 2`)
-  await r.sendCommand(['SET', 'session:1', 'x'])
-  await r.sendCommand(['SET', 'session:2', 'x', 'EX', '60'])
-  await r.sendCommand(['SET', 'session:3', 'x', 'EX', '60'])
-}
+  const leak = async (): Promise<void> => {
+    await sql(url, `insert into rentals (car_id) values (1); insert into payments (rental_id) select id from rentals cross join generate_series(1, 2); update cars set name = 'z' where id = 2`)
+    await r.sendCommand(['SET', 'session:1', 'x'])
+    await r.sendCommand(['SET', 'session:2', 'x', 'EX', '60'])
+    await r.sendCommand(['SET', 'session:3', 'x', 'EX', '60'])
+  }
 
-describe('guard across stores', () => {
   it('writes one line per store in the leak message', async () => {
     await using guard = createGuard({ stores: storesFor(env) })
     expect(guard.stores.map((s) => `${s.info.kind}:${s.info.name}:${s.info.startedByRig}`)).toEqual(['postgres:db:true', 'redis:cache:true'])
@@ -41,6 +42,7 @@ describe('guard across stores', () => {
         '  redis cache: 3 keys added (session:*), 1 key without TTL',
     )
     expect(rep.error?.message).toBe(rep.message)
+    expect(rep.stores[0]?.detection).toBe(detection)
     expect(JSON.parse(JSON.stringify(rep.stores))).toHaveLength(2)
     expect((await guard.check('next')).leaked).toBe(false)
   })

@@ -1,4 +1,5 @@
 // Shared by the guard tests: a seeded schema and short SQL helpers over a real server.
+import { afterAll, beforeAll } from 'vitest'
 import { connectPg, type PgClient } from '../../src/drivers/pg.ts'
 
 /** Runs SQL on a short-lived connection. */
@@ -33,3 +34,24 @@ export const SCHEMA = `
   insert into a values (1, null); insert into b values (1, 1); update a set b_id = 1 where id = 1;
   insert into schema_migrations values ('001');
 `
+
+
+/** The two ways the PostgreSQL guard finds changes: logged by triggers (where it can), counted (the fallback). */
+export const DETECTIONS = [{ detection: 'triggers' }, { detection: 'count' }] as const
+
+/**
+ * Makes the PostgreSQL stores of the enclosing suite count changes (RIG_GUARD_DETECTION=count),
+ * or leaves them to pick (`auto`: triggers on the servers rig starts).
+ */
+export function useDetection(detection: 'triggers' | 'count'): void {
+  let before: string | undefined
+  beforeAll(() => {
+    before = process.env.RIG_GUARD_DETECTION
+    if (detection === 'count') process.env.RIG_GUARD_DETECTION = 'count'
+    else delete process.env.RIG_GUARD_DETECTION
+  })
+  afterAll(() => {
+    if (before === undefined) delete process.env.RIG_GUARD_DETECTION
+    else process.env.RIG_GUARD_DETECTION = before
+  })
+}

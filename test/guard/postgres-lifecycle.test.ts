@@ -3,28 +3,30 @@ import { createGuard, GuardRefusedError, postgresStore, prepareWorkers, Snapshot
 import { withMaintenance } from '../../src/guard/postgres/connection.ts'
 import { copyDatabase, copyMeta } from '../../src/guard/postgres/template-db.ts'
 import { defineConfig, type Environment, postgres, startEnvironment } from '../../src/index.ts'
-import { SCHEMA, sql } from './helpers.ts'
+import { DETECTIONS, SCHEMA, sql, useDetection } from './helpers.ts'
 
-let env: Environment
-let url: string
+describe.each(DETECTIONS)('postgres guard: dropped tables, snapshots, safety, workers (changes: $detection)', ({ detection }) => {
+  useDetection(detection)
+  let env: Environment
+  let url: string
 
-beforeAll(async () => {
-  env = await startEnvironment(defineConfig({ services: { db: postgres({ database: 'app' }) } }))
-  url = env.get('db').url
-  await sql(url, SCHEMA)
-})
+  beforeAll(async () => {
+    env = await startEnvironment(defineConfig({ services: { db: postgres({ database: 'app' }) } }))
+    url = env.get('db').url
+    await sql(url, SCHEMA)
+  })
 
-afterAll(async () => {
-  await env?.stop()
-})
+  afterAll(async () => {
+    await env?.stop()
+  })
 
-describe('postgres guard: dropped tables, snapshots, safety, workers', () => {
   it('reports a dropped table, restores the rest, and does not blame the next test', async () => {
     await sql(url, `create table doomed (x int); insert into doomed values (1)`)
     await using guard = createGuard({ stores: [postgresStore(env.get('db'))] })
     await guard.baseline()
     await sql(url, `drop table doomed; insert into cars (name) values ('extra')`)
     const r = await guard.check('drops a table')
+    expect(r.stores[0]?.detection).toBe(detection)
     expect(r.message).toContain('public.doomed dropped')
     expect(r.message).toContain('public.cars +1 row')
     expect(r.errors.map((e) => e.code)).toEqual(['RIG_GUARD_TABLE_DROPPED'])
@@ -82,6 +84,8 @@ describe('postgres guard: dropped tables, snapshots, safety, workers', () => {
     await guard.baseline()
     await sql(url, `insert into cars (name) values ('foreign')`)
     const r = await guard.check('writes to ext')
+    // Watching only: no triggers on a store rig may not write to.
+    expect(r.stores[0]?.detection).toBe('count')
     expect(r.message).toContain('public.cars +1 row')
     const refused = r.errors[0]
     expect(refused).toBeInstanceOf(GuardRefusedError)
@@ -95,6 +99,8 @@ describe('postgres guard: dropped tables, snapshots, safety, workers', () => {
     await sql(url, `insert into cars (name) values ('foreign')`)
     const r2 = await allowed.check('writes to ext, allowed')
     expect(r2.errors).toEqual([])
+    // Cleaned, but its schema gets no triggers: counted.
+    expect(r2.stores[0]?.detection).toBe('count')
     expect(await sql(url, `select count(*)::int as n from cars`)).toEqual([{ n: 10 }])
   })
 

@@ -1,7 +1,7 @@
 // The guard connected as a role that is not a superuser: it cannot switch foreign-key triggers
 // off (session_replication_role), so its restore must respect every constraint on its own.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createGuard, type Guard, postgresStore } from '../../src/guard/index.ts'
+import { createGuard, type Guard, type PostgresStore, postgresStore } from '../../src/guard/index.ts'
 import { withDatabase } from '../../src/guard/postgres/connection.ts'
 import { defineConfig, type Environment, postgres, startEnvironment } from '../../src/index.ts'
 import { sql } from './helpers.ts'
@@ -72,6 +72,9 @@ describe('postgres guard without superuser rights', () => {
     )
     const r = await guard.check('moves a car to a new owner')
     expect(r.errors).toEqual([])
+    // pg_walinspect needs a superuser: this role's changes are counted.
+    expect(r.stores[0]?.detection).toBe('count')
+    expect(guard.store<PostgresStore>('db').detection.reason).toBe('the guard does not connect as a superuser')
     expect(r.message).toContain('public.owners +1 row, 1 row changed')
     expect(r.stores[0]?.restore?.strategy).toBe('delete')
     expect(await dump()).toEqual(baseline)

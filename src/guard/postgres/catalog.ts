@@ -25,6 +25,8 @@ export interface TableInfo {
   columns: string
   /** The same columns, one per entry. */
   columnList: string[]
+  /** SQL types of the `pk` columns, in the same order (`format_type` output). */
+  pkTypes: string[]
 }
 
 /** A watched sequence. */
@@ -32,6 +34,10 @@ export interface SequenceInfo {
   oid: number
   display: string
   sql: string
+  /** The file its WAL records name (`pg_relation_filenode`). */
+  filenode: number
+  /** Unlogged (the sequence of an unlogged table's serial column): its `nextval` writes no WAL. */
+  unlogged: boolean
 }
 
 /** A foreign key: `from` references `to`. */
@@ -47,10 +53,14 @@ export interface Catalog {
   foreignKeys: ForeignKey[]
 }
 
+/** The schema of the change log (change-log.ts), next to the shadow copies; never watched either. */
+export const changesSchema = (shadowSchema: string): string => `${shadowSchema}_changes`
+
 /** The WHERE clause selecting user relations, shared by the catalog read and the cheap catalog fingerprint. */
 export function userRelations(kinds: string, shadowSchema: string): string {
+  const rig = [shadowSchema, changesSchema(shadowSchema)].map((s) => `'${s.replace(/'/g, "''")}'`).join(', ')
   return `c.relkind in (${kinds}) and not c.relispartition and c.relpersistence <> 't'
-    and n.nspname not in ('pg_catalog', 'information_schema', '${shadowSchema.replace(/'/g, "''")}') and n.nspname not like 'pg\\_%'
+    and n.nspname not in ('pg_catalog', 'information_schema', ${rig}) and n.nspname not like 'pg\\_%'
     and not exists (select 1 from pg_depend d where d.classid = 'pg_class'::regclass and d.objid = c.oid and d.deptype = 'e')`
 }
 
@@ -62,6 +72,9 @@ interface Row {
   pk: string[] | null
   columns: string[] | null
   owner: [string, string] | null
+  pk_types: string[] | null
+  filenode: string | null
+  persistence: string
 }
 
 /** Reads tables and sequences not matching `exclude` (globs over `schema.table` or `table`). */
@@ -71,6 +84,10 @@ export async function readCatalog(client: PgClient, exclude: readonly string[], 
       (select array_agg(quote_ident(a.attname) order by a.attnum) from pg_index i
          join pg_attribute a on a.attrelid = i.indrelid and a.attnum = any(i.indkey)
          where i.indrelid = c.oid and i.indisprimary) as pk,
+      (select array_agg(format_type(a.atttypid, a.atttypmod) order by a.attnum) from pg_index i
+         join pg_attribute a on a.attrelid = i.indrelid and a.attnum = any(i.indkey)
+         where i.indrelid = c.oid and i.indisprimary) as pk_types,
+      case when c.relkind = 'S' then pg_relation_filenode(c.oid)::text end as filenode, c.relpersistence::text as persistence,
       (select array_agg(quote_ident(a.attname) order by a.attnum) from pg_attribute a
          where a.attrelid = c.oid and a.attnum > 0 and not a.attisdropped and a.attgenerated = '') as columns,
       (select array[on2.nspname::text, o.relname::text] from pg_depend d join pg_class o on o.oid = d.refobjid
@@ -88,9 +105,9 @@ export async function readCatalog(client: PgClient, exclude: readonly string[], 
     if (r.kind === 'S') {
       // A sequence owned by an excluded table belongs to it (a migration id counter).
       if (r.owner && excluded(r.owner[0], r.owner[1])) continue
-      sequences.push({ oid: Number(r.oid), display, sql })
+      sequences.push({ oid: Number(r.oid), display, sql, filenode: Number(r.filenode ?? 0), unlogged: r.persistence === 'u' })
     } else {
-      tables.push({ oid: Number(r.oid), display, sql, pk: r.pk ?? [], columns: (r.columns ?? []).join(', '), columnList: r.columns ?? [] })
+      tables.push({ oid: Number(r.oid), display, sql, pk: r.pk ?? [], pkTypes: r.pk_types ?? [], columns: (r.columns ?? []).join(', '), columnList: r.columns ?? [] })
     }
   }
   const watched = new Set(tables.map((t) => t.oid))
@@ -98,3 +115,4 @@ export async function readCatalog(client: PgClient, exclude: readonly string[], 
   const foreignKeys = fk.rows.map((r) => ({ from: Number(r.from), to: Number(r.to) })).filter((f) => watched.has(f.from) || watched.has(f.to))
   return { tables, sequences, foreignKeys }
 }
+

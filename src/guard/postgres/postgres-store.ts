@@ -1,16 +1,22 @@
-// The PostgreSQL guard adapter: baseline, one-round-trip check, restore by the cheapest safe
-// strategy, snapshots as template databases.
+// The PostgreSQL guard adapter: baseline, check, restore by the cheapest safe strategy,
+// snapshots as template databases. Changes are logged by triggers where the server allows it
+// (change-log.ts: cost follows what the test wrote), counted table by table otherwise
+// (check-query.ts: cost follows the size of the schema).
 import { createHash, randomBytes } from 'node:crypto'
 import { connectPg, type PgClient, type PgResult } from '../../drivers/pg.ts'
 import type { BaselineOptions, Change, RestoreOutcome, RestoreStrategy, StoreAdapter, StoreDiff, StoreInfo, WorkerCloner } from '../adapter.ts'
 import { GuardRefusedError, GuardRestoreError, GuardUsageError, StoreUnavailableError } from '../errors.ts'
-import { type Catalog, MIGRATION_TABLES, readCatalog, type TableInfo } from './catalog.ts'
+import { type Catalog, changesSchema, MIGRATION_TABLES, readCatalog, type TableInfo } from './catalog.ts'
 import { buildCheckSql, type CheckRow } from './check-query.ts'
 import { databaseOf, isConnectionError, openGuardSession, quoteIdent, redactUrl, sqlState } from './connection.ts'
 import { compare, type PgBaseline, parseCheck } from './postgres-diff.ts'
 import { BASELINE_SNAPSHOT, PgSnapshots } from './postgres-snapshots.ts'
 import { buildRestoreSql } from './restore-sql.ts'
 import { TransactionClient } from './transaction-client.ts'
+import type { ChangeLog, LogRead } from './change-log.ts'
+import { ChangeDetection, type Detection } from './detection.ts'
+import { type CreatedTable, logCheck } from './log-check.ts'
+import type { KeyValues } from './log-diff.ts'
 import { type PostgresWorkerOptions, postgresWorkers } from './worker-clones.ts'
 import { assertMayClean } from '../safety.ts'
 
@@ -48,16 +54,38 @@ export interface PostgresStoreOptions {
   truncateAbove?: number
   /** Options of the per-worker clones. */
   workers?: PostgresWorkerOptions
+  /**
+   * How changes are found. `triggers`: statement-level triggers log the keys of the rows each
+   * statement touches, pg_walinspect lists the sequences and tables touched (PostgreSQL 15+, a
+   * superuser, contrib's pg_walinspect): a check costs what the test wrote. `count`: every table
+   * is counted after a write: works everywhere, costs a scan of each table. `auto` takes
+   * `triggers` where the server allows it and rig may write to the database, else `count`;
+   * `triggers` refuses to run without it (`RIG_GUARD_LOG_UNAVAILABLE`).
+   * @default process.env.RIG_GUARD_DETECTION ?? 'auto'
+   */
+  detection?: 'auto' | 'triggers' | 'count'
 }
+
 
 interface PgInternal {
   tables: number[]
   sequences: number[]
-  created: Array<{ oid: number; sql: string; display: string }>
+  created: CreatedTable[]
   dropped: TableInfo[]
   openPids: number[]
   writtenRows: number
+  detection: Detection
+  /** Log path: seeded tables restored by key. */
+  keys?: Map<number, KeyValues[]>
+  /** Log path: what was read, cleared by the restore. */
+  read?: LogRead
 }
+
+/** How long baseline DDL waits for a lock (autovacuum gives way after deadlock_timeout). */
+export const BASELINE_LOCK_TIMEOUT = '10s'
+
+/** Seeded tables at least this large get an index on their shadow copy's key: restores look rows up by key. */
+const INDEXED_SHADOW_ROWS = 1000
 
 const lastResult = <R>(r: PgResult<R> | PgResult<R>[]): PgResult<R> | undefined => (Array.isArray(r) ? r.at(-1) : r)
 
@@ -85,6 +113,7 @@ export class PostgresStore implements StoreAdapter {
   private replica = true
   /** The embedded PGlite fallback: one session serves every connection. */
   private readonly embedded: boolean
+  private readonly detect: ChangeDetection
 
   constructor(source: StoreSource, options: PostgresStoreOptions = {}) {
     this.url = source.url
@@ -95,11 +124,49 @@ export class PostgresStore implements StoreAdapter {
     this.info = { name: source.name, kind: 'postgres', target: redactUrl(source.url), startedByRig }
     this.snapshots = new PgSnapshots(source.url, source.name, () => this.disconnect())
     this.workers = postgresWorkers(this.info, source.url, options.workers)
+    this.detect = new ChangeDetection(source.name, options.detection)
   }
 
   /** The database this store guards. */
   get database(): string {
     return databaseOf(this.url)
+  }
+
+  /** How the next check finds changes, and why it counts them when it does. */
+  get detection(): { method: Detection; reason?: string } {
+    return this.detect.state
+  }
+
+  private exclusions(): string[] {
+    return [...(this.options.exclude ?? []), ...(this.options.includeMigrationTables ? [] : MIGRATION_TABLES)]
+  }
+
+  /** Starts logging changes at the current (clean) state, where the options and the server allow it. */
+  private startLog(): Promise<void> {
+    if (this.baselineOptions?.writable && this.info.startedByRig) assertMayClean(this.info, {}, 'add change-logging triggers to')
+    return this.detect.start({
+      session: () => this.session(),
+      catalog: this.catalog,
+      shadowSchema: this.shadowSchema,
+      keyLimit: this.options.truncateAbove ?? 5000,
+      embedded: this.embedded,
+      writable: this.baselineOptions?.writable ?? false,
+      startedByRig: this.info.startedByRig,
+      transactionClient: this.tx !== undefined,
+    })
+  }
+
+  /** Logs changes again after they had to be counted: the state is clean now. */
+  private async resume(): Promise<void> {
+    if (!this.detect.due || this.tx) return
+    await this.startLog()
+    // Triggers re-created just now are part of the clean state, not a test's doing.
+    this.mark = await this.horizon()
+  }
+
+  /** The transaction horizon now: rows and catalog entries written later are newer. */
+  private async horizon(): Promise<bigint> {
+    return BigInt((await this.run<{ mark: string }>(`select txid_snapshot_xmax(txid_current_snapshot())::text as mark`)).rows[0]?.mark ?? '0')
   }
 
   private statementTag = ''
@@ -156,8 +223,8 @@ export class PostgresStore implements StoreAdapter {
   async baseline(options: BaselineOptions): Promise<void> {
     if (options.writable) assertMayClean(this.info, {}, 'write a baseline copy to')
     this.baselineOptions = options
-    const exclude = [...(this.options.exclude ?? []), ...(this.options.includeMigrationTables ? [] : MIGRATION_TABLES)]
-    this.catalog = await readCatalog(await this.session(), exclude, this.shadowSchema)
+    this.detect.stop('taking the baseline')
+    this.catalog = await readCatalog(await this.session(), this.exclusions(), this.shadowSchema)
     const counts = parseCheck(await this.check(new Set(), [], this.catalog, true), this.catalog)
     const seeded = this.catalog.tables.filter((t) => (counts.tables.get(t.oid)?.rows ?? 0) > 0)
     this.shadows = new Map(seeded.map((t) => [t.oid, `${quoteIdent(this.shadowSchema)}.${quoteIdent(`t${t.oid}`)}`]))
@@ -165,13 +232,23 @@ export class PostgresStore implements StoreAdapter {
       // Unlogged: the copies must survive between tests, not crashes; no WAL makes them cheap.
       const schema = quoteIdent(this.shadowSchema)
       const copies = seeded.map((t) => `create unlogged table ${this.shadows.get(t.oid)} as select ${t.columns} from ${t.sql}`)
-      await this.run([`drop schema if exists ${schema} cascade`, `create schema ${schema}`, ...copies].join(';\n'))
+      // Large seeded tables are restored row by row by key: the copy needs the key's index.
+      const indexes = seeded
+        .filter((t) => t.pk.length > 0 && (counts.tables.get(t.oid)?.rows ?? 0) >= INDEXED_SHADOW_ROWS)
+        .map((t) => `create index on ${this.shadows.get(t.oid)} (${t.pk.join(', ')})`)
+      // Autovacuum analysing the previous copies gives way only after deadlock_timeout (1 s):
+      // wait longer than the check's lock_timeout for it.
+      await this.run([`begin`, `set local lock_timeout = '${BASELINE_LOCK_TIMEOUT}'`, `drop schema if exists ${schema} cascade`, `create schema ${schema}`, ...copies, ...indexes, 'commit'].join(';\n')).catch(async (err: unknown) => {
+        await this.client?.query('rollback').catch(() => {})
+        throw err
+      })
       if (options.snapshot) {
         this.assertSnapshots()
         await this.snapshots.save(BASELINE_SNAPSHOT)
       }
     }
-    this.mark = BigInt((await this.run<{ mark: string }>(`select txid_snapshot_xmax(txid_current_snapshot())::text as mark`)).rows[0]?.mark ?? '0')
+    await this.startLog()
+    this.mark = await this.horizon()
     const now = parseCheck(await this.check(new Set(this.shadows.keys()), [], this.catalog, true), this.catalog)
     this.base = {
       rows: new Map([...now.tables].map(([oid, t]) => [oid, t.rows])),
@@ -198,9 +275,54 @@ export class PostgresStore implements StoreAdapter {
   }
 
   async diff(): Promise<StoreDiff> {
-    const base = this.base
-    if (!base) throw new GuardUsageError('RIG_GUARD_NO_BASELINE', `store "${this.info.name}": call baseline() before diff()`)
-    const internal: PgInternal = { tables: [], sequences: [], created: [], dropped: [], openPids: [], writtenRows: 0 }
+    if (!this.base) throw new GuardUsageError('RIG_GUARD_NO_BASELINE', `store "${this.info.name}": call baseline() before diff()`)
+    // Its uncommitted rows are logged in its own transaction, where the check cannot flush: count.
+    if (this.detect.log && this.tx) this.detect.stop('a transaction client is in use')
+    const log = this.detect.log
+    if (log) {
+      try {
+        const d = await this.logDiff(log, this.base)
+        if (d) return d
+        this.detect.pause("rig's triggers were changed during the test: rows are counted once")
+      } catch (err) {
+        // The log lives in the database and survives a lost session; the next clean state reattaches it.
+        this.detect.pause(`the change log could not be read: ${(err as Error).message}`)
+        if (isConnectionError(err)) {
+          await this.disconnect()
+          throw new StoreUnavailableError(this.info.name, this.info.target, err)
+        }
+      }
+    }
+    const diff = await this.countDiff(this.base)
+    if (diff.changes.length === 0) await this.resume()
+    return diff
+  }
+
+  private async logDiff(log: ChangeLog, base: PgBaseline): Promise<StoreDiff | undefined> {
+    const seeded = new Set(this.shadows.keys())
+    const session = await this.session()
+    if (log.session !== session) await log.attach(session, this.catalog)
+    const r = await logCheck({
+      log,
+      session,
+      catalog: this.catalog,
+      seeded,
+      baseRows: base.rows,
+      baseSequences: base.sequences,
+      markXid: this.mark,
+      exclude: this.exclusions(),
+      shadowSchema: this.shadowSchema,
+      keyLimit: this.options.truncateAbove ?? 5000,
+      ignorePids: [],
+    })
+    if (!r) return undefined
+    this.catalog = r.catalog
+    const internal: PgInternal = { tables: r.tables, sequences: r.sequences, created: r.created, dropped: r.dropped, openPids: r.openPids, writtenRows: r.writtenRows, detection: 'triggers', keys: r.keys, read: r.read }
+    return { store: this.info.name, kind: 'postgres', changes: r.changes, internal, detection: 'triggers' }
+  }
+
+  private async countDiff(base: PgBaseline): Promise<StoreDiff> {
+    const internal: PgInternal = { tables: [], sequences: [], created: [], dropped: [], openPids: [], writtenRows: 0, detection: 'count' }
     const changes: Change[] = []
     let catalog = this.catalog
     let rows: CheckRow[] | undefined
@@ -214,7 +336,13 @@ export class PostgresStore implements StoreAdapter {
           const current = await readCatalog(await this.session(), [], this.shadowSchema)
           const byOid = new Map(current.tables.map((t) => [t.oid, t]))
           internal.dropped = this.catalog.tables.filter((t) => !byOid.has(t.oid))
-          catalog = { ...catalog, tables: this.catalog.tables.filter((t) => byOid.has(t.oid)).map((t) => ({ ...t, sql: byOid.get(t.oid)?.sql ?? t.sql })) }
+          // A renamed table keeps its oid: follow the new name, in the restore too.
+          const named = (t: TableInfo): TableInfo => {
+            const c = byOid.get(t.oid)
+            return c ? { ...t, sql: c.sql, display: c.display } : t
+          }
+          this.catalog = { ...this.catalog, tables: this.catalog.tables.map(named) }
+          catalog = { ...catalog, tables: this.catalog.tables.filter((t) => byOid.has(t.oid)) }
           catalog.sequences = catalog.sequences.filter((s) => current.sequences.some((c) => c.oid === s.oid))
         } else if (state === '55P03' && attempt <= 2) {
           // Someone holds a lock the check needs: almost always a transaction the test left open.
@@ -233,15 +361,14 @@ export class PostgresStore implements StoreAdapter {
     changes.push(...cmp.changes)
     for (const t of internal.dropped) changes.push({ subject: t.display, kind: 'dropped', count: 1, leak: true, text: `${t.display} dropped` })
     if (now.catalog !== base.catalog) {
-      const exclude = [...(this.options.exclude ?? []), ...(this.options.includeMigrationTables ? [] : MIGRATION_TABLES)]
-      const current = await readCatalog(await this.session(), exclude, this.shadowSchema)
+      const current = await readCatalog(await this.session(), this.exclusions(), this.shadowSchema)
       const known = new Set(this.catalog.tables.map((t) => t.oid))
       internal.created = current.tables.filter((t) => !known.has(t.oid))
       for (const t of internal.created) changes.push({ subject: t.display, kind: 'created', count: 1, leak: true, text: `${t.display} created` })
       // Excluded tables come and go without being leaks; accept the new shape then.
       if (internal.created.length === 0 && internal.dropped.length === 0) base.catalog = now.catalog
     }
-    return { store: this.info.name, kind: 'postgres', changes, internal }
+    return { store: this.info.name, kind: 'postgres', changes, internal, detection: 'count' }
   }
 
   private async terminate(pids: readonly number[]): Promise<void> {
@@ -290,12 +417,14 @@ export class PostgresStore implements StoreAdapter {
       return { ...more, strategy: chosen, ms: performance.now() - t0, note: 'rolled back, then deleted what other sessions committed' }
     }
     const touched = await this.restoreRows(internal, chosen)
+    await this.resume()
     if (internal.dropped.length > 0) {
       // Forget the dropped tables so the next tests are not blamed for them again.
       const gone = new Set(internal.dropped.map((t) => t.oid))
       this.catalog = { ...this.catalog, tables: this.catalog.tables.filter((t) => !gone.has(t.oid)) }
       const now = parseCheck(await this.check(new Set(this.shadows.keys()), []), this.catalog)
       if (this.base) this.base.catalog = now.catalog
+
       throw new GuardRestoreError(
         'RIG_GUARD_TABLE_DROPPED',
         this.info.name,
@@ -312,6 +441,8 @@ export class PostgresStore implements StoreAdapter {
       const [value, called] = (this.base?.sequences.get(s.oid) ?? '1/0').split('/')
       return { sql: s.sql, value: value ?? '1', called: called === '1' }
     })
+    // Logged: restore the touched keys, clear what was read, and tell the log which transaction was rig's.
+    const log = internal.detection === 'triggers' && internal.read && this.detect.log && this.replica ? this.detect.log : undefined
     for (;;) {
       const { sql, touched } = buildRestoreSql({
         strategy,
@@ -322,10 +453,15 @@ export class PostgresStore implements StoreAdapter {
         drop: internal.created.map((t) => t.sql),
         replica: this.replica,
         mark: this.mark,
+        ...(log && internal.read ? { keys: strategy === 'delete' ? (internal.keys ?? new Map()) : undefined, extra: log.restoreSql(internal.read) } : {}),
+        // Counted: the log's entries are stale, it starts again at a clean state.
+        ...(!log && this.detect.installed ? { extra: { beforeCommit: [`delete from ${quoteIdent(changesSchema(this.shadowSchema))}.log`] } } : {}),
       })
       try {
-        const res = await this.run<{ mark: string }>(sql, undefined, 'restore')
-        this.mark = BigInt(res.rows[0]?.mark ?? this.mark)
+        const res = await this.run<{ mark: string; lsn?: string; xid?: string; others?: string }>(sql, undefined, 'restore')
+        const row = res.rows[0]
+        this.mark = BigInt(row?.mark ?? this.mark)
+        if (log && row) log.restored(row)
         return [...touched.map((t) => t.display), ...internal.created.map((t) => t.display)]
       } catch (err) {
         await this.restoreClient?.query('rollback').catch(() => {})
@@ -405,6 +541,7 @@ export class PostgresStore implements StoreAdapter {
   async close(): Promise<void> {
     await this.tx?.close()
     this.tx = undefined
+    this.detect.stop('closed')
     if (this.baselineOptions?.snapshot) await this.snapshots.drop(BASELINE_SNAPSHOT).catch(() => {})
     await this.disconnect()
   }

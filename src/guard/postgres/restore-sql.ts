@@ -10,8 +10,12 @@
 // against the restored state, so neither order nor cycles matter there either. Changed
 // baseline rows are updated back in place rather than deleted and re-inserted, so that no
 // ON DELETE CASCADE can reach rows the test did not touch.
+//
+// When the changes were read from the WAL, the keys of the changed rows are known: those rows
+// alone are deleted and put back from the shadow copy, whatever the table's size.
 import type { Catalog, TableInfo } from './catalog.ts'
 import { newerThan, xidLiteral } from './check-query.ts'
+import { quoteLiteral } from './connection.ts'
 import { referencedFirst, withReferencing } from './fk-order.ts'
 
 /** A sequence value to put back. */
@@ -35,6 +39,13 @@ export interface RestorePlan {
   replica: boolean
   /** Horizon of the last clean state, for incremental restores of seeded tables with a key. */
   mark: bigint
+  /**
+   * Changes read from the WAL (replica mode only): tables listed here are restored by these keys
+   * (every key the test touched); the other changed tables are emptied and reloaded whole.
+   */
+  keys?: ReadonlyMap<number, ReadonlyArray<ReadonlyArray<unknown>>>
+  /** Statements run first and before COMMIT, and the final statement replacing the horizon query. */
+  extra?: { head?: readonly string[]; beforeCommit?: readonly string[]; afterCommit?: string }
 }
 
 // OVERRIDING SYSTEM VALUE: identity columns GENERATED ALWAYS get their baseline values back.
@@ -49,8 +60,32 @@ const missing = (t: TableInfo): string => `not exists (select 1 from ${t.sql} t 
 /** Replica mode: drop the row versions written since the clean state, then put back the missing baseline rows. */
 function replicaStatements(t: TableInfo, shadow: string | undefined, mark: string): { deletes: string[]; inserts: string[] } {
   if (shadow && t.pk.length > 0) return { deletes: [`delete from ${t.sql} where ${newerThan(mark)}`], inserts: [insertFrom(t, shadow, missing(t))] }
-  // No key to match rows on: empty it and reload the whole baseline.
-  return { deletes: [`delete from ${t.sql}`], inserts: shadow ? [insertFrom(t, shadow)] : [] }
+  return wholeStatements(t, shadow)
+}
+
+/** No key to match rows on: empty it and reload the whole baseline. */
+const wholeStatements = (t: TableInfo, shadow: string | undefined): { deletes: string[]; inserts: string[] } => ({
+  deletes: [`delete from ${t.sql}`],
+  inserts: shadow ? [insertFrom(t, shadow)] : [],
+})
+
+/** A logged key value as SQL text for its column type's input function. */
+const keyText = (v: unknown): string => quoteLiteral(typeof v === 'string' ? v : JSON.stringify(v))
+
+/**
+ * The rows with these keys: `key = any(array[…])` for one column (an index scan, cheap to plan),
+ * `(a, b) in (values …)` for several.
+ */
+function keyIn(t: TableInfo, keys: ReadonlyArray<ReadonlyArray<unknown>>, alias?: string): string {
+  const cols = t.pk.map((c) => (alias ? `${alias}.${c}` : c))
+  if (cols.length === 1) return `${cols[0]} = any(array[${keys.map((k) => keyText(k[0])).join(', ')}]::${t.pkTypes[0] ?? 'text'}[])`
+  const rows = keys.map((k) => `(${k.map((v, i) => `${keyText(v)}::${t.pkTypes[i] ?? 'text'}`).join(', ')})`)
+  return `(${cols.join(', ')}) in (values ${rows.join(', ')})`
+}
+
+/** Replica mode, keys known: delete the touched rows, put back those the baseline had. */
+function keyStatements(t: TableInfo, shadow: string | undefined, keys: ReadonlyArray<ReadonlyArray<unknown>>): { deletes: string[]; inserts: string[] } {
+  return { deletes: [`delete from ${t.sql} where ${keyIn(t, keys)}`], inserts: shadow ? [insertFrom(t, shadow, keyIn(t, keys, 's'))] : [] }
 }
 
 /** Without replica mode: the parts (CTE bodies) restoring one table inside a single statement. */
@@ -80,7 +115,7 @@ const oneStatement = (parts: readonly string[]): string[] =>
 export function buildRestoreSql(plan: RestorePlan): { sql: string; touched: TableInfo[] } {
   const byOid = new Map(plan.catalog.tables.map((t) => [t.oid, t]))
   const mark = xidLiteral(plan.mark)
-  const head = ['begin', plan.replica ? 'set local session_replication_role = replica' : 'set constraints all deferred']
+  const head = ['begin', plan.replica ? 'set local session_replication_role = replica' : 'set constraints all deferred', ...(plan.extra?.head ?? [])]
   const body: string[] = []
   let touchedOids: number[]
   if (plan.strategy === 'truncate') {
@@ -97,7 +132,9 @@ export function buildRestoreSql(plan: RestorePlan): { sql: string; touched: Tabl
     touchedOids = referencedFirst(plan.changed, plan.catalog.foreignKeys)
     const inserts: string[] = []
     for (const oid of [...touchedOids].reverse()) {
-      const s = replicaStatements(byOid.get(oid) as TableInfo, plan.shadows.get(oid), mark)
+      const t = byOid.get(oid) as TableInfo
+      const keys = plan.keys?.get(oid)
+      const s = keys ? keyStatements(t, plan.shadows.get(oid), keys) : plan.keys ? wholeStatements(t, plan.shadows.get(oid)) : replicaStatements(t, plan.shadows.get(oid), mark)
       body.push(...s.deletes)
       inserts.push(...s.inserts)
     }
@@ -106,8 +143,9 @@ export function buildRestoreSql(plan: RestorePlan): { sql: string; touched: Tabl
     touchedOids = referencedFirst(plan.changed, plan.catalog.foreignKeys)
     body.push(...oneStatement(touchedOids.flatMap((oid) => inPlaceParts(byOid.get(oid) as TableInfo, plan.shadows.get(oid), mark))))
   }
-  const seqs = plan.sequences.map((s) => `select setval('${s.sql.replace(/'/g, "''")}', ${s.value}, ${s.called})`)
+  const seqs = plan.sequences.length > 0 ? [`select ${plan.sequences.map((s) => `setval('${s.sql.replace(/'/g, "''")}', ${s.value}, ${s.called})`).join(', ')}`] : []
   const drops = plan.drop.map((d) => `drop table if exists ${d} cascade`)
-  const sql = [...head, ...drops, ...body, ...seqs, 'commit', 'select txid_snapshot_xmax(txid_current_snapshot())::text as mark'].join(';\n')
+  const tail = [...(plan.extra?.beforeCommit ?? []), 'commit', plan.extra?.afterCommit ?? 'select txid_snapshot_xmax(txid_current_snapshot())::text as mark']
+  const sql = [...head, ...drops, ...body, ...seqs, ...tail].join(';\n')
   return { sql, touched: touchedOids.map((o) => byOid.get(o) as TableInfo) }
 }
