@@ -1,186 +1,282 @@
-// Guard benchmark: per-test leak check + restore on a 50-table schema (100 seeded rows per
-// table, a test that writes to 2 tables), against TRUNCATE-every-table and re-clone-from-
-// template measured in the same run; the cost when nothing leaked; clone time per worker DB.
+// Guard benchmark: what it costs to put the database back after each test as the schema grows,
+// rig's two ways of finding changes (logged by triggers, the default where the server allows it;
+// counted table by table, the path before it and the fallback) against what suites do by hand,
+// all measured in the same run on the same server:
 //
-//   node_modules/.bin/node bench/guard.bench.ts [--runs N] [--no-write]
+//   columns  50, 200 and 1000 tables × 100 seeded rows; 50 tables + a seeded table of 1M rows
+//            that each test changes one row of
+//   rows     rig check + restore, rig check when nothing was written, rig's baseline (each with
+//            triggers and counted), BEGIN … ROLLBACK, a hand-written DELETE of the touched rows,
+//            TRUNCATE of every table, drop + clone of the database from a template; and per test
+//            with the test's own writes included (triggers make writes dearer)
 //
-// Writes bench/results/guard.json and the guard section of bench/RESULTS.md.
+//   node_modules/.bin/node bench/guard.bench.ts [--runs N] [--big-rows N] [--only 50,200,1000,1M] [--no-write]
+//
+// Writes bench/results/guard.json and the guard section of bench/RESULTS.md (bench/README.md
+// says what each figure measures).
 import { execFileSync } from 'node:child_process'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { connectPg, type PgClient } from '../src/drivers/pg.ts'
 import { connectRedis } from '../src/drivers/redis.ts'
-import { createGuard, postgresStore, postgresWorkers, redisStore } from '../src/guard/index.ts'
-import { defineConfig, postgres, redis, startEnvironment } from '../src/index.ts'
-import { type Summary, summarize } from './lib/stats.ts'
+import { createGuard, type Guard, postgresStore, postgresWorkers, redisStore } from '../src/guard/index.ts'
+import { defineConfig, type Environment, postgres, redis, startEnvironment } from '../src/index.ts'
+import { allTables, handCleanup, schemaSql, testWrites, type Workload, writesOnEmpty } from './guard-workload.ts'
+import { writeResultsSection } from './lib/results-md.ts'
+import { type Summary, summarize as summarizeTo } from './lib/stats.ts'
 
-const { values } = parseArgs({ options: { runs: { type: 'string', default: '200' }, 'no-write': { type: 'boolean', default: false } } })
+const here = path.dirname(fileURLToPath(import.meta.url))
+// Sub-millisecond figures: 0.1 ms steps would hide the ratios.
+const summarize = (xs: readonly number[]): Summary => summarizeTo(xs, 3)
+const { values } = parseArgs({
+  options: {
+    runs: { type: 'string', default: '200' },
+    'big-rows': { type: 'string', default: '1000000' },
+    only: { type: 'string', default: '50,200,1000,1M' },
+    'no-write': { type: 'boolean', default: false },
+  },
+})
 const RUNS = Number(values.runs)
-const TABLES = 50
-const ROWS = 100
-const here = path.dirname(new URL(import.meta.url).pathname)
+const BIG = Number(values['big-rows'])
+const log = (line: string): void => void process.stderr.write(`${line}\n`)
 
-const schema = (): string => {
-  const out: string[] = []
-  for (let i = 1; i <= TABLES; i++) {
-    const t = `t${String(i).padStart(2, '0')}`
-    // Every other table references the previous one, so restores deal with foreign keys.
-    const ref = i > 1 && i % 2 === 0 ? `, parent_id int references t${String(i - 1).padStart(2, '0')}(id)` : ''
-    out.push(`create table ${t} (id serial primary key, name text not null, n int not null default 0, created_at timestamptz default now()${ref})`)
-    out.push(`insert into ${t} (name, n${ref ? ', parent_id' : ''}) select 'row ' || g, g${ref ? ', g' : ''} from generate_series(1, ${ROWS}) g`)
-  }
-  return out.join(';\n')
-}
+const WORKLOADS: Workload[] = [
+  { label: '50', tables: 50, rowsPerTable: 100, bigRows: 0 },
+  { label: '200', tables: 200, rowsPerTable: 100, bigRows: 0 },
+  { label: '1000', tables: 1000, rowsPerTable: 100, bigRows: 0 },
+  { label: '1M', tables: 50, rowsPerTable: 100, bigRows: BIG },
+].filter((w) => values.only.split(',').includes(w.label))
 
-// "A test that writes to 2 tables": a new row in one, a new row and a changed seeded row in another.
-const TEST_WRITES = `insert into t10 (name, n, parent_id) values ('new', 1, 5); insert into t21 (name) values ('new'); update t21 set n = n + 1 where id = 7`
+/** The figures of one column, ms. */
+type Row =
+  | 'logCheckRestore' | 'countCheckRestore' | 'logNothing' | 'countNothing' | 'beginRollback' | 'handDelete' | 'truncateAll' | 'reclone'
+  | 'logBaseline' | 'logInstall' | 'countBaseline' | 'writes' | 'logWrites'
+  | 'logCycle' | 'countCycle' | 'beginRollbackCycle' | 'handDeleteCycle'
 
-async function time(fn: () => Promise<unknown>): Promise<number> {
+const time = async (fn: () => Promise<unknown>): Promise<number> => {
   const t0 = performance.now()
   await fn()
   return performance.now() - t0
 }
 
-async function main(): Promise<void> {
-  const loadBefore = os.loadavg()
-  const started = performance.now()
-  const env = await startEnvironment(defineConfig({ services: { db: postgres({ database: 'bench' }), cache: redis() } }))
-  const results: Record<string, Summary> = {}
+/** Samples until `n` are taken or `budgetMs` has passed (at least `min`), after `warm` unmeasured ones. */
+async function sample(n: number, budgetMs: number, fn: (i: number) => Promise<number>, { warm = 3, min = 5 } = {}): Promise<number[]> {
+  for (let i = 0; i < warm; i++) await fn(-1 - i)
+  const out: number[] = []
+  const t0 = performance.now()
+  for (let i = 0; i < n && (out.length < min || performance.now() - t0 < budgetMs); i++) out.push(await fn(i))
+  return out
+}
+
+/** Per test: its own writes, rig's check after them, rig's check after a test that wrote nothing. */
+interface RigSamples {
+  writes: number[]
+  leak: number[]
+  clean: number[]
+  strategies: Set<string>
+}
+
+/** rig's check after a test that wrote, then after one that wrote nothing, for one way of finding changes. */
+async function rigSeries(env: Environment, w: Workload, app: PgClient, detection: 'triggers' | 'count', runs: number): Promise<RigSamples> {
+  const guard = createGuard({ stores: [postgresStore(env.get('db'), { detection })] })
+  await guard.baseline()
+  const out: RigSamples = { writes: [], leak: [], clean: [], strategies: new Set() }
+  try {
+    await sample(runs, 20_000, async (i) => {
+      const t0 = await time(() => app.query(testWrites(w, i)))
+      const t1 = await time(async () => {
+        const r = await guard.check('writes')
+        const s = r.stores[0]
+        if (!r.leaked || s?.detection !== detection || r.errors.length > 0) throw new Error(`expected a ${detection} leak, got ${JSON.stringify(r.stores)} ${r.errors.map((e) => e.message)}`)
+        out.strategies.add(s.restore?.strategy ?? '?')
+      })
+      const t2 = await time(async () => {
+        const r = await guard.check('reads')
+        if (r.stores[0]?.changes.length) throw new Error(`the restore left ${JSON.stringify(r.stores[0].changes)}`)
+      })
+      if (i >= 0) out.writes.push(t0), out.leak.push(t1), out.clean.push(t2)
+      return t1
+    })
+  } finally {
+    await guard.close()
+  }
+  return out
+}
+
+async function baselineCost(env: Environment, detection: 'triggers' | 'count', runs: number): Promise<number[]> {
+  const out: number[] = []
+  for (let i = 0; i < runs; i++) {
+    const guard: Guard = createGuard({ stores: [postgresStore(env.get('db'), { detection })] })
+    out.push(await time(() => guard.baseline()))
+    await guard.close()
+  }
+  return out
+}
+
+/** Removes rig's triggers and log: the hand-written methods run on a database without them. */
+const dropLog = (app: PgClient): Promise<unknown> => app.query(`drop schema if exists rig_guard_changes cascade`)
+
+const sum = (xs: readonly number[], ys: readonly number[]): number[] => xs.map((x, i) => x + (ys[i] ?? 0))
+
+async function column(w: Workload): Promise<{ results: Partial<Record<Row, Summary>>; notes: Record<string, string>; pgVersion: string }> {
+  const results: Partial<Record<Row, Summary>> = {}
   const notes: Record<string, string> = {}
+  const env = await startEnvironment(defineConfig({ services: { db: postgres({ database: 'bench' }) } }))
   let pgVersion = ''
   try {
     const url = env.get('db').url
-    const app: PgClient = await connectPg(url)
+    let app = await connectPg(url)
     pgVersion = String((await app.query<{ v: string }>("select current_setting('server_version') as v")).rows[0]?.v)
-    await app.query(schema())
+    notes.seedS = `${((await time(() => app.query(schemaSql(w)))) / 1000).toFixed(1)} s`
+    await app.query('vacuum analyze')
+    const scale = w.tables >= 1000 || w.bigRows > 0 ? 4 : w.tables >= 200 ? 2 : 1
+    const runs = Math.max(30, Math.round(RUNS / scale))
+    const few = w.tables >= 1000 || w.bigRows > 0 ? 3 : 5
 
-    // rig: diff + restore (auto → delete) and the no-leak check, interleaved.
-    const store = postgresStore(env.get('db'))
-    const guard = createGuard({ stores: [store] })
-    await guard.baseline()
-    const leak: number[] = []
-    const clean: number[] = []
-    const strategies = new Set<string>()
-    for (let i = 0; i < RUNS + 10; i++) {
-      await app.query(TEST_WRITES)
-      const tLeak = await time(async () => {
-        const r = await guard.check('writes to 2 tables')
-        if (!r.leaked) throw new Error('the benchmark test should have leaked')
-        strategies.add(r.stores[0]?.restore?.strategy ?? '?')
-      })
-      const tClean = await time(async () => {
-        const r = await guard.check('writes nothing')
-        if (r.leaked) throw new Error('the restore left something behind')
-      })
-      if (i >= 10) leak.push(tLeak), clean.push(tClean)
-    }
-    results.rigDiffRestore = summarize(leak)
-    results.rigNoLeak = summarize(clean)
-    notes.rigDiffRestore = `strategy used: ${[...strategies].join(', ')}`
+    // What suites do by hand, on the database as the application sees it (no triggers of rig's).
+    log(`[${w.label}] BEGIN … ROLLBACK, hand DELETE`)
+    const rollback = { reset: [] as number[], cycle: [] as number[] }
+    await sample(runs, 10_000, async (i) => {
+      const t1 = await time(() => app.query('begin'))
+      const t2 = await time(() => app.query(testWrites(w, i)))
+      const t3 = await time(() => app.query('rollback'))
+      if (i >= 0) rollback.reset.push(t1 + t3), rollback.cycle.push(t1 + t2 + t3)
+      return t1 + t3
+    })
+    results.beginRollback = summarize(rollback.reset)
+    results.beginRollbackCycle = summarize(rollback.cycle)
+    const hand = { writes: [] as number[], reset: [] as number[] }
+    await sample(runs, 10_000, async (i) => {
+      const t1 = await time(() => app.query(testWrites(w, i)))
+      const t2 = await time(() => app.query(handCleanup(w, i)))
+      if (i >= 0) hand.writes.push(t1), hand.reset.push(t2)
+      return t2
+    })
+    results.writes = summarize(hand.writes)
+    results.handDelete = summarize(hand.reset)
+    results.handDeleteCycle = summarize(sum(hand.writes, hand.reset))
 
-    // rig with the truncate strategy on the same workload.
-    const tGuard = createGuard({ stores: [postgresStore(env.get('db'))], strategy: 'truncate' })
-    await tGuard.baseline()
-    const trunc: number[] = []
-    for (let i = 0; i < Math.min(RUNS, 100) + 5; i++) {
-      await app.query(TEST_WRITES)
-      const t = await time(() => tGuard.check('writes to 2 tables'))
-      if (i >= 5) trunc.push(t)
-    }
-    results.rigTruncateStrategy = summarize(trunc)
-    await tGuard.close()
-    await guard.close()
+    log(`[${w.label}] rig, counted`)
+    results.countBaseline = summarize(await baselineCost(env, 'count', few))
+    const count = await rigSeries(env, w, app, 'count', runs)
+    results.countCheckRestore = summarize(count.leak)
+    results.countNothing = summarize(count.clean)
+    results.countCycle = summarize(sum(count.writes, count.leak))
+    notes.countStrategy = [...count.strategies].join(', ')
 
-    // Baseline: TRUNCATE every table (what suites do after each test), then the same with the
-    // seed data loaded again (what it takes to actually get back to the baseline).
-    const all = Array.from({ length: TABLES }, (_, i) => `t${String(i + 1).padStart(2, '0')}`).join(', ')
-    await app.query(`create schema seed; ${Array.from({ length: TABLES }, (_, i) => `create table seed.t${String(i + 1).padStart(2, '0')} as select * from t${String(i + 1).padStart(2, '0')}`).join('; ')}`)
-    const reseed = Array.from({ length: TABLES }, (_, i) => {
-      const t = `t${String(i + 1).padStart(2, '0')}`
-      return `insert into ${t} select * from seed.${t}; select setval('${t}_id_seq', ${ROWS})`
-    }).join('; ')
-    const truncAll: number[] = []
-    const truncReseed: number[] = []
-    for (let i = 0; i < Math.min(RUNS, 60) + 5; i++) {
-      await app.query(TEST_WRITES)
-      const t1 = await time(() => app.query(`truncate ${all} restart identity cascade`))
-      await app.query(reseed)
-      await app.query(TEST_WRITES)
-      const t2 = await time(() => app.query(`begin; truncate ${all} restart identity cascade; ${reseed}; commit`))
-      if (i >= 5) truncAll.push(t1), truncReseed.push(t2)
-    }
-    results.truncateAll = summarize(truncAll)
-    results.truncateAllReseed = summarize(truncReseed)
-    await app.query('drop schema seed cascade')
+    log(`[${w.label}] rig, triggers`)
+    results.logInstall = summarize([await time(() => baselineCost(env, 'triggers', 1))])
+    results.logBaseline = summarize(await baselineCost(env, 'triggers', few))
+    const logged = await rigSeries(env, w, app, 'triggers', runs)
+    results.logCheckRestore = summarize(logged.leak)
+    results.logNothing = summarize(logged.clean)
+    results.logWrites = summarize(logged.writes)
+    results.logCycle = summarize(sum(logged.writes, logged.leak))
+    notes.triggersStrategy = [...logged.strategies].join(', ')
+    await dropLog(app)
+
+    log(`[${w.label}] drop + clone`)
     await app.end()
-
-    // Baseline: re-clone the database from a template after each test.
     const maint = await connectPg(url.replace(/\/bench$/, '/postgres'))
-    await maint.query(`select pg_terminate_backend(pid) from pg_stat_activity where datname = 'bench' and pid <> pg_backend_pid()`)
     await maint.query(`create database bench_tpl template bench`)
-    const reclone: number[] = []
-    for (let i = 0; i < 25; i++) {
-      const t = await time(async () => {
+    results.reclone = summarize(
+      await sample(few * 3, 20_000, async () => {
         await maint.query(`drop database if exists bench_copy with (force)`)
-        await maint.query(`create database bench_copy template bench_tpl`)
-      })
-      if (i >= 3) reclone.push(t)
-    }
-    results.recloneFromTemplate = summarize(reclone)
-    for (const strategy of ['wal_log', 'file_copy'] as const) {
-      const t = await time(async () => {
-        await maint.query(`drop database if exists bench_copy with (force)`)
-        await maint.query(`create database bench_copy template bench_tpl strategy = ${strategy}`)
-      })
-      notes[`reclone_${strategy}`] = `${t.toFixed(1)} ms`
-    }
+        return time(() => maint.query(`create database bench_copy template bench_tpl strategy = file_copy`))
+      }, { warm: 1, min: few }),
+    )
     await maint.query(`drop database if exists bench_copy with (force)`)
     await maint.query(`drop database bench_tpl`)
     await maint.end()
 
-    // Per-worker clones: ms per clone, by strategy and concurrency.
-    for (const [strategy, concurrency] of [['file_copy', 1], ['wal_log', 1], ['file_copy', 2], ['wal_log', 2]] as const) {
-      const workers = postgresWorkers({ name: 'db', kind: 'postgres', target: url, startedByRig: true }, url, { strategy, concurrency })
+    log(`[${w.label}] TRUNCATE`)
+    app = await connectPg(url)
+    results.truncateAll = summarize(
+      await sample(few * 4, 20_000, async () => {
+        await app.query(writesOnEmpty(w))
+        return time(() => app.query(`truncate ${allTables(w)}`))
+      }, { warm: 1, min: few }),
+    )
+    await app.end()
+  } finally {
+    await env.stop()
+  }
+  return { results, notes, pgVersion }
+}
+
+/** Figures that do not depend on the schema's size: per-worker clones, Redis. */
+async function extras(): Promise<Record<string, Summary>> {
+  const out: Record<string, Summary> = {}
+  const env = await startEnvironment(defineConfig({ services: { db: postgres({ database: 'bench' }), cache: redis() } }))
+  try {
+    const url = env.get('db').url
+    const app = await connectPg(url)
+    await app.query(schemaSql({ label: '50', tables: 50, rowsPerTable: 100, bigRows: 0 }))
+    await app.end()
+    for (const strategy of ['file_copy', 'wal_log'] as const) {
+      const workers = postgresWorkers({ name: 'db', kind: 'postgres', target: url, startedByRig: true }, url, { strategy })
       const per: number[] = []
       for (let run = 0; run < 5; run++) {
-        const t = await time(() => workers.prepare(4, `bench${run}`))
-        per.push(t / 4)
+        per.push((await time(() => workers.prepare(4, `bench${run}`))) / 4)
         await workers.drop(`bench${run}`)
       }
-      results[`clonePerWorker_${strategy}_x${concurrency}`] = summarize(per)
+      out[`clonePerWorker_${strategy}`] = summarize(per)
     }
-
-    // Redis: 1,000 baseline keys; a test adds 3 session keys.
     const r = await connectRedis(env.get('cache').url)
     await Promise.all(Array.from({ length: 1000 }, (_, i) => r.sendCommand(['SET', `product:${i}`, `value ${i}`])))
-    const rGuard = createGuard({ stores: [redisStore(env.get('cache'))] })
-    await rGuard.baseline()
-    const rLeak: number[] = []
-    const rClean: number[] = []
-    for (let i = 0; i < Math.min(RUNS, 100) + 5; i++) {
+    const guard = createGuard({ stores: [redisStore(env.get('cache'))] })
+    await guard.baseline()
+    const leak: number[] = []
+    const clean: number[] = []
+    await sample(100, 10_000, async (i) => {
       await Promise.all([1, 2, 3].map((k) => r.sendCommand(['SET', `session:${k}`, 'x', 'EX', '60'])))
-      const t1 = await time(() => rGuard.check('logs in'))
-      const t2 = await time(() => rGuard.check('reads'))
-      if (i >= 5) rLeak.push(t1), rClean.push(t2)
-    }
-    results.redisDiffRestore = summarize(rLeak)
-    results.redisNoLeak = summarize(rClean)
-    await rGuard.close()
+      const t1 = await time(() => guard.check('logs in'))
+      const t2 = await time(() => guard.check('reads'))
+      if (i >= 0) leak.push(t1), clean.push(t2)
+      return t1
+    })
+    out.redisDiffRestore = summarize(leak)
+    out.redisNoLeak = summarize(clean)
+    await guard.close()
     r.destroy()
   } finally {
     await env.stop()
   }
+  return out
+}
 
-  const ratio = (a: Summary | undefined, b: Summary | undefined): number => Math.round(((a?.median ?? 0) / (b?.median ?? 1)) * 10) / 10
-  const fasterThanTruncate = ratio(results.truncateAll, results.rigDiffRestore)
-  const fasterThanReseed = ratio(results.truncateAllReseed, results.rigDiffRestore)
-  const fasterThanReclone = ratio(results.recloneFromTemplate, results.rigDiffRestore)
-  const targets = {
-    diffRestoreMedianLe5ms: (results.rigDiffRestore?.median ?? Infinity) <= 5,
-    fasterThanTruncateAllGe8x: fasterThanTruncate >= 8,
-    noLeakMedianLe2ms: (results.rigNoLeak?.median ?? Infinity) <= 2,
+async function main(): Promise<void> {
+  const loadBefore = os.loadavg()
+  const started = performance.now()
+  const columns: Record<string, { workload: Workload; results: Partial<Record<Row, Summary>>; notes: Record<string, string> }> = {}
+  let pgVersion = ''
+  for (const w of WORKLOADS) {
+    const c = await column(w)
+    columns[w.label] = { workload: w, results: c.results, notes: c.notes }
+    pgVersion = c.pgVersion
+  }
+  log('per-worker clones, Redis')
+  const other = await extras()
+  const median = (label: string, row: Row): number => columns[label]?.results[row]?.median ?? Number.NaN
+  const ratio = (a: number, b: number): number => Math.round((a / b) * 10) / 10
+  const ratios: Record<string, Record<string, number>> = {}
+  const targets: Record<string, boolean> = {}
+  for (const label of Object.keys(columns)) {
+    const rollback = median(label, 'beginRollback')
+    ratios[label] = {
+      resetVsRollback: ratio(median(label, 'logCheckRestore'), rollback),
+      cycleVsRollback: ratio(median(label, 'logCycle'), median(label, 'beginRollbackCycle')),
+      countVsLog: ratio(median(label, 'countCheckRestore'), median(label, 'logCheckRestore')),
+      truncateVsLog: ratio(median(label, 'truncateAll'), median(label, 'logCheckRestore')),
+      writesWithTriggers: ratio(median(label, 'logWrites'), median(label, 'writes')),
+    }
+    const limit = label === '50' ? 1 : label === '1M' ? 5 : 2
+    targets[`checkRestore_${label}_le${limit}ms`] = median(label, 'logCheckRestore') <= limit
+    targets[`nothingWritten_${label}_le0.5ms`] = median(label, 'logNothing') <= 0.5
+    targets[`cycle_${label}_within5xRollback`] = (ratios[label]?.cycleVsRollback ?? Infinity) <= 5
   }
   let commit = ''
   try {
@@ -194,52 +290,83 @@ async function main(): Promise<void> {
     loadBefore: loadBefore.map((x) => Math.round(x * 100) / 100),
     loadAfter: os.loadavg().map((x) => Math.round(x * 100) / 100),
   }
-  const out = { date: new Date().toISOString(), commit, runs: RUNS, workload: { tables: TABLES, seededRowsPerTable: ROWS, testWrites: TEST_WRITES }, machine, results, ratios: { fasterThanTruncate, fasterThanReseed, fasterThanReclone }, targets, notes, totalS: Math.round((performance.now() - started) / 100) / 10 }
+  const out = { date: new Date().toISOString(), commit, runs: RUNS, machine, columns, other, ratios, targets, totalS: Math.round((performance.now() - started) / 100) / 10 }
   console.log(JSON.stringify(out, null, 2))
   if (values['no-write']) return
   fs.mkdirSync(path.join(here, 'results'), { recursive: true })
   fs.writeFileSync(path.join(here, 'results', 'guard.json'), JSON.stringify(out, null, 2) + '\n')
-  writeSection(out)
+  writeResultsSection('guard', section(out))
 }
 
-function writeSection(o: { date: string; commit: string; machine: Record<string, unknown>; results: Record<string, Summary>; ratios: Record<string, number>; targets: Record<string, boolean>; notes: Record<string, string>; runs: number; totalS: number }): void {
-  const row = (label: string, s: Summary | undefined, target = '—'): string =>
-    s ? `| ${label} | ${s.median.toFixed(1)} ms | ${s.p90.toFixed(1)} ms | ${s.min.toFixed(1)} ms | ${s.max.toFixed(1)} ms | ${s.n} | ${target} |` : `| ${label} | — | | | | | |`
-  const pass = (b: boolean | undefined): string => (b ? '**pass**' : '**miss**')
+const ROWS: Array<[Row, string]> = [
+  ['logCheckRestore', 'rig check + restore, changes logged by triggers'],
+  ['countCheckRestore', 'rig check + restore, changes counted (before; the fallback)'],
+  ['logNothing', 'rig check, nothing written, triggers'],
+  ['countNothing', 'rig check, nothing written, counted'],
+  ['beginRollback', 'BEGIN … ROLLBACK (blind to other processes)'],
+  ['handDelete', 'hand-written DELETE of the touched rows'],
+  ['truncateAll', 'TRUNCATE every table (seed data lost)'],
+  ['reclone', 'drop + clone from template (file_copy)'],
+  ['logBaseline', "rig's baseline, triggers (installed)"],
+  ['logInstall', "rig's first baseline, triggers (installs them)"],
+  ['countBaseline', "rig's baseline, counted"],
+]
+
+/** Per test, the test's own writes included: what a suite pays. */
+const CYCLES: Array<[Row, string]> = [
+  ['writes', "the test's writes, no triggers"],
+  ['logWrites', "the test's writes, rig's triggers on"],
+  ['logCycle', 'writes + rig check + restore, triggers'],
+  ['countCycle', 'writes + rig check + restore, counted'],
+  ['beginRollbackCycle', 'BEGIN + writes + ROLLBACK'],
+  ['handDeleteCycle', 'writes + hand-written DELETE'],
+]
+
+function section(o: { date: string; commit: string; machine: Record<string, unknown>; columns: Record<string, { workload: Workload; results: Partial<Record<Row, Summary>>; notes: Record<string, string> }>; other: Record<string, Summary>; ratios: Record<string, Record<string, number>>; targets: Record<string, boolean>; runs: number; totalS: number }): string {
+  const labels = Object.keys(o.columns)
+  const head = labels.map((l) => (l === '1M' ? `50 tables + ${(o.columns[l]?.workload.bigRows ?? 0).toLocaleString('en')}-row table` : `${l} tables`))
+  const num = (x: number): string => (x < 1 ? x.toFixed(2) : x < 10 ? x.toFixed(1) : x.toFixed(0))
+  const fmt = (s: Summary | undefined): string => (s ? `${num(s.median)} (${num(s.p90)})` : '—')
+  const pass = (b: boolean | undefined): string => (b === undefined ? '—' : b ? '**pass**' : '**miss**')
   const m = o.machine
-  const r = o.results
   const lines = [
-    '<!-- guard:start -->',
     '## Guard (`bench/guard.bench.ts`)',
     '',
-    `${o.date.slice(0, 10)}, commit \`${o.commit}\`; ${m.cpus}, ${m.memGiB} GiB, Node ${m.node}, PostgreSQL ${m.postgres}; load average ${(m.loadBefore as number[]).join(' / ')} before, ${(m.loadAfter as number[]).join(' / ')} after. ` +
-      `Workload: 50 tables × 100 seeded rows (every other table references the previous one); each "test" inserts a row into \`t10\`, inserts a row into \`t21\` and updates a seeded row of \`t21\`. ${o.runs} runs after 10 warm-ups; total ${o.totalS} s.`,
+    `${o.date.slice(0, 10)}, commit \`${o.commit}\`; ${m.cpus}, ${m.memGiB} GiB, Node ${m.node}, PostgreSQL ${m.postgres}; load average ${(m.loadBefore as number[]).join(' / ')} before, ${(m.loadAfter as number[]).join(' / ')} after (other work shares this machine: read ratios). ` +
+      `Each column on its own PostgreSQL started by rig: N tables × 100 seeded rows, every other table referencing the previous one; a test inserts a row into \`t0010\`, inserts a row into \`t0021\` and changes a seeded row of it, and in the last column changes one row of the big table. Per-test cost after the test's own writes, ms: median (p90). Total ${o.totalS} s.`,
     '',
-    '| figure | median | p90 | min | max | n | target |',
-    '|---|---|---|---|---|---|---|',
-    row(`rig: leak check + restore (\`auto\`, ${o.notes.rigDiffRestore})`, r.rigDiffRestore, `≤ 5 ms: ${pass(o.targets.diffRestoreMedianLe5ms)}`),
-    row('rig: check when nothing leaked', r.rigNoLeak, `≤ 2 ms: ${pass(o.targets.noLeakMedianLe2ms)}`),
-    row('rig: leak check + restore, `truncate` strategy', r.rigTruncateStrategy),
-    row('baseline: TRUNCATE every table (seed data lost)', r.truncateAll),
-    row('baseline: TRUNCATE every table + reload the seed', r.truncateAllReseed),
-    row('baseline: drop + re-clone the database from a template', r.recloneFromTemplate),
-    row('per-worker clone, `file_copy`, one at a time (ms per clone)', r.clonePerWorker_file_copy_x1),
-    row('per-worker clone, `wal_log`, one at a time (ms per clone)', r.clonePerWorker_wal_log_x1),
-    row('per-worker clone, `file_copy`, 2 in parallel (ms per clone)', r.clonePerWorker_file_copy_x2),
-    row('per-worker clone, `wal_log`, 2 in parallel (ms per clone)', r.clonePerWorker_wal_log_x2),
-    row('Redis (1,000 keys): leak check + restore of 3 added keys', r.redisDiffRestore),
-    row('Redis (1,000 keys): check when nothing was written', r.redisNoLeak),
+    `| per-test reset | ${head.join(' | ')} |`,
+    `|---|${labels.map(() => '---').join('|')}|`,
+    ...ROWS.map(([row, name]) => `| ${name} | ${labels.map((l) => fmt(o.columns[l]?.results[row])).join(' | ')} |`),
+    `| rig (triggers) ÷ BEGIN … ROLLBACK | ${labels.map((l) => `${o.ratios[l]?.resetVsRollback}×`).join(' | ')} |`,
+    `| counted ÷ triggers (check + restore) | ${labels.map((l) => `${o.ratios[l]?.countVsLog}×`).join(' | ')} |`,
     '',
-    `rig's per-test restore is **${o.ratios.fasterThanTruncate}×** faster than TRUNCATE of every table (target ≥ 8×: ${pass(o.targets.fasterThanTruncateAllGe8x)}), ` +
-      `${o.ratios.fasterThanReseed}× faster than TRUNCATE + reseed, and ${o.ratios.fasterThanReclone}× faster than re-cloning from a template — while keeping the seed data, which TRUNCATE alone does not.`,
-    '<!-- guard:end -->',
+    `| per test, its writes included | ${head.join(' | ')} |`,
+    `|---|${labels.map(() => '---').join('|')}|`,
+    ...CYCLES.map(([row, name]) => `| ${name} | ${labels.map((l) => fmt(o.columns[l]?.results[row])).join(' | ')} |`),
+    `| rig (triggers) ÷ BEGIN … ROLLBACK | ${labels.map((l) => `${o.ratios[l]?.cycleVsRollback}×`).join(' | ')} |`,
+    `| writes with triggers ÷ without | ${labels.map((l) => `${o.ratios[l]?.writesWithTriggers}×`).join(' | ')} |`,
+    '',
+    `Targets: check + restore ≤ 1 ms at 50 tables, ≤ 2 ms at 200 and 1000, ≤ 5 ms with the 1M-row table; nothing written ≤ 0.5 ms; within 5× of BEGIN … ROLLBACK in every column (per test, writes included: BEGIN and ROLLBACK alone cost two round trips).`,
+    '',
+    `| target | ${labels.join(' | ')} |`,
+    `|---|${labels.map(() => '---').join('|')}|`,
+    `| check + restore | ${labels.map((l) => pass(Object.entries(o.targets).find(([k]) => k.startsWith(`checkRestore_${l}_le`))?.[1])).join(' | ')} |`,
+    `| nothing written ≤ 0.5 ms | ${labels.map((l) => pass(o.targets[`nothingWritten_${l}_le0.5ms`])).join(' | ')} |`,
+    `| within 5× of BEGIN … ROLLBACK | ${labels.map((l) => pass(o.targets[`cycle_${l}_within5xRollback`])).join(' | ')} |`,
+    '',
+    `Restore strategy used: ${labels.map((l) => `${l}: triggers ${o.columns[l]?.notes.triggersStrategy}, counted ${o.columns[l]?.notes.countStrategy}`).join('; ')}. Seeding took ${labels.map((l) => `${o.columns[l]?.notes.seedS} (${l})`).join(', ')}.`,
+    '',
+    '| other figures (50 tables) | median | p90 | n |',
+    '|---|---|---|---|',
+    ...[
+      ['per-worker clone, `file_copy` (ms per clone, 4 clones)', o.other.clonePerWorker_file_copy],
+      ['per-worker clone, `wal_log` (ms per clone, 4 clones)', o.other.clonePerWorker_wal_log],
+      ['Redis (1,000 keys): check + restore of 3 added keys', o.other.redisDiffRestore],
+      ['Redis (1,000 keys): check when nothing was written', o.other.redisNoLeak],
+    ].map(([name, s]) => `| ${name as string} | ${(s as Summary | undefined)?.median.toFixed(1) ?? '—'} ms | ${(s as Summary | undefined)?.p90.toFixed(1) ?? '—'} ms | ${(s as Summary | undefined)?.n ?? '—'} |`),
   ]
-  const file = path.join(here, 'RESULTS.md')
-  let text = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '# Benchmark results\n'
-  const section = lines.join('\n')
-  const re = /<!-- guard:start -->[\s\S]*?<!-- guard:end -->/
-  text = re.test(text) ? text.replace(re, section) : `${text.trimEnd()}\n\n${section}\n`
-  fs.writeFileSync(file, text)
+  return lines.join('\n')
 }
 
 await main()

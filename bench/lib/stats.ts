@@ -35,16 +35,16 @@ export function round(x: number, digits = 1): number {
   return Math.round(x * f) / f
 }
 
-/** Median, p90, min, max and mean of `samples`, rounded to 0.1. */
-export function summarize(samples: readonly number[]): Summary {
+/** Median, p90, min, max and mean of `samples`, rounded to `digits` decimals (0.1 by default). */
+export function summarize(samples: readonly number[], digits = 1): Summary {
   const n = samples.length
   return {
     n,
-    median: round(median(samples)),
-    p90: round(p90(samples)),
-    min: round(n ? Math.min(...samples) : Number.NaN),
-    max: round(n ? Math.max(...samples) : Number.NaN),
-    mean: round(n ? samples.reduce((s, x) => s + x, 0) / n : Number.NaN),
+    median: round(median(samples), digits),
+    p90: round(p90(samples), digits),
+    min: round(n ? Math.min(...samples) : Number.NaN, digits),
+    max: round(n ? Math.max(...samples) : Number.NaN, digits),
+    mean: round(n ? samples.reduce((s, x) => s + x, 0) / n : Number.NaN, digits),
   }
 }
 
