@@ -236,9 +236,4 @@ union all select 'w', resource_manager, substring(coalesce(block_ref, '') || ' '
     this.client = client
     await this.prepare(catalog)
   }
-
-  /** Forgets the prepared statement (the session stays, for the count path). */
-  async close(): Promise<void> {
-    await this.client.query(`deallocate rig_probe`).catch(() => {})
-  }
 }

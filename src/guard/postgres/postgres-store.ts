@@ -417,14 +417,13 @@ export class PostgresStore implements StoreAdapter {
       return { ...more, strategy: chosen, ms: performance.now() - t0, note: 'rolled back, then deleted what other sessions committed' }
     }
     const touched = await this.restoreRows(internal, chosen)
-    await this.resume()
     if (internal.dropped.length > 0) {
       // Forget the dropped tables so the next tests are not blamed for them again.
       const gone = new Set(internal.dropped.map((t) => t.oid))
       this.catalog = { ...this.catalog, tables: this.catalog.tables.filter((t) => !gone.has(t.oid)) }
       const now = parseCheck(await this.check(new Set(this.shadows.keys()), []), this.catalog)
       if (this.base) this.base.catalog = now.catalog
-
+      await this.resume()
       throw new GuardRestoreError(
         'RIG_GUARD_TABLE_DROPPED',
         this.info.name,
@@ -432,6 +431,7 @@ export class PostgresStore implements StoreAdapter {
           `The rest was restored; create the guard with \`snapshot: true\` so \`auto\` restores it from the baseline snapshot, or re-run your migrations.`,
       )
     }
+    await this.resume()
     return { strategy: chosen, touched, ms: performance.now() - t0, ...(note ? { note } : {}) }
   }
 
