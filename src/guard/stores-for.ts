@@ -1,10 +1,8 @@
-// Guard stores for every data service of an environment, by kind. A new store kind adds its
-// factory to DEFAULT_FACTORIES (or the caller passes its own list).
+// Guard stores for every data service of an environment, by kind (the kinds of guard-kinds.ts,
+// or the caller's own factories).
 import type { StoreAdapter } from './adapter.ts'
-import { postgresStore, type StoreSource } from './postgres/postgres-store.ts'
-import { redisStore } from './redis/redis-store.ts'
-import { storeKindOf } from './store-kind.ts'
-import { mariadbStore } from './mariadb/mariadb-store.ts'
+import { GUARD_KINDS, storeKindOf } from './guard-kinds.ts'
+import type { StoreSource } from './postgres/postgres-store.ts'
 
 /** A service as listed by an environment or the state file. */
 export interface ServiceLike {
@@ -17,12 +15,7 @@ export interface ServiceLike {
 export type StoreFactory = (source: StoreSource) => StoreAdapter
 
 /** The store kinds rig knows, by service kind. */
-export const DEFAULT_FACTORIES: Readonly<Record<string, StoreFactory>> = {
-  postgres: (s) => postgresStore(s),
-  redis: (s) => redisStore(s),
-  mariadb: (s) => mariadbStore(s),
-  mysql: (s) => mariadbStore(s, { kind: 'mysql' }),
-}
+export const DEFAULT_FACTORIES: Readonly<Record<string, StoreFactory>> = Object.fromEntries(GUARD_KINDS.map((k) => [k.kind, (s: StoreSource) => k.store(s)]))
 
 /**
  * One store per data service of `env` (a started environment, or the services of `rig up`'s

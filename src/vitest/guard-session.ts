@@ -2,10 +2,10 @@
 // sees, a baseline when the worker starts, and after each test a verdict that honours the
 // test's `rig.allowLeak()`.
 import { createGuard, type Guard } from '../guard/guard.ts'
-import { storeKindOf } from '../guard/store-kind.ts'
 import { formatLeaks } from '../guard/format-leaks.ts'
 import type { StoreAdapter } from '../guard/adapter.ts'
 import type { Fixtures } from '../guard/fixtures.ts'
+import { guardKind, storeKindOf } from '../guard/guard-kinds.ts'
 import type { LeakEntry } from '../report/model.ts'
 import type { ProvidedService, RigProvided } from './provided.ts'
 import { workerUrl } from './runtime.ts'
@@ -30,21 +30,7 @@ export interface GuardSession {
 
 /** The guard adapter of a service at `url`, for the kinds the guard knows. */
 export async function adapterFor(s: ProvidedService, url: string, exclude: string[]): Promise<StoreAdapter | undefined> {
-  const source = { name: s.name, url, provider: s.startedByRig ? 'process' : 'external' }
-  const kind = storeKindOf(s.kind, s.url)
-  if (kind === 'postgres') {
-    const { postgresStore } = await import('../guard/postgres/postgres-store.ts')
-    return postgresStore(source, { exclude })
-  }
-  if (kind === 'mariadb' || kind === 'mysql') {
-    const { mariadbStore } = await import('../guard/mariadb/mariadb-store.ts')
-    return mariadbStore(source, { exclude, kind })
-  }
-  if (kind === 'redis') {
-    const { redisStore } = await import('../guard/redis/redis-store.ts')
-    return redisStore(source, { exclude })
-  }
-  return undefined
+  return guardKind(storeKindOf(s.kind, s.url))?.store({ name: s.name, url, provider: s.startedByRig ? 'process' : 'external' }, { exclude })
 }
 
 /** The fixtures of rig.config.ts, read in this worker only when a test asks for one. */

@@ -20,14 +20,13 @@ import { prepareWorkerDatabases, type WorkerDatabases } from './worker-databases
 import type { StoreAdapter } from '../guard/adapter.ts'
 import { fixtureNamed, loadFixture } from '../guard/fixtures.ts'
 import { createGuard, type Guard } from '../guard/guard.ts'
+import { guardKind, storeKindOf } from '../guard/guard-kinds.ts'
 import { assertMayClean, mayClean } from '../guard/safety.ts'
-import { storeKindOf } from '../guard/store-kind.ts'
 import { adapterFor } from './guard-session.ts'
 import { moduleFile } from '../module-file.ts'
 import { maskPassword } from '../services/credentials.ts'
 
 const SETUP = moduleFile(import.meta.url, './setup.ts')
-const GUARDED_KINDS = ['postgres', 'redis', 'mariadb', 'mysql']
 
 /** Shared between the two hooks of one plugin instance. */
 interface PluginState {
@@ -104,7 +103,7 @@ async function describeSession(vitest: Vitest, o: ResolvedPluginOptions, seed: n
   const services: Record<string, ProvidedService> = {}
   const timeline: TimelineEntry[] = []
   // external() databases are guarded too, read-only: leaks reported, never cleaned without allowCleaning.
-  const guardedNames = (name: string, kind: string, url: string): boolean => o.guard.mode !== 'off' && GUARDED_KINDS.includes(storeKindOf(kind, url)) && (o.guard.services ? o.guard.services.includes(name) : true)
+  const guardedNames = (name: string, kind: string, url: string): boolean => o.guard.mode !== 'off' && guardKind(storeKindOf(kind, url)) !== undefined && (o.guard.services ? o.guard.services.includes(name) : true)
   // One view of the services whether they were started here or by `rig up`.
   let view: EnvState
   if (env) {
@@ -158,7 +157,7 @@ async function describeSession(vitest: Vitest, o: ResolvedPluginOptions, seed: n
 async function loadRunFixture(name: string, loaded: LoadedConfig, services: Record<string, ProvidedService>, o: ResolvedPluginOptions, log: (line: string) => void, attached: boolean): Promise<Guard | undefined> {
   const stores: StoreAdapter[] = []
   for (const s of Object.values(services)) {
-    const a = GUARDED_KINDS.includes(storeKindOf(s.kind, s.url)) ? await adapterFor(s, s.url, o.guard.exclude) : undefined
+    const a = guardKind(storeKindOf(s.kind, s.url)) ? await adapterFor(s, s.url, o.guard.exclude) : undefined
     // A fixture writes: only into stores rig started, or that allowCleaning names.
     if (a && mayClean(a.info, { allowClean: o.guard.allowCleaning })) stores.push(a)
   }

@@ -2,6 +2,7 @@
 // cloned from the baseline, a Redis logical database), prepared before the workers start,
 // handed to each through its provided urls, dropped at the end.
 import type { WorkerCloner } from '../guard/adapter.ts'
+import { guardKind } from '../guard/guard-kinds.ts'
 import { maskPassword } from '../services/credentials.ts'
 import type { ProvidedService } from './provided.ts'
 
@@ -10,12 +11,9 @@ export interface WorkerDatabases {
   drop(): Promise<void>
 }
 
-async function clonerFor(s: ProvidedService): Promise<WorkerCloner | undefined> {
+function clonerFor(s: ProvidedService): WorkerCloner | undefined {
   const info = { name: s.name, kind: s.kind, target: maskPassword(s.url), startedByRig: s.startedByRig }
-  if (s.kind === 'postgres') return (await import('../guard/postgres/worker-clones.ts')).postgresWorkers(info, s.url)
-  if (s.kind === 'mariadb' || s.kind === 'mysql') return (await import('../guard/mariadb/worker-clones.ts')).mariadbWorkers(info, s.url)
-  if (s.kind === 'redis') return (await import('../guard/redis/worker-dbs.ts')).redisWorkers(info, s.url, { mode: 'db' })
-  return undefined
+  return guardKind(s.kind)?.workers?.(info, s.url)
 }
 
 /** Prepares `workers` copies of each guarded store and records their urls on the services. */
@@ -25,7 +23,7 @@ export async function prepareWorkerDatabases(services: Record<string, ProvidedSe
   await Promise.all(
     Object.values(services).map(async (s) => {
       if (!s.guarded || !s.startedByRig) return
-      const cloner = await clonerFor(s)
+      const cloner = clonerFor(s)
       if (!cloner) return
       await cloner.sweep().catch(() => 0)
       const clones = await cloner.prepare(workers, runId)

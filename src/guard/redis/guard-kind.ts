@@ -1,0 +1,13 @@
+// Redis in the guard's registry: a logical database per store and per worker.
+import type { GuardKind } from '../guard-kinds.ts'
+import { redisStore } from './redis-store.ts'
+import { redisWorkers } from './worker-dbs.ts'
+
+/** Redis services (and `external()` ones at a redis:// URL): {@link redisStore}; a worker's copy is a logical database. */
+export const redisGuardKind: GuardKind = {
+  kind: 'redis',
+  schemes: ['redis:', 'rediss:'],
+  store: (source, options = {}) => redisStore(source, options.exclude ? { exclude: options.exclude } : {}),
+  // A key prefix would need the application's cooperation; a database index travels in the URL.
+  workers: (info, url) => redisWorkers(info, url, { mode: 'db' }),
+}
