@@ -59,3 +59,29 @@ export async function expectGroupsGone(pids: readonly number[], timeoutMs = 15_0
     throw new Error(`process groups still alive after ${timeoutMs} ms: ${alive.join(', ')}`)
   }
 }
+
+function parentOf(pid: number): number | undefined {
+  try {
+    const s = fs.readFileSync(`/proc/${pid}/stat`, 'utf8')
+    return Number(s.slice(s.lastIndexOf(')') + 2).split(' ')[1])
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * `pid` and every live process below it, whatever their process group: an Erlang VM's
+ * `erl_child_setup` and `inet_gethost` start sessions of their own.
+ */
+export function processTree(pid: number): number[] {
+  const all = fs.readdirSync('/proc').filter((e) => /^\d+$/.test(e)).map(Number)
+  const out = [pid]
+  for (let i = 0; i < out.length; i++) for (const p of all) if (parentOf(p) === out[i] && pidAlive(p)) out.push(p)
+  return out.filter(pidAlive)
+}
+
+/** Waits until none of `pids` lives; throws naming the survivors otherwise. */
+export async function expectPidsGone(pids: readonly number[], timeoutMs = 15_000): Promise<void> {
+  const ok = await waitUntil(() => pids.every((p) => !pidAlive(p)), timeoutMs)
+  if (!ok) throw new Error(`processes still alive after ${timeoutMs} ms: ${pids.filter(pidAlive).join(', ')}`)
+}

@@ -6,13 +6,14 @@ import { NODE_RANGE, nodeSupported } from '../../node-version.ts'
 import { cacheRoot, tempRoot } from '../../providers/process/cache-dir.ts'
 import { SERVICE_ACCOUNT, unprivilegedUser } from '../../providers/process/user.ts'
 import { postgresKind } from '../../services/postgres/index.ts'
+import { rabbitmqKind } from '../../services/rabbitmq/index.ts'
 import { redisKind } from '../../services/redis/index.ts'
 import { mariadbKind, mysqlKind } from '../../services/mariadb/index.ts'
 import type { DoctorEntry, ServiceKind } from '../../services/service-kind.ts'
 import type { Command } from '../command.ts'
 import { columns } from '../table.ts'
 
-const BUILT_IN: ServiceKind<any>[] = [postgresKind, redisKind, mariadbKind, mysqlKind]
+const BUILT_IN: ServiceKind<any>[] = [postgresKind, redisKind, mariadbKind, mysqlKind, rabbitmqKind]
 
 async function systemEntries(): Promise<DoctorEntry[]> {
   const entries: DoctorEntry[] = []

@@ -1,0 +1,130 @@
+// RabbitMQ: rig's own broker from the local installation, beside (never in place of) a system
+// broker: its own node, ports, data, logs, cookie and credentials, in the instance directory;
+// its database copied from the init cache; ready once an AMQP connection opens.
+import fs from 'node:fs'
+import path from 'node:path'
+import { timeoutScale } from '../../config/defaults.ts'
+import { suggest } from '../../config/suggest.ts'
+import { ConfigError } from '../../errors.ts'
+import { amqpOpen } from '../../probes/amqp.ts'
+import { ManagedProcess } from '../../providers/process/managed-process.ts'
+import { freePort } from '../../providers/process/ports.ts'
+import { run } from '../../providers/process/run.ts'
+import { chownForService, unprivilegedUser } from '../../providers/process/user.ts'
+import { defineService, type CommonOptions, type DoctorEntry, type ServiceDefinition, type ServiceKind } from '../service-kind.ts'
+import { findRabbitmq, INSTALL_HINT, type RabbitmqInstall, requireRabbitmq } from './binaries.ts'
+import { withBootPhase } from './boot-phase.ts'
+import { brokerLayout, secret, vmCommand, writeBrokerFiles } from './broker-files.ts'
+import { ensureRabbitmqCache } from './init-cache.ts'
+
+/** Options of {@link rabbitmq}. */
+export interface RabbitmqOptions {
+  /** Directory holding `rabbitmq-server`; overrides the search (and `RIG_RABBITMQ_BIN_DIR`). */
+  binDir?: string
+  /**
+   * The vhost in the URL; created at start.
+   * @default '/'
+   */
+  vhost?: string
+  /**
+   * The user in the URL (an administrator of this broker, with a password generated per start).
+   * @default 'rig'
+   */
+  user?: string
+  /**
+   * Also start the management plugin (HTTP API and UI) on a port of its own, exported as
+   * `RIG_<NAME>_MANAGEMENT_URL`. Adds about a second to the start.
+   * @default false
+   */
+  management?: boolean
+  /** Other plugins to enable, e.g. `['rabbitmq_shovel']`. None by default. */
+  plugins?: string[]
+  /**
+   * `rabbitmq.conf` settings, e.g. `{ 'vm_memory_high_watermark.relative': 0.6 }`. Their schema
+   * translation adds about a second to the start.
+   */
+  settings?: Record<string, string | number | boolean>
+}
+
+const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/
+
+function crashHint(tail: readonly string[]): string | undefined {
+  const text = tail.join('\n')
+  if (/eaddrinuse|could_not_start_listener/i.test(text)) return 'a port is taken: remove `port` to let rig pick a free one'
+  if (/rig_agent/.test(text)) return "rig's agent could not start inside the broker: check that the service user can write to the environment's directory"
+  if (/cuttlefish|config.*(error|invalid)|schema/i.test(text)) return 'RabbitMQ rejected its configuration: check `settings`'
+  return undefined
+}
+
+function checkOptions(name: string, o: RabbitmqOptions, install: RabbitmqInstall): string[] {
+  if (o.vhost !== undefined && (typeof o.vhost !== 'string' || o.vhost.length === 0 || o.vhost.length > 255)) {
+    throw new ConfigError('RIG_CONFIG_INVALID', `service "${name}": \`vhost\` must be a non-empty string of at most 255 characters, got ${JSON.stringify(o.vhost)}`)
+  }
+  if (o.user !== undefined && !NAME.test(o.user)) throw new ConfigError('RIG_CONFIG_INVALID', `service "${name}": \`user\` must be letters, digits, ".", "_" or "-", got ${JSON.stringify(o.user)}`)
+  const available = fs.readdirSync(install.plugins).filter((e) => e.startsWith('rabbitmq_')).map((e) => e.replace(/-[\d.]+(\.ez)?$/, ''))
+  const plugins = [...(o.plugins ?? []), ...(o.management ? ['rabbitmq_management'] : [])]
+  for (const p of plugins) {
+    if (!available.includes(p)) {
+      const s = suggest(p, available)
+      throw new ConfigError('RIG_CONFIG_INVALID', `service "${name}": no RabbitMQ plugin "${p}" in ${install.plugins}${s ? ` — did you mean "${s}"?` : ''}`)
+    }
+  }
+  return [...new Set(plugins)]
+}
+
+const rabbitmqKind: ServiceKind<RabbitmqOptions> = {
+  name: 'rabbitmq',
+  optionKeys: ['binDir', 'vhost', 'user', 'management', 'plugins', 'settings'],
+  errorPatterns: [/\[(error|critical|alert|emergency)\]/, /init terminating in do_boot/],
+  // The readiness probe speaks AMQP itself; the guard (and tests) use amqplib.
+  drivers: [{ package: 'amqplib', purpose: 'guard in tests' }],
+  async start(ctx, o) {
+    const install = requireRabbitmq(ctx.name, o.binDir)
+    const plugins = checkOptions(ctx.name, o, install)
+    const user = unprivilegedUser()
+    const cache = await ensureRabbitmqCache(install, user, {
+      onCold: () => ctx.notice(`initialising RabbitMQ ${install.version} data once (cached for next runs; a cold boot takes seconds)`),
+      timeoutMs: 120_000 * timeoutScale(),
+      signal: ctx.signal,
+    })
+    const layout = brokerLayout(ctx.dir)
+    await run('cp', ['-a', '--reflink=auto', cache.data, layout.data])
+    const vhost = o.vhost ?? '/'
+    const amqpUser = o.user ?? 'rig'
+    const password = secret(24)
+    const managementPort = o.management ? await freePort() : undefined
+    writeBrokerFiles(layout, { amqpPort: ctx.port, user: amqpUser, password, vhost, plugins, ...(managementPort ? { managementPort } : {}), ...(o.settings ? { settings: o.settings } : {}) })
+    chownForService(ctx.dir, user)
+    const cmd = vmCommand(install, layout, { amqp: ctx.port, dist: await freePort() }, cache)
+    const url = `amqp://${amqpUser}:${password}@127.0.0.1:${ctx.port}/${encodeURIComponent(vhost)}`
+    return {
+      host: '127.0.0.1',
+      port: ctx.port,
+      url,
+      env: {
+        VHOST: vhost,
+        USER: amqpUser,
+        PASSWORD: password,
+        VERSION: install.version,
+        ...(managementPort ? { MANAGEMENT_URL: `http://127.0.0.1:${managementPort}`, MANAGEMENT_PORT: String(managementPort) } : {}),
+      },
+      provider: 'process',
+      // SIGTERM is a clean stop (the node closes its stores); after the grace, SIGKILL.
+      launch: () => new ManagedProcess({ ...cmd, cwd: ctx.dir, user, stopSignal: 'SIGTERM', stopGraceMs: 5000 }, ctx.logs),
+      defaultReady: [withBootPhase(amqpOpen({ timeoutMs: 3000 }))],
+      crashHint,
+    }
+  },
+  async doctor(): Promise<DoctorEntry[]> {
+    const found = findRabbitmq()
+    if (!found.install) return [{ what: 'rabbitmq-server', ok: false, detail: `${found.missing} not found`, fix: INSTALL_HINT }]
+    return [{ what: 'rabbitmq-server', ok: true, detail: `RabbitMQ ${found.install.version} on Erlang/OTP ${found.install.otp} at ${path.dirname(found.install.plugins)}` }]
+  },
+}
+
+/** A RabbitMQ broker for the environment. */
+export function rabbitmq(options: RabbitmqOptions & CommonOptions = {}): ServiceDefinition<RabbitmqOptions> {
+  return defineService(rabbitmqKind, options)
+}
+
+export { rabbitmqKind }
