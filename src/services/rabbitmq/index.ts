@@ -48,11 +48,13 @@ export interface RabbitmqOptions {
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/
 
-function crashHint(tail: readonly string[]): string | undefined {
-  const text = tail.join('\n')
+/** Why the broker stopped while booting, from its whole log (its crash report fills the tail). */
+function crashHint(lines: readonly string[]): string | undefined {
+  const text = lines.join('\n')
   if (/eaddrinuse|could_not_start_listener/i.test(text)) return 'a port is taken: remove `port` to let rig pick a free one'
   if (/rig_agent/.test(text)) return "rig's agent could not start inside the broker: check that the service user can write to the environment's directory"
-  if (/cuttlefish|config.*(error|invalid)|schema/i.test(text)) return 'RabbitMQ rejected its configuration: check `settings`'
+  const config = lines.filter((l) => /You've tried to set|Conf file attempted|Error preparing configuration/.test(l)).map((l) => l.replace(/^.*?\[error\] <[\d.]+> /, '').trim())
+  if (config.length > 0) return `RabbitMQ rejected its configuration (check \`settings\`): ${[...new Set(config)].join(' ')}`
   return undefined
 }
 
@@ -112,7 +114,7 @@ const rabbitmqKind: ServiceKind<RabbitmqOptions> = {
       // SIGTERM is a clean stop (the node closes its stores); after the grace, SIGKILL.
       launch: () => new ManagedProcess({ ...cmd, cwd: ctx.dir, user, stopSignal: 'SIGTERM', stopGraceMs: 5000 }, ctx.logs),
       defaultReady: [withBootPhase(amqpOpen({ timeoutMs: 3000 }))],
-      crashHint,
+      crashHint: () => crashHint(ctx.logs.texts()),
     }
   },
   async doctor(): Promise<DoctorEntry[]> {
