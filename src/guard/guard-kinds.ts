@@ -5,6 +5,7 @@ import type { StoreAdapter, StoreInfo, WorkerCloner } from './adapter.ts'
 import { mariadbGuardKind, mysqlGuardKind } from './mariadb/guard-kind.ts'
 import { postgresGuardKind } from './postgres/guard-kind.ts'
 import type { StoreSource } from './postgres/postgres-store.ts'
+import { rabbitmqGuardKind } from './rabbitmq/guard-kind.ts'
 import { redisGuardKind } from './redis/guard-kind.ts'
 
 /** How the guard handles services of one kind. */
@@ -26,7 +27,7 @@ export interface GuardKind {
 }
 
 /** Every store kind the guard knows. */
-export const GUARD_KINDS: readonly GuardKind[] = [postgresGuardKind, redisGuardKind, mariadbGuardKind, mysqlGuardKind]
+export const GUARD_KINDS: readonly GuardKind[] = [postgresGuardKind, redisGuardKind, mariadbGuardKind, mysqlGuardKind, rabbitmqGuardKind]
 
 /** The guard kind for services of `kind`, if the guard watches them. */
 export function guardKind(kind: string): GuardKind | undefined {

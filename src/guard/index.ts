@@ -10,6 +10,8 @@ export type { GuardedPgClient, TransactionClient } from './postgres/transaction-
 export { postgresWorkers, type PostgresWorkerOptions } from './postgres/worker-clones.ts'
 export { mariadbStore, MariadbStore, type MariadbStoreOptions } from './mariadb/mariadb-store.ts'
 export { mariadbWorkers } from './mariadb/worker-clones.ts'
+export { rabbitmqStore, RabbitmqStore, type RabbitmqStoreOptions } from './rabbitmq/rabbitmq-store.ts'
+export { rabbitmqWorkers, type RabbitmqWorkerOptions } from './rabbitmq/worker-vhosts.ts'
 export { redisStore, RedisStore, type RedisStoreOptions } from './redis/redis-store.ts'
 export { redisWorkers, type RedisWorkerOptions } from './redis/worker-dbs.ts'
 export { assertMayClean, grantClean, mayClean, type SafetyOptions } from './safety.ts'

@@ -128,7 +128,9 @@ export function writeBrokerFiles(l: BrokerLayout, s: BrokerSettings): void {
 export function vmCommand(install: RabbitmqInstall, l: BrokerLayout, ports: { amqp: number; dist: number }, cache: { ebin: string; lib: string }): { command: string; args: string[]; env: NodeJS.ProcessEnv } {
   const dist = String(ports.dist)
   const args = [
-    '-noinput', '-noshell', '-boot', 'start_sasl', '-pa', cache.ebin, '-s', 'rabbit', 'boot', '-s', 'rig_agent', 'start',
+    '-noinput', '-noshell', '-boot', 'start_sasl', '-pa', cache.ebin,
+    // The agent listens before the broker boots: once AMQP answers, the guard finds it there.
+    '-s', 'rig_agent', 'start', '-s', 'rabbit', 'boot',
     '+W', 'w', '+MBas', 'ageffcbf', '+MHas', 'ageffcbf', '+MBlmbcs', '512', '+MHlmbcs', '512', '+MMmcs', '30',
     '+P', '1048576', '+t', '5000000', '+zdbbl', '128000', '+sbwt', 'none', '+sbwtdcpu', 'none', '+sbwtdio', 'none', '+B', 'i',
     '-syslog', 'logger', '[]', '-syslog', 'syslog_error_logger', 'false', '-kernel', 'prevent_overlapping_partitions', 'false',

@@ -8,14 +8,15 @@
 %% It listens on the unix socket named by RIG_AGENT_SOCKET (in a directory only the broker's
 %% user can enter). Frames are {packet, 4}, one JSON object each way; the first request of a
 %% connection authenticates with the credentials of an administrator of the broker.
-%% Compiled by rig into its init cache (erlc), loaded with `-pa … -s rig_agent start`.
+%% Compiled by rig into its init cache (erlc), loaded with `-pa … -s rig_agent start`; requests
+%% made before the broker finished booting fail, so rig asks only once AMQP answers.
 -module(rig_agent).
 -export([start/0]).
 
 -define(QUEUE_ITEMS, [name, durable, auto_delete, arguments, exclusive, type,
                       messages_ready, messages_unacknowledged, consumers]).
 
-%% Called by init after `-s rabbit boot`. With RIG_AGENT_PREPARE set, the node is the one rig
+%% Called by init before `-s rabbit boot`. With RIG_AGENT_PREPARE set, the node is the one rig
 %% boots once to fill its init cache: drop the bootstrap user, then stop cleanly.
 start() ->
     case os:getenv("RIG_AGENT_PREPARE") of
@@ -28,13 +29,19 @@ start() ->
     end.
 
 prepare(User) ->
-    wait_booted(600),
-    ok = rabbit_auth_backend_internal:delete_user(User, <<"rig">>),
-    init:stop().
+    try
+        wait_booted(600),
+        ok = rabbit_auth_backend_internal:delete_user(User, <<"rig">>),
+        init:stop()
+    catch Class:Reason ->
+        io:format(standard_error, "rig_agent: preparing the cache failed: ~p:~p~n", [Class, Reason]),
+        erlang:halt(1)
+    end.
 
-wait_booted(0) -> erlang:error(rabbit_not_booted);
+wait_booted(0) -> erlang:error(rabbit_not_booted_after_60s);
 wait_booted(N) ->
-    case rabbit:is_booted() of
+    Booted = try rabbit:is_booted() catch _:_ -> false end,
+    case Booted of
         true -> ok;
         false -> timer:sleep(100), wait_booted(N - 1)
     end.
@@ -98,8 +105,14 @@ handle(_, undefined) ->
 handle(#{<<"op">> := <<"inspect">>, <<"vhost">> := V}, User) ->
     {inspect(V), User};
 handle(#{<<"op">> := <<"delete_queue">>, <<"vhost">> := V, <<"name">> := Name}, User) ->
-    Reply = case rabbit_amqqueue:lookup(rabbit_misc:r(V, queue, Name)) of
-                {ok, Q} -> _ = rabbit_amqqueue:delete(Q, false, false, User), #{ok => true};
+    QName = rabbit_misc:r(V, queue, Name),
+    Reply = case rabbit_amqqueue:lookup(QName) of
+                {ok, Q} ->
+                    _ = rabbit_amqqueue:delete(Q, false, false, User),
+                    %% The queue answers before it has left the database: a declare right
+                    %% after would find the dying queue, and messages published to it vanish.
+                    wait_gone(QName, 1000),
+                    #{ok => true};
                 {error, not_found} -> #{ok => false}
             end,
     {Reply, User};
@@ -116,12 +129,19 @@ handle(#{<<"op">> := <<"list_vhosts">>}, User) ->
 handle(Request, User) ->
     {#{error => iolist_to_binary(io_lib:format("unknown request ~p", [Request]))}, User}.
 
+wait_gone(_, 0) -> ok;
+wait_gone(QName, N) ->
+    case rabbit_amqqueue:lookup(QName) of
+        {error, not_found} -> ok;
+        _ -> timer:sleep(5), wait_gone(QName, N - 1)
+    end.
+
 version() ->
     {ok, V} = application:get_key(rabbit, vsn),
     list_to_binary(V).
 
 description(V) ->
-    case proplists:get_value(description, rabbit_vhost:info(V, [description])) of
+    case proplists:get_value(description, rabbit_vhost:info(V)) of
         D when is_binary(D) -> D;
         _ -> <<>>
     end.

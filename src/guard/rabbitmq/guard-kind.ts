@@ -1,0 +1,11 @@
+// RabbitMQ in the guard's registry: a vhost per store, and a vhost per worker.
+import type { GuardKind } from '../guard-kinds.ts'
+import { rabbitmqStore } from './rabbitmq-store.ts'
+import { rabbitmqWorkers } from './worker-vhosts.ts'
+
+/** RabbitMQ services: {@link rabbitmqStore}; a worker's copy is a vhost of the same broker. */
+export const rabbitmqGuardKind: GuardKind = {
+  kind: 'rabbitmq',
+  store: (source, options = {}) => rabbitmqStore(source, options.exclude ? { exclude: options.exclude } : {}),
+  workers: (source) => rabbitmqWorkers(source.name, source.url),
+}
