@@ -16,17 +16,18 @@ export interface VhostImage {
   messages: Map<string, StoredMessage[]>
 }
 
-/** Where a broker rig started keeps its agent: `<envs>/<env>/<service>/agent/rig-agent.sock`. */
-function agentLocation(announced: unknown): { socket: string; envDir: string; service: string } | undefined {
-  if (typeof announced !== 'string') return undefined
+/**
+ * Where a broker rig started keeps its agent (a unix socket), and, when that is inside one of
+ * this process's environment dirs (`<envs>/<env>/<service>/agent/rig-agent.sock`), which
+ * environment and service it belongs to: only there does rig keep files for it.
+ */
+function agentLocation(announced: unknown): { socket: string; home?: { envDir: string; service: string } } | undefined {
+  if (typeof announced !== 'string' || !path.isAbsolute(announced)) return undefined
+  if (!fs.lstatSync(announced, { throwIfNoEntry: false })?.isSocket()) return undefined
   const root = envsRoot()
-  const rel = path.relative(root, announced)
-  const parts = rel.split(path.sep)
-  // Only a socket inside one of rig's environment dirs: a broker does not choose where rig writes.
-  if (path.isAbsolute(rel) || parts.length !== 4 || parts.includes('..') || parts[2] !== 'agent' || parts[3] !== 'rig-agent.sock') return undefined
-  const st = fs.lstatSync(announced, { throwIfNoEntry: false })
-  if (!st?.isSocket()) return undefined
-  return { socket: announced, envDir: path.join(root, parts[0] as string), service: parts[1] as string }
+  const parts = path.relative(root, announced).split(path.sep)
+  const inside = parts.length === 4 && !parts.includes('..') && parts[2] === 'agent' && parts[3] === 'rig-agent.sock'
+  return { socket: announced, ...(inside ? { home: { envDir: path.join(root, parts[0] as string), service: parts[1] as string } } : {}) }
 }
 
 /** An open connection to one vhost of a broker. */
@@ -61,7 +62,7 @@ export class BrokerSession {
       await conn.close().catch(() => {})
       throw err
     }
-    return new BrokerSession(conn, agent, addr.vhost, addr.user, where ? { envDir: where.envDir, service: where.service } : undefined)
+    return new BrokerSession(conn, agent, addr.vhost, addr.user, where?.home)
   }
 
   /** False once the broker closed the connection (or the agent's). */

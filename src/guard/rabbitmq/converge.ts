@@ -23,7 +23,7 @@ export async function converge(s: BrokerSession, target: VhostImage, now: VhostS
   const touched: string[] = []
   const t = target.state
   // Without rig's agent only the watched queues' messages are known: their definitions are not.
-  if (!t.complete) return resetMessagesOnly(s, target, plan)
+  if (!t.complete) return resetMessagesOnly(s, target, now, plan)
   const ch = await s.channel(true)
   try {
     for (const [name, q] of now.queues) {
@@ -84,18 +84,22 @@ export async function converge(s: BrokerSession, target: VhostImage, now: VhostS
   return touched
 }
 
-async function resetMessagesOnly(s: BrokerSession, target: VhostImage, plan: ConvergePlan): Promise<string[]> {
+async function resetMessagesOnly(s: BrokerSession, target: VhostImage, now: VhostState, plan: ConvergePlan): Promise<string[]> {
   const ch = await s.channel(true)
   const touched: string[] = []
   try {
     for (const name of new Set([...plan.resetMessages, ...plan.redeclare])) {
-      if (!target.state.queues.has(name)) continue
+      if (!now.queues.has(name)) continue
       await ch.purgeQueue(name)
       await publishMessages(ch, name, target.messages.get(name) ?? [], s.user)
       touched.push(`queue ${name} purged`)
     }
   } finally {
     await ch.close().catch(() => {})
+  }
+  const gone = [...target.state.queues.keys()].filter((q) => !now.queues.has(q))
+  if (gone.length > 0) {
+    throw new Error(`${gone.map((q) => `queue ${q}`).join(', ')} was deleted, and rig does not know its definition on a broker it did not start: declare it again`)
   }
   return touched
 }

@@ -90,6 +90,9 @@ const rabbitmqKind: ServiceKind<RabbitmqOptions> = {
       signal: ctx.signal,
     })
     const layout = brokerLayout(ctx.dir)
+    if (Buffer.byteLength(layout.socket) > 100) {
+      throw new ConfigError('RIG_CONFIG_INVALID', `service "${ctx.name}": the path of its agent's socket is too long for a unix socket (${layout.socket}); use a shorter RIG_TMP_DIR`)
+    }
     await run('cp', ['-a', '--reflink=auto', cache.data, layout.data])
     const vhost = o.vhost ?? '/'
     const amqpUser = o.user ?? 'rig'
