@@ -1,5 +1,6 @@
 // `rig snapshot save|restore|list|drop NAME`: named snapshots of every data store of the
-// environment `rig up` left running, at once (PostgreSQL as template databases, MariaDB/MySQL as database copies, Redis as files).
+// environment `rig up` left running, at once (PostgreSQL as template databases, MariaDB/MySQL as
+// database copies, Redis and RabbitMQ as files).
 import { GuardUsageError } from '../../guard/errors.ts'
 import { createGuard } from '../../guard/guard.ts'
 import { storesFor } from '../../guard/stores-for.ts'
@@ -16,11 +17,12 @@ export const snapshot: Command = {
   usage: 'rig snapshot save NAME | restore NAME | list | drop NAME [--only STORE]... [--allow STORE]... [--json]',
   details:
     'Works on the environment `rig up` is running. PostgreSQL databases are copied as template databases on the same server, MariaDB/MySQL databases as databases copied with SQL ' +
-    '(sessions connected to the database are closed during the copy, applications reconnect); Redis databases are written to files.\n' +
+    '(sessions connected to the database are closed during the copy, applications reconnect); Redis databases are written to files; ' +
+    'RabbitMQ vhosts (queues, exchanges, bindings and queued messages, which saving marks redelivered) too.\n' +
     'Stores rig did not start (external() databases) are left out; --allow STORE includes one (rig then writes to it). ' +
     'A restore first checks that every store has the snapshot and can read it; if a store still fails, it says what each store holds. Refuses under NODE_ENV=production.',
   options: {
-    only: { type: 'string', multiple: true, value: 'STORE', description: 'only this store (repeatable); default: every PostgreSQL, MariaDB/MySQL and Redis service' },
+    only: { type: 'string', multiple: true, value: 'STORE', description: 'only this store (repeatable); default: every PostgreSQL, MariaDB/MySQL, Redis and RabbitMQ service' },
     allow: { type: 'string', multiple: true, value: 'STORE', description: 'include this store although rig did not start it: save, restore and drop write to it (repeatable)' },
     json: { type: 'boolean', description: 'print JSON: {"action", "name", "stores"} or {"snapshots": [{"name", "stores"}]}' },
   },
@@ -39,7 +41,7 @@ export const snapshot: Command = {
     // A store rig did not start (an external() database) is only written to when named.
     const stores = action === 'list' ? all : all.filter((s) => s.info.startedByRig || allow.includes(s.info.name) || only?.includes(s.info.name))
     const skipped = all.filter((s) => !stores.includes(s)).map((s) => s.info.name)
-    if (stores.length === 0) throw new GuardUsageError('RIG_SNAPSHOT_NO_STORES', `the environment has no PostgreSQL, MariaDB/MySQL or Redis service${skipped.length > 0 ? ` rig started (${skipped.join(', ')}: add --allow NAME)` : ''} to snapshot`)
+    if (stores.length === 0) throw new GuardUsageError('RIG_SNAPSHOT_NO_STORES', `the environment has no PostgreSQL, MariaDB/MySQL, Redis or RabbitMQ service${skipped.length > 0 ? ` rig started (${skipped.join(', ')}: add --allow NAME)` : ''} to snapshot`)
     if (skipped.length > 0) out.info(`left out ${skipped.join(', ')}: rig did not start ${skipped.length === 1 ? 'it' : 'them'} (--allow NAME to include)`)
     await using guard = createGuard({ stores, mode: 'clean', allowClean: allow })
     const names = stores.map((s) => s.info.name)
