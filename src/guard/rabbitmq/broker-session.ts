@@ -40,6 +40,7 @@ export class BrokerSession {
   /** The environment dir and service name of a broker rig started. */
   readonly home: { envDir: string; service: string } | undefined
   private lost = false
+  private confirm: Promise<AmqpChannel> | undefined
 
   private constructor(conn: AmqpConnection, agent: AgentClient | undefined, vhost: string, user: string, home: BrokerSession['home']) {
     this.conn = conn
@@ -81,6 +82,23 @@ export class BrokerSession {
     const ch = confirm ? await this.conn.createConfirmChannel() : await this.conn.createChannel()
     ch.on('error', () => {})
     return ch
+  }
+
+  /** A confirm channel kept open for restores (each one would cost two round trips to open and close). */
+  confirmChannel(): Promise<AmqpChannel> {
+    this.confirm ??= this.channel(true).then((ch) => {
+      ch.on('close', () => this.dropConfirmChannel())
+      return ch
+    })
+    this.confirm.catch(() => this.dropConfirmChannel())
+    return this.confirm
+  }
+
+  /** Closes and forgets the kept channel (after an error, which may have closed it already). */
+  dropConfirmChannel(): void {
+    const ch = this.confirm
+    this.confirm = undefined
+    void ch?.then((c) => c.close()).catch(() => {})
   }
 
   /** The topology and every ready message of the queues in `state` (read, then handed back). */

@@ -24,7 +24,7 @@ export async function converge(s: BrokerSession, target: VhostImage, now: VhostS
   const t = target.state
   // Without rig's agent only the watched queues' messages are known: their definitions are not.
   if (!t.complete) return resetMessagesOnly(s, target, now, plan)
-  const ch = await s.channel(true)
+  const ch = await s.confirmChannel()
   try {
     for (const [name, q] of now.queues) {
       const wanted = t.queues.get(name)
@@ -61,7 +61,9 @@ export async function converge(s: BrokerSession, target: VhostImage, now: VhostS
       if ((redeclared && !q.exclusive) || plan.resetMessages.has(name)) await publishMessages(ch, name, target.messages.get(name) ?? [], s.user)
     }
     // Bindings last: declaring and deleting above removed some and made room for others.
-    const after = touched.length > 0 ? await s.read(exclude, [...t.queues.keys()]) : now
+    // Purging and publishing leave bindings alone: read them again only when something was
+    // deleted or declared.
+    const after = touched.some((x) => !x.endsWith(' purged')) ? await s.read(exclude, [...t.queues.keys()]) : now
     const bind = (b: BindingDef, add: boolean): Promise<unknown> => {
       const args = toTable(b.arguments)
       if (b.destinationKind === 'queue') return add ? ch.bindQueue(b.destination, b.source, b.routingKey, args) : ch.unbindQueue(b.destination, b.source, b.routingKey, args)
@@ -78,8 +80,10 @@ export async function converge(s: BrokerSession, target: VhostImage, now: VhostS
       await bind(b, true)
       touched.push(`binding ${b.source} → ${b.destination} added`)
     }
-  } finally {
-    await ch.close().catch(() => {})
+  } catch (err) {
+    // A refused operation closes the channel: the next convergence opens another.
+    s.dropConfirmChannel()
+    throw err
   }
   return touched
 }
