@@ -2,12 +2,10 @@
 // message. A broker rig started keeps them in its environment's directory (gone with it);
 // another broker's go to rig's cache, keyed by address and vhost.
 import { createHash } from 'node:crypto'
-import fs from 'node:fs'
 import path from 'node:path'
 import { parseAmqpUrl } from '../../drivers/amqp-handshake.ts'
 import { cacheRoot } from '../../providers/process/cache-dir.ts'
-import { SnapshotNotFoundError } from '../errors.ts'
-import { checkSnapshotName } from '../postgres/postgres-snapshots.ts'
+import { SnapshotFiles } from '../snapshot-files.ts'
 import type { BrokerSession, VhostImage } from './broker-session.ts'
 import { messagesFromJson, messagesToJson } from './messages.ts'
 import { bindingKey, type BindingDef, type ExchangeDef, type QueueState } from './topology.ts'
@@ -33,45 +31,29 @@ export function snapshotDir(s: BrokerSession, url: string, explicit?: string): s
 
 /** Snapshots of one vhost. */
 export class RabbitmqSnapshots {
-  private readonly store: string
-  private readonly dir: () => Promise<string>
+  private readonly files: SnapshotFiles<SnapshotFile>
 
   constructor(store: string, dir: () => Promise<string>) {
-    this.store = store
-    this.dir = dir
-  }
-
-  private async file(name: string): Promise<string> {
-    checkSnapshotName(name)
-    return path.join(await this.dir(), `${name}.json`)
+    this.files = new SnapshotFiles<SnapshotFile>(store, dir, (data) => {
+      if (data.version !== 1 || !Array.isArray(data.queues) || !Array.isArray(data.exchanges) || !Array.isArray(data.bindings)) throw new Error(`version ${String(data.version)}, expected 1`)
+    })
   }
 
   /** Writes `image` as snapshot `name` (readable by rig's user only: it holds message bodies). */
-  async save(name: string, vhost: string, image: VhostImage): Promise<void> {
-    const file = await this.file(name)
-    const data: SnapshotFile = {
+  save(name: string, vhost: string, image: VhostImage): Promise<void> {
+    return this.files.write(name, {
       version: 1,
       vhost,
       queues: [...image.state.queues.values()],
       exchanges: [...image.state.exchanges.values()],
       bindings: [...image.state.bindings.values()],
       messages: Object.fromEntries([...image.messages].map(([q, m]) => [q, messagesToJson(m)])),
-    }
-    fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 })
-    const tmp = `${file}.${process.pid}.tmp`
-    fs.writeFileSync(tmp, JSON.stringify(data), { mode: 0o600, flag: 'wx' })
-    fs.renameSync(tmp, file)
+    })
   }
 
   /** Reads snapshot `name`. */
   async load(name: string): Promise<VhostImage> {
-    const file = await this.file(name)
-    let data: SnapshotFile
-    try {
-      data = JSON.parse(fs.readFileSync(file, 'utf8')) as SnapshotFile
-    } catch {
-      throw new SnapshotNotFoundError(name, this.store, await this.list())
-    }
+    const data = await this.files.read(name)
     return {
       state: {
         queues: new Map(data.queues.map((q) => [q.name, q])),
@@ -83,22 +65,11 @@ export class RabbitmqSnapshots {
     }
   }
 
-  async list(): Promise<string[]> {
-    try {
-      return fs
-        .readdirSync(await this.dir())
-        .filter((f) => f.endsWith('.json') && !f.startsWith('__'))
-        .map((f) => f.slice(0, -5))
-        .sort()
-    } catch {
-      return []
-    }
+  list(): Promise<string[]> {
+    return this.files.list()
   }
 
-  async drop(name: string): Promise<boolean> {
-    const file = await this.file(name)
-    const existed = fs.existsSync(file)
-    fs.rmSync(file, { force: true })
-    return existed
+  drop(name: string): Promise<boolean> {
+    return this.files.drop(name)
   }
 }

@@ -3,12 +3,11 @@
 // a restart (rig restart cache), distinct for every environment rig starts (each service has
 // its own directory), so a snapshot never leaks into another server on the same port.
 import { createHash } from 'node:crypto'
-import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import type { RedisClient } from '../../drivers/redis.ts'
-import { GuardRestoreError, SnapshotNotFoundError } from '../errors.ts'
-import { checkSnapshotName } from '../postgres/postgres-snapshots.ts'
+import { GuardRestoreError } from '../errors.ts'
+import { SnapshotFiles } from '../snapshot-files.ts'
 import { keyBuffer, keyBytes, type KeyState, readKeys, restoreKey, scanKeys } from './key-space.ts'
 
 /** Bumped when the file layout changes; files of another format are refused, not misread. */
@@ -44,49 +43,28 @@ export async function defaultSnapshotDir(client: RedisClient, url: string, db: n
 /** Snapshots of one Redis database. */
 export class RedisSnapshots {
   private readonly store: string
-  private readonly dir: () => Promise<string>
+  private readonly files: SnapshotFiles<SnapshotFile>
 
   constructor(store: string, dir: () => Promise<string>) {
     this.store = store
-    this.dir = dir
-  }
-
-  private async file(name: string): Promise<string> {
-    checkSnapshotName(name)
-    return path.join(await this.dir(), `${name}.json`)
+    this.files = new SnapshotFiles<SnapshotFile>(store, dir, (data) => {
+      if (data.format !== FORMAT || !Array.isArray(data.keys)) throw new Error(`format ${String(data.format ?? 1)}, expected ${FORMAT}`)
+    })
   }
 
   /** Writes every key of the database to snapshot `name`. */
   async save(client: RedisClient, name: string): Promise<void> {
-    const file = await this.file(name)
     const state = await readKeys(client, await scanKeys(client, ['*'], []))
     const now = Date.now()
-    const data: SnapshotFile = {
+    await this.files.write(name, {
       format: FORMAT,
       keys: [...state].map(([k, v]) => [keyBuffer(k).toString('base64'), v.dump.toString('base64'), v.expireAt === undefined ? -1 : Math.max(1, v.expireAt - now)]),
-    }
-    fs.mkdirSync(path.dirname(file), { recursive: true })
-    fs.writeFileSync(`${file}.tmp`, JSON.stringify(data))
-    fs.renameSync(`${file}.tmp`, file)
+    })
   }
 
   /** Reads snapshot `name`; throws when it does not exist or cannot be read, before anything is touched. */
-  async read(name: string): Promise<SnapshotFile> {
-    const file = await this.file(name)
-    let text: string
-    try {
-      text = fs.readFileSync(file, 'utf8')
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new SnapshotNotFoundError(name, this.store, await this.list())
-      throw new GuardRestoreError('RIG_SNAPSHOT_UNREADABLE', this.store, `snapshot "${name}" cannot be read (${(err as Error).message}): ${file}`, err)
-    }
-    try {
-      const data = JSON.parse(text) as SnapshotFile
-      if (data.format !== FORMAT || !Array.isArray(data.keys)) throw new Error(`format ${String(data.format ?? 1)}, expected ${FORMAT}`)
-      return data
-    } catch (err) {
-      throw new GuardRestoreError('RIG_SNAPSHOT_UNREADABLE', this.store, `snapshot "${name}" is damaged or was written by another rig version (${(err as Error).message}): save it again. File: ${file}`, err)
-    }
+  read(name: string): Promise<SnapshotFile> {
+    return this.files.read(name)
   }
 
   /** Empties the database and loads snapshot `name`. */
@@ -106,22 +84,11 @@ export class RedisSnapshots {
     )
   }
 
-  async list(): Promise<string[]> {
-    try {
-      return fs
-        .readdirSync(await this.dir())
-        .filter((f) => f.endsWith('.json') && !f.startsWith('__'))
-        .map((f) => f.slice(0, -5))
-        .sort()
-    } catch {
-      return []
-    }
+  list(): Promise<string[]> {
+    return this.files.list()
   }
 
-  async drop(name: string): Promise<boolean> {
-    const file = await this.file(name)
-    const existed = fs.existsSync(file)
-    fs.rmSync(file, { force: true })
-    return existed
+  drop(name: string): Promise<boolean> {
+    return this.files.drop(name)
   }
 }
