@@ -37,6 +37,21 @@ describe('a broker that cannot start', () => {
     }
   })
 
+  it('option values are checked before anything starts', async () => {
+    const cases: Array<[Parameters<typeof rabbitmq>[0], RegExp]> = [
+      [{ vhost: '' }, /vhost must be a non-empty string/],
+      [{ user: 'a b' }, /user must be letters, digits/],
+      [{ management: 'yes' as unknown as boolean }, /management must be true or false/],
+      [{ settings: { 'a\nb': 1 } }, /settings key/],
+      [{ settings: { heartbeat: '30\nloopback_users = none' } }, /settings.heartbeat must be a value on one line/],
+    ]
+    for (const [options, message] of cases) {
+      const err = await rejection(start(defineConfig({ services: { mq: rabbitmq(options) } })))
+      expect(err.code).toBe('RIG_CONFIG_INVALID')
+      expect(err.message).toMatch(message)
+    }
+  })
+
   it('a misspelt plugin is a config error with a suggestion', async () => {
     const err = await rejection(start(defineConfig({ services: { mq: rabbitmq({ plugins: ['rabbitmq_shovle'] }) } })))
     expect(err.code).toBe('RIG_CONFIG_INVALID')
@@ -53,7 +68,7 @@ describe('a broker that cannot start', () => {
   it('a missing installation names what to install', async () => {
     const err = await rejection(start(defineConfig({ services: { mq: rabbitmq({ binDir: '/nonexistent' }) } })))
     expect(err.code).toBe('RIG_BINARY_NOT_FOUND')
-    expect(err.message).toMatch(/rabbitmq-server/)
+    expect(err.message).toMatch(/needs `rabbitmq-server`, but its binDir \/nonexistent does not exist/)
     expect(err.message).toMatch(/apt-get install rabbitmq-server/)
   })
 })

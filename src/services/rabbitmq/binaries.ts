@@ -73,5 +73,6 @@ export function requireRabbitmq(service: string, binDir?: string): RabbitmqInsta
   const found = findRabbitmq(binDir)
   if (found.install) return found.install
   if (found.missing === 'erl') throw new MissingBinaryError('erl', service, found.searched, `the Erlang runtime RabbitMQ runs on: ${INSTALL_HINT} (installs it too)`, 'RIG_ERLANG_BIN_DIR')
-  throw new MissingBinaryError('rabbitmq-server', service, found.searched, INSTALL_HINT, 'RIG_RABBITMQ_BIN_DIR')
+  const where = binDir === undefined ? undefined : fs.existsSync(binDir) ? `which is not in its binDir ${binDir}` : `but its binDir ${binDir} does not exist`
+  throw new MissingBinaryError('rabbitmq-server', service, found.searched, INSTALL_HINT, 'RIG_RABBITMQ_BIN_DIR', where)
 }

@@ -4,6 +4,7 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import { timeoutScale } from '../../config/defaults.ts'
+import { check, invalid } from '../../config/option-checks.ts'
 import { suggest } from '../../config/suggest.ts'
 import { ConfigError } from '../../errors.ts'
 import { amqpOpen } from '../../probes/amqp.ts'
@@ -58,11 +59,8 @@ function crashHint(lines: readonly string[]): string | undefined {
   return undefined
 }
 
-function checkOptions(name: string, o: RabbitmqOptions, install: RabbitmqInstall): string[] {
-  if (o.vhost !== undefined && (typeof o.vhost !== 'string' || o.vhost.length === 0 || o.vhost.length > 255)) {
-    throw new ConfigError('RIG_CONFIG_INVALID', `service "${name}": \`vhost\` must be a non-empty string of at most 255 characters, got ${JSON.stringify(o.vhost)}`)
-  }
-  if (o.user !== undefined && !NAME.test(o.user)) throw new ConfigError('RIG_CONFIG_INVALID', `service "${name}": \`user\` must be letters, digits, ".", "_" or "-", got ${JSON.stringify(o.user)}`)
+/** The plugins to enable: those asked for, each one present in the installation. */
+function pluginsOf(name: string, o: RabbitmqOptions, install: RabbitmqInstall): string[] {
   const available = fs.readdirSync(install.plugins).filter((e) => e.startsWith('rabbitmq_')).map((e) => e.replace(/-[\d.]+(\.ez)?$/, ''))
   const plugins = [...(o.plugins ?? []), ...(o.management ? ['rabbitmq_management'] : [])]
   for (const p of plugins) {
@@ -80,9 +78,22 @@ const rabbitmqKind: ServiceKind<RabbitmqOptions> = {
   errorPatterns: [/\[(error|critical|alert|emergency)\]/, /init terminating in do_boot/],
   // The readiness probe speaks AMQP itself; the guard (and tests) use amqplib.
   drivers: [{ package: 'amqplib', purpose: 'guard in tests' }],
+  validate(o, where) {
+    check.string(where, 'binDir', o.binDir)
+    check.boolean(where, 'management', o.management)
+    check.stringArray(where, 'plugins', o.plugins)
+    check.scalarMap(where, 'settings', o.settings)
+    if (o.vhost !== undefined && (typeof o.vhost !== 'string' || o.vhost.length === 0 || Buffer.byteLength(o.vhost) > 255)) invalid(where, 'vhost', 'a non-empty string of at most 255 bytes', o.vhost)
+    if (o.user !== undefined && (typeof o.user !== 'string' || !NAME.test(o.user))) invalid(where, 'user', 'letters, digits, ".", "_" or "-"', o.user)
+    // Written to rabbitmq.conf one per line: a key or value must not start another line.
+    for (const [k, v] of Object.entries(o.settings ?? {})) {
+      if (!/^[A-Za-z0-9_.$-]+$/.test(k)) invalid(where, `settings key ${JSON.stringify(k)}`, 'a rabbitmq.conf key such as "vm_memory_high_watermark.relative"', k)
+      if (/[\r\n]/.test(String(v))) invalid(where, `settings.${k}`, 'a value on one line', v)
+    }
+  },
   async start(ctx, o) {
     const install = requireRabbitmq(ctx.name, o.binDir)
-    const plugins = checkOptions(ctx.name, o, install)
+    const plugins = pluginsOf(ctx.name, o, install)
     const user = unprivilegedUser()
     const cache = await ensureRabbitmqCache(install, user, {
       onCold: () => ctx.notice(`initialising RabbitMQ ${install.version} data once (cached for next runs; a cold boot takes seconds)`),
