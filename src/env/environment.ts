@@ -116,7 +116,7 @@ export class Environment implements AsyncDisposable {
           await Promise.all(dependents(name).map(stopOne))
           const s = this.services[name]
           if (!s) return
-          await s.stop().catch(() => {})
+          await s.stop({ teardown: true }).catch(() => {})
           await s.logs.close()
         })()
         stopped.set(name, p)

@@ -216,9 +216,13 @@ export class StartedService implements ServiceAddress, ProbeTarget {
     }
   }
 
-  /** Stops the service gracefully (its kind's stop signal, then SIGKILL after a grace period). */
-  stop(): Promise<void> {
-    return keepAlive(this.doStop())
+  /**
+   * Stops the service gracefully (its kind's stop signal, then SIGKILL after a grace period).
+   * `teardown`: the environment is going away with the service's data, so the kind's
+   * `teardownSignal` (when it has one) replaces the clean stop.
+   */
+  stop(options: { teardown?: boolean } = {}): Promise<void> {
+    return keepAlive(this.doStop(options.teardown === true))
   }
 
   private note(type: 'stopping' | 'stopped' | 'paused' | 'resumed'): void {
@@ -226,7 +230,7 @@ export class StartedService implements ServiceAddress, ProbeTarget {
     if (p) p.emit({ type, service: this.name, at: this.since(p.t0) })
   }
 
-  private async doStop(): Promise<void> {
+  private async doStop(teardown: boolean): Promise<void> {
     if (!this.proc?.running) {
       if (this.status !== 'completed') this.status = 'stopped'
       return
@@ -235,7 +239,8 @@ export class StartedService implements ServiceAddress, ProbeTarget {
     this.note('stopping')
     if (this.status === 'paused') this.proc.resume()
     this.forgetFrozen()
-    await this.proc.stop()
+    const sig = teardown ? this.params?.launched.teardownSignal : undefined
+    await (sig ? this.proc.stop(undefined, sig) : this.proc.stop())
     if (this.status !== 'completed') this.status = 'stopped'
     this.note('stopped')
   }

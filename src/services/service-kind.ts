@@ -80,6 +80,11 @@ export interface Launched {
   completesOnExit?: boolean
   /** A hint shown when the process crashes during start-up (e.g. what its logs usually mean). */
   crashHint?: (logTail: readonly string[]) => string | undefined
+  /**
+   * Signal for the environment's final stop, when the instance dir and its data are thrown away
+   * (a clean stop is only worth its time before a restart). Default: the process's stop signal.
+   */
+  teardownSignal?: NodeJS.Signals
   /** Extra cleanup after the process stopped (the instance dir is removed by the environment). */
   cleanup?: () => Promise<void>
 }

@@ -17,6 +17,8 @@ async function count(c: AmqpChannel, queue: string): Promise<number> {
 
 /** Every test starts from the same vhost: exchange `events` → queue `jobs` holding one message. */
 async function seed(): Promise<void> {
+  // A test may have killed the broker (and this connection with it).
+  if (!connected) await connect()
   ch = await conn.createConfirmChannel()
   ch.on('error', () => {})
   for (const q of ['jobs', 'extra']) await ch.deleteQueue(q)
@@ -28,10 +30,17 @@ async function seed(): Promise<void> {
   await ch.waitForConfirms()
 }
 
+let connected = false
+async function connect(): Promise<void> {
+  conn = await connectAmqp(url)
+  connected = true
+  conn.on('close', () => (connected = false))
+}
+
 beforeAll(async () => {
   env = await startEnvironment(defineConfig({ services: { mq: rabbitmq() } }))
   url = env.get('mq').url
-  conn = await connectAmqp(url)
+  await connect()
 })
 
 beforeEach(seed)
@@ -158,21 +167,17 @@ describe('rabbitmq guard safety', () => {
 
 describe('a broker that dies mid-run', () => {
   it('is not blamed on the test; the guard starts over once it is back', async () => {
-    const other = await startEnvironment(defineConfig({ services: { mq2: rabbitmq() } }))
-    try {
-      await using guard = createGuard({ stores: [rabbitmqStore(other.get('mq2'))] })
-      await guard.baseline()
-      await other.get('mq2').kill()
-      const r = await guard.check('during the crash')
-      expect(r.leaked).toBe(false)
-      expect(r.stores[0]?.status).toBe('unavailable')
-      expect(r.errors.map((e) => e.code)).toEqual(['RIG_GUARD_STORE_UNAVAILABLE'])
-      expect(r.errors[0]?.message).toMatch(/store "mq2" \(amqp:\/\/rig@127\.0\.0\.1:\d+\/%2F\) went away/)
-      await other.get('mq2').restart()
-      expect((await guard.check('after the restart')).stores[0]?.status).toBe('rebaselined')
-      expect((await guard.check('next')).stores[0]?.status).toBe('clean')
-    } finally {
-      await other.stop()
-    }
+    const mq = env.get('mq')
+    await using guard = createGuard({ stores: [rabbitmqStore(mq)] })
+    await guard.baseline()
+    await mq.kill()
+    const r = await guard.check('during the crash')
+    expect(r.leaked).toBe(false)
+    expect(r.stores[0]?.status).toBe('unavailable')
+    expect(r.errors.map((e) => e.code)).toEqual(['RIG_GUARD_STORE_UNAVAILABLE'])
+    expect(r.errors[0]?.message).toMatch(/store "mq" \(amqp:\/\/rig@127\.0\.0\.1:\d+\/%2F\) went away/)
+    await mq.restart()
+    expect((await guard.check('after the restart')).stores[0]?.status).toBe('rebaselined')
+    expect((await guard.check('next')).stores[0]?.status).toBe('clean')
   })
 })

@@ -107,12 +107,12 @@ export class ManagedProcess {
     }
   }
 
-  /** Graceful stop with the spec's signal, then SIGKILL after the grace period. */
-  async stop(graceMs = this.spec.stopGraceMs ?? 5000): Promise<ExitInfo> {
+  /** Graceful stop with the spec's signal (or `sig`), then SIGKILL after the grace period. */
+  async stop(graceMs = this.spec.stopGraceMs ?? 5000, sig: NodeJS.Signals = this.spec.stopSignal ?? 'SIGTERM'): Promise<ExitInfo> {
     if (!this.running) return this.exited
     // A stopped process only acts on its stop signal once continued.
     if (this.frozen.length > 0) this.resume()
-    this.signal(this.spec.stopSignal ?? 'SIGTERM')
+    this.signal(sig)
     const timer = setTimeout(() => this.signal('SIGKILL'), graceMs)
     const info = await this.exited
     clearTimeout(timer)

@@ -125,8 +125,10 @@ const rabbitmqKind: ServiceKind<RabbitmqOptions> = {
         ...(managementPort ? { MANAGEMENT_URL: `http://127.0.0.1:${managementPort}`, MANAGEMENT_PORT: String(managementPort) } : {}),
       },
       provider: 'process',
-      // SIGTERM is a clean stop (the node closes its stores); after the grace, SIGKILL.
+      // SIGTERM is a clean stop (the node closes its stores, about a second), which a restart
+      // deserves; when the environment goes away with the data, SIGKILL ends it at once.
       launch: () => new ManagedProcess({ ...cmd, cwd: ctx.dir, user, stopSignal: 'SIGTERM', stopGraceMs: 5000 }, ctx.logs),
+      teardownSignal: 'SIGKILL',
       defaultReady: [withBootPhase(amqpOpen({ timeoutMs: 3000 }))],
       crashHint: () => crashHint(ctx.logs.texts()),
     }
