@@ -241,7 +241,7 @@ function section(o: { date: string; commit: string; machine: typeof machineShape
     '|---|---|---|---|---|---|',
     row('`rabbitmq()` ready, warm init cache (`startEnvironment` → AMQP connection.open)', r.envReadyWarm),
     row('`rabbitmq()` ready, empty init cache (fills it, then boots)', r.envReadyColdCache),
-    row('`env.stop()` of a broker (SIGTERM, clean stop)', r.envStop),
+    row('`env.stop()` of a broker (teardown: SIGKILL, the data goes with the dir)', r.envStop),
     row('broker VM alone: rig, warm (database copied from the init cache)', r.ready_rigWarm),
     row('broker VM alone: rig, cold (fresh database, no init cache)', r.ready_rigCold),
     row('… warm, but every application of the installation on the code path', r.ready_warmFullCodePath),
