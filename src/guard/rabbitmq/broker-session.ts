@@ -6,9 +6,13 @@ import path from 'node:path'
 import { parseAmqpUrl } from '../../drivers/amqp-handshake.ts'
 import { type AmqpChannel, type AmqpConnection, connectAmqp } from '../../drivers/amqp.ts'
 import { envsRoot } from '../../env/registry.ts'
+import { GuardUsageError } from '../errors.ts'
 import { AgentClient } from './agent-client.ts'
 import { type StoredMessage, readMessages } from './messages.ts'
 import { inspectVhost, type VhostState, watchQueues } from './topology.ts'
+
+/** The most messages of one queue the guard keeps (baseline, snapshot, worker copy). */
+const MAX_KEPT = 10_000
 
 /** A vhost's topology and the messages of its queues: a baseline, a snapshot, a worker's copy. */
 export interface VhostImage {
@@ -102,11 +106,18 @@ export class BrokerSession {
   }
 
   /** The topology and every ready message of the queues in `state` (read, then handed back). */
-  async capture(state: VhostState, only?: (queue: string) => boolean): Promise<VhostImage> {
+  async capture(state: VhostState): Promise<VhostImage> {
     const messages = new Map<string, StoredMessage[]>()
+    const big = [...state.queues.values()].filter((q) => q.ready > MAX_KEPT)
+    if (big.length > 0) {
+      throw new GuardUsageError(
+        'RIG_RABBITMQ_TOO_MANY_MESSAGES',
+        `${big.map((q) => `queue ${q.name} holds ${q.ready} messages`).join(', ')}: the guard keeps a queue's messages in memory to put them back (at most ${MAX_KEPT}); leave it out with \`exclude\``,
+      )
+    }
     const ch = await this.channel()
     try {
-      for (const q of state.queues.values()) if (q.ready > 0 && (only?.(q.name) ?? true)) messages.set(q.name, await readMessages(ch, q.name))
+      for (const q of state.queues.values()) if (q.ready > 0) messages.set(q.name, await readMessages(ch, q.name))
     } finally {
       await ch.close().catch(() => {})
     }

@@ -126,8 +126,10 @@ export async function watchQueues(conn: AmqpConnection, names: readonly string[]
   const out: VhostState = { queues: new Map(), exchanges: new Map(), bindings: new Map(), complete: false }
   let ch: AmqpChannel | undefined
   for (const name of names) {
-    ch ??= await conn.createChannel()
-    ch.on('error', () => {})
+    if (!ch) {
+      ch = await conn.createChannel()
+      ch.on('error', () => {})
+    }
     try {
       const q = await ch.checkQueue(name)
       out.queues.set(name, { name, type: 'classic', durable: true, autoDelete: false, exclusive: false, arguments: [], ready: q.messageCount, unacked: 0, consumers: q.consumerCount })
