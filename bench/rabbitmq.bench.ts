@@ -192,7 +192,7 @@ async function readingAVhost(url: string, vars: Record<string, string>, ch: Amqp
   await ch.waitForConfirms()
   const viaAgent = (await s.read([], [])).queues.get('q02')?.ready
   const viaApi = ((await (await fetch(api, { headers: { authorization: auth } })).json()) as Array<{ name: string; messages_ready?: number }>).find((q) => q.name === 'q02')?.messages_ready
-  notes.freshness = `right after publishing 3 messages to an empty queue: rig's agent says ${viaAgent}, the management API says ${viaApi ?? 'nothing yet'} (its figures come from statistics emitted every 5 s by default)`
+  notes.freshness = `Right after publishing 3 messages to an empty queue: rig's agent says ${viaAgent}, the management API says ${viaApi ?? 'nothing yet'} (its figures come from statistics emitted every 5 s by default)`
   await ch.purgeQueue('q02')
   await s.close()
   // rabbitmqctl starts an Erlang VM per call; measured on this machine's own broker when there is one.
