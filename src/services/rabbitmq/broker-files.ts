@@ -9,7 +9,7 @@ import type { RabbitmqInstall } from './binaries.ts'
 /**
  * Every broker rig starts is `rig@localhost`: a data directory belongs to its node name, so one
  * fixed name is what lets the init cache hand out pre-initialised data. Brokers never meet:
- * each has its own distribution port and cookie and registers with no port mapper.
+ * each has its own distribution port and cookie, and none is looked up through epmd.
  */
 export const NODE_NAME = 'rig@localhost'
 
@@ -134,9 +134,11 @@ export function vmCommand(install: RabbitmqInstall, l: BrokerLayout, ports: { am
     '+W', 'w', '+MBas', 'ageffcbf', '+MHas', 'ageffcbf', '+MBlmbcs', '512', '+MHlmbcs', '512', '+MMmcs', '30',
     '+P', '1048576', '+t', '5000000', '+zdbbl', '128000', '+sbwt', 'none', '+sbwtdcpu', 'none', '+sbwtdio', 'none', '+B', 'i',
     '-syslog', 'logger', '[]', '-syslog', 'syslog_error_logger', 'false', '-kernel', 'prevent_overlapping_partitions', 'false',
-    // Distribution starts with the VM on a port of its own and no port mapper: RabbitMQ skips
-    // its epmd checks (a second VM each), and no epmd daemon is ever spawned outside rig's
-    // process group.
+    // Distribution starts with the VM, on a port of its own that `-erl_epmd_port` makes known
+    // without asking epmd: RabbitMQ skips its epmd checks (a second VM each), and no epmd
+    // daemon is ever spawned outside rig's process group. An epmd the machine already runs
+    // still gets the name registered (the first broker wins it; others go on without): nothing
+    // of rig looks a broker up through epmd.
     '-sname', NODE_NAME, '-start_epmd', 'false', '-erl_epmd_port', dist,
     '-kernel', 'inet_dist_listen_min', dist, '-kernel', 'inet_dist_listen_max', dist, '-kernel', 'inet_dist_use_interface', '{127,0,0,1}',
   ]
