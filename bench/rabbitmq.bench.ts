@@ -218,7 +218,7 @@ async function main(): Promise<void> {
   try {
     commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: here, encoding: 'utf8' }).trim()
   } catch {}
-  const machine = { cpus: `${os.cpus().length} × ${os.cpus()[0]?.model ?? '?'}`, memGiB: Math.round((os.totalmem() / 2 ** 30) * 10) / 10, node: process.version, loadBefore: loadBefore.map((x) => Math.round(x * 100) / 100), loadAfter: os.loadavg().map((x) => Math.round(x * 100) / 100) }
+  const machine: Machine = { cpus: `${os.cpus().length} × ${os.cpus()[0]?.model ?? '?'}`, memGiB: Math.round((os.totalmem() / 2 ** 30) * 10) / 10, node: process.version, loadBefore: loadBefore.map((x) => Math.round(x * 100) / 100), loadAfter: os.loadavg().map((x) => Math.round(x * 100) / 100) }
   const out = { date: new Date().toISOString(), commit, bootRuns: BOOT_RUNS, runs: RUNS, machine, results, ratios, notes, totalS: Math.round((performance.now() - started) / 100) / 10 }
   console.log(JSON.stringify(out, null, 2))
   if (values['no-write']) return
@@ -227,7 +227,15 @@ async function main(): Promise<void> {
   writeResultsSection('rabbitmq', section(out))
 }
 
-function section(o: { date: string; commit: string; machine: typeof machineShape; ratios: Record<string, number>; totalS: number }): string {
+interface Machine {
+  cpus: string
+  memGiB: number
+  node: string
+  loadBefore: number[]
+  loadAfter: number[]
+}
+
+function section(o: { date: string; commit: string; machine: Machine; ratios: Record<string, number>; totalS: number }): string {
   const r = results
   const row = (label: string, s: Summary | undefined): string => (s ? `| ${label} | ${s.median.toFixed(1)} ms | ${s.p90.toFixed(1)} ms | ${s.min.toFixed(1)} ms | ${s.max.toFixed(1)} ms | ${s.n} |` : `| ${label} | — | | | | |`)
   const m = o.machine
@@ -261,7 +269,5 @@ function section(o: { date: string; commit: string; machine: typeof machineShape
     `Stock script / rig warm (VM alone, medians): **${o.ratios.stockOverWarm}×**. Per test, rig's check + purge is **${o.ratios.redeclareOverRig}×** faster than deleting and declaring the queues again and ${o.ratios.purgeAllOverRig}× faster than purging them all. ${notes.freshness}.`,
   ].join('\n')
 }
-
-const machineShape = { cpus: '', memGiB: 0, node: '', loadBefore: [] as number[], loadAfter: [] as number[] }
 
 await main()
