@@ -110,6 +110,17 @@ describe('rabbitmq guard', () => {
     }
   })
 
+  it('does not blame messages a consumer handed back by closing right before the check', async () => {
+    for (let i = 0; i < 5; i++) {
+      const other = await connectAmqp(env.get('mq').url)
+      const c = await other.createChannel()
+      expect(await c.get('audit', { noAck: false })).toBeTruthy()
+      await other.close()
+      const r = await guard.check('reads and leaves')
+      expect(r.leaked, r.message).toBe(false)
+    }
+  })
+
   it('deletes queues and exchanges a test created, exclusive ones included', async () => {
     const other = await connectAmqp(env.get('mq').url)
     try {

@@ -90,7 +90,8 @@ test('worker ${n} has its own vhost', async () => {
 `
     project.write('test/a.test.ts', file(1))
     project.write('test/b.test.ts', file(2))
-    const run = await vitest(project, { env: { VITEST_MAX_WORKERS: '2' } })
+    project.write('vitest.config.ts', `import { defineConfig } from 'vitest/config'\nimport { rig } from 'testrig/vitest'\nexport default defineConfig({ plugins: [rig({ fixture: 'jobs', isolation: 'database' })], test: { include: ['test/**/*.test.ts'], maxWorkers: 2 } })\n`)
+    const run = await vitest(project)
     expect(run.output).toContain('2 passed')
     expect(run.code).toBe(0)
     expect(leftovers(project.dir)).toEqual([])

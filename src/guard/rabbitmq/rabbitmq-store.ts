@@ -1,6 +1,7 @@
 // The RabbitMQ guard adapter: a vhost's queues (with ready and unacknowledged messages),
 // exchanges and bindings against the baseline; restored by deleting what a test created,
 // declaring what it deleted, purging queues back to their baseline messages.
+import { setTimeout as sleep } from 'node:timers/promises'
 import type { BaselineOptions, RestoreOutcome, RestoreStrategy, StoreAdapter, StoreDiff, StoreInfo, WorkerCloner } from '../adapter.ts'
 import { GuardRefusedError, GuardUsageError, StoreUnavailableError } from '../errors.ts'
 import type { StoreSource } from '../postgres/postgres-store.ts'
@@ -42,6 +43,9 @@ function redact(url: string): string {
 }
 
 const LOST = /ECONNREFUSED|ECONNRESET|EPIPE/
+
+/** Pauses before reading unacknowledged counts again (at most 75 ms, only when some grew). */
+const SETTLE_MS = [5, 20, 50]
 
 /** The guard adapter of one RabbitMQ vhost. */
 export class RabbitmqStore implements StoreAdapter {
@@ -120,7 +124,14 @@ export class RabbitmqStore implements StoreAdapter {
     const base = this.base
     if (!base) throw new GuardUsageError('RIG_GUARD_NO_BASELINE', `store "${this.info.name}": call baseline() before diff()`)
     return this.using(async (s) => {
-      const now = await this.read(s)
+      let now = await this.read(s)
+      // A channel closed just before the check hands its unacknowledged messages back through
+      // the broker's delegates, asynchronously: look again before blaming the test for them.
+      for (const pause of SETTLE_MS) {
+        if (![...now.queues.values()].some((q) => q.unacked > (base.state.queues.get(q.name)?.unacked ?? 0))) break
+        await sleep(pause)
+        now = await this.read(s)
+      }
       const { changes, plan } = compareVhost(base.state, now)
       const internal: RabbitInternal = { now, plan }
       return { store: this.info.name, kind: 'rabbitmq', changes, internal }
