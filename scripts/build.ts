@@ -54,6 +54,8 @@ export function build(out = path.join(ROOT, 'dist')): Record<string, unknown> {
   run(process.execPath, [path.join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json', '--outDir', out])
   // The command's declarations describe nothing anyone imports.
   for (const f of fs.readdirSync(path.join(out, 'bin'))) if (f.endsWith('.d.ts')) fs.rmSync(path.join(out, 'bin', f))
+  // Sources that are not TypeScript (RabbitMQ's agent, in Erlang) ship as they are.
+  fs.cpSync(path.join(ROOT, 'src'), path.join(out, 'src'), { recursive: true, filter: (f) => fs.statSync(f).isDirectory() || !f.endsWith('.ts') })
   const manifest = publishedManifest(JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')))
   fs.writeFileSync(path.join(out, 'package.json'), `${JSON.stringify(manifest, null, 2)}\n`)
   for (const f of SHIPPED) fs.cpSync(path.join(ROOT, f), path.join(out, f), { recursive: true })

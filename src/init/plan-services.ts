@@ -7,7 +7,7 @@ import type { ProjectFacts } from './inspect-project.ts'
 export interface PlannedService {
   /** Its name in the config, e.g. `db`. */
   name: string
-  factory: 'postgres' | 'redis' | 'mariadb' | 'command' | 'external'
+  factory: 'postgres' | 'redis' | 'mariadb' | 'rabbitmq' | 'command' | 'external'
   /** The evidence, for the comment above it: e.g. "you use `pg`". */
   because: string
   /** Written commented out, as what it is (e.g. `RabbitMQ`): rig cannot start this kind yet. */
@@ -32,7 +32,7 @@ const CLIENTS = {
 } as const
 
 /** The driver rig itself loads for a kind it starts. */
-const DRIVER = { postgres: 'pg', redis: 'redis', mariadb: 'mysql2' } as const
+const DRIVER = { postgres: 'pg', redis: 'redis', mariadb: 'mysql2', rabbitmq: 'amqplib' } as const
 
 function uses(facts: ProjectFacts, store: keyof typeof CLIENTS): string | undefined {
   const found = CLIENTS[store].filter((d) => facts.deps.has(d))
@@ -58,13 +58,13 @@ export function planServices(facts: ProjectFacts): ServicePlan {
   const redisBecause = uses(facts, 'redis')
   if (redisBecause) services.push({ name: 'cache', factory: 'redis', because: redisBecause })
   const mqBecause = uses(facts, 'rabbitmq')
-  if (mqBecause) services.push({ name: 'broker', factory: 'external', because: mqBecause, commented: 'RabbitMQ', url: 'amqp://guest:guest@127.0.0.1:5672' })
+  if (mqBecause) services.push({ name: 'broker', factory: 'rabbitmq', because: mqBecause })
   const mysqlBecause = [uses(facts, 'mysql'), viaPrisma?.store === 'mysql' ? viaPrisma.because : undefined].filter(Boolean).join('; ')
   if (mysqlBecause) services.push({ name: 'mysql', factory: 'mariadb', because: mysqlBecause })
   if (services.every((s) => s.commented) && !facts.scripts.start) {
     services.unshift({ name: 'db', factory: 'postgres', because: 'nothing in package.json names a database: a PostgreSQL to start from, replace it with what your tests need' })
   }
   if (facts.scripts.start) services.push({ name: 'app', factory: 'command', because: `your \`start\` script: ${facts.scripts.start}` })
-  const missingDrivers = services.flatMap((s) => (s.factory === 'postgres' || s.factory === 'redis' || s.factory === 'mariadb') && !facts.deps.has(DRIVER[s.factory]) ? [DRIVER[s.factory]] : [])
+  const missingDrivers = services.flatMap((s) => (s.factory === 'postgres' || s.factory === 'redis' || s.factory === 'mariadb' || s.factory === 'rabbitmq') && !facts.deps.has(DRIVER[s.factory]) ? [DRIVER[s.factory]] : [])
   return { services, missingDrivers }
 }

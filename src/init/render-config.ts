@@ -2,7 +2,7 @@
 // is there and how to change it, so the file teaches the config as it is read.
 import type { PlannedService, ServicePlan } from './plan-services.ts'
 
-const ENV_VAR = { postgres: 'DATABASE_URL', redis: 'REDIS_URL', mariadb: 'MYSQL_URL' } as Partial<Record<PlannedService['factory'], string>>
+const ENV_VAR = { postgres: 'DATABASE_URL', redis: 'REDIS_URL', mariadb: 'MYSQL_URL', rabbitmq: 'AMQP_URL' } as Partial<Record<PlannedService['factory'], string>>
 
 function app(s: PlannedService, stores: PlannedService[]): string[] {
   const deps = stores.map((d) => d.name)
@@ -29,13 +29,16 @@ function store(s: PlannedService): string[] {
     return [`    // MariaDB (${s.because}): a real server from local binaries, on a free port, its own random password.`, `    // Tests and dependents get its address as RIG_${s.name.toUpperCase()}_URL (mysql://…); options: database, user, settings…`, `    ${s.name}: mariadb({ database: 'app' }),`]
   }
   if (s.factory === 'redis') return [`    // Redis (${s.because}), in memory, on a free port (RIG_CACHE_URL).`, `    ${s.name}: redis(),`]
+  if (s.factory === 'rabbitmq') {
+    return [`    // RabbitMQ (${s.because}): rig's own broker, its URL with a generated password in`, `    // RIG_${s.name.toUpperCase()}_URL (amqp://…). It boots in seconds: keep one running with \`npx rig up\`.`, `    ${s.name}: rabbitmq(),`]
+  }
   return [`    // ${s.commented} (${s.because}): rig does not start it yet; to use a running one`, `    // (import \`external\` from 'testrig'):`, `    // ${s.name}: external({ url: '${s.url}' }),`]
 }
 
 /** Renders the config file for `plan`. */
 export function renderConfig(plan: ServicePlan): string {
   const live = plan.services.filter((s) => !s.commented)
-  const stores = live.filter((s) => s.factory === 'postgres' || s.factory === 'redis' || s.factory === 'mariadb')
+  const stores = live.filter((s) => s.factory === 'postgres' || s.factory === 'redis' || s.factory === 'mariadb' || s.factory === 'rabbitmq')
   const factories = ['defineConfig', ...live.map((s) => s.factory)]
   const lines = [
     '// The services your tests run against, for `npx rig up`, `npx rig run -- CMD` and the test',

@@ -32,8 +32,8 @@ export const init: Command = {
   usage: 'rig init [--runner vitest|jest|node-test] [--force]',
   details:
     'Reads package.json in the current directory: database clients (pg, postgres, prisma, mysql2, ioredis, redis…)\n' +
-    'become services, a `start` script becomes your app, amqplib becomes a commented external()\n' +
-    'service. Adds the plugin to vitest.config.* (creating one if needed), or prints the lines for Jest and\n' +
+    'and amqplib become services, a `start` script becomes your app. Adds the plugin to vitest.config.*\n' +
+    '(creating one if needed), or prints the lines for Jest and\n' +
     'node:test; adds .rig/ and rig-report/ to .gitignore; prints the next two commands.\n' +
     'An existing rig config is never replaced without --force. Exit code 2 when nothing could be written.',
   options: {

@@ -5,8 +5,8 @@ import { spawn } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import fs from 'node:fs'
 import path from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { RigError } from '../../errors.ts'
+import { moduleFile } from '../../module-file.ts'
 import { cacheRoot } from '../../providers/process/cache-dir.ts'
 import { lockDir } from '../../providers/process/dir-lock.ts'
 import { freePort } from '../../providers/process/ports.ts'
@@ -18,7 +18,7 @@ import { brokerLayout, secret, vmCommand, writeBrokerFiles } from './broker-file
 /** Bumped when what the cache holds changes, so old entries are not reused. */
 const CACHE_LAYOUT = 2
 
-const AGENT_SOURCE = path.join(path.dirname(fileURLToPath(import.meta.url)), 'rig_agent.erl')
+const AGENT_SOURCE = moduleFile(import.meta.url, './rig_agent.erl')
 
 /** A filled cache entry. */
 export interface RabbitmqCache {
