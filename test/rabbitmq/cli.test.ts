@@ -27,7 +27,7 @@ describe('rig up + rig snapshot with RabbitMQ', { shuffle: false }, () => {
   })
 
   it('up prints the broker with its credentials and vhost', () => {
-    expect(url).toMatch(/^amqp:\/\/rig:[A-Za-z0-9]{24}@127\.0\.0\.1:\d+\/app$/)
+    expect(url).toMatch(/^amqp:\/\/rig:[A-Za-z0-9_-]{24}@127\.0\.0\.1:\d+\/app$/)
   })
 
   it('snapshot save, change, snapshot restore: queues, exchanges and messages are back', async () => {

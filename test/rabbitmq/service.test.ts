@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { amqpHandshake } from '../../src/drivers/amqp-handshake.ts'
 import { connectAmqp } from '../../src/drivers/amqp.ts'
 import { defineConfig, type Environment, rabbitmq } from '../../src/index.ts'
+import { SERVICE_ACCOUNT } from '../../src/providers/process/user.ts'
 import { assertNothingLeft, start } from '../support/env.ts'
 import { expectPidsGone, processTree } from '../support/procs.ts'
 
@@ -37,7 +38,7 @@ describe('rabbitmq()', () => {
     expect(u.protocol).toBe('amqp:')
     expect(u.hostname).toBe('127.0.0.1')
     expect(u.username).toBe('rig')
-    expect(u.password).toMatch(/^[A-Za-z0-9]{24}$/)
+    expect(u.password).toMatch(/^[A-Za-z0-9_-]{24}$/)
     expect(u.pathname).toBe('/shop')
     expect(Number(u.port)).not.toBe(5672)
     const vars = env.vars()
@@ -83,6 +84,13 @@ describe('rabbitmq()', () => {
     expect(fs.statSync(`${dir}/home/.erlang.cookie`).mode & 0o777).toBe(0o400)
     expect(fs.statSync(`${dir}/definitions.json`).mode & 0o777).toBe(0o600)
     expect(fs.statSync(`${dir}/agent`).mode & 0o777).toBe(0o700)
+    // Only the broker's account enters its directory; as root, that is rig's service account.
+    expect(fs.statSync(dir).mode & 0o777).toBe(0o700)
+    if (process.getuid?.() === 0) {
+      const owner = execFileSync('ps', ['-o', 'user=', '-p', String(env.get('mq').pid)], { encoding: 'utf8' }).trim()
+      expect(owner).toBe(SERVICE_ACCOUNT)
+      expect(fs.statSync(dir).uid).toBe(fs.statSync(`${dir}/home/.erlang.cookie`).uid)
+    }
     // The broker on 5672 (when this machine has one) still answers as before.
     const system = await amqpHandshake(SYSTEM).catch(() => undefined)
     if (system) expect(system.product).toBe('RabbitMQ')

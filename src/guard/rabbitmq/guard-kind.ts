@@ -7,5 +7,7 @@ import { rabbitmqWorkers } from './worker-vhosts.ts'
 export const rabbitmqGuardKind: GuardKind = {
   kind: 'rabbitmq',
   store: (source, options = {}) => rabbitmqStore(source, options.exclude ? { exclude: options.exclude } : {}),
-  workers: (source) => rabbitmqWorkers(source.name, source.url),
+  // No URL schemes: on a broker rig did not start, the guard needs the queues to watch, which
+  // only a store made with rabbitmqStore({ queues }) can say.
+  workers: (info, url) => rabbitmqWorkers(info, url),
 }

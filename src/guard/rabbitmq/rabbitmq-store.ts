@@ -3,11 +3,12 @@
 // declaring what it deleted, purging queues back to their baseline messages.
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { BaselineOptions, RestoreOutcome, RestoreStrategy, StoreAdapter, StoreDiff, StoreInfo, WorkerCloner } from '../adapter.ts'
-import { GuardRefusedError, GuardUsageError, StoreUnavailableError } from '../errors.ts'
+import { GuardUsageError, StoreUnavailableError } from '../errors.ts'
 import type { StoreSource } from '../postgres/postgres-store.ts'
 import { BrokerSession, type VhostImage } from './broker-session.ts'
 import { converge, type ConvergePlan } from './converge.ts'
 import { compareVhost } from './rabbitmq-diff.ts'
+import { assertMayClean } from '../safety.ts'
 import { RabbitmqSnapshots, snapshotDir } from './rabbitmq-snapshots.ts'
 import { loadDefinitions } from './definitions-script.ts'
 import type { VhostState } from './topology.ts'
@@ -65,7 +66,7 @@ export class RabbitmqStore implements StoreAdapter {
     this.watched = options.queues ?? []
     this.info = { name: source.name, kind: 'rabbitmq', target: redact(source.url), startedByRig: source.provider === 'process' }
     this.snapshots = new RabbitmqSnapshots(source.name, async () => snapshotDir(await this.open(), this.url, options.snapshotDir))
-    this.workers = rabbitmqWorkers(source.name, source.url, { exclude: this.exclude })
+    this.workers = rabbitmqWorkers(this.info, source.url, { exclude: this.exclude })
   }
 
   private async open(): Promise<BrokerSession> {
@@ -107,6 +108,8 @@ export class RabbitmqStore implements StoreAdapter {
   }
 
   async baseline(options: BaselineOptions): Promise<void> {
+    // Keeping the queued messages means reading and requeueing them: a write.
+    if (options.writable) assertMayClean(this.info, {}, 'keep the queued messages of')
     this.baselineOptions = options
     await this.using(async (s) => {
       const state = await this.read(s)
@@ -139,7 +142,8 @@ export class RabbitmqStore implements StoreAdapter {
   }
 
   async restore(diff: StoreDiff, strategy: RestoreStrategy): Promise<RestoreOutcome> {
-    if (!this.baselineOptions?.writable || !this.base) throw new GuardRefusedError(this.info.target, `rig did not start "${this.info.name}"; opt in with \`allowClean: ['${this.info.name}']\``)
+    assertMayClean(this.info)
+    if (!this.baselineOptions?.writable || !this.base) throw new GuardUsageError('RIG_GUARD_READ_ONLY', `store "${this.info.name}": its baseline was taken read-only; take it again with \`writable: true\` before restoring`)
     const base = this.base
     const t0 = performance.now()
     const internal = diff.internal as RabbitInternal
@@ -149,10 +153,13 @@ export class RabbitmqStore implements StoreAdapter {
   }
 
   async saveSnapshot(name: string): Promise<void> {
+    // Reading queued messages requeues them (marked redelivered): a write.
+    assertMayClean(this.info, {}, 'save a snapshot of')
     await this.using(async (s) => this.snapshots.save(name, s.vhost, await s.capture(await this.read(s))))
   }
 
   async restoreSnapshot(name: string): Promise<void> {
+    assertMayClean(this.info, {}, 'restore a snapshot on')
     const image = await this.snapshots.load(name)
     await this.using(async (s) => {
       const now = await this.read(s)
@@ -160,16 +167,23 @@ export class RabbitmqStore implements StoreAdapter {
     })
   }
 
+  /** Throws unless snapshot `name` exists and can be read; touches nothing. */
+  async verifySnapshot(name: string): Promise<void> {
+    await this.snapshots.load(name)
+  }
+
   listSnapshots(): Promise<string[]> {
     return this.snapshots.list()
   }
 
   dropSnapshot(name: string): Promise<boolean> {
+    assertMayClean(this.info, {}, 'drop a snapshot of')
     return this.snapshots.drop(name)
   }
 
   /** Loads a JSON file of queues, exchanges, bindings and messages (see docs/guard.md): fixtures. */
   async runScript(text: string): Promise<void> {
+    assertMayClean(this.info, {}, 'load a fixture into')
     await this.using((s) => loadDefinitions(s, text))
   }
 

@@ -1,9 +1,10 @@
 // Per-worker RabbitMQ copies: one vhost per parallel worker on the same broker, holding the
 // baseline's exchanges, queues, bindings and messages; the worker reaches it through its URL.
 // Each vhost's description says whose it is, so a later run sweeps what a crashed one left.
-import type { WorkerClone, WorkerCloner } from '../adapter.ts'
+import type { StoreInfo, WorkerClone, WorkerCloner } from '../adapter.ts'
 import { GuardUsageError } from '../errors.ts'
 import { copyMeta, type CopyMeta, ownerGone } from '../postgres/template-db.ts'
+import { assertMayClean } from '../safety.ts'
 import { BrokerSession } from './broker-session.ts'
 import { converge } from './converge.ts'
 
@@ -35,11 +36,16 @@ async function withSession<T>(url: string, fn: (s: BrokerSession) => Promise<T>)
 
 const EMPTY = { queues: new Map(), exchanges: new Map(), bindings: new Map(), complete: true }
 
-/** Copies the vhost at `url` once per parallel worker. */
-export function rabbitmqWorkers(store: string, url: string, options: RabbitmqWorkerOptions = {}): WorkerCloner {
+/**
+ * Copies the vhost at `url` once per parallel worker. `info` says whose it is: every copy, drop
+ * and sweep goes through the guard's safety gate first.
+ */
+export function rabbitmqWorkers(info: StoreInfo, url: string, options: RabbitmqWorkerOptions = {}): WorkerCloner {
+  const store = info.name
   const exclude = options.exclude ?? []
-  const sweep = (stale: (m: CopyMeta) => boolean): Promise<number> =>
+  const sweep = (stale: (m: CopyMeta) => boolean, action: string): Promise<number> =>
     withSession(url, async (s) => {
+      assertMayClean(info, {}, action)
       const { vhosts } = await s.agent!.request<{ vhosts: Array<{ name: string; description: string }> }>({ op: 'list_vhosts' })
       let n = 0
       for (const v of vhosts) {
@@ -58,6 +64,7 @@ export function rabbitmqWorkers(store: string, url: string, options: RabbitmqWor
   return {
     prepare: (count, runId) =>
       withSession(url, async (s) => {
+        assertMayClean(info, {}, 'clone')
         const image = await s.capture(await s.read(exclude, []))
         const clones: WorkerClone[] = []
         for (let w = 1; w <= count; w++) {
@@ -74,7 +81,7 @@ export function rabbitmqWorkers(store: string, url: string, options: RabbitmqWor
         }
         return clones
       }),
-    drop: (runId) => sweep((m) => m.runId === runId),
-    sweep: ({ maxAgeMs = 24 * 3600_000 } = {}) => sweep((m) => ownerGone(m) || Date.now() - Date.parse(m.createdAt) > maxAgeMs),
+    drop: (runId) => sweep((m) => m.runId === runId, 'drop worker copies on'),
+    sweep: ({ maxAgeMs = 24 * 3600_000 } = {}) => sweep((m) => ownerGone(m) || Date.now() - Date.parse(m.createdAt) > maxAgeMs, 'drop worker copies on'),
   }
 }

@@ -11,11 +11,12 @@ import { amqpOpen } from '../../probes/amqp.ts'
 import { ManagedProcess } from '../../providers/process/managed-process.ts'
 import { freePort } from '../../providers/process/ports.ts'
 import { run } from '../../providers/process/run.ts'
-import { chownForService, unprivilegedUser } from '../../providers/process/user.ts'
+import { chownForService, privateServiceDir, unprivilegedUser } from '../../providers/process/user.ts'
+import { newPassword } from '../credentials.ts'
 import { defineService, type CommonOptions, type DoctorEntry, type ServiceDefinition, type ServiceKind } from '../service-kind.ts'
 import { findRabbitmq, INSTALL_HINT, type RabbitmqInstall, requireRabbitmq } from './binaries.ts'
 import { withBootPhase } from './boot-phase.ts'
-import { brokerLayout, secret, vmCommand, writeBrokerFiles } from './broker-files.ts'
+import { brokerLayout, vmCommand, writeBrokerFiles } from './broker-files.ts'
 import { ensureRabbitmqCache } from './init-cache.ts'
 
 /** Options of {@link rabbitmq}. */
@@ -107,10 +108,12 @@ const rabbitmqKind: ServiceKind<RabbitmqOptions> = {
     await run('cp', ['-a', '--reflink=auto', cache.data, layout.data])
     const vhost = o.vhost ?? '/'
     const amqpUser = o.user ?? 'rig'
-    const password = secret(24)
+    const password = newPassword()
     const managementPort = o.management ? await freePort() : undefined
     writeBrokerFiles(layout, { amqpPort: ctx.port, user: amqpUser, password, vhost, plugins, ...(managementPort ? { managementPort } : {}), ...(o.settings ? { settings: o.settings } : {}) })
     chownForService(ctx.dir, user)
+    // Data, cookie, definitions and the agent's socket: the broker's account only.
+    privateServiceDir(ctx.dir, user)
     const cmd = vmCommand(install, layout, { amqp: ctx.port, dist: await freePort() }, cache)
     const url = `amqp://${amqpUser}:${password}@127.0.0.1:${ctx.port}/${encodeURIComponent(vhost)}`
     return {
