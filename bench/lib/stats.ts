@@ -12,18 +12,24 @@ export interface Summary {
 }
 
 /**
- * The q-quantile (0..1) with linear interpolation between closest ranks (the usual
- * "type 7" definition, as in NumPy and R's default). NaN for an empty list.
+ * The q-quantile (0..1) of samples already sorted ascending, with linear interpolation between
+ * closest ranks (the usual "type 7" definition, as in NumPy and R's default). NaN when empty.
  */
-export function quantile(samples: readonly number[], q: number): number {
-  if (samples.length === 0) return Number.NaN
-  const sorted = [...samples].sort((a, b) => a - b)
+function sortedQuantile(sorted: readonly number[], q: number): number {
+  if (sorted.length === 0) return Number.NaN
   const pos = (sorted.length - 1) * Math.min(1, Math.max(0, q))
   const lo = Math.floor(pos)
   const hi = Math.ceil(pos)
   const a = sorted[lo] as number
   const b = sorted[hi] as number
   return a + (b - a) * (pos - lo)
+}
+
+const ascending = (samples: readonly number[]): number[] => [...samples].sort((a, b) => a - b)
+
+/** The q-quantile (0..1) of `samples`, type 7 (see {@link sortedQuantile}). NaN for an empty list. */
+export function quantile(samples: readonly number[], q: number): number {
+  return sortedQuantile(ascending(samples), q)
 }
 
 export const median = (samples: readonly number[]): number => quantile(samples, 0.5)
@@ -35,16 +41,23 @@ export function round(x: number, digits = 1): number {
   return Math.round(x * f) / f
 }
 
-/** Median, p90, min, max and mean of `samples`, rounded to `digits` decimals (0.1 by default). */
+/**
+ * Median, p90, min, max and mean of `samples`, rounded to `digits` decimals (0.1 by default).
+ * Sorted once, never spread into `Math.min(...xs)`, which throws a RangeError past ~100k
+ * arguments (latency samples reach that).
+ */
 export function summarize(samples: readonly number[], digits = 1): Summary {
-  const n = samples.length
+  const sorted = ascending(samples)
+  const n = sorted.length
+  let sum = 0
+  for (const x of sorted) sum += x
   return {
     n,
-    median: round(median(samples), digits),
-    p90: round(p90(samples), digits),
-    min: round(n ? Math.min(...samples) : Number.NaN, digits),
-    max: round(n ? Math.max(...samples) : Number.NaN, digits),
-    mean: round(n ? samples.reduce((s, x) => s + x, 0) / n : Number.NaN, digits),
+    median: round(sortedQuantile(sorted, 0.5), digits),
+    p90: round(sortedQuantile(sorted, 0.9), digits),
+    min: round(n ? (sorted[0] as number) : Number.NaN, digits),
+    max: round(n ? (sorted[n - 1] as number) : Number.NaN, digits),
+    mean: round(n ? sum / n : Number.NaN, digits),
   }
 }
 
