@@ -86,6 +86,76 @@ describe('GET /health', () => {
   })
 })
 
+describe('the warm path replays prepared answers while their results hold', () => {
+  const ageOf = (body: any, name: string): number => body.checks[name][0].ageMs
+
+  test('until a result leaves its TTL: then the check runs again and the answer changes', async () => {
+    let runs = 0
+    const { get } = await serve([def('flips', (c) => (runs++ === 0 ? undefined : c.warn('now degraded')))], { ttl: 150 })
+    expect(await (await get('/health')).json()).toMatchObject({ status: 'pass' })
+    expect(await (await get('/health')).json()).toMatchObject({ status: 'pass' })
+    expect(runs).toBe(1)
+    await new Promise((r) => setTimeout(r, 250))
+    expect(await (await get('/health')).json()).toMatchObject({ status: 'warn', checks: { flips: [{ output: 'now degraded' }] } })
+    expect(runs).toBe(2)
+  })
+
+  test('the shortest TTL among the checks of an answer decides how long it is replayed', async () => {
+    let runs = 0
+    const { get } = await serve([def('config', () => {}), def('db', () => (runs++ === 0 ? undefined : false), { ttl: 120 })])
+    expect((await get('/health')).status).toBe(200)
+    expect((await get('/health')).status).toBe(200)
+    expect(runs).toBe(1)
+    await new Promise((r) => setTimeout(r, 200))
+    const res = await get('/health')
+    expect(res.status).toBe(503)
+    expect(await res.json()).toMatchObject({ checks: { db: [{ status: 'fail' }], config: [{ status: 'pass' }] } })
+  })
+
+  test('each check keeps its own age, which grows between replays, whatever its name or output', async () => {
+    const tricky = 'says "ageMs": -1e-300 and "ageMs": 5'
+    const { get } = await serve([def('b-first', () => tricky), def('10', () => new Promise<void>((r) => setTimeout(r, 200))), def('ageMs', () => {})])
+    const first = (await (await get('/health')).json()) as any
+    expect(Object.keys(first.checks)).toEqual(['10', 'b-first', 'ageMs'])
+    // `10` finished about 200 ms after the others, so it is younger by about as much.
+    expect(ageOf(first, 'b-first') - ageOf(first, '10')).toBeGreaterThanOrEqual(150)
+    await new Promise((r) => setTimeout(r, 60))
+    const again = (await (await get('/health')).json()) as any
+    for (const name of ['10', 'b-first', 'ageMs']) expect(ageOf(again, name) - ageOf(first, name), name).toBeGreaterThanOrEqual(50)
+    // Each age is rounded to the ms on its own.
+    expect(Math.abs(ageOf(again, 'b-first') - ageOf(again, '10') - (ageOf(first, 'b-first') - ageOf(first, '10')))).toBeLessThanOrEqual(1)
+    const { checks, ...rest } = again
+    expect(rest).toEqual({ status: 'pass', description: 'rig checks' })
+    expect(checks['b-first'][0]).toMatchObject({ status: 'pass', tags: [], observedUnit: 'ms' })
+    expect(again.checks['10'][0].time).toBe(first.checks['10'][0].time)
+  })
+
+  test('a bad token on a URL answered before is still refused; HEAD gets the headers of GET', async () => {
+    const { get, server } = await serve([def('a', () => {})], { token: 's3cret' })
+    const good = await get('/health', auth)
+    const text = await good.text()
+    expect(good.status).toBe(200)
+    expect((await get('/health', { authorization: 'Bearer nope' })).status).toBe(401)
+    expect(await (await get('/health')).json()).toEqual({ status: 'pass' })
+    const head = await fetch(`${server.url}/health`, { method: 'HEAD', headers: auth })
+    expect(head.status).toBe(200)
+    expect(Number(head.headers.get('content-length'))).toBeGreaterThanOrEqual(Buffer.byteLength(text) - 2)
+    expect(await head.text()).toBe('')
+  })
+
+  test('a Host accepted once does not open the door to others', async () => {
+    const { server, get } = await serve([def('a', () => {})])
+    expect((await get('/health')).status).toBe(200)
+    const evil = await new Promise<string>((resolve) => {
+      const s = net.connect(server.port, '127.0.0.1', () => s.write(`GET /health HTTP/1.1\r\nHost: evil.example:${server.port}\r\nConnection: close\r\n\r\n`))
+      let got = ''
+      s.on('data', (d) => (got += d.toString()))
+      s.on('close', () => resolve(got))
+    })
+    expect(evil).toMatch(/^HTTP\/1\.1 403/)
+  })
+})
+
 describe('security', () => {
   test('checks that write or are expensive never run over HTTP', async () => {
     let ran = 0

@@ -4,6 +4,9 @@
 // port, and to names the user listed (--allow-host), e.g. the name a reverse proxy forwards.
 import net from 'node:net'
 
+/** Accepted Host values remembered (a handful in practice: the names and ports clients use). */
+const ACCEPTED_KEPT = 16
+
 /** True for 127.0.0.0/8, ::1 and `localhost`. */
 export function isLoopback(host: string): boolean {
   const h = host.replace(/^\[|\]$/g, '').toLowerCase()
@@ -29,12 +32,15 @@ export function hostChecker(bindHost: string, port: number, allowHosts: readonly
   if (!loopbackBind && listed.length === 0) return () => true
   const own = new Set(['127.0.0.1', 'localhost', '[::1]'])
   if (loopbackBind) own.add(net.isIPv6(bindHost) ? `[${bindHost.toLowerCase()}]` : bindHost.toLowerCase())
+  // Clients send the same few Host values on every request: those accepted once are remembered.
+  const accepted = new Set<string>()
   return (value) => {
     // HTTP/1.0 without Host: no browser sends that, so it is no rebinding attempt.
-    if (value === undefined) return true
+    if (value === undefined || accepted.has(value)) return true
     const h = parseHost(value)
     if (!h) return false
-    if (own.has(h.name) && (h.port === port || (h.port === undefined && port === 80))) return true
-    return listed.some((l) => l.name === h.name && (l.port === undefined || l.port === h.port))
+    const ok = (own.has(h.name) && (h.port === port || (h.port === undefined && port === 80))) || listed.some((l) => l.name === h.name && (l.port === undefined || l.port === h.port))
+    if (ok && accepted.size < ACCEPTED_KEPT) accepted.add(value)
+    return ok
   }
 }

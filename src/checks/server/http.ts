@@ -5,6 +5,7 @@ import http from 'node:http'
 import type net from 'node:net'
 import { CheckConfigError } from '../errors.ts'
 import { hostChecker, isLoopback } from './host-check.ts'
+import { COMMON_HEADERS, PreparedAnswers, PreparedHealth, type Access } from './prepared.ts'
 import { dashboardHtml, healthJson, metricsText } from './render.ts'
 import type { CheckService } from './service.ts'
 
@@ -50,15 +51,12 @@ class HttpError extends Error {
 }
 
 function send(res: http.ServerResponse, status: number, type: string, body: string, head: boolean, extra: Record<string, string> = {}): void {
-  res.writeHead(status, { 'content-type': type, 'cache-control': 'no-store', 'x-content-type-options': 'nosniff', 'content-length': String(Buffer.byteLength(body)), ...extra })
+  res.writeHead(status, { 'content-type': type, ...COMMON_HEADERS, 'content-length': String(Buffer.byteLength(body)), ...extra })
   res.end(head ? undefined : body)
 }
 
-const sameToken = (a: string, b: string): boolean => {
-  const x = crypto.createHash('sha256').update(a).digest()
-  const y = crypto.createHash('sha256').update(b).digest()
-  return crypto.timingSafeEqual(x, y)
-}
+// Tokens are compared as digests, so the comparison takes the same time whatever their lengths.
+const digest = (s: string): Buffer => crypto.createHash('sha256').update(s).digest()
 
 /** Starts the server; rejects with RIG_PORT_IN_USE (exit 2) when the port is taken. */
 export async function startCheckServer(service: CheckService, options: CheckServerOptions = {}): Promise<CheckServer> {
@@ -74,12 +72,14 @@ export async function startCheckServer(service: CheckService, options: CheckServ
     throw new CheckConfigError('RIG_SERVE_PUBLIC', `serving on ${host} (public) needs a token: set RIG_CHECK_TOKEN (or --token); requests then need Authorization: Bearer <token> for details`)
   }
   let hostAllowed: (h: string | undefined) => boolean = () => false
+  const tokenDigest = token === undefined ? undefined : digest(token)
+  const prepared = new PreparedAnswers()
 
-  const access = (req: http.IncomingMessage): 'detail' | 'status' => {
+  const access = (req: http.IncomingMessage): Access => {
     const auth = req.headers.authorization
     if (auth !== undefined) {
       const m = /^Bearer\s+(\S+)\s*$/i.exec(auth)
-      if (!token || !m || !sameToken(m[1] as string, token)) throw new HttpError(401, 'invalid token: send Authorization: Bearer <the token given to rig serve>')
+      if (!tokenDigest || !m || !crypto.timingSafeEqual(digest(m[1] as string), tokenDigest)) throw new HttpError(401, 'invalid token: send Authorization: Bearer <the token given to rig serve>')
       return 'detail'
     }
     return token === undefined && loopback ? 'detail' : 'status'
@@ -100,8 +100,8 @@ export async function startCheckServer(service: CheckService, options: CheckServ
     return { tags, deadline }
   }
 
-  const handle = async (req: http.IncomingMessage, res: http.ServerResponse): Promise<void> => {
-    req.resume()
+  // Synchronous up to the answer when a prepared one holds; a promise only when it must wait.
+  const handle = (req: http.IncomingMessage, res: http.ServerResponse): Promise<void> | undefined => {
     if (!hostAllowed(req.headers.host)) {
       const shown = JSON.stringify(String(req.headers.host).slice(0, 100))
       throw new HttpError(
@@ -113,9 +113,21 @@ export async function startCheckServer(service: CheckService, options: CheckServ
     }
     const head = req.method === 'HEAD'
     if (req.method !== 'GET' && !head) throw new HttpError(405, `method ${String(req.method).slice(0, 20)} not allowed: use GET`)
+    const target = req.url ?? '/'
+    // A URL answered before passed every check below but the token's, which is checked again.
+    if (prepared.knows(target)) {
+      const now = performance.now()
+      const ready = prepared.get(target, access(req), service.generation, now)
+      if (ready) return void ready.send(res, head, now)
+    }
+    return answer(req, res, target, head)
+  }
+
+  const answer = async (req: http.IncomingMessage, res: http.ServerResponse, target: string, head: boolean): Promise<void> => {
+    req.resume()
     let url: URL
     try {
-      url = new URL(req.url ?? '/', 'http://rig.invalid')
+      url = new URL(target, 'http://rig.invalid')
     } catch {
       throw new HttpError(400, 'malformed request target')
     }
@@ -124,10 +136,16 @@ export async function startCheckServer(service: CheckService, options: CheckServ
     const level = access(req)
     const { tags, deadline } = params(url)
     if ((route === '/checks' || route === '/metrics') && level !== 'detail') throw new HttpError(401, 'details need a token: send Authorization: Bearer <token>')
-    const { results, partial } = await service.results(tags, deadline)
+    const served = await service.results(tags, deadline)
+    const { results, partial } = served
     if (route === '/health') {
-      const body = healthJson(results, level === 'detail', partial)
-      return send(res, body.status === 'fail' ? 503 : 200, 'application/health+json', JSON.stringify(body, null, 2), head)
+      if (partial) {
+        const body = healthJson(results, level === 'detail', partial)
+        return send(res, body.status === 'fail' ? 503 : 200, 'application/health+json', JSON.stringify(body, null, 2), head)
+      }
+      const ready = new PreparedHealth(served, level === 'detail', (name) => service.finishedAt(name))
+      if (served.freshUntil > performance.now()) prepared.set(target, level, ready)
+      return ready.send(res, head, performance.now())
     }
     if (route === '/checks') return send(res, 200, 'application/json', JSON.stringify({ status: healthJson(results, false, partial).status, partial, runs: service.runs, results }, null, 2), head)
     if (route === '/metrics') return send(res, 200, 'text/plain; version=0.0.4; charset=utf-8', metricsText(results), head)
@@ -136,12 +154,17 @@ export async function startCheckServer(service: CheckService, options: CheckServ
 
   // Idle and silent connections are checked every 500 ms, not Node's default 30 s.
   const server = http.createServer({ connectionsCheckingInterval: 500 }, (req, res) => {
-    handle(req, res).catch((err: unknown) => {
+    const fail = (err: unknown): void => {
       if (res.headersSent) return void res.destroy()
       const status = err instanceof HttpError ? err.status : 500
       const message = err instanceof Error ? err.message : String(err)
       send(res, status, 'application/json', JSON.stringify({ error: message }) + '\n', req.method === 'HEAD', status === 405 ? { allow: 'GET, HEAD' } : status === 401 ? { 'www-authenticate': 'Bearer' } : {})
-    })
+    }
+    try {
+      handle(req, res)?.catch(fail)
+    } catch (err) {
+      fail(err)
+    }
   })
   // Bytes that are not HTTP get a 400 and a closed socket, never an exception.
   server.on('clientError', (err: NodeJS.ErrnoException, socket: net.Socket) => {

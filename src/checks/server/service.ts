@@ -25,24 +25,46 @@ export function refusedOverHttp(c: CheckDefinition): string | undefined {
   return undefined
 }
 
+/** What {@link CheckService.results} answers. */
+export interface ServedResults {
+  results: ServedResult[]
+  /** Some checks were still running at the deadline (they show as timed out). */
+  partial: boolean
+  /** {@link CheckService.generation} when these results were read. */
+  generation: number
+  /**
+   * `performance.now()` until which every result stays within its TTL, so that an answer
+   * rendered from them holds while the generation is unchanged; -Infinity when partial.
+   */
+  freshUntil: number
+}
+
+/** Tag selections remembered; past this, the memo starts over (query strings are the client's). */
+const SELECTIONS_KEPT = 64
+
 /** Cached, shared, deadline-bounded check runs for `rig serve`. */
 export class CheckService {
   readonly checks: readonly CheckDefinition[]
   private readonly options: CheckServiceOptions
   private readonly latest = new Map<string, { result: CheckResult; at: number }>()
+  private readonly ttls: ReadonlyMap<string, number>
+  private readonly selections = new Map<string, string[]>()
   private inflight: Promise<void> | undefined
   private waiters = new Set<() => void>()
   /** Number of refresh runs started so far. */
   runs = 0
+  /** Bumped by every result that arrives: an answer rendered at one generation holds until the next. */
+  generation = 0
 
   constructor(checks: readonly CheckDefinition[], options: CheckServiceOptions) {
     validateGraph(checks)
     this.checks = checks
     this.options = options
+    this.ttls = new Map(checks.map((c) => [c.name, c.options.ttl ?? options.ttl]))
   }
 
   private ttlOf(name: string): number {
-    return this.checks.find((c) => c.name === name)?.options.ttl ?? this.options.ttl
+    return this.ttls.get(name) ?? this.options.ttl
   }
 
   /** The cached result of `name` if within its TTL, or if it finished after `since` (so a TTL of 0 still answers). */
@@ -67,6 +89,7 @@ export class CheckService {
           refuse: refusedOverHttp,
           onResult: (r) => {
             this.latest.set(r.name, { result: r, at: performance.now() })
+            this.generation++
             this.wake()
           },
         })
@@ -85,24 +108,47 @@ export class CheckService {
   }
 
   /** Validates `tags` and returns the names they select (throws CheckConfigError on an unknown tag). */
-  select(tags: readonly string[]): string[] {
-    return selectChecks(this.checks, tags).map((c) => c.name)
+  select(tags: readonly string[]): readonly string[] {
+    const key = tags.join('\n')
+    let names = this.selections.get(key)
+    if (!names) {
+      names = selectChecks(this.checks, tags).map((c) => c.name)
+      if (this.selections.size >= SELECTIONS_KEPT) this.selections.clear()
+      this.selections.set(key, names)
+    }
+    return names
+  }
+
+  /** When the last result of `name` arrived (`performance.now()` time), NaN if none has. */
+  finishedAt(name: string): number {
+    return this.latest.get(name)?.at ?? Number.NaN
+  }
+
+  /** When the first of `names` leaves its TTL (`performance.now()` time); -Infinity if one has no result. */
+  private freshUntil(names: readonly string[]): number {
+    let until = Infinity
+    for (const n of names) {
+      const e = this.latest.get(n)
+      if (!e) return -Infinity
+      until = Math.min(until, e.at + this.ttlOf(n))
+    }
+    return until
   }
 
   /**
    * Results of the checks selected by `tags`, waiting at most `deadlineMs` for stale ones.
    * `partial` is true when some were still running at the deadline.
    */
-  async results(tags: readonly string[], deadlineMs: number): Promise<{ results: ServedResult[]; partial: boolean }> {
+  async results(tags: readonly string[], deadlineMs: number): Promise<ServedResults> {
     const names = this.select(tags)
     const start = performance.now()
     const end = start + deadlineMs
+    // The deadline's timer is only armed when something is missing: warm requests wait for nothing.
     let timer: NodeJS.Timeout | undefined
-    const deadline = new Promise<void>((r) => (timer = setTimeout(r, deadlineMs)))
+    let deadline: Promise<void> | undefined
     try {
-      for (;;) {
-        const missing = names.filter((n) => !this.fresh(n, performance.now(), start))
-        if (missing.length === 0 || performance.now() >= end) break
+      while (!names.every((n) => this.fresh(n, performance.now(), start)) && performance.now() < end) {
+        deadline ??= new Promise<void>((r) => (timer = setTimeout(r, deadlineMs)))
         const progressed = new Promise<void>((r) => this.waiters.add(r))
         // Every waiter joins the same run: `refresh` starts one only when none is in flight.
         void this.refresh().catch(() => {})
@@ -120,6 +166,6 @@ export class CheckService {
       const c = this.checks.find((k) => k.name === n)
       return { name: n, status: 'fail', reason: 'timeout', detail: `still running at the request deadline of ${deadlineMs} ms`, durationMs: deadlineMs, time: new Date().toISOString(), tags: [...(c?.options.tags ?? [])], ageMs: 0 }
     })
-    return { results, partial }
+    return { results, partial, generation: this.generation, freshUntil: partial ? -Infinity : this.freshUntil(names) }
   }
 }
