@@ -1,9 +1,13 @@
 // Helpers shared by commands: find the project, read a running environment's state.
 import fs from 'node:fs'
 import path from 'node:path'
-import { findConfigFile } from '../config/load-config.ts'
+import { STATE_DIR } from '../config/defaults.ts'
+import { findConfigFile } from '../config/find-config.ts'
 import { NotRunningError } from '../errors.ts'
 import { ownerAlive, readState, type EnvState } from '../env/state.ts'
+
+/** Default logs dir of CLI-started environments, relative to the config file. */
+export const CLI_LOGS_DIR = path.join(STATE_DIR, 'logs')
 
 /** The project root: the config file's directory, or the cwd when there is no config. */
 export function projectRoot(configOption: string | undefined): string {

@@ -9,12 +9,9 @@ import type { EnvEvent } from '../env/events.ts'
 import { serveControl } from '../env/control-server.ts'
 import { reap } from '../env/registry.ts'
 import { environmentState, ownerAlive, readState, removeState, writeState, type EnvState } from '../env/state.ts'
-import { STATE_DIR } from '../config/defaults.ts'
+import { CLI_LOGS_DIR } from './_context.ts'
 import type { Output } from './output.ts'
 import { Progress } from './progress.ts'
-
-/** Default logs dir of CLI-started environments, relative to the config file. */
-export const CLI_LOGS_DIR = path.join(STATE_DIR, 'logs')
 
 /** Cleans up the state of a run that was killed; throws when a live environment exists. */
 export function clearStale(root: string, out: Output): void {

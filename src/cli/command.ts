@@ -1,4 +1,5 @@
-// The shape of one CLI command. Each command is one file in commands/, registered in main.ts.
+// The shape of one CLI command: its spec (name, help, options) in commands/index.ts, which
+// imports nothing, and what it does in commands/<name>.ts, imported only to run it.
 import type { ParseArgsConfig } from 'node:util'
 import type { Output } from './output.ts'
 
@@ -25,8 +26,11 @@ export interface CommandContext {
   out: Output
 }
 
-/** A `rig` subcommand. */
-export interface Command {
+/** What a command does with its parsed arguments; resolves with the exit code. Throw a RigError for failures. */
+export type CommandRun = (ctx: CommandContext) => Promise<number>
+
+/** A `rig` subcommand as `--help` and the argument parser see it. */
+export interface CommandSpec {
   name: string
   /** One line for the command list. */
   summary: string
@@ -37,8 +41,8 @@ export interface Command {
   options: Record<string, OptionSpec>
   /** Whether positional arguments are accepted. @default false */
   positionals?: boolean
-  /** Runs the command; resolves with the exit code. Throw a RigError for failures. */
-  run(ctx: CommandContext): Promise<number>
+  /** Imports the command's module, and what it needs, to run it: never for `--help`. */
+  load(): Promise<CommandRun>
 }
 
 /** Options every command accepts. */

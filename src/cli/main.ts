@@ -1,30 +1,11 @@
 // The one place that parses arguments, prints usage, catches errors and sets the exit code.
+// It reads the commands' specs only: the module of a command is imported to run it, and the
+// error helpers when something went wrong, so `rig --help` loads a handful of small files.
 import { createRequire } from 'node:module'
 import { parseArgs } from 'node:util'
-import { suggest } from '../config/suggest.ts'
-import { describeError, RigError } from '../errors.ts'
-import { fromSystemError } from '../system-error.ts'
-import { globalOptions, toParseArgs, type Command, type OptionSpec } from './command.ts'
-import { checkCommand } from './commands/check.ts'
-import { controlCommands } from './commands/control.ts'
-import { doctor } from './commands/doctor.ts'
-import { down } from './commands/down.ts'
-import { init } from './commands/init.ts'
-import { logs } from './commands/logs.ts'
-import { run } from './commands/run.ts'
-import { snapshot } from './commands/snapshot.ts'
-import { serveCommand } from './commands/serve.ts'
-import { status } from './commands/status.ts'
-import { up } from './commands/up.ts'
+import { globalOptions, toParseArgs, type CommandSpec, type OptionSpec } from './command.ts'
+import { COMMANDS, commandNamed } from './commands/index.ts'
 import { Output } from './output.ts'
-
-/** Every command, in the order `rig --help` lists them. */
-export const commands: Command[] = [init, up, down, status, logs, run, ...controlCommands, snapshot, checkCommand, serveCommand, doctor]
-
-/** Adds commands contributed by other modules (checks, snapshots) before `main` runs. */
-export function registerCommands(...extra: Command[]): void {
-  for (const c of extra) if (!commands.some((k) => k.name === c.name)) commands.push(c)
-}
 
 function optionLines(options: Record<string, OptionSpec>): string[] {
   return Object.entries(options)
@@ -36,21 +17,24 @@ function optionLines(options: Record<string, OptionSpec>): string[] {
 }
 
 function mainHelp(out: Output): void {
-  out.print(`${out.s.bold('rig')} — real services for integration tests, ready in milliseconds\n`)
-  out.print('Usage: rig <command> [options]\n')
-  out.print('Commands:')
-  const width = Math.max(...commands.map((c) => c.name.length))
-  for (const c of commands) out.print(`  ${c.name.padEnd(width)}  ${c.summary}`)
-  out.print('\nOptions:')
-  for (const l of optionLines(globalOptions)) out.print(l)
-  out.print('  -v, --version              print the version')
-  out.print('\nExit codes: 0 ok, 1 failure, 2 usage or config error, 3 nothing running, 130 interrupted.')
-  out.print("Run 'rig <command> --help' for a command's options.")
+  const width = Math.max(...COMMANDS.map((c) => c.name.length))
+  out.print(
+    [
+      `${out.s.bold('rig')} — real services for integration tests, ready in milliseconds\n`,
+      'Usage: rig <command> [options]\n',
+      'Commands:',
+      ...COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
+      '\nOptions:',
+      ...optionLines(globalOptions),
+      '  -v, --version              print the version',
+      '\nExit codes: 0 ok, 1 failure, 2 usage or config error, 3 nothing running, 130 interrupted.',
+      "Run 'rig <command> --help' for a command's options.",
+    ].join('\n'),
+  )
 }
 
-function commandHelp(out: Output, c: Command): void {
-  out.print(`Usage: ${c.usage}\n\n${c.summary}${c.details ? `\n\n${c.details}` : ''}\n\nOptions:`)
-  for (const l of optionLines({ ...c.options, ...globalOptions })) out.print(l)
+function commandHelp(out: Output, c: CommandSpec): void {
+  out.print([`Usage: ${c.usage}\n\n${c.summary}${c.details ? `\n\n${c.details}` : ''}\n\nOptions:`, ...optionLines({ ...c.options, ...globalOptions })].join('\n'))
 }
 
 /** Runs the CLI with `argv` (without `node` and the script); resolves with the exit code. */
@@ -67,11 +51,12 @@ export async function main(argv: string[], out = new Output()): Promise<number> 
     out.print(pkg.version)
     return 0
   }
-  const cmd = commands.find((c) => c.name === name)
+  const cmd = commandNamed(name)
   if (!cmd) {
-    const near = suggest(name, commands.map((c) => c.name))
+    const { suggest } = await import('../config/suggest.ts')
+    const near = suggest(name, COMMANDS.map((c) => c.name))
     out.error(`unknown command "${name}"${near ? ` — did you mean "${near}"? (rig ${near}${args.length ? ` ${args.join(' ')}` : ''})` : ''}`)
-    out.info(`commands: ${commands.map((c) => c.name).join(', ')}`)
+    out.info(`commands: ${COMMANDS.map((c) => c.name).join(', ')}`)
     return 2
   }
   const dash = args.indexOf('--')
@@ -81,6 +66,7 @@ export async function main(argv: string[], out = new Output()): Promise<number> 
   try {
     parsed = parseArgs({ args: own, options: toParseArgs({ ...cmd.options, ...globalOptions }), allowPositionals: cmd.positionals ?? false, strict: true })
   } catch (err) {
+    const [{ describeError }, { suggest }] = await Promise.all([import('../errors.ts'), import('../config/suggest.ts')])
     const unknown = /^Unknown option '(-{1,2})([^']+)'/.exec(err instanceof Error ? err.message : '')
     const near = unknown?.[1] === '--' && unknown[2] ? suggest(unknown[2], Object.keys({ ...cmd.options, ...globalOptions })) : undefined
     out.error(`${describeError(err)}${near ? ` — did you mean --${near}?` : ''}`)
@@ -92,8 +78,10 @@ export async function main(argv: string[], out = new Output()): Promise<number> 
     return 0
   }
   try {
-    return await cmd.run({ values: parsed.values as Record<string, string | boolean | string[] | undefined>, positionals: parsed.positionals, rest, out })
+    const run = await cmd.load()
+    return await run({ values: parsed.values as Record<string, string | boolean | string[] | undefined>, positionals: parsed.positionals, rest, out })
   } catch (err) {
+    const [{ RigError }, { fromSystemError }] = await Promise.all([import('../errors.ts'), import('../system-error.ts')])
     const known = err instanceof RigError ? err : fromSystemError(err)
     if (known) {
       out.error(known.message)

@@ -1,12 +1,13 @@
 // Finds and imports rig.config.ts; Node runs the TypeScript directly.
-import fs from 'node:fs'
 import path from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { ConfigError } from '../errors.ts'
-import { CONFIG_FILES } from './defaults.ts'
+import { findConfigFile } from './find-config.ts'
 import { describeLoadError } from './load-error.ts'
 import type { RigConfig } from './define-config.ts'
 import { validateConfig } from './validate.ts'
+
+export { findConfigFile }
 
 /** A loaded, validated config and where it came from. */
 export interface LoadedConfig {
@@ -15,28 +16,6 @@ export interface LoadedConfig {
   file: string
   /** Its directory: relative paths and `.rig/` are resolved against it. */
   root: string
-}
-
-/** Finds the config file: `explicit` if given, else the nearest one from `cwd` upwards. */
-export function findConfigFile(explicit?: string, cwd = process.cwd()): string {
-  if (explicit) {
-    const p = path.resolve(cwd, explicit)
-    if (!fs.existsSync(p)) throw new ConfigError('RIG_CONFIG_NOT_FOUND', `config file ${p} does not exist`)
-    return p
-  }
-  for (let dir = path.resolve(cwd); ; dir = path.dirname(dir)) {
-    for (const name of CONFIG_FILES) {
-      const p = path.join(dir, name)
-      if (fs.existsSync(p)) return p
-    }
-    if (path.dirname(dir) === dir) break
-  }
-  throw new ConfigError(
-    'RIG_CONFIG_NOT_FOUND',
-    `no rig.config.ts found in ${cwd} or its parents. Create one:\n\n` +
-      `  import { defineConfig, postgres } from 'testrig'\n  export default defineConfig({ services: { db: postgres() } })\n\n` +
-      `or pass --config PATH.`,
-  )
 }
 
 /** Loads and validates the config. */

@@ -6,9 +6,9 @@ const ctx = (positionals: string[]) => ({ values: {}, positionals, rest: [], out
 
 describe('rig snapshot (arguments)', () => {
   it('rejects a missing or unknown action, a missing name and extra arguments', async () => {
-    await expect(snapshot.run(ctx([]))).rejects.toMatchObject({ code: 'RIG_SNAPSHOT_USAGE', exitCode: 2 })
-    await expect(snapshot.run(ctx(['take', 'x']))).rejects.toMatchObject({ code: 'RIG_SNAPSHOT_USAGE' })
-    await expect(snapshot.run(ctx(['save']))).rejects.toThrow(/rig snapshot save needs a NAME/)
-    await expect(snapshot.run(ctx(['list', 'x']))).rejects.toThrow(/unexpected argument "x"/)
+    await expect(snapshot(ctx([]))).rejects.toMatchObject({ code: 'RIG_SNAPSHOT_USAGE', exitCode: 2 })
+    await expect(snapshot(ctx(['take', 'x']))).rejects.toMatchObject({ code: 'RIG_SNAPSHOT_USAGE' })
+    await expect(snapshot(ctx(['save']))).rejects.toThrow(/rig snapshot save needs a NAME/)
+    await expect(snapshot(ctx(['list', 'x']))).rejects.toThrow(/unexpected argument "x"/)
   })
 })

@@ -5,7 +5,7 @@ import { CheckConfigError } from '../../checks/errors.ts'
 import { FORMATS, formatReport, type FormatName } from '../../checks/format/index.ts'
 import { prepareChecks } from '../../checks/prepare.ts'
 import { runChecks } from '../../checks/runner.ts'
-import type { Command } from '../command.ts'
+import type { CommandContext } from '../command.ts'
 import { findChecksRoot } from '../../checks/root.ts'
 import { projectRoot } from '../_context.ts'
 
@@ -22,47 +22,30 @@ export function tagsOf(value: unknown): string[] {
   return list.flatMap((t) => String(t).split(',')).map((t) => t.trim()).filter(Boolean)
 }
 
-export const checkCommand: Command = {
-  name: 'check',
-  summary: 'run the health checks (checks/**/*.check.ts) in parallel and report',
-  usage: 'rig check [--tag TAG] [--target NAME] [--format pretty|json|junit|tap] [--concurrency N]',
-  details:
-    'Checks see process.env plus the values of --target (from rig.checks.ts), or, without a target,\n' +
-    'the RIG_* variables of the environment `rig up` runs in this project.\n' +
-    'Exit codes: 0 all passed or warned, 1 a check failed, 2 usage error (unknown tag or target, duplicate names).',
-  options: {
-    tag: { type: 'string', short: 't', multiple: true, value: 'TAG', description: 'only checks with this tag (repeatable, or comma-separated), plus what they depend on' },
-    target: { type: 'string', value: 'NAME', description: 'env values of this target from rig.checks.ts' },
-    format: { type: 'string', short: 'f', value: 'FORMAT', description: 'pretty (default), json, junit or tap' },
-    json: { type: 'boolean', description: 'same as --format json' },
-    concurrency: { type: 'string', short: 'j', value: 'N', description: 'checks running at once (default 16)' },
-    checks: { type: 'string', multiple: true, value: 'GLOB', description: 'check files to load (default from rig.checks.ts, else checks/**/*.check.ts)' },
-    list: { type: 'boolean', description: 'list the checks (name, tags, file) without running them' },
-  },
-  async run({ values, out }) {
-    const format = (values.json ? 'json' : (values.format ?? 'pretty')) as FormatName
-    if (!FORMATS.includes(format)) throw new CheckConfigError('RIG_CHECK_USAGE', `unknown format "${String(values.format)}": use ${FORMATS.join(', ')}`)
-    const concurrency = positiveInt(values.concurrency, 'concurrency')
-    // --config names the project; otherwise the nearest rig.checks.ts or rig.config.ts wins.
-    const root = values.config ? projectRoot(values.config as string) : findChecksRoot()
-    const include = values.checks as string[] | undefined
-    const { project, target } = await prepareChecks(root, { ...(include ? { include } : {}), ...(typeof values.target === 'string' ? { target: values.target } : {}) })
-    if (values.list) {
-      const rows = project.checks.map((c) => ({ name: c.name, tags: [...(c.options.tags ?? [])], file: c.file ?? null, ...(c.options.dependsOn ? { dependsOn: c.options.dependsOn } : {}) }))
-      if (format === 'json') out.json(rows)
-      else for (const r of rows) out.print(`${r.name}${r.tags.length ? out.s.dim(`  [${r.tags.join(', ')}]`) : ''}${r.file ? out.s.dim(`  ${r.file}`) : ''}`)
-      return 0
-    }
-    if (target.source === 'rig-up' && format === 'pretty') out.info(out.e.dim('using the environment `rig up` runs here (RIG_* variables); pass --target to check another'))
-    const config = project.config
-    const report = await runChecks(project.checks, {
-      tags: tagsOf(values.tag),
-      concurrency: concurrency ?? config.concurrency,
-      ...(config.defaultTimeout !== undefined ? { defaultTimeout: config.defaultTimeout } : {}),
-      tiers: { ...(config.tiers ?? CHECK_DEFAULTS.tiers) },
-      ...(target.name ? { target: target.name } : {}),
-    })
-    out.stdout.write(formatReport(report, format, out.s))
-    return report.status === 'fail' ? 1 : 0
-  },
+/** `rig check`: runs the health checks once and reports. */
+export async function check({ values, out }: CommandContext): Promise<number> {
+  const format = (values.json ? 'json' : (values.format ?? 'pretty')) as FormatName
+  if (!FORMATS.includes(format)) throw new CheckConfigError('RIG_CHECK_USAGE', `unknown format "${String(values.format)}": use ${FORMATS.join(', ')}`)
+  const concurrency = positiveInt(values.concurrency, 'concurrency')
+  // --config names the project; otherwise the nearest rig.checks.ts or rig.config.ts wins.
+  const root = values.config ? projectRoot(values.config as string) : findChecksRoot()
+  const include = values.checks as string[] | undefined
+  const { project, target } = await prepareChecks(root, { ...(include ? { include } : {}), ...(typeof values.target === 'string' ? { target: values.target } : {}) })
+  if (values.list) {
+    const rows = project.checks.map((c) => ({ name: c.name, tags: [...(c.options.tags ?? [])], file: c.file ?? null, ...(c.options.dependsOn ? { dependsOn: c.options.dependsOn } : {}) }))
+    if (format === 'json') out.json(rows)
+    else for (const r of rows) out.print(`${r.name}${r.tags.length ? out.s.dim(`  [${r.tags.join(', ')}]`) : ''}${r.file ? out.s.dim(`  ${r.file}`) : ''}`)
+    return 0
+  }
+  if (target.source === 'rig-up' && format === 'pretty') out.info(out.e.dim('using the environment `rig up` runs here (RIG_* variables); pass --target to check another'))
+  const config = project.config
+  const report = await runChecks(project.checks, {
+    tags: tagsOf(values.tag),
+    concurrency: concurrency ?? config.concurrency,
+    ...(config.defaultTimeout !== undefined ? { defaultTimeout: config.defaultTimeout } : {}),
+    tiers: { ...(config.tiers ?? CHECK_DEFAULTS.tiers) },
+    ...(target.name ? { target: target.name } : {}),
+  })
+  out.write(formatReport(report, format, out.s))
+  return report.status === 'fail' ? 1 : 0
 }

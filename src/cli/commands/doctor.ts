@@ -10,7 +10,7 @@ import { rabbitmqKind } from '../../services/rabbitmq/index.ts'
 import { redisKind } from '../../services/redis/index.ts'
 import { mariadbKind, mysqlKind } from '../../services/mariadb/index.ts'
 import type { DoctorEntry, ServiceKind } from '../../services/service-kind.ts'
-import type { Command } from '../command.ts'
+import type { CommandContext } from '../command.ts'
 import { columns } from '../table.ts'
 
 const BUILT_IN: ServiceKind<any>[] = [postgresKind, redisKind, mariadbKind, mysqlKind, rabbitmqKind]
@@ -56,38 +56,30 @@ async function driverEntries(kind: ServiceKind<any>): Promise<DoctorEntry[]> {
   )
 }
 
-export const doctor: Command = {
-  name: 'doctor',
-  summary: 'check which binaries and drivers rig can use, and what to install',
-  usage: 'rig doctor [--json]',
-  details:
-    'Exit code 1 when something a service in rig.config.ts needs is missing: a server binary (postgres, redis-server)\n' +
-    'or a driver package (pg for postgres(), redis for redis()). Without a config it reports on everything and exits 0.',
-  options: { json: { type: 'boolean', description: 'print the findings as JSON' } },
-  async run({ values, out }) {
-    const used = new Set<string>()
-    let config: DoctorEntry | undefined
-    try {
-      const loaded = await loadConfig(values.config as string | undefined)
-      for (const d of Object.values(loaded.config.services)) used.add(d.kind.name)
-      config = { what: 'config', ok: true, detail: `${loaded.file} (${[...used].join(', ') || 'no services'})` }
-    } catch (err) {
-      // No config: report on everything, require nothing. A config that does not load is a problem.
-      if (!(err instanceof RigError && err.code === 'RIG_CONFIG_NOT_FOUND' && values.config === undefined)) {
-        config = { what: 'config', ok: false, detail: describeError(err).split('\n')[0] ?? '', fix: 'fix the config file (rig up shows the whole error)' }
-      }
+/** `rig doctor`: what rig found on this machine and in the config, and what to install. */
+export async function doctor({ values, out }: CommandContext): Promise<number> {
+  const used = new Set<string>()
+  let config: DoctorEntry | undefined
+  try {
+    const loaded = await loadConfig(values.config as string | undefined)
+    for (const d of Object.values(loaded.config.services)) used.add(d.kind.name)
+    config = { what: 'config', ok: true, detail: `${loaded.file} (${[...used].join(', ') || 'no services'})` }
+  } catch (err) {
+    // No config: report on everything, require nothing. A config that does not load is a problem.
+    if (!(err instanceof RigError && err.code === 'RIG_CONFIG_NOT_FOUND' && values.config === undefined)) {
+      config = { what: 'config', ok: false, detail: describeError(err).split('\n')[0] ?? '', fix: 'fix the config file (rig up shows the whole error)' }
     }
-    const perKind = await Promise.all(BUILT_IN.map(async (k) => [...(await (k.doctor?.() ?? [])), ...(await driverEntries(k))].map((e) => ({ kind: k.name, ...e }))))
-    const entries = [...(config ? [config] : []), ...(await systemEntries()), ...perKind.flat()]
-    const needed = (e: DoctorEntry): boolean => !e.optional && (e.kind === undefined || used.has(e.kind))
-    const failing = entries.filter((e) => !e.ok && needed(e))
-    if (values.json) {
-      out.json({ ok: failing.length === 0, checks: entries })
-    } else {
-      const rows = entries.map((e) => [e.ok ? out.s.green('✓') : e.optional || !needed(e) ? out.s.yellow('!') : out.s.red('✗'), e.what, e.detail + (e.fix && !e.ok ? out.s.dim(`  → ${e.fix}`) : '')])
-      for (const line of columns(rows)) out.print(line)
-      out.print(failing.length === 0 ? out.s.green('\nready') : out.s.red(`\n${failing.length} problem(s): see → above`))
-    }
-    return failing.length === 0 ? 0 : 1
-  },
+  }
+  const perKind = await Promise.all(BUILT_IN.map(async (k) => [...(await (k.doctor?.() ?? [])), ...(await driverEntries(k))].map((e) => ({ kind: k.name, ...e }))))
+  const entries = [...(config ? [config] : []), ...(await systemEntries()), ...perKind.flat()]
+  const needed = (e: DoctorEntry): boolean => !e.optional && (e.kind === undefined || used.has(e.kind))
+  const failing = entries.filter((e) => !e.ok && needed(e))
+  if (values.json) {
+    out.json({ ok: failing.length === 0, checks: entries })
+  } else {
+    const rows = entries.map((e) => [e.ok ? out.s.green('✓') : e.optional || !needed(e) ? out.s.yellow('!') : out.s.red('✗'), e.what, e.detail + (e.fix && !e.ok ? out.s.dim(`  → ${e.fix}`) : '')])
+    for (const line of columns(rows)) out.print(line)
+    out.print(failing.length === 0 ? out.s.green('\nready') : out.s.red(`\n${failing.length} problem(s): see → above`))
+  }
+  return failing.length === 0 ? 0 : 1
 }

@@ -3,7 +3,7 @@ import os from 'node:os'
 import { loadConfig } from '../../config/load-config.ts'
 import { RigError } from '../../errors.ts'
 import { ownerAlive, readState } from '../../env/state.ts'
-import type { Command } from '../command.ts'
+import type { CommandContext } from '../command.ts'
 import { host } from '../_host.ts'
 import type { Output } from '../output.ts'
 
@@ -36,26 +36,20 @@ function runChild(cmd: string[], env: Record<string, string>, out: Output, downR
   })
 }
 
-export const run: Command = {
-  name: 'run',
-  summary: 'start the environment, run a command with RIG_<NAME>_URL/_HOST/_PORT set, stop, exit with its code',
-  usage: 'rig run [--fresh] -- CMD [ARGS...]',
-  details: 'When `rig up` already runs an environment here, CMD uses it (unless --fresh) and it is left running.',
-  options: { fresh: { type: 'boolean', description: 'start a new environment even if `rig up` left one running' } },
-  async run({ values, rest, out }) {
-    if (rest.length === 0) throw new RigError('RIG_USAGE', 'nothing to run: rig run -- CMD [ARGS...]', { exitCode: 2 })
-    const loaded = await loadConfig(values.config as string | undefined)
-    const existing = readState(loaded.root)
-    if (existing && ownerAlive(existing) && !values.fresh) {
-      out.info(out.e.dim(`using the environment started by rig up (pid ${existing.pid})`))
-      const env: Record<string, string> = Object.assign({}, ...Object.values(existing.services).map((s) => s.env))
-      return runChild(rest, env, out)
-    }
-    const hosted = await host(loaded, out, { detached: false, publish: !(existing && ownerAlive(existing)) })
-    try {
-      return await runChild(rest, hosted.env.vars(), out, hosted.downRequested)
-    } finally {
-      await hosted.stop()
-    }
-  },
+/** `rig run -- CMD`: CMD against the running environment, or one started for it. */
+export async function run({ values, rest, out }: CommandContext): Promise<number> {
+  if (rest.length === 0) throw new RigError('RIG_USAGE', 'nothing to run: rig run -- CMD [ARGS...]', { exitCode: 2 })
+  const loaded = await loadConfig(values.config as string | undefined)
+  const existing = readState(loaded.root)
+  if (existing && ownerAlive(existing) && !values.fresh) {
+    out.info(out.e.dim(`using the environment started by rig up (pid ${existing.pid})`))
+    const env: Record<string, string> = Object.assign({}, ...Object.values(existing.services).map((s) => s.env))
+    return runChild(rest, env, out)
+  }
+  const hosted = await host(loaded, out, { detached: false, publish: !(existing && ownerAlive(existing)) })
+  try {
+    return await runChild(rest, hosted.env.vars(), out, hosted.downRequested)
+  } finally {
+    await hosted.stop()
+  }
 }

@@ -11,7 +11,7 @@ import { moduleFile } from '../../module-file.ts'
 import type { EnvEvent } from '../../env/events.ts'
 import { keepAlive } from '../../env/keep-alive.ts'
 import type { EnvState } from '../../env/state.ts'
-import type { Command } from '../command.ts'
+import type { CommandContext } from '../command.ts'
 import { clearStale, host } from '../_host.ts'
 import type { Output } from '../output.ts'
 import { Progress } from '../progress.ts'
@@ -76,59 +76,47 @@ async function detach(configFile: string, root: string, names: string[], out: Ou
   })
 }
 
-export const up: Command = {
-  name: 'up',
-  summary: 'start every service and keep them running',
-  usage: 'rig up [--detach] [--json] [--fixture NAME]',
-  details:
-    'In the foreground, Ctrl-C stops everything. With --detach, returns once every service is ready;\nthe environment keeps running until `rig down`. --fixture loads a named data set of\nrig.config.ts (`fixtures: { NAME: … }`) once everything is ready.',
-  options: {
-    detach: { type: 'boolean', short: 'd', description: 'run in the background; return once every service is ready' },
-    json: { type: 'boolean', description: 'print the services as JSON once ready' },
-    fixture: { type: 'string', description: 'load this fixture of rig.config.ts once ready' },
-    supervised: { type: 'boolean', description: '(internal) run as the detached supervisor' },
-  },
-  async run({ values, out }) {
-    const loaded = await loadConfig(values.config as string | undefined)
-    const json = Boolean(values.json)
-    const fixture = values.fixture as string | undefined
-    // A misspelt fixture fails before anything starts.
-    if (fixture) fixtureNamed(loaded.config.fixtures, fixture)
-    if (values.detach && !values.supervised) return detach(loaded.file, loaded.root, Object.keys(loaded.config.services), out, json, fixture)
-    const send = (m: SupervisorMessage): void => {
-      if (values.supervised && process.connected) process.send?.(m)
+/** `rig up`: starts the environment, in the foreground or as a detached supervisor. */
+export async function up({ values, out }: CommandContext): Promise<number> {
+  const loaded = await loadConfig(values.config as string | undefined)
+  const json = Boolean(values.json)
+  const fixture = values.fixture as string | undefined
+  // A misspelt fixture fails before anything starts.
+  if (fixture) fixtureNamed(loaded.config.fixtures, fixture)
+  if (values.detach && !values.supervised) return detach(loaded.file, loaded.root, Object.keys(loaded.config.services), out, json, fixture)
+  const send = (m: SupervisorMessage): void => {
+    if (values.supervised && process.connected) process.send?.(m)
+  }
+  let hosted
+  try {
+    hosted = await host(loaded, out, { detached: Boolean(values.supervised), onEvent: (event) => send({ type: 'event', event }) })
+    if (fixture) {
+      const started = hosted
+      await loadUpFixture(fixture, loaded, started.env, out).catch(async (err: unknown) => {
+        await started.stop()
+        throw err
+      })
     }
-    let hosted
-    try {
-      hosted = await host(loaded, out, { detached: Boolean(values.supervised), onEvent: (event) => send({ type: 'event', event }) })
-      if (fixture) {
-        const started = hosted
-        await loadUpFixture(fixture, loaded, started.env, out).catch(async (err: unknown) => {
-          await started.stop()
-          throw err
-        })
-      }
-    } catch (err) {
-      if (values.supervised) send({ type: 'failed', message: err instanceof Error ? err.message : String(err), exitCode: err instanceof RigError ? err.exitCode : 1 })
-      throw err
-    }
-    hosted.env.on((e) => {
-      if (e.type === 'exited') out.info(out.e.red(`service "${e.service}" exited unexpectedly (${e.signal ?? `code ${e.code}`}); see: rig logs ${e.service}`))
-    })
-    if (values.supervised) {
-      send({ type: 'ready', state: hosted.state })
-      if (process.connected) process.disconnect()
-    } else {
-      showReady(out, hosted.state, json)
-      if (!json) out.info(out.e.dim('press Ctrl-C to stop'))
-    }
-    // The control server and the services do not hold the event loop open by themselves.
-    const why = await keepAlive(hosted.downRequested)
-    out.info(`stopping (${why})…`)
-    const t = performance.now()
-    await hosted.stop()
-    out.info(`stopped ${Object.keys(hosted.env.services).length} services in ${Math.round(performance.now() - t)} ms`)
-    // Ctrl-C is an interruption (130, as documented); `rig down` and SIGTERM are asked-for stops.
-    return why === 'SIGINT' ? 130 : 0
-  },
+  } catch (err) {
+    if (values.supervised) send({ type: 'failed', message: err instanceof Error ? err.message : String(err), exitCode: err instanceof RigError ? err.exitCode : 1 })
+    throw err
+  }
+  hosted.env.on((e) => {
+    if (e.type === 'exited') out.info(out.e.red(`service "${e.service}" exited unexpectedly (${e.signal ?? `code ${e.code}`}); see: rig logs ${e.service}`))
+  })
+  if (values.supervised) {
+    send({ type: 'ready', state: hosted.state })
+    if (process.connected) process.disconnect()
+  } else {
+    showReady(out, hosted.state, json)
+    if (!json) out.info(out.e.dim('press Ctrl-C to stop'))
+  }
+  // The control server and the services do not hold the event loop open by themselves.
+  const why = await keepAlive(hosted.downRequested)
+  out.info(`stopping (${why})…`)
+  const t = performance.now()
+  await hosted.stop()
+  out.info(`stopped ${Object.keys(hosted.env.services).length} services in ${Math.round(performance.now() - t)} ms`)
+  // Ctrl-C is an interruption (130, as documented); `rig down` and SIGTERM are asked-for stops.
+  return why === 'SIGINT' ? 130 : 0
 }

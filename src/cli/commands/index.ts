@@ -1,0 +1,174 @@
+// Every `rig` command as `--help` and the argument parser see it: name, summary, usage, details
+// and options, in the order `rig --help` lists them. This file imports no command: `rig --help`
+// and `rig <command> --help` read it alone, and a command's module (with the config loader, the
+// engine, the guard, the drivers it needs) is imported only to run it.
+import type { CommandSpec, OptionSpec } from '../command.ts'
+
+const json = (description: string): Record<string, OptionSpec> => ({ json: { type: 'boolean', description } })
+
+/** The controls of one running service: `rig stop|kill|restart|pause|resume NAME`. */
+const CONTROLS = {
+  stop: 'stop a service gracefully (it stays stopped until restart)',
+  kill: 'SIGKILL a service and its children (simulate a crash)',
+  restart: 'restart a service on the same port and data, and wait until ready',
+  pause: 'freeze a service with SIGSTOP (connections hang)',
+  resume: 'resume a paused service (SIGCONT)',
+} as const
+
+/** The name of a service control command. */
+export type ControlAction = keyof typeof CONTROLS
+
+/** Every command, in the order `rig --help` lists them. */
+export const COMMANDS: readonly CommandSpec[] = [
+  {
+    name: 'init',
+    summary: 'write a first rig.config.ts for this project and add rig to its test runner',
+    usage: 'rig init [--runner vitest|jest|node-test] [--force]',
+    details:
+      'Reads package.json in the current directory: database clients (pg, postgres, prisma, mysql2, ioredis, redis…)\n' +
+      'and amqplib become services, a `start` script becomes your app. Adds the plugin to vitest.config.*\n' +
+      '(creating one if needed), or prints the lines for Jest and\n' +
+      'node:test; adds .rig/ and rig-report/ to .gitignore; prints the next two commands.\n' +
+      'An existing rig config is never replaced without --force. Exit code 2 when nothing could be written.',
+    options: {
+      runner: { type: 'string', value: 'NAME', description: 'vitest, jest or node-test (default: the one package.json uses)' },
+      force: { type: 'boolean', description: 'replace an existing rig config' },
+    },
+    load: async () => (await import('./init.ts')).init,
+  },
+  {
+    name: 'up',
+    summary: 'start every service and keep them running',
+    usage: 'rig up [--detach] [--json] [--fixture NAME]',
+    details:
+      'In the foreground, Ctrl-C stops everything. With --detach, returns once every service is ready;\nthe environment keeps running until `rig down`. --fixture loads a named data set of\nrig.config.ts (`fixtures: { NAME: … }`) once everything is ready.',
+    options: {
+      detach: { type: 'boolean', short: 'd', description: 'run in the background; return once every service is ready' },
+      json: { type: 'boolean', description: 'print the services as JSON once ready' },
+      fixture: { type: 'string', description: 'load this fixture of rig.config.ts once ready' },
+      supervised: { type: 'boolean', description: '(internal) run as the detached supervisor' },
+    },
+    load: async () => (await import('./up.ts')).up,
+  },
+  {
+    name: 'down',
+    summary: 'stop the environment that `rig up` started',
+    usage: 'rig down',
+    details: 'Exit code 3 when nothing is running.',
+    options: {},
+    load: async () => (await import('./down.ts')).down,
+  },
+  {
+    name: 'status',
+    summary: 'show the running services, their URLs and readiness times',
+    usage: 'rig status [--json]',
+    details: 'Exit code 3 when nothing is running (with --json: {"running": false}).',
+    options: json('print JSON: {"running", "services": {NAME: {url, host, port, pid, readyMs, status}}}'),
+    load: async () => (await import('./status.ts')).status,
+  },
+  {
+    name: 'logs',
+    summary: "print a service's captured stdout/stderr (all services without a name)",
+    usage: 'rig logs [NAME...] [-f] [-n LINES]',
+    options: {
+      follow: { type: 'boolean', short: 'f', description: 'keep printing new lines until Ctrl-C' },
+      lines: { type: 'string', short: 'n', value: 'N', description: 'only the last N lines of each log' },
+    },
+    positionals: true,
+    load: async () => (await import('./logs.ts')).logs,
+  },
+  {
+    name: 'run',
+    summary: 'start the environment, run a command with RIG_<NAME>_URL/_HOST/_PORT set, stop, exit with its code',
+    usage: 'rig run [--fresh] -- CMD [ARGS...]',
+    details: 'When `rig up` already runs an environment here, CMD uses it (unless --fresh) and it is left running.',
+    options: { fresh: { type: 'boolean', description: 'start a new environment even if `rig up` left one running' } },
+    load: async () => (await import('./run.ts')).run,
+  },
+  ...(Object.entries(CONTROLS) as [ControlAction, string][]).map(
+    ([action, summary]): CommandSpec => ({
+      name: action,
+      summary,
+      usage: `rig ${action} NAME [--json]`,
+      options: json('print the service as JSON afterwards'),
+      positionals: true,
+      load: async () => (await import('./control.ts')).control(action),
+    }),
+  ),
+  {
+    name: 'snapshot',
+    summary: 'save, restore, list or drop a named snapshot of every data store at once',
+    usage: 'rig snapshot save NAME | restore NAME | list | drop NAME [--only STORE]... [--allow STORE]... [--json]',
+    details:
+      'Works on the environment `rig up` is running. PostgreSQL databases are copied as template databases on the same server, MariaDB/MySQL databases as databases copied with SQL ' +
+      '(sessions connected to the database are closed during the copy, applications reconnect); Redis databases are written to files; ' +
+      'RabbitMQ vhosts (queues, exchanges, bindings and queued messages, which saving marks redelivered) too.\n' +
+      'Stores rig did not start (external() databases) are left out; --allow STORE includes one (rig then writes to it). ' +
+      'A restore first checks that every store has the snapshot and can read it; if a store still fails, it says what each store holds. Refuses under NODE_ENV=production.',
+    options: {
+      only: { type: 'string', multiple: true, value: 'STORE', description: 'only this store (repeatable); default: every PostgreSQL, MariaDB/MySQL, Redis and RabbitMQ service' },
+      allow: { type: 'string', multiple: true, value: 'STORE', description: 'include this store although rig did not start it: save, restore and drop write to it (repeatable)' },
+      ...json('print JSON: {"action", "name", "stores"} or {"snapshots": [{"name", "stores"}]}'),
+    },
+    positionals: true,
+    load: async () => (await import('./snapshot.ts')).snapshot,
+  },
+  {
+    name: 'check',
+    summary: 'run the health checks (checks/**/*.check.ts) in parallel and report',
+    usage: 'rig check [--tag TAG] [--target NAME] [--format pretty|json|junit|tap] [--concurrency N]',
+    details:
+      'Checks see process.env plus the values of --target (from rig.checks.ts), or, without a target,\n' +
+      'the RIG_* variables of the environment `rig up` runs in this project.\n' +
+      'Exit codes: 0 all passed or warned, 1 a check failed, 2 usage error (unknown tag or target, duplicate names).',
+    options: {
+      tag: { type: 'string', short: 't', multiple: true, value: 'TAG', description: 'only checks with this tag (repeatable, or comma-separated), plus what they depend on' },
+      target: { type: 'string', value: 'NAME', description: 'env values of this target from rig.checks.ts' },
+      format: { type: 'string', short: 'f', value: 'FORMAT', description: 'pretty (default), json, junit or tap' },
+      json: { type: 'boolean', description: 'same as --format json' },
+      concurrency: { type: 'string', short: 'j', value: 'N', description: 'checks running at once (default 16)' },
+      checks: { type: 'string', multiple: true, value: 'GLOB', description: 'check files to load (default from rig.checks.ts, else checks/**/*.check.ts)' },
+      list: { type: 'boolean', description: 'list the checks (name, tags, file) without running them' },
+    },
+    load: async () => (await import('./check.ts')).check,
+  },
+  {
+    name: 'serve',
+    summary: 'serve the health checks over HTTP: /health, /checks, /metrics and a dashboard',
+    usage: 'rig serve [--port 8080] [--host 127.0.0.1 | --host 0.0.0.0 --public] [--token T] [--allow-host NAME] [--target NAME]',
+    details:
+      'GET /health answers application/health+json (200 pass/warn, 503 fail); /checks the full results;\n' +
+      '/metrics Prometheus text; / an HTML dashboard. Query: ?tag=smoke, ?deadline=MS.\n' +
+      'Binds 127.0.0.1 and answers only requests for 127.0.0.1, localhost or [::1] (DNS rebinding\n' +
+      'protection; --allow-host adds a name, e.g. the one a reverse proxy forwards). Binding any other\n' +
+      'address needs --public and a token. Details need `Authorization: Bearer <token>` (RIG_CHECK_TOKEN or\n' +
+      '--token); without a token they are served on loopback only. Checks marked `writes` or `expensive`\n' +
+      'never run from HTTP.',
+    options: {
+      port: { type: 'string', short: 'p', value: 'PORT', description: 'port to listen on, 0 for a free one (default 8080)' },
+      host: { type: 'string', value: 'HOST', description: 'address to bind (default 127.0.0.1); another than loopback needs --public' },
+      public: { type: 'boolean', description: 'allow binding a non-loopback address such as 0.0.0.0 (requires a token)' },
+      'allow-host': { type: 'string', multiple: true, value: 'NAME', description: 'also answer requests for this Host name (name or name:port)' },
+      token: { type: 'string', value: 'TOKEN', description: 'bearer token for details (prefer RIG_CHECK_TOKEN: arguments show in ps)' },
+      target: { type: 'string', value: 'NAME', description: 'env values of this target from rig.checks.ts' },
+      checks: { type: 'string', multiple: true, value: 'GLOB', description: 'check files to load' },
+      ttl: { type: 'string', value: 'MS', description: 'how long a result is reused (default 10000)' },
+      deadline: { type: 'string', value: 'MS', description: 'per-request deadline; unfinished checks show as timed out (default 3000)' },
+      concurrency: { type: 'string', short: 'j', value: 'N', description: 'checks running at once (default 16)' },
+    },
+    load: async () => (await import('./serve.ts')).serve,
+  },
+  {
+    name: 'doctor',
+    summary: 'check which binaries and drivers rig can use, and what to install',
+    usage: 'rig doctor [--json]',
+    details:
+      'Exit code 1 when something a service in rig.config.ts needs is missing: a server binary (postgres, redis-server)\n' +
+      'or a driver package (pg for postgres(), redis for redis()). Without a config it reports on everything and exits 0.',
+    options: json('print the findings as JSON'),
+    load: async () => (await import('./doctor.ts')).doctor,
+  },
+]
+
+/** The spec of command `name`, or undefined. */
+export const commandNamed = (name: string): CommandSpec | undefined => COMMANDS.find((c) => c.name === name)
