@@ -109,14 +109,14 @@ function run(cwd: string, command: string, args: string[], options: { timeoutMs?
 }
 
 /**
- * A new project `name` with `pkg` as its package.json, testrig installed from the tarball and
- * `packages` (exact specs) from the registry.
+ * A new project `name` with `pkg` as its package.json, testrig installed from the tarball
+ * (this repository's, or `tarball`) and `packages` (exact specs) from the registry.
  */
-export async function createConsumer(name: string, pkg: Record<string, unknown>, packages: string[]): Promise<Consumer> {
+export async function createConsumer(name: string, pkg: Record<string, unknown>, packages: string[], tarball = packed()): Promise<Consumer> {
   const dir = path.join(scratchDir(), name)
   fs.mkdirSync(dir, { mode: 0o755 })
   fs.writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ name, private: true, type: 'module', ...pkg }, null, 2))
-  const install = await run(dir, 'npm', ['install', '--save-dev', '--prefer-offline', '--no-audit', '--no-fund', '--loglevel=error', packed(), ...packages])
+  const install = await run(dir, 'npm', ['install', '--save-dev', '--prefer-offline', '--no-audit', '--no-fund', '--loglevel=error', tarball, ...packages])
   if (install.code !== 0) throw new Error(`npm install in ${dir} failed:\n${install.stdout}${install.stderr}`)
   return {
     dir,
