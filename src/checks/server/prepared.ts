@@ -19,15 +19,15 @@ export type Access = 'detail' | 'status'
 /** One `GET /health` answer, replayable while its results hold. */
 export class PreparedHealth {
   private readonly code: number
-  private readonly headers: string[]
-  /** The body's pieces, between which the ages go (one piece when there are none). */
-  private readonly pieces: string[]
-  /** Bytes of all pieces together. */
-  private readonly piecesBytes: number
+  private readonly typeHeaders: string[]
+  /** The body's pieces as bytes, between which the ages go (one piece when there are none). */
+  private readonly pieces: Buffer[]
   /** When each check of the answer finished (`performance.now()` time), in the order its age appears. */
   private readonly finishedAt: number[]
-  /** Set when the body has no ages: the answer's bytes, ready to send. */
-  private readonly bytes: Buffer | undefined
+  /** The ages in the body last rendered: requests in the same millisecond get the same bytes. */
+  private readonly ages: number[]
+  private body: Buffer | undefined
+  private headers: string[] = []
   readonly generation: number
   readonly freshUntil: number
 
@@ -38,34 +38,45 @@ export class PreparedHealth {
     const marked = results.map((r, i) => ({ ...r, ageMs: Number(`-${i + 1}e-300`) }))
     const body = healthJson(marked, detailed, partial)
     const parts = JSON.stringify(body, null, 2).split(/(?<="ageMs": )-(\d+)e-300/)
-    this.pieces = parts.filter((_, k) => k % 2 === 0)
+    this.pieces = parts.filter((_, k) => k % 2 === 0).map((p) => Buffer.from(p))
     this.finishedAt = parts.filter((_, k) => k % 2 === 1).map((i) => finishedAt((results[Number(i) - 1] as { name: string }).name))
-    this.piecesBytes = this.pieces.reduce((n, p) => n + Buffer.byteLength(p), 0)
+    this.ages = this.finishedAt.map(() => -1)
     this.code = body.status === 'fail' ? 503 : 200
-    this.bytes = this.pieces.length === 1 ? Buffer.from(this.pieces[0] as string) : undefined
-    const headers: Record<string, string> = { 'content-type': 'application/health+json', ...COMMON_HEADERS }
-    this.headers = Object.entries(headers).flat()
-    if (this.bytes) this.headers.push('content-length', String(this.bytes.length))
+    this.typeHeaders = Object.entries({ 'content-type': 'application/health+json', ...COMMON_HEADERS }).flat()
     this.generation = served.generation
     this.freshUntil = served.freshUntil
   }
 
   /** Writes the answer, with ages as of `now` when it has any. */
   send(res: http.ServerResponse, head: boolean, now: number): void {
-    if (this.bytes) {
-      res.writeHead(this.code, this.headers)
-      res.end(head ? undefined : this.bytes)
-      return
+    let changed = this.body === undefined
+    for (let i = 0; i < this.ages.length; i++) {
+      const age = Math.round(now - (this.finishedAt[i] as number))
+      if (age !== this.ages[i]) {
+        this.ages[i] = age
+        changed = true
+      }
     }
-    let body = this.pieces[0] as string
-    let bytes = this.piecesBytes
-    for (let i = 0; i < this.finishedAt.length; i++) {
-      const age = String(Math.round(now - (this.finishedAt[i] as number)))
-      bytes += age.length
-      body += age + (this.pieces[i + 1] as string)
+    if (changed) this.render()
+    res.writeHead(this.code, this.headers)
+    res.end(head ? undefined : this.body)
+  }
+
+  /** Assembles the body with the current ages, as bytes (the ages are ASCII digits), and its headers. */
+  private render(): void {
+    const ages = this.ages.map(String)
+    let bytes = 0
+    for (const p of this.pieces) bytes += p.length
+    for (const a of ages) bytes += a.length
+    // A new buffer each time: the previous one may still be queued on a socket.
+    const body = Buffer.allocUnsafe(bytes)
+    let at = (this.pieces[0] as Buffer).copy(body, 0)
+    for (let i = 0; i < ages.length; i++) {
+      at += body.write(ages[i] as string, at, 'latin1')
+      at += (this.pieces[i + 1] as Buffer).copy(body, at)
     }
-    res.writeHead(this.code, [...this.headers, 'content-length', String(bytes)])
-    res.end(head ? undefined : body)
+    this.body = body
+    this.headers = [...this.typeHeaders, 'content-length', String(bytes)]
   }
 }
 
