@@ -34,23 +34,49 @@ const { values: args } = parseArgs({
 const log = (line: string): void => void process.stderr.write(`${line}\n`)
 const run = promisify(execFile)
 
-/** A server under load: where to send requests, with which headers. */
+/** A server under load: where to send requests, with which headers, and its process. */
 interface Target {
   name: string
   url: string
   headers: Record<string, string>
+  pid: number
 }
 
-/** One `wrk` run: requests per second and the requests that were not 2xx or failed. */
-async function wrk(t: Target, seconds: number): Promise<{ rps: number; errors: number }> {
+/** CPU time (user + system) a process has used so far, in ms, from /proc (Linux; NaN elsewhere). */
+function cpuMsOf(pid: number): number {
+  try {
+    // Fields 14 and 15 of /proc/PID/stat, counted after the command name (which may hold spaces).
+    const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS
+  } catch {
+    return Number.NaN
+  }
+}
+const CLOCK_TICKS = (() => {
+  try {
+    return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100
+  } catch {
+    return 100
+  }
+})()
+
+/**
+ * One `wrk` run: requests per second, the server's CPU time per request (µs; unlike
+ * throughput, it hardly depends on how much CPU other work left the server), and the requests
+ * that were not 2xx or failed.
+ */
+async function wrk(t: Target, seconds: number): Promise<{ rps: number; cpuUs: number; errors: number }> {
   const headerArgs = Object.entries(t.headers).flatMap(([k, v]) => ['-H', `${k}: ${v}`])
+  const cpu0 = cpuMsOf(t.pid)
   const { stdout } = await run('wrk', [`-t${args.threads}`, `-c${args.connections}`, `-d${seconds}s`, ...headerArgs, t.url], { maxBuffer: 1 << 20 })
+  const cpuMs = cpuMsOf(t.pid) - cpu0
   const rps = /Requests\/sec:\s+([\d.]+)/.exec(stdout)?.[1]
-  if (!rps) throw new Error(`no Requests/sec in wrk's output:\n${stdout}`)
+  const requests = Number(/(\d+) requests in/.exec(stdout)?.[1])
+  if (!rps || !requests) throw new Error(`no Requests/sec in wrk's output:\n${stdout}`)
   const non2xx = Number(/Non-2xx or 3xx responses:\s+(\d+)/.exec(stdout)?.[1] ?? 0)
   const socket = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(stdout)
   const socketErrors = socket ? socket.slice(1).reduce((n, x) => n + Number(x), 0) : 0
-  return { rps: Number(rps), errors: non2xx + socketErrors }
+  return { rps: Number(rps), cpuUs: (cpuMs * 1000) / requests, errors: non2xx + socketErrors }
 }
 
 /** Spawns `argv`, resolves with the process and the first stdout match of `pattern`. */
@@ -77,9 +103,13 @@ async function startRigServe(repo: string, apiUrl: string): Promise<{ child: Chi
   return { child, url, dir }
 }
 
-/** A bare node:http server answering `body` as JSON to every request, in its own process. */
+/**
+ * A bare node:http server answering `body` as JSON to every request, in its own process: the
+ * bytes and their length computed once, so it sends a content-length as rig does (a plain
+ * `end(string)` after `writeHead` would be chunked, and slower).
+ */
 async function startBare(body: string): Promise<{ child: ChildProcess; url: string }> {
-  const code = `const body = ${JSON.stringify(body)}; require('node:http').createServer((q, s) => s.writeHead(200, { 'content-type': 'application/json' }).end(body)).listen(0, '127.0.0.1', function () { console.log('port ' + this.address().port) })`
+  const code = `const body = Buffer.from(${JSON.stringify(body)}); const headers = { 'content-type': 'application/json', 'content-length': body.length }; require('node:http').createServer((q, s) => s.writeHead(200, headers).end(body)).listen(0, '127.0.0.1', function () { console.log('port ' + this.address().port) })`
   const { child, match: port } = await spawnUntil([process.execPath, '-e', code], os.tmpdir(), {}, /port (\d+)/)
   return { child, url: `http://127.0.0.1:${port}/` }
 }
@@ -111,20 +141,21 @@ async function main(): Promise<void> {
     const bareDetail = await startBare(detailBody)
     children.push(bareStatus.child, bareDetail.child)
     const targets: Target[] = [
-      { name: 'rig status', url: `${rig.url}/health`, headers: {} },
-      { name: 'bare status', url: bareStatus.url, headers: {} },
-      { name: 'rig detailed', url: `${rig.url}/health`, headers: auth },
-      { name: 'bare detailed', url: bareDetail.url, headers: {} },
+      { name: 'rig status', url: `${rig.url}/health`, headers: {}, pid: rig.child.pid! },
+      { name: 'bare status', url: bareStatus.url, headers: {}, pid: bareStatus.child.pid! },
+      { name: 'rig detailed', url: `${rig.url}/health`, headers: auth, pid: rig.child.pid! },
+      { name: 'bare detailed', url: bareDetail.url, headers: {}, pid: bareDetail.child.pid! },
     ]
     if (args.base) {
       const base = await startRigServe(path.resolve(args.base), api.url)
       children.push(base.child)
       dirs.push(base.dir)
-      targets.push({ name: 'base status', url: `${base.url}/health`, headers: {} }, { name: 'base detailed', url: `${base.url}/health`, headers: auth })
+      targets.push({ name: 'base status', url: `${base.url}/health`, headers: {}, pid: base.child.pid! }, { name: 'base detailed', url: `${base.url}/health`, headers: auth, pid: base.child.pid! })
     }
     // One short run of each, not counted: JIT, connection set-up.
     for (const t of targets) await wrk(t, 1)
     const rps: Record<string, number[]> = Object.fromEntries(targets.map((t) => [t.name, []]))
+    const cpuUs: Record<string, number[]> = Object.fromEntries(targets.map((t) => [t.name, []]))
     let errors = 0
     for (let i = 0; i < rounds; i++) {
       // Rotate the order, so no series always runs right after the same neighbour.
@@ -132,17 +163,25 @@ async function main(): Promise<void> {
       for (const t of order) {
         const r = await wrk(t, seconds)
         rps[t.name]!.push(r.rps)
+        cpuUs[t.name]!.push(r.cpuUs)
         errors += r.errors
       }
       log(`round ${i + 1}/${rounds}: ${targets.map((t) => `${t.name} ${Math.round(rps[t.name]!.at(-1)!)}`).join(', ')} req/s (load ${round(os.loadavg()[0] ?? 0, 1)})`)
     }
     // Per-round ratios pair samples taken seconds apart; their median is the headline figure.
-    const perRound = (a: string, b: string): number[] => rps[a]!.map((x, k) => x / rps[b]![k]!)
+    const perRound = (of: Record<string, number[]>, a: string, b: string): number => round(median(of[a]!.map((x, k) => x / of[b]![k]!)), 3)
     const s = Object.fromEntries(Object.entries(rps).map(([k, xs]) => [k, summarize(xs)])) as Record<string, Summary>
+    const cpu = Object.fromEntries(Object.entries(cpuUs).map(([k, xs]) => [k, summarize(xs)])) as Record<string, Summary>
     const ratio = {
-      status: round(median(perRound('rig status', 'bare status')), 3),
-      detailed: round(median(perRound('rig detailed', 'bare detailed')), 3),
-      ...(args.base ? { baseStatus: round(median(perRound('base status', 'bare status')), 3), baseDetailed: round(median(perRound('base detailed', 'bare detailed')), 3) } : {}),
+      status: perRound(rps, 'rig status', 'bare status'),
+      detailed: perRound(rps, 'rig detailed', 'bare detailed'),
+      ...(args.base ? { baseStatus: perRound(rps, 'base status', 'bare status'), baseDetailed: perRound(rps, 'base detailed', 'bare detailed') } : {}),
+    }
+    // CPU per request the other way round (bare / rig), so that, like throughput, higher is better.
+    const cpuRatio = {
+      status: perRound(cpuUs, 'bare status', 'rig status'),
+      detailed: perRound(cpuUs, 'bare detailed', 'rig detailed'),
+      ...(args.base ? { baseStatus: perRound(cpuUs, 'bare status', 'base status'), baseDetailed: perRound(cpuUs, 'bare detailed', 'base detailed') } : {}),
     }
     let commit = ''
     try {
@@ -164,11 +203,14 @@ async function main(): Promise<void> {
       load: { generator: 'wrk', threads: Number(args.threads), connections: Number(args.connections), seconds, rounds },
       bodyBytes: { status: Buffer.byteLength(statusBody), detailed: Buffer.byteLength(detailBody) },
       rps: s,
+      cpuUsPerRequest: cpu,
       ratio,
+      cpuRatio,
       errors,
     }
-    for (const [k, v] of Object.entries(s)) log(`${k.padEnd(14)} ${formatSummary(v, 'req/s')}`)
+    for (const [k, v] of Object.entries(s)) log(`${k.padEnd(14)} ${formatSummary(v, 'req/s')}; server CPU ${cpu[k]!.median} µs/request`)
     log(`rig / bare (median of per-round ratios): status ${ratio.status}, detailed ${ratio.detailed}${args.base ? `; base / bare: status ${ratio.baseStatus}, detailed ${ratio.baseDetailed}` : ''}; errors ${errors}`)
+    log(`CPU per request, bare / rig: status ${cpuRatio.status}, detailed ${cpuRatio.detailed}${args.base ? `; bare / base: status ${cpuRatio.baseStatus}, detailed ${cpuRatio.baseDetailed}` : ''}`)
     if (!args['no-write']) write(result)
   } finally {
     for (const c of children) c.kill('SIGTERM')
@@ -186,7 +228,9 @@ type Result = {
   load: { threads: number; connections: number; seconds: number; rounds: number }
   bodyBytes: { status: number; detailed: number }
   rps: Record<string, Summary>
+  cpuUsPerRequest: Record<string, Summary>
   ratio: { status: number; detailed: number; baseStatus?: number; baseDetailed?: number }
+  cpuRatio: { status: number; detailed: number; baseStatus?: number; baseDetailed?: number }
   errors: number
 }
 
@@ -195,7 +239,8 @@ function write(r: Result): void {
   fs.writeFileSync(RESULTS_JSON, `${JSON.stringify(r, null, 2)}\n`)
   const row = (label: string, key: string): string => {
     const x = r.rps[key]
-    return x ? `| ${label} | ${Math.round(x.median)} | ${Math.round(x.p90)} | ${Math.round(x.min)} | ${Math.round(x.max)} | ${x.n} |` : ''
+    const c = r.cpuUsPerRequest[key]
+    return x && c ? `| ${label} | ${Math.round(x.median)} | ${Math.round(x.p90)} | ${Math.round(x.min)} | ${Math.round(x.max)} | ${c.median.toFixed(1)} µs | ${x.n} |` : ''
   }
   const m = r.machine
   const busy = Math.max(m.loadAvgBefore[0] ?? 0, m.loadAvgAfter[0] ?? 0) > m.cpus
@@ -205,13 +250,13 @@ function write(r: Result): void {
     `
 ## \`rig serve\` throughput (\`bench/serve.bench.ts\`)
 
-${r.date.slice(0, 10)}, commit \`${r.commit}\`${base ? ` against \`${r.baseCommit}\` (base)` : ''}; ${m.cpus} × ${m.cpuModel}, ${m.memoryGiB} GiB, Node ${m.node}; load average ${m.loadAvgBefore.join(' / ')} before, ${m.loadAvgAfter.join(' / ')} after${busy ? ' (**busy: other work shared the machine; read the ratios, taken round by round, not the absolute figures**)' : ''}. \`wrk -t${r.load.threads} -c${r.load.connections} -d${r.load.seconds}s\` in its own process against each server in its own process, ${r.load.rounds} rounds in rotating order after a 1 s warm-up of each; total ${r.durationS} s. \`rig serve\` runs the 20 checks of \`bench/checks.bench.ts\` with a warm cache (TTL 1 h) and a token: **status** is \`GET /health\` without the token (\`{"status": "pass"}\`, ${r.bodyBytes.status} bytes), **detailed** with it (every check, ${r.bodyBytes.detailed} bytes). The baseline is a bare \`node:http\` server answering the same bytes as \`application/json\` to every request.
+${r.date.slice(0, 10)}, commit \`${r.commit}\`${base ? ` against \`${r.baseCommit}\` (base)` : ''}; ${m.cpus} × ${m.cpuModel}, ${m.memoryGiB} GiB, Node ${m.node}; load average ${m.loadAvgBefore.join(' / ')} before, ${m.loadAvgAfter.join(' / ')} after${busy ? ' (**busy: other work shared the machine; read the ratios, taken round by round, not the absolute figures**)' : ''}. \`wrk -t${r.load.threads} -c${r.load.connections} -d${r.load.seconds}s\` in its own process against each server in its own process, ${r.load.rounds} rounds in rotating order after a 1 s warm-up of each; total ${r.durationS} s. \`rig serve\` runs the 20 checks of \`bench/checks.bench.ts\` with a warm cache (TTL 1 h) and a token: **status** is \`GET /health\` without the token (\`{"status": "pass"}\`, ${r.bodyBytes.status} bytes), **detailed** with it (every check, ${r.bodyBytes.detailed} bytes). The baseline is a bare \`node:http\` server answering the same bytes as \`application/json\` to every request, with a content-length like rig's answers (bytes and headers made once).
 
-| server, request | median req/s | p90 | min | max | rounds |
-|---|---|---|---|---|---|
+| server, request | median req/s | p90 | min | max | server CPU per request (median) | rounds |
+|---|---|---|---|---|---|---|
 ${[row('`rig serve`, status', 'rig status'), row('bare `node:http`, same body', 'bare status'), base ? row('`rig serve` of the base, status', 'base status') : '', row('`rig serve`, detailed', 'rig detailed'), row('bare `node:http`, same body', 'bare detailed'), base ? row('`rig serve` of the base, detailed', 'base detailed') : ''].filter(Boolean).join('\n')}
 
-**rig / bare (median of the per-round ratios): status ${r.ratio.status}×, detailed ${r.ratio.detailed}×** (target ≥ 0.9×: **${r.ratio.status >= 0.9 ? 'pass' : 'miss'}** for status, **${r.ratio.detailed >= 0.9 ? 'pass' : 'miss'}** for detailed)${base ? `; the base: status ${r.ratio.baseStatus}×, detailed ${r.ratio.baseDetailed}×` : ''}. Non-2xx answers and socket errors: ${r.errors}.
+**rig / bare requests per second (median of the per-round ratios): status ${r.ratio.status}×, detailed ${r.ratio.detailed}×** (target ≥ 0.9×: **${r.ratio.status >= 0.9 ? 'pass' : 'miss'}** for status, **${r.ratio.detailed >= 0.9 ? 'pass' : 'miss'}** for detailed)${base ? `; the base: status ${r.ratio.baseStatus}×, detailed ${r.ratio.baseDetailed}×` : ''}. The server's CPU time per request (from /proc, over each run), bare / rig so that higher is better: status ${r.cpuRatio.status}×, detailed ${r.cpuRatio.detailed}×${base ? ` (the base: ${r.cpuRatio.baseStatus}×, ${r.cpuRatio.baseDetailed}×)` : ''}; on a loaded machine it moves less than throughput, which depends on the CPU other work leaves each server. Non-2xx answers and socket errors: ${r.errors}.
 `,
   )
   log(`wrote ${path.relative(process.cwd(), RESULTS_JSON)} and the serve section of bench/RESULTS.md`)
