@@ -20,12 +20,16 @@ export function compileCacheDir(env: NodeJS.ProcessEnv = process.env): string {
  * Makes `dir` (mode 0700) unless it exists, and tells whether only `uid` can write it: it is a
  * real directory owned by `uid` that no one else can write, and every directory above it is
  * owned by `uid` or root and writable by no one else (or sticky, like /tmp, where no one else
- * may rename what is not theirs).
+ * may rename what is not theirs). Nothing is made inside a directory `uid` does not own: root
+ * run through `sudo` with the user's HOME must not leave directories of root's in it.
  */
 export function privateDir(dir: string, uid: number): boolean {
   try {
     let st = fs.lstatSync(dir, { throwIfNoEntry: false })
     if (!st) {
+      let existing = path.dirname(dir)
+      while (!fs.existsSync(existing)) existing = path.dirname(existing)
+      if (fs.statSync(existing).uid !== uid) return false
       fs.mkdirSync(path.dirname(dir), { recursive: true, mode: 0o755 })
       fs.mkdirSync(dir, { mode: 0o700 })
       st = fs.lstatSync(dir)
@@ -53,9 +57,13 @@ export function privateDir(dir: string, uid: number): boolean {
 export function enableCompileCache(env: NodeJS.ProcessEnv = process.env): string | undefined {
   if (typeof module.enableCompileCache !== 'function' || env.NODE_DISABLE_COMPILE_CACHE) return undefined
   if (env.NODE_COMPILE_CACHE) return module.getCompileCacheDir?.()
-  const dir = compileCacheDir(env)
-  const uid = process.geteuid?.()
-  // Without uids (Windows), the home directory is the user's own.
-  if (uid !== undefined && !privateDir(dir, uid)) return undefined
-  return module.enableCompileCache(dir).directory
+  try {
+    const dir = compileCacheDir(env)
+    const uid = process.geteuid?.()
+    // Without uids (Windows), the home directory is the user's own.
+    if (uid !== undefined && !privateDir(dir, uid)) return undefined
+    return module.enableCompileCache(dir).directory
+  } catch {
+    return undefined
+  }
 }

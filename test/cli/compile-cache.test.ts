@@ -77,6 +77,10 @@ describe('the compile cache directory', () => {
     fs.mkdirSync(above, { mode: 0o755 })
     fs.chownSync(above, nobody, nobody)
     expect(privateDir(path.join(above, 'cache'), uid)).toBe(false)
+    // Nothing of root's is left in someone else's home (`sudo` keeping HOME).
+    expect(fs.readdirSync(above)).toEqual([])
+    expect(privateDir(path.join(above, '.cache/testrig/node-compile-cache'), uid)).toBe(false)
+    expect(fs.readdirSync(above)).toEqual([])
   })
 })
 
