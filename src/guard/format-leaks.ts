@@ -14,13 +14,15 @@ export interface StoreLeaks {
  * @example
  * Data left behind by "rents a car for a day" (test/rentals.test.ts):
  *   postgres db: public.rentals +1 row, public.payments +2 rows, public.cars 1 row changed
- *   redis cache: 3 keys added (session:*), 1 key without TTL
+ *   redis cache: 3 keys added: 1 without TTL (session:2), 2 with a TTL (session:1 28 s, session:3 60 s)
  */
 export function formatLeaks(test: string, file: string | undefined, stores: readonly StoreLeaks[], problems: readonly string[] = []): string | undefined {
   const lines: string[] = []
   for (const s of stores) {
     const leaks = s.changes.filter((c) => c.leak)
-    if (leaks.length > 0) lines.push(`  ${s.kind} ${s.store}: ${leaks.map((c) => c.text).join(', ')}`)
+    // A change that names keys (`2 keys added: a, b`) ends in a list: `;` keeps the next change apart from it.
+    const sep = leaks.some((c) => c.text.includes(': ')) ? '; ' : ', '
+    if (leaks.length > 0) lines.push(`  ${s.kind} ${s.store}: ${leaks.map((c) => c.text).join(sep)}`)
   }
   if (lines.length === 0) return undefined
   for (const p of problems) lines.push(`  not restored: ${p}`)

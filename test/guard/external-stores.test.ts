@@ -153,7 +153,7 @@ describe('an external Redis', () => {
     await redis.sendCommand(['SET', `${PREFIX}seeded`, 'changed'])
     const rep = await guard.check('writes')
     expect(rep.leaked).toBe(true)
-    expect(rep.message).toContain(`redis shared: 1 key added (rig-ext-test:*), 1 key changed (rig-ext-test:*), 1 key without TTL`)
+    expect(rep.message).toContain(`redis shared: 1 key added without TTL: ${PREFIX}added; 1 key changed: ${PREFIX}seeded`)
     expect(rep.errors.map((e) => e.code)).toEqual(['RIG_GUARD_REFUSED'])
     expect(await redis.sendCommand(['GET', `${PREFIX}added`])).toBe('y')
     expect((await guard.check('next')).leaked).toBe(false)

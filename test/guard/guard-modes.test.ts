@@ -26,8 +26,8 @@ describe.each(DETECTIONS)('guard across stores (postgres changes: $detection)', 
   const leak = async (): Promise<void> => {
     await sql(url, `insert into rentals (car_id) values (1); insert into payments (rental_id) select id from rentals cross join generate_series(1, 2); update cars set name = 'z' where id = 2`)
     await r.sendCommand(['SET', 'session:1', 'x'])
-    await r.sendCommand(['SET', 'session:2', 'x', 'EX', '60'])
-    await r.sendCommand(['SET', 'session:3', 'x', 'EX', '60'])
+    await r.sendCommand(['SET', 'session:2', 'x', 'EX', '600'])
+    await r.sendCommand(['SET', 'session:3', 'x', 'EX', '600'])
   }
 
   it('writes one line per store in the leak message', async () => {
@@ -39,7 +39,7 @@ describe.each(DETECTIONS)('guard across stores (postgres changes: $detection)', 
     expect(rep.message).toBe(
       'Data left behind by "rents a car for a day" (test/rentals.test.ts):\n' +
         '  postgres db: public.cars 1 row changed, public.payments +2 rows, public.rentals +1 row\n' +
-        '  redis cache: 3 keys added (session:*), 1 key without TTL',
+        '  redis cache: 3 keys added: 1 without TTL (session:1), 2 with a TTL (session:2 10 min, session:3 10 min)',
     )
     expect(rep.error?.message).toBe(rep.message)
     expect(rep.stores[0]?.detection).toBe(detection)

@@ -32,19 +32,45 @@ describe('redis guard', () => {
   })
 
   it('reports keys added by pattern and keys without TTL, then deletes them', async () => {
-    await cmd('SET', 'session:1', 'a', 'EX', '60')
+    await cmd('SET', 'session:1', 'a', 'EX', '600')
     await cmd('SET', 'session:2', 'b')
-    await cmd('SET', 'session:3', 'c', 'EX', '60')
+    await cmd('SET', 'session:3', 'c', 'EX', '600')
     const rep = await guard.check('logs in', 'test/login.test.ts')
-    expect(rep.message).toBe('Data left behind by "logs in" (test/login.test.ts):\n  redis cache: 3 keys added (session:*), 1 key without TTL')
+    expect(rep.message).toBe('Data left behind by "logs in" (test/login.test.ts):\n  redis cache: 3 keys added: 1 without TTL (session:2), 2 with a TTL (session:1 10 min, session:3 10 min)')
     expect(await cmd('EXISTS', 'session:1', 'session:2', 'session:3')).toBe(0)
+  })
+
+  it('names the keys of a library with one prefix, a few then a count, short TTLs apart from keys that never expire', async () => {
+    const queue = createGuard({ stores: [redisStore(env.get('cache'))] })
+    await queue.baseline()
+    for (let i = 1; i <= 7; i++) await cmd('HSET', `bull:q:${i}`, 'data', '{}')
+    await cmd('SET', 'bull:q:lock', 'token', 'PX', '30000')
+    await cmd('SET', 'bull:q:stalled-check', '1', 'PX', '5000')
+    const rep = await queue.check('processes a job')
+    expect(rep.message).toBe(
+      'Data left behind by "processes a job":\n' +
+        '  redis cache: 9 keys added: 7 without TTL (bull:q:1, bull:q:2, bull:q:3 and 4 more), 2 with a TTL (bull:q:stalled-check 5 s, bull:q:lock 30 s)',
+    )
+    expect(await cmd('EXISTS', 'bull:q:1', 'bull:q:lock')).toBe(0)
+    await queue.close()
+  })
+
+  it('escapes and shortens key names a terminal would garble', async () => {
+    const long = `upload:${'x'.repeat(200)}:end`
+    await cmd('SET', long, '1')
+    await cmd('SET', 'evil:\u202egnp.exe', '1')
+    await cmd('SET', 'nl:a\nb', '1')
+    const rep = await guard.check('uploads')
+    const line = rep.message?.split('\n')[1] ?? ''
+    expect(line).toBe(`  redis cache: 3 keys added without TTL: evil:\\u{202e}gnp.exe, nl:a\\u{a}b, upload:${'x'.repeat(37)}…${'x'.repeat(11)}:end`)
+    expect(await cmd('EXISTS', long, 'evil:\u202egnp.exe', 'nl:a\nb')).toBe(0)
   })
 
   it('restores removed and changed keys with their TTL (DUMP/RESTORE)', async () => {
     await cmd('DEL', 'config:currency')
     await cmd('HSET', 'user:1', 'name', 'Grace')
     const rep = await guard.check('edits')
-    expect(rep.message).toContain('1 key removed (config:*), 1 key changed (user:*)')
+    expect(rep.message).toContain('redis cache: 1 key removed: config:currency; 1 key changed: user:1')
     expect(await cmd('GET', 'config:currency')).toBe('EUR')
     expect(await cmd('HGET', 'user:1', 'name')).toBe('Ada')
     const ttl = Number(await cmd('PTTL', 'ttl:short'))
@@ -58,9 +84,9 @@ describe('redis guard', () => {
     const narrow = createGuard({ stores: [redisStore(env.get('cache'), { keys: 'cart:*' })] })
     await narrow.baseline()
     await cmd('SET', 'other:1', 'x')
-    await cmd('SET', 'cart:1', 'x', 'EX', '60')
+    await cmd('SET', 'cart:1', 'x', 'EX', '600')
     const rep = await narrow.check('carts')
-    expect(rep.message).toContain('1 key added (cart:*)')
+    expect(rep.message).toContain('1 key added with a TTL: cart:1 10 min')
     expect(rep.message).not.toContain('other')
     await narrow.close()
     await cmd('DEL', 'other:1', 'bull:job:2')

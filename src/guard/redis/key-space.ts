@@ -34,12 +34,16 @@ export const keyBytes = (raw: Buffer | string): KeyBytes => (typeof raw === 'str
 /** A glob over UTF-8 text (what users write) as the bytes it matches. */
 const patternBytes = (glob: string): string => Buffer.from(glob, 'utf8').toString('latin1')
 
-/** A key for messages: its text when it is valid UTF-8, else with `\xNN` for every other byte. */
+/**
+ * A key for messages: its text when it is valid UTF-8 (control and format characters as `\u{…}`,
+ * a backslash doubled), else ASCII as is with `\xNN` for every other byte.
+ */
 export function displayKey(key: KeyBytes): string {
   const buf = keyBuffer(key)
   const text = buf.toString('utf8')
-  if (Buffer.from(text, 'utf8').equals(buf) && !/[\u0000-\u001f\u007f]/.test(text)) return text
-  return [...buf].map((b) => (b >= 0x20 && b < 0x7f && b !== 0x5c ? String.fromCharCode(b) : `\\x${b.toString(16).padStart(2, '0')}`)).join('')
+  if (!Buffer.from(text, 'utf8').equals(buf)) return [...buf].map((b) => (b >= 0x20 && b < 0x7f && b !== 0x5c ? String.fromCharCode(b) : `\\x${b.toString(16).padStart(2, '0')}`)).join('')
+  // Valid text may still hide or reorder what a terminal shows (control, bidi and format characters).
+  return /[\p{Cc}\p{Cf}\u2028\u2029\\]/u.test(text) ? text.replace(/[\p{Cc}\p{Cf}\u2028\u2029\\]/gu, (c) => (c === '\\' ? '\\\\' : `\\u{${(c.codePointAt(0) ?? 0).toString(16)}}`)) : text
 }
 
 /** Keys matching `patterns` and not `exclude` (globs over UTF-8 text, matched byte by byte). */
