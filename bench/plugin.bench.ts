@@ -16,9 +16,9 @@ import { parseArgs } from 'node:util'
 import pg from 'pg'
 import { defineConfig, postgres, startEnvironment } from '../src/index.ts'
 import { isAlive } from '../src/env/proc.ts'
-import { openGuardSession } from '../src/vitest/guard-session.ts'
-import { logOffsets, scanLogs } from '../src/vitest/log-scan.ts'
-import type { ProvidedService, RigProvided } from '../src/vitest/provided.ts'
+import { openGuardSession } from '../src/runner/guard-session.ts'
+import { logOffsets, scanLogs } from '../src/runner/log-scan.ts'
+import type { ProvidedService, RigProvided } from '../src/runner/provided.ts'
 import { generateSuite, schemaSql, TABLES, tableName, TESTS } from './plugin-suite.ts'
 import { round, summarize, type Summary } from './lib/stats.ts'
 import { writeResultsSection } from './lib/results-md.ts'
@@ -170,19 +170,19 @@ async function breakdown(runs: number): Promise<Record<string, Summary>> {
         const tAlive = await timed(() => list.filter((x) => x.pid != null && !isAlive(x.pid)))
         const tScan = await timed(() => scanLogs(list, offsets, []))
         const tCheck = await timed(async () => {
-          const o = await guard.check({ name: 'bench', file: 'bench' }, new Set(), false)
+          const o = await guard.check({ name: 'bench', file: 'bench', failed: false }, new Set())
           if (o.leaks.length === 0) throw new Error('the benchmark test should have leaked')
         })
         const tAfter = performance.now() - t0
         const tNothing = await timed(async () => {
-          const o = await guard.check({ name: 'bench', file: 'bench' }, new Set(), false)
+          const o = await guard.check({ name: 'bench', file: 'bench', failed: false }, new Set())
           if (o.leaks.length > 0) throw new Error('the restore left something behind')
         })
         // baseline: the same writes, then one TRUNCATE of every table (on its own connection, like the setup file).
         await app.query(TEST_WRITES)
         const tTruncate = await timed(() => app.query(TRUNCATE))
         // TRUNCATE moved the sequences and tables under the guard's feet only in the way a test would: check it is clean again.
-        await guard.check({ name: 'bench', file: 'bench' }, true, false)
+        await guard.check({ name: 'bench', file: 'bench', failed: false }, true)
         if (warm) {
           s.testBody!.push(tBody)
           s.rigBeforeEach!.push(tBefore)

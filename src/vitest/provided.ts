@@ -1,41 +1,7 @@
-// What the node side hands every worker, through Vitest's provide/inject: serialisable only.
-import type { GuardMode, RestoreStrategy } from '../guard/adapter.ts'
+// Workers receive the core's `RigProvided` through Vitest's provide/inject.
+import type { RigProvided } from '../runner/provided.ts'
 
-/** A service as a worker sees it. */
-export interface ProvidedService {
-  name: string
-  kind: string
-  url: string
-  host: string
-  port: number
-  pid: number | null
-  env: Record<string, string>
-  logFile: string
-  /** Error patterns (RegExp sources and flags) for the log scan. */
-  errorPatterns: { source: string; flags: string }[]
-  /** Whether the guard watches it. */
-  guarded: boolean
-  /** True when rig started it (only those are cleaned without an opt-in). */
-  startedByRig: boolean
-  /** Per-worker urls (`isolation: 'database'`), indexed by pool id − 1. */
-  workerUrls?: string[]
-}
-
-/** Everything a worker needs. */
-export interface RigProvided {
-  services: Record<string, ProvidedService>
-  /** `RIG_<NAME>_URL` etc. for every service. */
-  vars: Record<string, string>
-  /** Unix socket of the environment's control server (stop, restart, pause… from tests). */
-  controlSocket: string | undefined
-  seed: number
-  /** rig.config.ts, for the fixtures a test asks for by name. */
-  configFile: string
-  /** The fixture loaded for the whole run (`rig({ fixture })`), if any. */
-  fixture: string | undefined
-  guard: { mode: GuardMode; strategy: RestoreStrategy; exclude: string[]; allowCleaning: string[] }
-  logs: { failOnError: boolean }
-}
+export type { RigProvided, ProvidedService } from '../runner/provided.ts'
 
 declare module 'vitest' {
   export interface ProvidedContext {

@@ -9,8 +9,8 @@ import { createGuard, postgresStore, prepareWorkers, redisStore, storesFor, swee
 import { withDatabase } from '../../src/guard/postgres/connection.ts'
 import { copyMeta } from '../../src/guard/postgres/template-db.ts'
 import { external, type Environment } from '../../src/index.ts'
-import { openGuardSession } from '../../src/vitest/guard-session.ts'
-import type { RigProvided } from '../../src/vitest/provided.ts'
+import { openGuardSession } from '../../src/runner/guard-session.ts'
+import type { RigProvided } from '../../src/runner/provided.ts'
 import { assertNothingLeft, start } from '../support/env.ts'
 import { sql } from './helpers.ts'
 
@@ -133,7 +133,7 @@ describe('an external() PostgreSQL', () => {
     const n0 = await count()
     try {
       await sql(dbUrl, `insert into cars (name) values ('from a test')`)
-      const outcome = await session!.check({ name: 'leaks into the shared database', file: 'test/x.test.ts' }, new Set(), false)
+      const outcome = await session!.check({ name: 'leaks into the shared database', file: 'test/x.test.ts', failed: false }, new Set())
       expect(outcome.leaks).toEqual([{ store: 'postgres sys', items: ['public.cars +1 row'] }])
       expect(outcome.failMessage).toContain('rig will not clean')
       expect(await count()).toBe(n0 + 1)

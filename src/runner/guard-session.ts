@@ -1,4 +1,4 @@
-// Worker side of the guard: the guard core (src/guard) over every guarded service this worker
+// Worker side of the guard (runner core): the guard core (src/guard) over every guarded service this worker
 // sees, a baseline when the worker starts, and after each test a verdict that honours the
 // test's `rig.allowLeak()`.
 import { createGuard, type Guard } from '../guard/guard.ts'
@@ -8,7 +8,7 @@ import type { Fixtures } from '../guard/fixtures.ts'
 import { guardKind, storeKindOf } from '../guard/guard-kinds.ts'
 import type { LeakEntry } from '../report/model.ts'
 import type { ProvidedService, RigProvided } from './provided.ts'
-import { workerUrl } from './runtime.ts'
+import { workerUrl } from './worker.ts'
 
 /** What the guard concluded about one test. */
 export interface GuardOutcome {
@@ -18,9 +18,22 @@ export interface GuardOutcome {
   failMessage?: string
 }
 
+/** A test that just ended, as the guard sees it. */
+export interface EndedTest {
+  /** Full name (describe blocks included). */
+  name: string
+  /** Path relative to the working directory. */
+  file: string
+  /**
+   * The test already failed (its own assertions or hooks). Its leaks are reported but do not
+   * add a second failure; this is also where a store may keep a failed test's data.
+   */
+  failed: boolean
+}
+
 /** The guard for one worker. */
 export interface GuardSession {
-  check(test: { name: string; file: string }, allowed: true | Set<string>, alreadyFailed: boolean): Promise<GuardOutcome>
+  check(test: EndedTest, allowed: true | Set<string>): Promise<GuardOutcome>
   /** Makes fixture `name` of rig.config.ts the baseline of this file's next tests. */
   useFixture(name: string): Promise<void>
   /** Back to the run's baseline (end of a file that used a fixture). */
@@ -53,7 +66,7 @@ export async function openGuardSession(p: RigProvided): Promise<GuardSession | u
   await guard.baseline()
   let fixturesRead = false
   return {
-    async check(test, allowed, alreadyFailed) {
+    async check(test, allowed) {
       const report = await guard.check(test.name, test.file)
       const leaked = report.stores.filter((s) => s.status === 'leaked')
       const leaks: LeakEntry[] = leaked.map((s) => ({ store: `${s.kind} ${s.store}`, items: s.changes.filter((c) => c.leak).map((c) => c.text) }))
@@ -64,7 +77,7 @@ export async function openGuardSession(p: RigProvided): Promise<GuardSession | u
       const problems = report.errors.map((e) => e.message)
       const blamed = leaked.filter((s) => !(allowed === true || allowed.has(s.store)))
       const message = formatLeaks(test.name, test.file, blamed)
-      if (message && report.mode === 'fail' && !alreadyFailed) outcome.failMessage = message
+      if (message && report.mode === 'fail' && !test.failed) outcome.failMessage = message
       else if (message && report.mode === 'warn') process.stderr.write(`rig: warning: ${message}\n`)
       if (problems.length > 0) outcome.failMessage = [outcome.failMessage, ...problems].filter(Boolean).join('\n')
       return outcome

@@ -1,6 +1,9 @@
 import type { LeakEntry, LogErrorEntry } from '../report/model.ts'
 
-/** What the worker records on each test (`task.meta.rig`) for the reporter. */
+/**
+ * What the test session found about one test, carried by the adapter from the worker to the
+ * node side's `RunCollector` (Vitest: `task.meta.rig`). Serialisable.
+ */
 export interface TestMeta {
   leaks: LeakEntry[]
   restoredWith?: string

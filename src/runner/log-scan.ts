@@ -4,7 +4,7 @@
 import fs from 'node:fs'
 import type { LogErrorEntry } from '../report/model.ts'
 import type { ProvidedService } from './provided.ts'
-import { workerUrl } from './runtime.ts'
+import { workerUrl } from './worker.ts'
 
 /** Byte offsets of each service's log file. */
 export type LogOffsets = Map<string, number>

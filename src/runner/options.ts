@@ -1,0 +1,92 @@
+// Options of a test runner adapter (`rig()` in vitest.config.ts, and the same object for the
+// other runners); every default lives here.
+import type { GuardMode, RestoreStrategy } from '../guard/adapter.ts'
+
+/** Options of `rig()` in vitest.config.ts (and of every other runner's adapter). */
+export interface RigRunnerOptions {
+  /** Path to rig.config.ts. @default the nearest one from Vitest's root upwards */
+  config?: string
+  /**
+   * Use the environment `rig up` left running when there is one.
+   * @default true
+   */
+  attach?: boolean
+  /**
+   * `shared`: one environment, test files run one at a time so every leak is attributed
+   * exactly (your app's processes and the tests see the same database).
+   * `database`: files run in parallel, each worker gets its own clone of every guarded
+   * database (for tests that talk to the database directly).
+   * @default 'shared'
+   */
+  isolation?: 'shared' | 'database'
+  /**
+   * A fixture of rig.config.ts loaded once before any test (and before per-worker copies are
+   * made): the data every test starts from. When attached to `rig up`'s environment, its data
+   * is put back as it was at the end of the run.
+   */
+  fixture?: string
+  guard?: {
+    /** @default 'fail' */
+    mode?: GuardMode
+    /** @default 'auto' */
+    strategy?: RestoreStrategy
+    /** Tables or key patterns never checked, e.g. `['public.audit_log', 'cache:*']`. */
+    exclude?: string[]
+    /** Services to guard; by default every postgres, mariadb, mysql and redis service. */
+    services?: string[]
+    /** Services rig did not start that it may nevertheless clean (external ones). */
+    allowCleaning?: string[]
+  }
+  logs?: {
+    /**
+     * Fail a test when a service logged an error line during it.
+     * @default true
+     */
+    failOnError?: boolean
+    /** Extra error patterns per service, on top of each kind's defaults. */
+    patterns?: Record<string, (string | RegExp)[]>
+    /** Services whose logs are not scanned. */
+    ignore?: string[]
+  }
+  order?: {
+    /**
+     * Shuffle files and tests with a seed (printed at start; `RIG_SEED` replays it).
+     * @default true
+     */
+    shuffle?: boolean
+    /** A fixed seed; `RIG_SEED` wins. */
+    seed?: number
+  }
+  report?: {
+    /** @default 'rig-report' */
+    dir?: string
+    /** @default true */
+    enabled?: boolean
+  }
+}
+
+/** Options with every default filled in. */
+export type ResolvedRunnerOptions = {
+  config: string | undefined
+  attach: boolean
+  isolation: 'shared' | 'database'
+  fixture: string | undefined
+  guard: { mode: GuardMode; strategy: RestoreStrategy; exclude: string[]; services: string[] | undefined; allowCleaning: string[] }
+  logs: { failOnError: boolean; patterns: Record<string, (string | RegExp)[]>; ignore: string[] }
+  order: { shuffle: boolean; seed: number | undefined }
+  report: { dir: string; enabled: boolean }
+}
+
+/** Fills in defaults. */
+export function resolveOptions(o: RigRunnerOptions = {}): ResolvedRunnerOptions {
+  return {
+    config: o.config,
+    attach: o.attach ?? true,
+    isolation: o.isolation ?? 'shared',
+    fixture: o.fixture,
+    guard: { mode: o.guard?.mode ?? 'fail', strategy: o.guard?.strategy ?? 'auto', exclude: o.guard?.exclude ?? [], services: o.guard?.services, allowCleaning: o.guard?.allowCleaning ?? [] },
+    logs: { failOnError: o.logs?.failOnError ?? true, patterns: o.logs?.patterns ?? {}, ignore: o.logs?.ignore ?? [] },
+    order: { shuffle: o.order?.shuffle ?? true, seed: o.order?.seed },
+    report: { dir: o.report?.dir ?? 'rig-report', enabled: o.report?.enabled ?? true },
+  }
+}

@@ -1,0 +1,121 @@
+// Node side of the core: collects every test's result with what its worker recorded (leaks,
+// log errors), prints a replay command for each failure, and writes the run report. An
+// adapter feeds it from its runner's reporter events.
+import path from 'node:path'
+import type { RunReport, TestEntry, TimelineEntry } from '../report/model.ts'
+import { writeReportSync } from '../report/write-report.ts'
+import type { ResolvedRunnerOptions } from './options.ts'
+import { reproCommand, type ReplayCommand } from './order.ts'
+import type { TestMeta } from './test-meta.ts'
+
+/** What the collector needs from the adapter. */
+export interface CollectorInit {
+  seed: number
+  /** The runner's root: paths in the report and replay commands are relative to it. */
+  root: string
+  options: ResolvedRunnerOptions
+  session: { timeline: TimelineEntry[]; startMs: number; attached: boolean }
+  /** The runner's command line for replays. */
+  replay: ReplayCommand
+  /** The shard of this run (`1/3`), kept in replay commands. */
+  shard?: string
+}
+
+/** One finished test, as the runner reports it. */
+export interface EndedTestResult {
+  /** Absolute path of the test file. */
+  file: string
+  /** Full name (describe blocks included). */
+  name: string
+  status: 'passed' | 'failed' | 'skipped'
+  durationMs: number
+  errors: string[]
+  /** What the test session recorded (absent when the test did not run). */
+  meta?: TestMeta
+}
+
+/** The run's results, then its report. */
+export class RunCollector {
+  private readonly init: CollectorInit
+  private readonly started = Date.now()
+  /** Files in the order they started. */
+  private readonly files: string[] = []
+  private readonly tests: TestEntry[] = []
+  private finished = false
+
+  constructor(init: CollectorInit) {
+    this.init = init
+  }
+
+  private repro(files: readonly string[], test?: string): string {
+    return reproCommand(this.init.seed, files, this.init.root, this.init.replay, { ...(test !== undefined ? { test } : {}), ...(this.init.shard ? { shard: this.init.shard } : {}) })
+  }
+
+  /** A test file (absolute path) started. */
+  fileStarted(file: string): void {
+    if (!this.files.includes(file)) this.files.push(file)
+  }
+
+  /** A file that failed outside its tests (it threw at import, a hook crashed): one failed entry. */
+  fileFailed(file: string, errors: string[], durationMs: number): void {
+    const rel = path.relative(this.init.root, file)
+    this.tests.push({ id: `${rel} > (file)`, file: rel, name: '(file)', status: 'failed', durationMs: Math.round(durationMs), errors, leaks: [], logErrors: [], repro: this.repro([file]) })
+  }
+
+  /** A test ended. */
+  testEnded(t: EndedTestResult): void {
+    const rel = path.relative(this.init.root, t.file)
+    const upTo = this.files.slice(0, this.files.indexOf(t.file) + 1)
+    const entry: TestEntry = {
+      id: `${rel} > ${t.name}`,
+      file: rel,
+      name: t.name,
+      status: t.status,
+      durationMs: Math.round(t.durationMs),
+      errors: t.errors,
+      leaks: t.meta?.leaks ?? [],
+      logErrors: t.meta?.logErrors ?? [],
+      ...(t.meta?.restoredWith ? { restoredWith: t.meta.restoredWith } : {}),
+    }
+    if (t.status === 'failed') entry.repro = this.repro(upTo.length > 0 ? upTo : [t.file], t.name)
+    this.tests.push(entry)
+  }
+
+  /**
+   * Prints replay commands and writes the report, once. Synchronous, so that it also completes
+   * from a Ctrl-C handler before the runner exits.
+   */
+  finish(interrupted: boolean): void {
+    if (this.finished) return
+    this.finished = true
+    const failed = this.tests.filter((t) => t.status === 'failed')
+    const out = (line: string): void => void process.stderr.write(line + '\n')
+    if (failed.length > 0) {
+      out('\nrig: replay a failure in the same order:')
+      for (const t of failed) out(`  ${t.id}\n    ${t.repro}`)
+    }
+    const report: RunReport = {
+      version: 1,
+      startedAt: new Date(this.started).toISOString(),
+      durationMs: Date.now() - this.started,
+      seed: this.init.seed,
+      files: this.files.map((f) => path.relative(this.init.root, f)),
+      repro: this.repro(this.files),
+      summary: {
+        passed: this.tests.filter((t) => t.status === 'passed').length,
+        failed: failed.length,
+        skipped: this.tests.filter((t) => t.status === 'skipped').length,
+        leaks: this.tests.filter((t) => t.leaks.length > 0).length,
+        logErrors: this.tests.reduce((n, t) => n + t.logErrors.filter((e) => !e.expected).length, 0),
+      },
+      ...(interrupted ? { interrupted: true } : {}),
+      environment: { startMs: Math.round(this.init.session.startMs), attached: this.init.session.attached, services: this.init.session.timeline },
+      tests: this.tests,
+    }
+    if (this.init.options.report.enabled) {
+      const dir = path.resolve(this.init.root, this.init.options.report.dir)
+      const files = writeReportSync(report, dir)
+      out(`rig: seed ${this.init.seed}; ${report.summary.leaks} test(s) leaked data, ${report.summary.logErrors} unexpected log error(s)${interrupted ? '; interrupted' : ''}; report: ${path.relative(process.cwd(), files.html) || files.html}`)
+    }
+  }
+}

@@ -1,0 +1,173 @@
+// Node side of the core (the runner's main process): start the environment or attach to the
+// one `rig up` left running, describe its services for the workers (`RigProvided`), load the
+// run's fixture, prepare per-worker copies, and stop or give back everything at the end.
+import path from 'node:path'
+import { loadConfig, type LoadedConfig } from '../config/load-config.ts'
+import { serveControl } from '../env/control-server.ts'
+import { startEnvironment, type Environment } from '../env/environment.ts'
+import { environmentState, ownerAlive, readState, type EnvState } from '../env/state.ts'
+import { criticalChain, formatChain } from '../env/timeline.ts'
+import type { StoreAdapter } from '../guard/adapter.ts'
+import { fixtureNamed, loadFixture } from '../guard/fixtures.ts'
+import { createGuard, type Guard } from '../guard/guard.ts'
+import { guardKind, storeKindOf } from '../guard/guard-kinds.ts'
+import { assertMayClean, mayClean } from '../guard/safety.ts'
+import type { TimelineEntry } from '../report/model.ts'
+import { maskPassword } from '../services/credentials.ts'
+import type { ServiceDefinition } from '../services/service-kind.ts'
+import { adapterFor } from './guard-session.ts'
+import type { ResolvedRunnerOptions } from './options.ts'
+import type { ProvidedService, RigProvided } from './provided.ts'
+import { prepareWorkerDatabases, type WorkerDatabases } from './worker-databases.ts'
+
+/** Where and how a run begins, as the runner knows it. */
+export interface RunStart {
+  /** The runner's root: rig.config.ts is looked for from here upwards (unless `options.config`). */
+  root: string
+  /** How many workers may run test files at once (the number of copies under `isolation: 'database'`). */
+  workers: number
+  seed: number
+  /** Where notes go (`rig: …` on stderr by default). */
+  log?: (line: string) => void
+}
+
+/** A running environment as a run sees it: started for it, or attached. */
+export interface RunSession {
+  loaded: LoadedConfig
+  /** What every worker needs; serialisable, hand it over with the runner's own channel. */
+  provided: RigProvided
+  /** Started by `rig up`, not by this run. */
+  attached: boolean
+  /** Per-service start timeline and the environment's start time, for the report. */
+  timeline: TimelineEntry[]
+  startMs: number
+  /** Drops per-worker copies, gives `rig up`'s environment back its data, stops what this run started. Once. */
+  close(): Promise<void>
+}
+
+const defaultLog = (line: string): void => void process.stderr.write(`rig: ${line}\n`)
+
+function patternsOf(def: ServiceDefinition | undefined, extra: (string | RegExp)[] = []): { source: string; flags: string }[] {
+  const all = [...(def?.kind.errorPatterns ?? []), ...extra.map((p) => (typeof p === 'string' ? new RegExp(p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')) : p))]
+  return all.map((r) => ({ source: r.source, flags: r.flags.replace('g', '') }))
+}
+
+/** Starts or attaches to the environment and describes it for the workers. Nothing is left running when it throws. */
+export async function openRun(o: ResolvedRunnerOptions, start: RunStart): Promise<RunSession> {
+  const log = start.log ?? defaultLog
+  const loaded = await loadConfig(o.config, start.root)
+  // A misspelt fixture fails before anything starts.
+  if (o.fixture) fixtureNamed(loaded.config.fixtures, o.fixture)
+  let env: Environment | undefined
+  let attached: EnvState | undefined
+  const existing = o.attach ? readState(loaded.root) : undefined
+  if (existing && ownerAlive(existing)) {
+    attached = existing
+    log(`using the environment started by rig up (pid ${existing.pid})`)
+  } else {
+    env = await startEnvironment(loaded.config, {
+      root: loaded.root,
+      logsDir: loaded.config.logsDir ?? path.join('.rig', 'logs'),
+      onEvent: (e) => {
+        if (e.type === 'notice') log(`${e.service}: ${e.message}`)
+      },
+    })
+    log(`environment ready in ${Math.round(env.startMs)} ms (${formatChain(criticalChain(Object.fromEntries(Object.entries(env.services).map(([k, s]) => [k, s.timeline]))))})`)
+  }
+  try {
+    return await describeRun(o, start, log, loaded, env, attached)
+  } catch (err) {
+    // Nothing may outlive a run that could not begin.
+    await env?.stop().catch(() => {})
+    throw err
+  }
+}
+
+/** The services as workers see them, the run's fixture and per-worker copies. */
+async function describeRun(o: ResolvedRunnerOptions, start: RunStart, log: (line: string) => void, loaded: LoadedConfig, env: Environment | undefined, attached: EnvState | undefined): Promise<RunSession> {
+  const services: Record<string, ProvidedService> = {}
+  const timeline: TimelineEntry[] = []
+  // external() databases are guarded too, read-only: leaks reported, never cleaned without allowCleaning.
+  const guardedNames = (name: string, kind: string, url: string): boolean => o.guard.mode !== 'off' && guardKind(storeKindOf(kind, url)) !== undefined && (o.guard.services ? o.guard.services.includes(name) : true)
+  // One view of the services whether they were started here or by `rig up`.
+  let view: EnvState
+  if (env) {
+    const socket = path.join(env.dir, 'control.sock')
+    await serveControl(env, socket, () => {})
+    view = environmentState(env, loaded.file, false, socket)
+  } else {
+    view = attached as EnvState
+  }
+  for (const [name, s] of Object.entries(view.services)) {
+    const def = loaded.config.services[name] as ServiceDefinition | undefined
+    const errorPatterns = o.logs.ignore.includes(name) ? [] : patternsOf(def, o.logs.patterns[name])
+    services[name] = { name, kind: s.kind, url: s.url, host: s.host, port: s.port, pid: s.pid, env: s.env, logFile: s.logFile, errorPatterns, guarded: guardedNames(name, s.kind, s.url), startedByRig: s.provider !== 'external' }
+    // The report is a file others may read: it shows no password.
+    timeline.push({ service: name, kind: s.kind, provider: s.provider, url: maskPassword(s.url), ...(view.timeline[name] ?? { dependsOn: [] }) })
+  }
+  const fixtureGuard = o.fixture ? await loadRunFixture(o.fixture, loaded, services, o, log, Boolean(attached)) : undefined
+  let workerDbs: WorkerDatabases | undefined
+  if (o.isolation === 'database') {
+    workerDbs = await prepareWorkerDatabases(services, Math.max(1, start.workers), start.seed)
+    // A store shared by parallel workers cannot attribute a leak to one test: only the
+    // cloned ones are guarded.
+    for (const s of Object.values(services)) {
+      if (s.guarded && !s.workerUrls) {
+        s.guarded = false
+        log(`${s.name}: not guarded under isolation 'database' (no per-worker copy for ${s.kind})`)
+      }
+    }
+  }
+  const vars: Record<string, string> = Object.assign({}, ...Object.values(services).map((s) => s.env))
+  const provided: RigProvided = {
+    services,
+    vars,
+    controlSocket: view.controlSocket,
+    seed: start.seed,
+    configFile: loaded.file,
+    fixture: o.fixture,
+    guard: { mode: o.guard.mode, strategy: o.guard.strategy, exclude: o.guard.exclude, allowCleaning: o.guard.allowCleaning },
+    logs: { failOnError: o.logs.failOnError },
+  }
+  let closing: Promise<void> | undefined
+  const close = (): Promise<void> =>
+    (closing ??= (async () => {
+      await workerDbs?.drop().catch(() => {})
+      // rig up's environment outlives the run: give it back its data as it was before the fixture.
+      if (attached) await fixtureGuard?.resetFixture().catch((err: unknown) => log(`could not put back the data held before fixture "${o.fixture}": ${(err as Error).message}`))
+      await fixtureGuard?.close()
+      await env?.stop()
+    })())
+  return { loaded, provided, attached: Boolean(attached), timeline, startMs: env?.startMs ?? attached?.startMs ?? 0, close }
+}
+
+/**
+ * Loads the run's fixture into every guarded store, before the workers (and their copies)
+ * exist. On `rig up`'s environment the returned guard holds a snapshot of the data before, to
+ * give it back at the end; an environment started for this run is simply stopped.
+ */
+async function loadRunFixture(name: string, loaded: LoadedConfig, services: Record<string, ProvidedService>, o: ResolvedRunnerOptions, log: (line: string) => void, attached: boolean): Promise<Guard | undefined> {
+  const stores: StoreAdapter[] = []
+  for (const s of Object.values(services)) {
+    const a = guardKind(storeKindOf(s.kind, s.url)) ? await adapterFor(s, s.url, o.guard.exclude) : undefined
+    // A fixture writes: only into stores rig started, or that allowCleaning names.
+    if (a && mayClean(a.info, { allowClean: o.guard.allowCleaning })) stores.push(a)
+  }
+  const fixtures = loaded.config.fixtures ?? {}
+  const t0 = performance.now()
+  let guard: Guard | undefined
+  try {
+    if (attached) {
+      guard = createGuard({ stores, mode: 'clean', allowClean: o.guard.allowCleaning, fixtures, root: loaded.root })
+      await guard.useFixture(name)
+    } else {
+      for (const s of stores) assertMayClean(s.info, { allowClean: o.guard.allowCleaning })
+      await loadFixture(name, fixtureNamed(fixtures, name), stores, loaded.root)
+    }
+  } finally {
+    // Copies of the database are made next: they need it without other sessions.
+    for (const s of stores) await s.close()
+  }
+  log(`fixture "${name}" loaded in ${Math.round(performance.now() - t0)} ms`)
+  return guard
+}

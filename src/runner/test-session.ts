@@ -1,0 +1,106 @@
+// Worker side of the core: the session around every test of one worker. Before a test: reset
+// its declarations, refuse to run against a service that died, note where each service's log
+// ends. After it: detect services that died, scan the logs for errors, check and restore the
+// guarded stores, and say what to record and whether the test must fail. An adapter calls
+// these from its runner's hooks; it registers nothing itself.
+import { controlRequest } from '../env/control-client.ts'
+import { isAlive } from '../env/proc.ts'
+import { openGuardSession, type EndedTest, type GuardSession } from './guard-session.ts'
+import { logOffsets, logTail, scanLogs, type LogOffsets } from './log-scan.ts'
+import type { RigProvided } from './provided.ts'
+import type { TestMeta } from './test-meta.ts'
+import { current, fixtures, pids } from './worker.ts'
+
+export type { EndedTest } from './guard-session.ts'
+
+/** Services found dead in this worker, with the test during which they died (they stay down for later files). */
+const dead = new Map<string, string>()
+
+/** What the session concluded about one test. */
+export interface TestVerdict {
+  /** Record it with the test's result (the report reads it). */
+  meta: TestMeta
+  /** When set, the adapter fails the test with it (service died, unexpected log errors, leaks). */
+  failure?: string
+}
+
+/** The per-test session of one worker (one test file at a time). */
+export interface TestSession {
+  /** Before each test (after the user's before-hooks or before them: it only takes notes). Throws when a service the tests need is down. */
+  beforeTest(): void
+  /**
+   * After each test, once every user after-hook ran. `test.failed`: the test's outcome so far
+   * (a failed test's leaks are reported without a second failure).
+   */
+  afterTest(test: EndedTest): Promise<TestVerdict>
+  /** End of a test file: back to the run's baseline, connections closed. */
+  close(): Promise<void>
+}
+
+/** Opens the session: the guard's baseline of every guarded store this worker sees. Call it before the first test of a file. */
+export async function openTestSession(provided: RigProvided): Promise<TestSession> {
+  const list = Object.values(provided.services)
+  const guard: GuardSession | undefined = await openGuardSession(provided)
+  fixtures.use = guard ? (name) => guard.useFixture(name) : undefined
+  let offsets: LogOffsets = new Map()
+
+  /** Services that exited unexpectedly. A gone pid is confirmed with the environment, since a one-shot task that completed is gone too. */
+  async function deadServices(): Promise<string[]> {
+    const gone = list.filter((s) => {
+      const pid = pids.has(s.name) ? pids.get(s.name) : s.pid
+      return pid != null && !isAlive(pid) && !dead.has(s.name)
+    })
+    if (gone.length === 0 || !provided.controlSocket) return gone.map((s) => s.name)
+    const status = await controlRequest<{ services: Record<string, { status: string; pid: number | null }> }>(provided.controlSocket, 'GET', '/status', 5000).catch(() => undefined)
+    return gone
+      .filter((s) => {
+        const now = status?.services[s.name]
+        if (now && now.status !== 'exited' && now.status !== 'failed') pids.set(s.name, now.pid)
+        return !now || now.status === 'exited' || now.status === 'failed'
+      })
+      .map((s) => s.name)
+  }
+
+  return {
+    beforeTest() {
+      current.allowLeak = new Set()
+      current.expectedLogs = []
+      const down = [...dead.keys()]
+      if (down.length > 0) {
+        throw new Error(down.map((n) => `service "${n}" is down: it died during "${dead.get(n)}"; later tests cannot run against it. See: rig logs ${n}`).join('\n'))
+      }
+      offsets = logOffsets(list)
+    },
+    async afterTest(test) {
+      const problems: string[] = []
+      const newlyDead = await deadServices()
+      for (const n of newlyDead) {
+        dead.set(n, test.name)
+        const s = provided.services[n]
+        problems.push(`service "${n}" died during this test. Last log lines:\n${logTail(s?.logFile ?? '', 20).map((l) => `    ${l}`).join('\n')}`)
+      }
+      const logErrors = scanLogs(list, offsets, current.expectedLogs)
+      const unexpected = logErrors.filter((e) => !e.expected)
+      if (unexpected.length > 0 && provided.logs.failOnError) {
+        problems.push(`Errors logged by services during "${test.name}":\n${unexpected.map((e) => `  ${e.service}: ${e.line}`).join('\n')}\n  (if this test expects them: rig.expectLog('${unexpected[0]?.service}', /…/))`)
+      }
+      const meta: TestMeta = { leaks: [], logErrors }
+      if (guard && newlyDead.length === 0) {
+        const outcome = await guard.check(test, current.allowLeak)
+        meta.leaks = outcome.leaks
+        if (outcome.restoredWith) meta.restoredWith = outcome.restoredWith
+        if (outcome.failMessage) problems.push(outcome.failMessage)
+      }
+      return problems.length > 0 ? { meta, failure: problems.join('\n\n') } : { meta }
+    },
+    async close() {
+      fixtures.use = undefined
+      // The next file in this worker starts from the run's baseline, whatever this one loaded.
+      try {
+        await guard?.resetFixture()
+      } finally {
+        await guard?.close()
+      }
+    },
+  }
+}

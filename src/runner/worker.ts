@@ -1,0 +1,120 @@
+// Worker side of the core: what a test calls (`services()`, `allowLeak()`, `expectLog()`,
+// `useFixture()`) and the per-test declarations the test session reads. An adapter binds it
+// to its runner once (`bindWorker`): where the provided data comes from, which worker this is.
+import { controlRequest } from '../env/control-client.ts'
+import { varName } from '../env/environment.ts'
+import { RigError } from '../errors.ts'
+import type { ServiceState } from '../env/state.ts'
+import type { ProvidedService, RigProvided } from './provided.ts'
+
+/** A service as a test sees it, with controls for failover scenarios. */
+export interface TestService {
+  name: string
+  kind: string
+  url: string
+  host: string
+  port: number
+  env: Record<string, string>
+  stop(): Promise<void>
+  kill(): Promise<void>
+  restart(): Promise<void>
+  pause(): Promise<void>
+  resume(): Promise<void>
+}
+
+/** What the current test declared. */
+export interface TestDeclarations {
+  /** `true`: every store; otherwise the store names. */
+  allowLeak: true | Set<string>
+  expectedLogs: { service: string; pattern: RegExp }[]
+}
+
+/** How a runner's worker reaches the core. */
+export interface WorkerBinding {
+  /** The data the node side provided; throws an error that says how to set the adapter up when there is none. */
+  provided(): RigProvided
+  /** This worker's number, from 1 (picks its copy of each store under `isolation: 'database'`). */
+  workerId(): number
+}
+
+let binding: WorkerBinding | undefined
+
+/** Binds the core to a runner's worker; the adapter's worker entry calls it when it is imported. */
+export function bindWorker(b: WorkerBinding): void {
+  binding = b
+}
+
+/** The data the node side provided to this worker. */
+export function rigProvided(): RigProvided {
+  if (!binding) throw new RigError('RIG_ADAPTER_MISSING', 'testrig is not set up in this test runner: use the adapter of your runner (testrig/vitest for Vitest)')
+  return binding.provided()
+}
+
+/** Declarations of the running test; reset before each test by the test session. */
+export const current: TestDeclarations = { allowLeak: new Set(), expectedLogs: [] }
+/** Services whose process was replaced by a control (restart): new pids. */
+export const pids = new Map<string, number | null>()
+
+/** This worker's view of a service: its own copy of the store under `isolation: 'database'`. */
+export function workerUrl(s: ProvidedService): string {
+  const id = binding?.workerId() ?? 1
+  return s.workerUrls?.[(id - 1) % s.workerUrls.length] ?? s.url
+}
+
+/**
+ * Puts every service's `RIG_<NAME>_*` variables into `process.env`, this worker's copies in
+ * place of the shared stores. Call it before the test files are imported: they may read them
+ * at the top.
+ */
+export function exportWorkerVars(p: RigProvided): void {
+  for (const [k, v] of Object.entries(p.vars)) process.env[k] = v
+  for (const s of Object.values(p.services)) if (s.workerUrls) process.env[varName(s.name, 'URL')] = workerUrl(s)
+}
+
+function handle(s: ProvidedService): TestService {
+  const control = (action: string) => async (): Promise<void> => {
+    const socket = rigProvided().controlSocket
+    if (!socket) throw new RigError('RIG_NO_CONTROL', `cannot ${action} "${s.name}": the environment has no control socket`)
+    const after = await controlRequest<ServiceState>(socket, 'POST', `/services/${encodeURIComponent(s.name)}/${action}`)
+    pids.set(s.name, after.pid)
+  }
+  return { name: s.name, kind: s.kind, url: workerUrl(s), host: s.host, port: s.port, env: s.env, stop: control('stop'), kill: control('kill'), restart: control('restart'), pause: control('pause'), resume: control('resume') }
+}
+
+/** Every service of the environment. */
+export function services(): Record<string, TestService> {
+  return Object.fromEntries(Object.values(rigProvided().services).map((s) => [s.name, handle(s)]))
+}
+
+/** One service by name. */
+export function service(name: string): TestService {
+  const all = rigProvided().services
+  const s = Object.hasOwn(all, name) ? all[name] : undefined
+  if (!s) throw new RigError('RIG_UNKNOWN_SERVICE', `no service "${name}" (services: ${Object.keys(rigProvided().services).join(', ')})`)
+  return handle(s)
+}
+
+/** Set by the test session: switches this worker's guarded stores to a fixture. */
+export const fixtures: { use?: (name: string) => Promise<void> } = {}
+
+/**
+ * Loads fixture `name` of rig.config.ts (or restores it, when this file loaded it before) and
+ * makes it the baseline of the tests that follow in this file; call it in `beforeAll`. At the
+ * end of the file the stores go back to the run's baseline.
+ */
+export async function useFixture(name: string): Promise<void> {
+  rigProvided()
+  if (!fixtures.use) throw new RigError('RIG_FIXTURE_NO_GUARD', `rig.useFixture("${name}") needs a guarded store: the guard is off or no postgres/redis service is guarded`)
+  await fixtures.use(name)
+}
+
+/** The current test leaves data behind on purpose: in every store, or only in `stores`. It is still cleaned up. */
+export function allowLeak(...stores: string[]): void {
+  if (stores.length === 0) current.allowLeak = true
+  else if (current.allowLeak !== true) for (const s of stores) current.allowLeak.add(s)
+}
+
+/** The current test expects `service` to log a line matching `pattern`; such a line does not fail it. */
+export function expectLog(serviceName: string, pattern: RegExp | string): void {
+  current.expectedLogs.push({ service: serviceName, pattern: typeof pattern === 'string' ? new RegExp(pattern.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')) : pattern })
+}
