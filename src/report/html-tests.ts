@@ -13,13 +13,24 @@ export function copyable(command: string, testid: string): string {
 function leaks(test: TestEntry): string {
   if (test.leaks.length === 0) return ''
   const stores = test.leaks.map(
-    (l) => `<div class="leak" data-testid="leak"><div class="leak-store">${h(l.store)}</div><ul>${l.items.map((i) => `<li class="mono">${h(i)}</li>`).join('')}</ul></div>`,
+    (l) => `<div class="leak" data-testid="leak"><div class="leak-store">${h(l.store)}</div><ul class="mono">${l.items.map((i) => `<li>${h(i)}</li>`).join('')}</ul></div>`,
   )
   const cleaned = test.restoredWith ? `<p class="muted">Cleaned afterwards with <b>${h(test.restoredWith)}</b>, so later tests started clean.</p>` : ''
   return `<h4>Data left behind</h4>${stores.join('')}${cleaned}`
 }
 
-function logErrors(test: TestEntry): string {
+/** Service name → its whole log, for the note under a cut excerpt. */
+export type LogFiles = ReadonlyMap<string, string>
+
+function cutNote(test: TestEntry, logFiles: LogFiles): string {
+  const n = test.logErrorsCut ?? 0
+  if (n === 0) return ''
+  const files = [...new Set(test.logErrors.map((l) => l.service))].flatMap((s) => (logFiles.has(s) ? [`<code>${h(logFiles.get(s) ?? '')}</code>`] : []))
+  const where = files.length > 0 ? `; the whole log: ${files.join(', ')}` : ''
+  return `<p class="muted" data-testid="log-cut">${n} more error line${n === 1 ? '' : 's'} not shown${where}</p>`
+}
+
+function logErrors(test: TestEntry, logFiles: LogFiles): string {
   if (test.logErrors.length === 0) return ''
   const byService = new Map<string, TestEntry['logErrors']>()
   for (const l of test.logErrors) byService.set(l.service, [...(byService.get(l.service) ?? []), l])
@@ -30,13 +41,13 @@ function logErrors(test: TestEntry): string {
     )
     return `<div class="log-service"><div class="leak-store">${h(service)}</div><ul>${items.join('')}</ul></div>`
   })
-  return `<h4>Service log errors</h4>${groups.join('')}`
+  return `<h4>Service log errors</h4>${groups.join('')}${cutNote(test, logFiles)}`
 }
 
-function details(test: TestEntry): string {
+function details(test: TestEntry, logFiles: LogFiles): string {
   const errors = test.errors.length === 0 ? '' : `<h4>Errors</h4>${test.errors.map((e) => `<pre class="error">${h(e)}</pre>`).join('')}`
   const repro = test.repro ? `<h4>Replay this test</h4>${copyable(test.repro, 'test-repro')}` : ''
-  const body = errors + leaks(test) + logErrors(test) + repro
+  const body = errors + leaks(test) + logErrors(test, logFiles) + repro
   return body || '<p class="muted">Nothing to report: no errors, no leaks, no log errors.</p>'
 }
 
@@ -51,7 +62,7 @@ function flags(test: TestEntry): string {
   return out.join('')
 }
 
-function body(test: TestEntry, index: number, maxMs: number, open: boolean): string {
+function body(test: TestEntry, index: number, maxMs: number, open: boolean, logFiles: LogFiles): string {
   const [suite, name] = splitName(test.name)
   const width = maxMs > 0 ? Math.max(1, Math.round((test.durationMs / maxMs) * 100)) : 0
   const attrs = [
@@ -61,8 +72,6 @@ function body(test: TestEntry, index: number, maxMs: number, open: boolean): str
     `data-logs="${test.logErrors.length > 0}"`,
     `data-order="${index}"`,
     `data-duration="${test.durationMs}"`,
-    `data-name="${h(test.name.toLowerCase())}"`,
-    `data-file="${h(test.file.toLowerCase())}"`,
   ].join(' ')
   return `<tbody ${attrs}>
 <tr class="row" data-testid="test-row" tabindex="0" aria-expanded="${open}">
@@ -72,7 +81,7 @@ function body(test: TestEntry, index: number, maxMs: number, open: boolean): str
 <td class="file mono">${h(test.file)}</td>
 <td class="dur"><i class="dur-bar" style="width:${width}%"></i><span>${formatDuration(test.durationMs)}</span></td>
 </tr>
-<tr class="details" data-testid="test-details"${open ? '' : ' hidden'}><td class="num"></td><td colspan="4">${details(test)}</td></tr>
+<tr class="details" data-testid="test-details"${open ? '' : ' hidden'}><td class="num"></td><td colspan="4">${details(test, logFiles)}</td></tr>
 </tbody>`
 }
 
@@ -84,7 +93,7 @@ function splitName(full: string): [string, string] {
 }
 
 /** Render the tests section: filters, search and the table. Failures start expanded. */
-export function renderTests(tests: readonly TestEntry[]): string {
+export function renderTests(tests: readonly TestEntry[], logFiles: LogFiles = new Map()): string {
   const count = (pred: (t: TestEntry) => boolean): number => tests.filter(pred).length
   const filters: [string, string, number][] = [
     ['all', 'All', tests.length],
@@ -100,7 +109,7 @@ export function renderTests(tests: readonly TestEntry[]): string {
   const maxMs = Math.max(0, ...tests.map((t) => t.durationMs))
   // Expanding every failure of a badly broken run would bury the table; the first few suffice.
   let toOpen = 10
-  const rows = tests.map((t, i) => body(t, i, maxMs, t.status === 'failed' && toOpen-- > 0))
+  const rows = tests.map((t, i) => body(t, i, maxMs, t.status === 'failed' && toOpen-- > 0, logFiles))
   return `<section id="tests" data-testid="tests" class="card">
 <h2>Tests</h2>
 <div class="toolbar"><div class="filters" role="group" aria-label="Filter by status">${buttons}</div>

@@ -66,7 +66,7 @@ export function renderHtml(report: RunReport): string {
 <body>
 <main>
 ${header(report)}
-${renderTests(report.tests)}
+${renderTests(report.tests, new Map(report.environment.services.flatMap((s) => (s.logFile ? [[s.service, s.logFile] as const] : []))))}
 ${renderTimeline(report.environment)}
 ${files(report)}
 <footer class="muted">report.json and junit.xml sit next to this page · format version ${report.version}</footer>

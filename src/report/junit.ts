@@ -16,6 +16,7 @@ function findings(test: TestEntry): string[] {
   for (const log of test.logErrors) {
     lines.push(`Log error from ${log.service}${log.expected ? ' (expected)' : ''}: ${log.line}`)
   }
+  if (test.logErrorsCut) lines.push(`… ${test.logErrorsCut} more log error line(s), in the services' logs`)
   return lines
 }
 

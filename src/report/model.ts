@@ -35,6 +35,8 @@ export interface TestEntry {
   /** Which restore strategy cleaned up after it, when it leaked. */
   restoredWith?: string
   logErrors: LogErrorEntry[]
+  /** Log error lines left out of `logErrors` to keep the report bounded; the whole log is the service's `logFile`. */
+  logErrorsCut?: number
   /** Copy-paste command that replays this test in the same order. */
   repro?: string
 }
@@ -51,6 +53,8 @@ export interface TimelineEntry {
   readyAt?: number
   completedAt?: number
   url: string
+  /** The service's whole log, relative to the project root, when it outlives the run. */
+  logFile?: string
 }
 
 /** The whole report. */

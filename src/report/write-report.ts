@@ -3,6 +3,7 @@
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs'
 import { mkdir, rename, writeFile } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
+import { boundReport } from './bound.ts'
 import { renderHtml } from './html.ts'
 import { renderJunit } from './junit.ts'
 import type { RunReport } from './model.ts'
@@ -12,6 +13,23 @@ export interface WrittenReport {
   json: string
   junit: string
   html: string
+}
+
+/**
+ * report.json: the top level indented, one test per line, so a large run stays small and
+ * `grep` finds a test's whole entry.
+ */
+export function renderJson(report: RunReport): string {
+  const { tests, ...rest } = report
+  const head = JSON.stringify({ ...rest, tests: [] }, null, 2).replace(/\n {2}"tests": \[\]\n\}$/, '')
+  const body = tests.map((t) => `    ${JSON.stringify(t)}`).join(',\n')
+  return `${head}\n  "tests": [${tests.length > 0 ? `\n${body}\n  ` : ''}]\n}\n`
+}
+
+/** The three files' contents, from the bounded report (see {@link boundReport}). */
+function render(report: RunReport): { json: string; junit: string; html: string } {
+  const bounded = boundReport(report)
+  return { json: renderJson(bounded), junit: renderJunit(bounded), html: renderHtml(bounded) }
 }
 
 async function writeAtomic(path: string, content: string): Promise<void> {
@@ -33,11 +51,8 @@ export async function writeReport(report: RunReport, dir = 'rig-report'): Promis
   const root = resolve(dir)
   await mkdir(root, { recursive: true })
   const paths: WrittenReport = { json: join(root, 'report.json'), junit: join(root, 'junit.xml'), html: join(root, 'index.html') }
-  await Promise.all([
-    writeAtomic(paths.json, `${JSON.stringify(report, null, 2)}\n`),
-    writeAtomic(paths.junit, renderJunit(report)),
-    writeAtomic(paths.html, renderHtml(report)),
-  ])
+  const out = render(report)
+  await Promise.all([writeAtomic(paths.json, out.json), writeAtomic(paths.junit, out.junit), writeAtomic(paths.html, out.html)])
   return paths
 }
 
@@ -49,10 +64,11 @@ export function writeReportSync(report: RunReport, dir = 'rig-report'): WrittenR
   const root = resolve(dir)
   mkdirSync(root, { recursive: true })
   const paths: WrittenReport = { json: join(root, 'report.json'), junit: join(root, 'junit.xml'), html: join(root, 'index.html') }
+  const out = render(report)
   const files: [string, string][] = [
-    [paths.json, `${JSON.stringify(report, null, 2)}\n`],
-    [paths.junit, renderJunit(report)],
-    [paths.html, renderHtml(report)],
+    [paths.json, out.json],
+    [paths.junit, out.junit],
+    [paths.html, out.html],
   ]
   for (const [path, content] of files) {
     writeFileSync(`${path}.${process.pid}.tmp`, content, 'utf8')

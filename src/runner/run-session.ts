@@ -103,7 +103,7 @@ async function describeRun(o: ResolvedRunnerOptions, start: RunStart, log: (line
     const errorPatterns = o.logs.ignore.includes(name) ? [] : patternsOf(def, o.logs.patterns[name])
     services[name] = { name, kind: s.kind, url: s.url, host: s.host, port: s.port, pid: s.pid, env: s.env, logFile: s.logFile, errorPatterns, guarded: guardedNames(name, s.kind, s.url), startedByRig: s.provider !== 'external' }
     // The report is a file others may read: it shows no password.
-    timeline.push({ service: name, kind: s.kind, provider: s.provider, url: maskPassword(s.url), ...(view.timeline[name] ?? { dependsOn: [] }) })
+    timeline.push({ service: name, kind: s.kind, provider: s.provider, url: maskPassword(s.url), ...(view.timeline[name] ?? { dependsOn: [] }), ...(s.logFile ? { logFile: path.relative(start.root, s.logFile) } : {}) })
   }
   const fixtureGuard = o.fixture ? await loadRunFixture(o.fixture, loaded, services, o, log, Boolean(attached)) : undefined
   let workerDbs: WorkerDatabases | undefined

@@ -117,6 +117,15 @@ describe('index.html in Chromium', () => {
     await page.locator('th[data-sort="order"]').click()
   })
 
+  it('sorts by name and by file, read from the rows', async () => {
+    const names = (): Promise<string[]> => byId('test-row').locator('[data-testid="test-name"]').allInnerTexts()
+    await page.locator('th[data-sort="name"]').click()
+    expect((await names()).slice(0, 3)).toEqual(['invoices in EUR with French labels', 'refunds a cancelled rental', 'the worker charges a finished rental'])
+    await page.locator('th[data-sort="file"]').click()
+    expect((await byId('test-row').locator('td.file').allInnerTexts()).slice(0, 3)).toEqual(['test/billing.test.ts', 'test/billing.test.ts', 'test/billing.test.ts'])
+    await page.locator('th[data-sort="order"]').click()
+  })
+
   it('copies the repro command', async () => {
     const button = byId('repro').locator('button')
     await button.click()
