@@ -6,6 +6,7 @@ import { validateFixtures } from '../guard/fixtures.ts'
 import { checkGraph, normaliseDependsOn } from '../env/graph.ts'
 import { varName } from '../env/var-name.ts'
 import { commonOptionKeys, type ServiceDefinition } from '../services/service-kind.ts'
+import { Network } from '../proxy/network.ts'
 import { TOP_LEVEL_KEYS } from './defaults.ts'
 import type { RigConfig } from './define-config.ts'
 import { check, invalid } from './option-checks.ts'
@@ -90,5 +91,8 @@ export function validateConfig(config: unknown, source = 'config'): string[] {
       throw err instanceof RigError ? new ConfigError('RIG_CONFIG_INVALID', err.message) : err
     }
   }
-  return checkGraph(graph)
+  const order = checkGraph(graph)
+  // Proxies and faults from the start: values, and the services partitions and `from` name.
+  new Network({ services, dependsOn: Object.fromEntries(Object.entries(graph).map(([n, d]) => [n, Object.keys(d)])) })
+  return order
 }

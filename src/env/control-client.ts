@@ -6,7 +6,7 @@ import { RigError } from '../errors.ts'
 const http = process.getBuiltinModule('node:http')
 
 /** Calls the control server of a running environment. */
-export function controlRequest<T = unknown>(socketPath: string, method: 'GET' | 'POST', path: string, timeoutMs = 60_000): Promise<T> {
+export function controlRequest<T = unknown>(socketPath: string, method: 'GET' | 'POST', path: string, timeoutMs = 60_000, body?: unknown): Promise<T> {
   return new Promise((resolve, reject) => {
     const req = http.request({ socketPath, method, path, timeout: timeoutMs }, (res) => {
       let body = ''
@@ -25,6 +25,6 @@ export function controlRequest<T = unknown>(socketPath: string, method: 'GET' | 
     })
     req.on('timeout', () => req.destroy(new RigError('RIG_CONTROL_TIMEOUT', `the environment did not answer within ${timeoutMs} ms`)))
     req.on('error', reject)
-    req.end()
+    req.end(body === undefined ? undefined : JSON.stringify(body))
   })
 }

@@ -4,6 +4,7 @@ import fs from 'node:fs'
 import http from 'node:http'
 import { describeError, RigError } from '../errors.ts'
 import type { Environment } from './environment.ts'
+import { networkRoute } from '../proxy/control-routes.ts'
 
 const ACTIONS = ['stop', 'kill', 'restart', 'pause', 'resume'] as const
 type Action = (typeof ACTIONS)[number]
@@ -25,6 +26,9 @@ export async function serveControl(env: Environment, socketPath: string, onDown:
           send(200, { ok: true })
           return onDown()
         }
+        // Proxies and faults: src/proxy/control-routes.ts.
+        const routed = await networkRoute(env, req, parts)
+        if (routed !== undefined) return send(200, routed)
         if (req.method === 'POST' && parts[0] === 'services' && parts.length === 3) {
           const svc = env.get(decodeURIComponent(parts[1] ?? ''))
           const action = parts[2] as Action

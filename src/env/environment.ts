@@ -14,6 +14,7 @@ import { freePort, portProblem } from '../providers/process/ports.ts'
 import type { DependencyCondition, ServiceAddress, ServiceDefinition } from '../services/service-kind.ts'
 import type { EnvEvent, EnvEventListener } from './events.ts'
 import { normaliseDependsOn } from './graph.ts'
+import { Network } from '../proxy/network.ts'
 import { envsRoot, Registry, sweepStale } from './registry.ts'
 import { StartedService } from './started-service.ts'
 import { keepAlive } from './keep-alive.ts'
@@ -56,14 +57,17 @@ export class Environment implements AsyncDisposable {
   private readonly watchdog: Watchdog
   private stopping: Promise<void> | undefined
   private readonly listeners = new Set<EnvEventListener>()
+  /** rig's proxies in front of services, and the faults in force. */
+  readonly network: Network
 
   /** @internal use {@link startEnvironment} */
-  constructor(id: string, dir: string, services: Record<string, StartedService>, order: string[], watchdog: Watchdog) {
+  constructor(id: string, dir: string, services: Record<string, StartedService>, order: string[], watchdog: Watchdog, network: Network) {
     this.id = id
     this.dir = dir
     this.services = services
     this.order = order
     this.watchdog = watchdog
+    this.network = network
   }
 
   /** The service called `name`; throws a clear error for an unknown name. */
@@ -124,13 +128,20 @@ export class Environment implements AsyncDisposable {
       return p
     }
     await Promise.all(this.order.map(stopOne))
+    await this.network.close()
     fs.rmSync(this.dir, { recursive: true, force: true })
     this.watchdog.release()
   }
 
   /** Serialisable description (what `rig status --json` shows). */
   toJSON(): Record<string, unknown> {
-    return { id: this.id, startMs: Math.round(this.startMs), services: Object.fromEntries(Object.entries(this.services).map(([k, s]) => [k, s.toJSON()])) }
+    return { id: this.id, startMs: Math.round(this.startMs), services: Object.fromEntries(Object.entries(this.services).map(([k, s]) => [k, this.withProxy(k, s.toJSON())])) }
+  }
+
+  /** A service's JSON with its proxy, when it has one. */
+  withProxy<T extends object>(name: string, json: T): T & { proxy?: ReturnType<Network['stateOf']> } {
+    const proxy = this.network.stateOf(name, this.services[name]?.url)
+    return proxy ? { ...json, proxy } : json
   }
 }
 
@@ -148,6 +159,7 @@ export function startEnvironment(config: RigConfig, options: StartOptions = {}):
 
 async function start(config: RigConfig, options: StartOptions): Promise<Environment> {
   const order = validateConfig(config)
+  const network = new Network({ services: config.services, dependsOn: Object.fromEntries(order.map((n) => [n, Object.keys(normaliseDependsOn(config.services[n]?.options.dependsOn))])) })
   const root = path.resolve(options.root ?? process.cwd())
   const t0 = performance.now()
   sweepStale()
@@ -170,7 +182,7 @@ async function start(config: RigConfig, options: StartOptions): Promise<Environm
     fs.writeFileSync(logFile, '')
     services[name] = new StartedService(name, def.kind.name, path.join(dir, name), new LogBuffer(logFile), Object.keys(deps[name] ?? {}))
   }
-  const env = new Environment(id, dir, services, order, watchdog)
+  const env = new Environment(id, dir, services, order, watchdog, network)
   if (options.onEvent) env.on(options.onEvent)
   const emit: EnvEventListener = (e) => env.emit(e)
   const at = (): number => performance.now() - t0
@@ -205,11 +217,12 @@ async function start(config: RigConfig, options: StartOptions): Promise<Environm
     emit({ type: 'starting', service: name, at: at() })
     fs.mkdirSync(svc.dir, { recursive: true, mode: 0o755 })
     const depAddresses: Record<string, ServiceAddress> = Object.create(null)
-    for (const d of Object.keys(deps[name] ?? {})) depAddresses[d] = services[d] as StartedService
+    for (const d of Object.keys(deps[name] ?? {})) depAddresses[d] = await network.addressFor(services[d] as StartedService, name)
     const fixedPort = def.options.port
     const problem = fixedPort === undefined ? undefined : await portProblem(fixedPort)
     if (fixedPort !== undefined && problem) throw problem === 'privileged' ? new PrivilegedPortError(name, fixedPort) : new PortInUseError(name, fixedPort)
     const needsPort = def.kind.needsPort ? def.kind.needsPort(def.options) : true
+    await network.get(name)?.open(network.fixedPort(name))
     for (let attempt = 1; ; attempt++) {
       const port = fixedPort ?? (needsPort ? await freePort() : 0)
       const launched = await def.kind.start(
@@ -217,6 +230,7 @@ async function start(config: RigConfig, options: StartOptions): Promise<Environm
         def.options,
       )
       svc.env = exportsOf(name, launched.host, launched.port, launched.url, launched.env)
+      if (network.get(name)) svc.env = network.proxiedExports(name, launched, svc.env).env
       const ready = def.options.ready
       const probes: readonly Probe[] = [...(launched.setup ?? []), ...(ready === undefined ? launched.defaultReady : Array.isArray(ready) ? ready : [ready as Probe])]
       try {

@@ -83,7 +83,7 @@ export function environmentState(env: Environment, configFile: string, detached:
   const services: Record<string, ServiceState> = {}
   const timeline: EnvState['timeline'] = {}
   for (const [name, s] of Object.entries(env.services)) {
-    services[name] = s.state()
+    services[name] = env.withProxy(name, s.state())
     timeline[name] = s.timeline
   }
   return { version: 1, ...selfIdentity(), detached, configFile, envId: env.id, envDir: env.dir, controlSocket, startedAt: new Date().toISOString(), startMs: env.startMs, services, timeline }

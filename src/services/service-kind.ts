@@ -3,6 +3,8 @@
 import type { Probe } from '../probes/probe.ts'
 import type { LogBuffer } from '../providers/process/log-buffer.ts'
 import type { ManagedProcess } from '../providers/process/managed-process.ts'
+import type { Faults } from '../proxy/faults.ts'
+import type { ProxyOption } from '../proxy/network.ts'
 
 /** How a dependent waits for a dependency. */
 export type DependencyCondition = 'started' | 'ready' | 'completed'
@@ -33,10 +35,19 @@ export interface CommonOptions {
   readyTimeout?: number
   /** A fixed port; by default rig picks a free one. */
   port?: number
+  /**
+   * Puts rig's TCP proxy in front of the service: `RIG_<NAME>_URL` and the addresses its
+   * dependents get go through it (`RIG_<NAME>_DIRECT_URL` does not), so tests can inject
+   * network faults. `{ port }` fixes the port tests connect to.
+   * @default false (true when `faults` are given)
+   */
+  proxy?: ProxyOption
+  /** Network faults in force from the start (each test starts from them), e.g. `{ latency: 20 }`. */
+  faults?: Faults
 }
 
 /** Keys of {@link CommonOptions}, for unknown-key detection. */
-export const commonOptionKeys = ['dependsOn', 'ready', 'readyTimeout', 'port'] as const
+export const commonOptionKeys = ['dependsOn', 'ready', 'readyTimeout', 'port', 'proxy', 'faults'] as const
 
 /** What a kind's `start` receives. */
 export interface StartContext {

@@ -96,6 +96,26 @@ export const COMMANDS: readonly CommandSpec[] = [
     }),
   ),
   {
+    name: 'fault',
+    summary: "inject network faults through a service's proxy, or switch its new connections off",
+    usage: 'rig fault NAME FAULT [VALUE]... [--from SERVICE] | rig fault NAME clear|hold|refuse|resume | rig fault clear | rig fault --list',
+    details:
+      'FAULT: latency 200ms, jitter 20ms, bandwidth 100kB (per second), timeout [5s] (accept, never answer; a\n' +
+      'duration also closes stalled connections after it), reset, close-after 1kB, partition OTHER (cuts NAME and\n' +
+      'OTHER apart, one of which depends on the other; tests still reach both). Several combine: `rig fault db\n' +
+      'latency 100ms bandwidth 1MB`. `clear` puts NAME back as rig.config.ts left it; `rig fault clear` every\n' +
+      'service. hold: new connections wait until `resume`; refuse: new connections are reset; open ones go on.\n' +
+      'The service needs a proxy: `proxy: true` (or `faults`) in its options. Tests that attach to this\n' +
+      'environment reset the faults after each test that set some.',
+    options: {
+      from: { type: 'string', value: 'SERVICE', description: 'only the connections this dependent of NAME opens' },
+      list: { type: 'boolean', short: 'l', description: 'list the proxies, their faults and partitions' },
+      ...json('print JSON: {"proxies": [{service, url, target, mode, connections, faults}], "partitions"}'),
+    },
+    positionals: true,
+    load: async () => (await import('./fault.ts')).fault,
+  },
+  {
     name: 'snapshot',
     summary: 'save, restore, list or drop a named snapshot of every data store at once',
     usage: 'rig snapshot save NAME | restore NAME | list | drop NAME [--only STORE]... [--allow STORE]... [--json]',

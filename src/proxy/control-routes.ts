@@ -1,0 +1,58 @@
+// The network's part of the control API (`rig fault`, and tests through the control socket):
+// GET /faults, POST /faults/reset, POST /services/NAME/fault (a JSON body of faults),
+// POST /services/NAME/faults/clear, POST /services/NAME/proxy/hold|refuse|resume.
+import type http from 'node:http'
+import { RigError } from '../errors.ts'
+import type { Environment } from '../env/environment.ts'
+import type { NetworkState } from './network.ts'
+
+const MODES = { hold: 'hold', refuse: 'refuse', resume: 'open' } as const
+const MAX_BODY = 64 * 1024
+
+function readJson(req: http.IncomingMessage): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    let body = ''
+    req.setEncoding('utf8')
+    req.on('data', (c: string) => {
+      body += c
+      if (body.length > MAX_BODY) req.destroy(new RigError('RIG_CONTROL_FAILED', 'request body too large'))
+    })
+    req.on('error', reject)
+    req.on('end', () => {
+      try {
+        resolve(body === '' ? {} : JSON.parse(body))
+      } catch {
+        reject(new RigError('RIG_FAULT_INVALID', `faults must be JSON, got ${body.slice(0, 100)}`, { exitCode: 2 }))
+      }
+    })
+  })
+}
+
+/** The state of every proxy, with the URLs tests use. */
+export function networkState(env: Environment): NetworkState {
+  return env.network.state(Object.fromEntries(Object.entries(env.services).map(([n, s]) => [n, s.url])))
+}
+
+/** Answers a network route, or returns undefined when `parts` is not one. */
+export async function networkRoute(env: Environment, req: http.IncomingMessage, parts: readonly string[]): Promise<unknown> {
+  const method = req.method
+  if (parts[0] === 'faults' && parts.length === 1 && method === 'GET') return networkState(env)
+  if (parts[0] === 'faults' && parts[1] === 'reset' && parts.length === 2 && method === 'POST') return { changed: env.network.reset(), ...networkState(env) }
+  if (parts[0] !== 'services' || method !== 'POST' || parts.length < 3) return undefined
+  const name = decodeURIComponent(parts[1] ?? '')
+  const rest = parts.slice(2).join('/')
+  if (rest === 'fault') {
+    env.network.fault(name, (await readJson(req)) as never)
+    return networkState(env)
+  }
+  if (rest === 'faults/clear') {
+    env.network.clear(name)
+    return networkState(env)
+  }
+  const m = /^proxy\/(hold|refuse|resume)$/.exec(rest)
+  if (m) {
+    env.network.setMode(name, MODES[m[1] as keyof typeof MODES])
+    return networkState(env)
+  }
+  return undefined
+}
