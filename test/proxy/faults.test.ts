@@ -86,7 +86,7 @@ describe('faults', () => {
       expect(again).toBeLessThan(225)
       expect(env.network.state().proxies[0]?.faults).toEqual([{ faults: { latency: 60 }, text: 'latency 60ms', config: true }])
     } finally {
-      await c.close()
+      c.destroy()
     }
   })
 
@@ -101,7 +101,7 @@ describe('faults', () => {
       expect(ms).toBeGreaterThanOrEqual(500)
       await c.sendCommand(['DEL', 'big'])
     } finally {
-      await c.close()
+      c.destroy()
     }
   })
 
@@ -123,7 +123,7 @@ describe('faults', () => {
       expect(await pending).toBe('PONG')
       expect(await rawPing(port, pw)).toBe('PONG')
     } finally {
-      await c.close()
+      c.destroy()
     }
   })
 
@@ -146,7 +146,7 @@ describe('faults', () => {
       env.network.reset()
       expect(await rawPing(Number(v.RIG_CACHE_PORT), v.RIG_CACHE_PASSWORD ?? '')).toBe('PONG')
     } finally {
-      await c.close().catch(() => {})
+      c.destroy()
     }
   })
 
@@ -161,9 +161,9 @@ describe('faults', () => {
       env.network.reset()
       const d = await connectRedis(env.vars().RIG_CACHE_URL ?? '')
       expect(await d.sendCommand(['DEL', 'big'])).toBe(1)
-      await d.close()
+      d.destroy()
     } finally {
-      await c.close().catch(() => {})
+      c.destroy()
     }
   })
 
@@ -219,7 +219,7 @@ describe('maintenance switch', () => {
       env.network.setMode('cache', 'open')
       expect(await held).toBe('PONG')
     } finally {
-      await c.close()
+      c.destroy()
     }
   })
 
@@ -234,7 +234,7 @@ describe('maintenance switch', () => {
       env.network.reset()
       expect(await rawPing(Number(v.RIG_CACHE_PORT), v.RIG_CACHE_PASSWORD ?? '')).toBe('PONG')
     } finally {
-      await c.close()
+      c.destroy()
     }
   })
 })
