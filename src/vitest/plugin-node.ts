@@ -22,9 +22,11 @@ interface PluginState {
 export function configHook(config: UserConfig & { test?: { shard?: unknown } }, options: RigRunnerOptions, state: PluginState): UserConfig {
   const o = resolveOptions(options)
   state.seed = resolveSeed(o.order.seed)
+  // rig's setup file goes first: its per-test hook is then the outermost one (see setup.ts).
+  const test = ((config as { test?: { setupFiles?: string | string[] } }).test ??= {})
+  test.setupFiles = [SETUP, ...[test.setupFiles ?? []].flat().filter((f) => f !== SETUP)]
   return {
     test: {
-      setupFiles: [SETUP],
       sequence: { sequencer: createSequencer(state.seed, o.order.shuffle), shuffle: { files: false, tests: o.order.shuffle }, seed: state.seed },
       // One environment shared by all files: run them one at a time so each leak and each
       // log error is attributed to the test that caused it.

@@ -2,8 +2,17 @@
 // (src/runner/test-session.ts): before each test it takes notes, after each it scans logs,
 // checks and restores data, records both on the test for the reporter (`task.meta.rig`), and
 // fails the test when it misbehaved.
+//
+// The check must see what the suite's own cleanup left, so it runs after every user hook
+// whatever `sequence.hooks` is ('stack', the default, runs afterEach hooks in reverse order
+// of registration): rig wraps each test in an `aroundEach`, registered first (the plugin puts
+// this file before the user's setup files), so it is the outermost one. Its code after
+// `runTest()` runs once the test, every afterEach, beforeEach cleanup, fixture teardown,
+// onTestFinished handler and inner aroundEach are done. A Vitest without aroundEach (4.0)
+// gets an onTestFinished handler registered first, which runs after every afterEach.
 import path from 'node:path'
-import { afterAll, afterEach, beforeAll, beforeEach } from 'vitest'
+import * as vitest from 'vitest'
+import { afterAll, beforeAll, beforeEach, type TestContext } from 'vitest'
 import { openTestSession, type TestSession } from '../runner/test-session.ts'
 import type { TestMeta } from '../runner/test-meta.ts'
 import { exportWorkerVars } from '../runner/worker.ts'
@@ -22,15 +31,26 @@ afterAll(async () => {
   await session?.close()
 })
 
-beforeEach(() => {
-  session?.beforeTest()
-})
-
-afterEach(async (ctx) => {
+async function afterTest(ctx: TestContext): Promise<void> {
   if (!session) return
   const name = ctx.task.fullTestName ?? ctx.task.name
   const file = path.relative(process.cwd(), ctx.task.file?.filepath ?? '')
   const verdict = await session.afterTest({ name, file, failed: (ctx.task.result?.state ?? 'pass') === 'fail' })
   ;(ctx.task.meta as { rig?: TestMeta }).rig = verdict.meta
   if (verdict.failure) throw new Error(verdict.failure)
-})
+}
+
+type AroundEach = (fn: (runTest: () => Promise<void>, ctx: TestContext) => Promise<void>) => void
+const aroundEach = (vitest as { aroundEach?: AroundEach }).aroundEach
+if (aroundEach) {
+  aroundEach(async (runTest, ctx) => {
+    session?.beforeTest()
+    await runTest()
+    await afterTest(ctx)
+  })
+} else {
+  beforeEach((ctx) => {
+    session?.beforeTest()
+    ctx.onTestFinished(() => afterTest(ctx))
+  })
+}
