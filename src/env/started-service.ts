@@ -39,6 +39,13 @@ export interface BootParams {
 
 const LOG_TAIL = 20
 
+/** Waits for `proc` to exit, at most `ms`. */
+async function exitWithin(proc: ManagedProcess, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined
+  await Promise.race([proc.exited, new Promise((r) => (timer = setTimeout(r, ms)))])
+  clearTimeout(timer)
+}
+
 /** A running (or stopped) service of an environment. */
 export class StartedService implements ServiceAddress, ProbeTarget {
   readonly name: string
@@ -240,6 +247,8 @@ export class StartedService implements ServiceAddress, ProbeTarget {
     if (this.status === 'paused') this.proc.resume()
     this.forgetFrozen()
     const sig = teardown ? this.params?.launched.teardownSignal : undefined
+    const ask = this.params?.launched.requestStop
+    if (ask && (await ask(teardown).then(() => true, () => false))) await exitWithin(this.proc, 1000)
     await (sig ? this.proc.stop(undefined, sig) : this.proc.stop())
     if (this.status !== 'completed') this.status = 'stopped'
     this.note('stopped')

@@ -96,6 +96,12 @@ export interface Launched {
    * (a clean stop is only worth its time before a restart). Default: the process's stop signal.
    */
   teardownSignal?: NodeJS.Signals
+  /**
+   * Asks the process to exit through its own protocol, when that is faster than its stop signal
+   * (Redis's SHUTDOWN). Resolves once the request was accepted; the stop signal still follows if
+   * the process has not exited shortly after, or at once when this rejects.
+   */
+  requestStop?: (teardown: boolean) => Promise<void>
   /** Extra cleanup after the process stopped (the instance dir is removed by the environment). */
   cleanup?: () => Promise<void>
 }

@@ -43,11 +43,13 @@ export function ownEnvDirs(): string[] {
 
 /**
  * Asserts that nothing is left: no process group spawned by any environment of this file is
- * alive, `env.dir` (when given) is gone, and no env dir of this process remains.
+ * alive, `env.dir` (when given) is gone, and no env dir of this process remains once the
+ * removal a stop leaves running in the background (at most a few seconds) is done.
  */
 export async function assertNothingLeft(env?: Environment): Promise<void> {
   await expectGroupsGone([...spawned])
   if (env) expect(fs.existsSync(env.dir), `${env.dir} should be removed`).toBe(false)
+  for (const deadline = Date.now() + 5000; ownEnvDirs().length > 0 && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 10))
   expect(ownEnvDirs()).toEqual([])
 }
 

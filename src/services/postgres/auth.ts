@@ -42,6 +42,27 @@ export interface SocketLogin {
   database: string
   /** Resolves with the verifier to store. */
   verifier: Promise<string>
+  /**
+   * Resolves when the server logs that it accepts connections: an attempt waits for it (at most
+   * {@link LOG_WAIT_MS}) instead of polling a server that is still starting.
+   */
+  accepting?: () => Promise<void>
+}
+
+/** How long an attempt waits for the log line before it tries anyway (logging may be set not to say it). */
+const LOG_WAIT_MS = 100
+
+function waitLine(accepting: () => Promise<void>, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      clearTimeout(timer)
+      signal.removeEventListener('abort', done)
+      resolve()
+    }
+    const timer = setTimeout(done, LOG_WAIT_MS)
+    signal.addEventListener('abort', done, { once: true })
+    void accepting().then(done)
+  })
 }
 
 const ident = (s: string): string => `"${s.replaceAll('"', '""')}"`
@@ -57,6 +78,7 @@ export function setPasswordProbe(login: SocketLogin): Probe {
     name: 'postgres login on its socket (sets the password)',
     timeoutMs: 2000,
     async run(ctx) {
+      if (login.accepting) await waitLine(login.accepting, ctx.signal)
       const verifier = await login.verifier
       // One round trip: the verifier is a literal (single quotes cannot occur in base64).
       await pgQuery(url, `alter role ${ident(login.user)} password '${verifier}'; select 1`, { signal: ctx.signal })

@@ -4,8 +4,10 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { check, invalid } from '../../config/option-checks.ts'
 import { ConfigError, MissingBinaryError } from '../../errors.ts'
+import type { Probe } from '../../probes/probe.ts'
 import { postgresQuery } from '../../probes/postgres.ts'
 import { launchPglite, pgliteAvailable } from '../../providers/embedded/pglite.ts'
+import type { LogBuffer } from '../../providers/process/log-buffer.ts'
 import { ManagedProcess } from '../../providers/process/managed-process.ts'
 import { privateServiceDir, unprivilegedUser } from '../../providers/process/user.ts'
 import { newPassword } from '../credentials.ts'
@@ -13,6 +15,7 @@ import { defineService, type CommonOptions, type DoctorEntry, type Launched, typ
 import { scramVerifier, setPasswordProbe } from './auth.ts'
 import { findPostgres, INSTALL_HINT, resolvePostgres } from './binaries.ts'
 import { copyDataDir, ensureInitialised, postgresVersion } from './init-cache.ts'
+import { refillSpares, takeSpare } from './spare.ts'
 
 /** Options of {@link postgres}. */
 export interface PostgresOptions {
@@ -88,6 +91,37 @@ function crashHint(tail: readonly string[]): string | undefined {
   return undefined
 }
 
+/** What PostgreSQL logs once it accepts connections. */
+const ACCEPTING = /database system is ready to accept connections/
+
+/** Resolves at the next line of `logs` matching `re`. */
+function nextLine(logs: LogBuffer, re: RegExp): Promise<void> {
+  return new Promise((resolve) => {
+    const off = logs.onLine((l) => {
+      if (l.stream !== 'rig' && re.test(l.text)) {
+        off()
+        resolve()
+      }
+    })
+  })
+}
+
+/** Once the server answers (the copy no longer competes with its start), the next start's copy is made. */
+function refillWhenReady(probe: Probe, cached: string): Probe {
+  let refilled = false
+  return {
+    ...probe,
+    async run(ctx) {
+      const out = await probe.run(ctx)
+      if (!refilled) {
+        refilled = true
+        refillSpares(cached)
+      }
+      return out
+    },
+  }
+}
+
 async function startProcess(ctx: StartContext, o: PostgresOptions, bin: string): Promise<Launched> {
   const user = unprivilegedUser()
   const binDir = path.dirname(bin)
@@ -104,20 +138,29 @@ async function startProcess(ctx: StartContext, o: PostgresOptions, bin: string):
   // The socket lives here: only the server's account (and root) may open it.
   privateServiceDir(ctx.dir, user)
   const data = path.join(ctx.dir, 'data')
-  await copyDataDir(cached, data)
+  // A copy made ahead of time moves into place with one rename; without one, copy now.
+  if (!takeSpare(cached, data, user)) await copyDataDir(cached, data)
   const settings = { ...TEST_SPEED_SETTINGS, unix_socket_permissions: '0700', ...o.settings }
   const args = ['-D', data, '-p', String(ctx.port), '-h', '127.0.0.1', '-k', ctx.dir]
   for (const [k, v] of Object.entries(settings)) args.push('-c', `${k}=${typeof v === 'boolean' ? (v ? 'on' : 'off') : v}`)
   const url = urlFor(pgUser, ctx.port, database, password)
+  // The line PostgreSQL logs once it accepts connections, for the current run of the process.
+  let accepting: Promise<void> = Promise.resolve()
   return {
     host: '127.0.0.1',
     port: ctx.port,
     url,
     env: { DATABASE: database, USER: pgUser, PASSWORD: password, VERSION: version },
-    setup: [setPasswordProbe({ socketDir: ctx.dir, port: ctx.port, user: pgUser, database, verifier })],
+    setup: [refillWhenReady(setPasswordProbe({ socketDir: ctx.dir, port: ctx.port, user: pgUser, database, verifier, accepting: () => accepting }), cached)],
     provider: 'process',
-    // SIGINT is PostgreSQL's "fast shutdown": no waiting for clients to disconnect.
-    launch: () => new ManagedProcess({ command: bin, args, cwd: ctx.dir, user, stopSignal: 'SIGINT', stopGraceMs: 5000 }, ctx.logs),
+    // SIGINT is PostgreSQL's "fast shutdown": no waiting for clients to disconnect, then a
+    // checkpoint, so a restart finds its data. At teardown the data is thrown away: SIGQUIT, the
+    // "immediate" shutdown (no checkpoint; the postmaster still ends every backend first).
+    launch: () => {
+      accepting = nextLine(ctx.logs, ACCEPTING)
+      return new ManagedProcess({ command: bin, args, cwd: ctx.dir, user, stopSignal: 'SIGINT', stopGraceMs: 5000 }, ctx.logs)
+    },
+    teardownSignal: 'SIGQUIT',
     // The password step already ran a query on the socket; TCP listens before the socket does.
     defaultReady: [],
     crashHint,

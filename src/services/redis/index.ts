@@ -10,6 +10,7 @@ import { ManagedProcess } from '../../providers/process/managed-process.ts'
 import { run } from '../../providers/process/run.ts'
 import { privateServiceDir, unprivilegedUser } from '../../providers/process/user.ts'
 import { newPassword } from '../credentials.ts'
+import { shutdownRedis } from './shutdown.ts'
 import { defineService, type CommonOptions, type DoctorEntry, type ServiceDefinition, type ServiceKind } from '../service-kind.ts'
 
 /** Options of {@link redis}. */
@@ -53,14 +54,19 @@ const redisKind: ServiceKind<RedisOptions> = {
     privateServiceDir(ctx.dir, user)
     const args = [conf, '--port', String(ctx.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', ctx.dir, '--daemonize', 'no', '--loglevel', 'notice', '--protected-mode', 'no']
     for (const [k, v] of Object.entries(o.settings ?? {})) args.push(`--${k}`, String(v))
+    // `default:` (the ACL user requirepass sets, Redis 6+): redis-cli reads no password without a user name.
+    const url = `redis://default:${password}@127.0.0.1:${ctx.port}`
     return {
       host: '127.0.0.1',
       port: ctx.port,
-      // `default:` (the ACL user requirepass sets, Redis 6+): redis-cli reads no password without a user name.
-      url: `redis://default:${password}@127.0.0.1:${ctx.port}`,
+      url,
       env: { PASSWORD: password },
       provider: 'process',
       launch: () => new ManagedProcess({ command: bin, args, cwd: ctx.dir, user, stopSignal: 'SIGTERM', stopGraceMs: 3000 }, ctx.logs),
+      // SHUTDOWN exits at once (SIGTERM waits for Redis's next timer tick, up to 100 ms); at
+      // teardown NOSAVE, since the data goes with the instance dir; before a restart the
+      // server's own save settings apply (none unless `settings` asks).
+      requestStop: (teardown) => shutdownRedis(url, teardown),
       defaultReady: [redisPing()],
       crashHint: (tail) => (tail.some((l) => /Address already in use/i.test(l)) ? 'the port is taken: remove `port` to let rig pick a free one' : undefined),
     }

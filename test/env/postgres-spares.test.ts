@@ -1,0 +1,162 @@
+// PostgreSQL data directories copied ahead of time: a start takes one with a rename, only from a
+// private directory of rig's own user, only when complete and made from the current init cache.
+import fs from 'node:fs'
+import path from 'node:path'
+import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { pgQuery } from '../../src/drivers/pg.ts'
+import { postgres, redis, type Environment } from '../../src/index.ts'
+import { refillSpares, sparesSettled, takeSpare } from '../../src/services/postgres/spare.ts'
+import { assertNothingLeft, start } from '../support/env.ts'
+
+// A temp root of this file's own: no other test file takes (or makes) its spares. Port
+// reservations live there too, so they are only shared within this file.
+const root = fs.mkdtempSync('/dev/shm/rig-spares-test-')
+// The servers' account must reach the instances below it.
+fs.chmodSync(root, 0o755)
+const savedTmp = process.env.RIG_TMP_DIR
+process.env.RIG_TMP_DIR = root
+const uid = process.geteuid?.() ?? 0
+const spares = path.join(root, 'testrig', `spares-${uid}`)
+
+afterAll(() => {
+  if (savedTmp === undefined) delete process.env.RIG_TMP_DIR
+  else process.env.RIG_TMP_DIR = savedTmp
+  fs.rmSync(root, { recursive: true, force: true })
+})
+
+/** A stand-in for an init cache entry: `<entry>/ok` and `<entry>/data/` (mode 0700, a few files). */
+function fakeCache(name = 'entry'): string {
+  const entry = path.join(root, 'cache', name)
+  fs.mkdirSync(path.join(entry, 'data', 'base'), { recursive: true, mode: 0o700 })
+  fs.chmodSync(path.join(entry, 'data'), 0o700)
+  fs.writeFileSync(path.join(entry, 'data', 'PG_VERSION'), '15\n')
+  fs.writeFileSync(path.join(entry, 'data', 'base', 'rel'), 'x'.repeat(10_000))
+  fs.writeFileSync(path.join(entry, 'ok'), new Date().toISOString())
+  return path.join(entry, 'data')
+}
+
+const slots = (): string[] => (fs.existsSync(spares) ? fs.readdirSync(spares).sort() : [])
+const target = (n = 'to'): string => path.join(root, n)
+
+describe('spares (unit)', () => {
+  let cached: string
+  beforeEach(() => {
+    fs.rmSync(path.join(root, 'testrig'), { recursive: true, force: true })
+    fs.rmSync(path.join(root, 'cache'), { recursive: true, force: true })
+    for (const n of ['to', 'to2']) fs.rmSync(target(n), { recursive: true, force: true })
+    delete process.env.RIG_POSTGRES_SPARES
+    cached = fakeCache()
+  })
+  afterEach(() => {
+    delete process.env.RIG_POSTGRES_SPARES
+  })
+
+  it('a refill makes one complete copy; a take moves it into place and the slot is free again', async () => {
+    expect(takeSpare(cached, target(), undefined)).toBe(false)
+    refillSpares(cached)
+    await sparesSettled()
+    expect(slots()).toHaveLength(1)
+    expect(slots()[0]).not.toMatch(/\.tmp$/)
+    expect(fs.statSync(spares).mode & 0o777).toBe(0o700)
+    expect(takeSpare(cached, target(), undefined)).toBe(true)
+    expect(fs.readFileSync(path.join(target(), 'base', 'rel'), 'utf8')).toBe('x'.repeat(10_000))
+    expect(fs.statSync(target()).mode & 0o777).toBe(0o700)
+    expect(slots()).toEqual([])
+    // Only one was kept: the next start copies.
+    expect(takeSpare(cached, target('to2'), undefined)).toBe(false)
+    refillSpares(cached)
+    await sparesSettled()
+    expect(takeSpare(cached, target('to2'), undefined)).toBe(true)
+  })
+
+  it('keeps RIG_POSTGRES_SPARES copies however many refills run at once, and none with 0', async () => {
+    process.env.RIG_POSTGRES_SPARES = '2'
+    for (let i = 0; i < 5; i++) refillSpares(cached)
+    await sparesSettled()
+    expect(slots()).toHaveLength(2)
+    process.env.RIG_POSTGRES_SPARES = '0'
+    expect(takeSpare(cached, target(), undefined)).toBe(false)
+    expect(fs.existsSync(target())).toBe(false)
+  })
+
+  it('never hands out a copy of an init cache entry made again since', async () => {
+    refillSpares(cached)
+    await sparesSettled()
+    fs.writeFileSync(path.join(path.dirname(cached), 'ok'), 'made again')
+    expect(takeSpare(cached, target(), undefined)).toBe(false)
+  })
+
+  it('uses nothing from a spares dir that others may write or that is a link', async () => {
+    refillSpares(cached)
+    await sparesSettled()
+    fs.chmodSync(spares, 0o777)
+    expect(takeSpare(cached, target(), undefined)).toBe(false)
+    refillSpares(cached)
+    await sparesSettled()
+    expect(slots()).toHaveLength(1)
+
+    const real = `${spares}-elsewhere`
+    fs.chmodSync(spares, 0o700)
+    fs.renameSync(spares, real)
+    fs.symlinkSync(real, spares)
+    expect(takeSpare(cached, target(), undefined)).toBe(false)
+    expect(fs.readdirSync(real)).toHaveLength(1)
+  })
+
+  it('throws away a copy that is not a private directory of the server account', async () => {
+    refillSpares(cached)
+    await sparesSettled()
+    const [slot] = slots()
+    fs.chmodSync(path.join(spares, slot as string, 'data'), 0o755)
+    expect(takeSpare(cached, target(), undefined)).toBe(false)
+    expect(fs.existsSync(target())).toBe(false)
+    expect(slots()).toEqual([])
+  })
+
+  it('skips a copy still being made, and clears one whose maker died', async () => {
+    refillSpares(cached)
+    await sparesSettled()
+    const [slot] = slots() as [string]
+    // Turn the finished slot back into one "being made" by a process that is gone.
+    const tmp = path.join(spares, `${slot}.tmp`)
+    fs.renameSync(path.join(spares, slot), tmp)
+    fs.writeFileSync(path.join(tmp, 'maker'), '2147483646')
+    expect(takeSpare(cached, target(), undefined)).toBe(false)
+    refillSpares(cached)
+    await sparesSettled()
+    expect(slots()).toEqual([slot])
+    expect(takeSpare(cached, target(), undefined)).toBe(true)
+  })
+})
+
+describe('postgres() with a spare', () => {
+  let env: Environment | undefined
+  afterEach(async () => {
+    await env?.stop()
+    env = undefined
+  })
+  afterAll(async () => {
+    await sparesSettled()
+    await assertNothingLeft()
+  })
+
+  it('starts on the copy made after the previous start, and makes the next one', async () => {
+    fs.rmSync(path.join(root, 'testrig'), { recursive: true, force: true })
+    env = await start({ services: { db: postgres() } })
+    await sparesSettled()
+    await env.stop()
+    const [slot] = slots() as [string]
+    expect(slot).toMatch(/^pg-[0-9a-f]{16}-0$/)
+    // Mark the spare: the next instance's data dir must be this very directory.
+    const mark = path.join(spares, slot, 'data', 'rig-test-mark')
+    fs.writeFileSync(mark, 'spare')
+    const owner = fs.statSync(path.join(spares, slot, 'data'))
+    fs.chownSync(mark, owner.uid, owner.gid)
+    env = await start({ services: { db: postgres(), cache: redis() } })
+    expect(fs.readFileSync(path.join(env.get('db').dir, 'data', 'rig-test-mark'), 'utf8')).toBe('spare')
+    expect((await pgQuery(env.get('db').url, 'select 1 as one')).rows).toEqual([{ one: 1 }])
+    await sparesSettled()
+    expect(slots()).toEqual([slot])
+    expect(fs.existsSync(path.join(spares, slot, 'data', 'rig-test-mark'))).toBe(false)
+  })
+})
