@@ -4,6 +4,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { STATE_DIR } from '../config/defaults.ts'
 import type { Environment } from './environment.ts'
+import type { ProxyState } from '../proxy/network.ts'
 import { isAlive, processStartTime } from './proc.ts'
 
 /** One service as recorded in the state file. */
@@ -18,6 +19,8 @@ export interface ServiceState {
   readyMs: number | null
   env: Record<string, string>
   logFile: string
+  /** rig's proxy in front of the service, when it has one. */
+  proxy?: ProxyState
 }
 
 /** The state file's content. */

@@ -44,10 +44,15 @@ function logErrors(test: TestEntry, logFiles: LogFiles): string {
   return `<h4>Service log errors</h4>${groups.join('')}${cutNote(test, logFiles)}`
 }
 
+function faults(test: TestEntry): string {
+  if (!test.faults?.length) return ''
+  return `<h4>Network faults it set</h4><ul class="mono" data-testid="faults">${test.faults.map((f) => `<li>${h(f)}</li>`).join('')}</ul><p class="muted">Removed after the test.</p>`
+}
+
 function details(test: TestEntry, logFiles: LogFiles): string {
   const errors = test.errors.length === 0 ? '' : `<h4>Errors</h4>${test.errors.map((e) => `<pre class="error">${h(e)}</pre>`).join('')}`
   const repro = test.repro ? `<h4>Replay this test</h4>${copyable(test.repro, 'test-repro')}` : ''
-  const body = errors + leaks(test) + logErrors(test, logFiles) + repro
+  const body = errors + leaks(test) + logErrors(test, logFiles) + faults(test) + repro
   return body || '<p class="muted">Nothing to report: no errors, no leaks, no log errors.</p>'
 }
 

@@ -37,6 +37,8 @@ export interface TestEntry {
   logErrors: LogErrorEntry[]
   /** Log error lines left out of `logErrors` to keep the report bounded; the whole log is the service's `logFile`. */
   logErrorsCut?: number
+  /** Network faults and proxy switches the test set (each put back after it), e.g. `db: latency 200ms`. */
+  faults?: string[]
   /** Copy-paste command that replays this test in the same order. */
   repro?: string
 }

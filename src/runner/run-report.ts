@@ -76,6 +76,7 @@ export class RunCollector {
       leaks: t.meta?.leaks ?? [],
       logErrors: t.meta?.logErrors ?? [],
       ...(t.meta?.restoredWith ? { restoredWith: t.meta.restoredWith } : {}),
+      ...(t.meta?.faults?.length ? { faults: t.meta.faults } : {}),
     }
     if (t.status === 'failed') entry.repro = this.repro(upTo.length > 0 ? upTo : [t.file], t.name)
     this.tests.push(entry)

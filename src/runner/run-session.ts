@@ -101,7 +101,7 @@ async function describeRun(o: ResolvedRunnerOptions, start: RunStart, log: (line
   for (const [name, s] of Object.entries(view.services)) {
     const def = loaded.config.services[name] as ServiceDefinition | undefined
     const errorPatterns = o.logs.ignore.includes(name) ? [] : patternsOf(def, o.logs.patterns[name])
-    services[name] = { name, kind: s.kind, url: s.url, host: s.host, port: s.port, pid: s.pid, env: s.env, logFile: s.logFile, errorPatterns, guarded: guardedNames(name, s.kind, s.url), startedByRig: s.provider !== 'external' }
+    services[name] = { name, kind: s.kind, url: s.url, host: s.host, port: s.port, pid: s.pid, env: s.env, logFile: s.logFile, errorPatterns, guarded: guardedNames(name, s.kind, s.url), startedByRig: s.provider !== 'external', ...(s.proxy ? { proxy: { host: s.proxy.host, port: s.proxy.port } } : {}) }
     // The report is a file others may read: it shows no password.
     timeline.push({ service: name, kind: s.kind, provider: s.provider, url: maskPassword(s.url), ...(view.timeline[name] ?? { dependsOn: [] }), ...(s.logFile ? { logFile: path.relative(start.root, s.logFile) } : {}) })
   }

@@ -8,4 +8,6 @@ export interface TestMeta {
   leaks: LeakEntry[]
   restoredWith?: string
   logErrors: LogErrorEntry[]
+  /** What the test did to the network (faults, partitions, the proxies' switch), put back after it. */
+  faults?: string[]
 }

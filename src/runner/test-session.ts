@@ -9,6 +9,7 @@ import { openGuardSession, type EndedTest, type GuardSession } from './guard-ses
 import { logOffsets, logTail, scanLogs, type LogOffsets } from './log-scan.ts'
 import type { RigProvided } from './provided.ts'
 import type { TestMeta } from './test-meta.ts'
+import { resetAfterTest } from '../proxy/test-faults.ts'
 import { current, fixtures, pids } from './worker.ts'
 
 export type { EndedTest } from './guard-session.ts'
@@ -85,6 +86,12 @@ export async function openTestSession(provided: RigProvided): Promise<TestSessio
         problems.push(`Errors logged by services during "${test.name}":\n${unexpected.map((e) => `  ${e.service}: ${e.line}`).join('\n')}\n  (if this test expects them: rig.expectLog('${unexpected[0]?.service}', /…/))`)
       }
       const meta: TestMeta = { leaks: [], logErrors }
+      // Faults are test state: the network is put back before the guard looks at the stores.
+      const faults = await resetAfterTest(provided.controlSocket).catch((err: unknown) => {
+        problems.push(`the network faults this test set could not be removed: ${(err as Error).message}`)
+        return undefined
+      })
+      if (faults) meta.faults = faults
       if (guard && newlyDead.length === 0) {
         const outcome = await guard.check(test, current.allowLeak)
         meta.leaks = outcome.leaks

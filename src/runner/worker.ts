@@ -6,15 +6,22 @@ import { varName } from '../env/environment.ts'
 import { RigError } from '../errors.ts'
 import type { ServiceState } from '../env/state.ts'
 import type { ProvidedService, RigProvided } from './provided.ts'
+import { readdress } from '../proxy/service-proxy.ts'
+import { clearAllFaults, faultControls, type FaultControls } from '../proxy/test-faults.ts'
 
-/** A service as a test sees it, with controls for failover scenarios. */
-export interface TestService {
+/**
+ * A service as a test sees it, with controls for failover scenarios. With a proxy (`proxy:
+ * true`), `url`/`host`/`port` go through it and `direct` does not.
+ */
+export interface TestService extends FaultControls {
   name: string
   kind: string
   url: string
   host: string
   port: number
   env: Record<string, string>
+  /** The service itself, past its proxy (the same as `url`… without one). */
+  direct: { url: string; host: string; port: number }
   stop(): Promise<void>
   kill(): Promise<void>
   restart(): Promise<void>
@@ -61,6 +68,16 @@ export function workerUrl(s: ProvidedService): string {
   return s.workerUrls?.[(id - 1) % s.workerUrls.length] ?? s.url
 }
 
+/** {@link workerUrl} as tests reach it: through the service's proxy when it has one. */
+export function testUrl(s: ProvidedService): string {
+  return s.proxy ? readdress(workerUrl(s), s, s.proxy) : workerUrl(s)
+}
+
+/** Every service back to the faults of rig.config.ts (they are also put back after each test). */
+export async function clearFaults(): Promise<void> {
+  await clearAllFaults(rigProvided().controlSocket)
+}
+
 /**
  * Puts every service's `RIG_<NAME>_*` variables into `process.env`, this worker's copies in
  * place of the shared stores. Call it before the test files are imported: they may read them
@@ -68,7 +85,7 @@ export function workerUrl(s: ProvidedService): string {
  */
 export function exportWorkerVars(p: RigProvided): void {
   for (const [k, v] of Object.entries(p.vars)) process.env[k] = v
-  for (const s of Object.values(p.services)) if (s.workerUrls) process.env[varName(s.name, 'URL')] = workerUrl(s)
+  for (const s of Object.values(p.services)) if (s.workerUrls) process.env[varName(s.name, 'URL')] = testUrl(s)
 }
 
 function handle(s: ProvidedService): TestService {
@@ -78,7 +95,23 @@ function handle(s: ProvidedService): TestService {
     const after = await controlRequest<ServiceState>(socket, 'POST', `/services/${encodeURIComponent(s.name)}/${action}`)
     pids.set(s.name, after.pid)
   }
-  return { name: s.name, kind: s.kind, url: workerUrl(s), host: s.host, port: s.port, env: s.env, stop: control('stop'), kill: control('kill'), restart: control('restart'), pause: control('pause'), resume: control('resume') }
+  const direct = { url: workerUrl(s), host: s.host, port: s.port }
+  const reached = s.proxy ?? direct
+  return {
+    name: s.name,
+    kind: s.kind,
+    url: testUrl(s),
+    host: reached.host,
+    port: reached.port,
+    env: s.env,
+    direct,
+    ...faultControls(s.name, () => rigProvided().controlSocket),
+    stop: control('stop'),
+    kill: control('kill'),
+    restart: control('restart'),
+    pause: control('pause'),
+    resume: control('resume'),
+  }
 }
 
 /** Every service of the environment. */

@@ -5,17 +5,19 @@
 // checks then need only vitest installed.
 import type { Plugin } from 'vitest/config'
 import type { RigPluginOptions } from './options.ts'
-import { allowLeak, expectLog, service, services, useFixture } from './runtime.ts'
+import { allowLeak, clearFaults, expectLog, service, services, useFixture } from './runtime.ts'
 
 export type { RigPluginOptions } from './options.ts'
 export type { RigProvided, ProvidedService } from './provided.ts'
-export { services, service, allowLeak, expectLog, useFixture } from './runtime.ts'
+export { services, service, allowLeak, expectLog, useFixture, clearFaults } from './runtime.ts'
 
 /** The plugin: `plugins: [rig()]` in vitest.config.ts. Also carries the test helpers. */
 export interface Rig {
   (options?: RigPluginOptions): Plugin
   /** Declares that the current test leaves data behind on purpose (all stores, or the named ones). */
   allowLeak: typeof allowLeak
+  /** Every service back to the network faults of rig.config.ts (also done after each test that set some). */
+  clearFaults: typeof clearFaults
   /** Declares a log line the current test expects a service to write (not an error then). */
   expectLog: typeof expectLog
   /** Every service's address, as this worker sees it. */
@@ -44,4 +46,4 @@ function plugin(options: RigPluginOptions = {}): Plugin {
 }
 
 /** The testrig Vitest plugin and test helpers. */
-export const rig: Rig = Object.assign(plugin, { allowLeak, expectLog, services, service, useFixture })
+export const rig: Rig = Object.assign(plugin, { allowLeak, clearFaults, expectLog, services, service, useFixture })

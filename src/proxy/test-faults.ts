@@ -1,0 +1,70 @@
+// Worker side: faults as a test sets them (`service('db').fault({ latency: 200 })`,
+// `.proxy.hold()`, `clearFaults()`), through the environment's control socket. What a test set
+// is test state: the test session puts the network back after the test and lists it in the report.
+import { controlRequest } from '../env/control-client.ts'
+import { RigError } from '../errors.ts'
+import { describeFaults, type Faults } from './faults.ts'
+
+/** What a test did to the network, in order, e.g. `db: latency 200ms`. */
+export const setByTest: string[] = []
+
+/** The proxy controls of one service, as a test sees them. */
+export interface TestProxy {
+  /** New connections wait until {@link resume}; open ones go on. */
+  hold(): Promise<void>
+  /** New connections are reset at once; open ones go on. */
+  refuse(): Promise<void>
+  /** New connections go through again (held ones too). */
+  resume(): Promise<void>
+}
+
+/** The fault controls of a service handle. */
+export interface FaultControls {
+  /** Adds network faults on the traffic to this service (it needs `proxy: true` or `faults` in rig.config.ts). Removed after the test. */
+  fault(faults: Faults): Promise<void>
+  /** Back to the faults of rig.config.ts for this service (and its partitions). */
+  clearFaults(): Promise<void>
+  /** The maintenance switch of the service's proxy. */
+  proxy: TestProxy
+}
+
+function socketOr(socket: string | undefined, what: string): string {
+  if (!socket) throw new RigError('RIG_NO_CONTROL', `cannot ${what}: the environment has no control socket`)
+  return socket
+}
+
+/** The controls of service `name`; `socket()` gives the environment's control socket. */
+export function faultControls(name: string, socket: () => string | undefined): FaultControls {
+  const base = `/services/${encodeURIComponent(name)}`
+  const post = async (path: string, note: string, body?: unknown): Promise<void> => {
+    // Noted first: a request that fails half-way still gets the network put back after the test.
+    setByTest.push(`${name}: ${note}`)
+    await controlRequest(socketOr(socket(), `${note} on "${name}"`), 'POST', `${base}${path}`, 10_000, body)
+  }
+  return {
+    fault: (faults) => post('/fault', describeFaults(faults), faults),
+    clearFaults: () => post('/faults/clear', 'cleared'),
+    proxy: {
+      hold: () => post('/proxy/hold', 'new connections held'),
+      refuse: () => post('/proxy/refuse', 'new connections refused'),
+      resume: () => post('/proxy/resume', 'new connections resumed'),
+    },
+  }
+}
+
+/** Every service back to the faults of rig.config.ts, every proxy open. */
+export async function clearAllFaults(socket: string | undefined): Promise<void> {
+  setByTest.push('every service: cleared')
+  await controlRequest(socketOr(socket, 'clear faults'), 'POST', '/faults/reset', 10_000)
+}
+
+/**
+ * After a test: when it touched the network, puts it back as the config left it and returns
+ * what it did (for the report); otherwise costs nothing and returns undefined.
+ */
+export async function resetAfterTest(socket: string | undefined): Promise<string[] | undefined> {
+  if (setByTest.length === 0) return undefined
+  const done = setByTest.splice(0)
+  if (socket) await controlRequest(socket, 'POST', '/faults/reset', 10_000)
+  return done
+}
