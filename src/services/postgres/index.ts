@@ -46,7 +46,10 @@ export interface PostgresOptions {
   provider?: 'auto' | 'process' | 'embedded'
 }
 
-/** Settings that make PostgreSQL fast for throw-away test data: durability off. */
+/**
+ * Settings that make PostgreSQL fast for throw-away test data: durability off. Autovacuum stays
+ * on: off it bought no speed and let the catalog bloat (bench/autovacuum.bench.ts, docs/guard.md).
+ */
 export const TEST_SPEED_SETTINGS: Readonly<Record<string, string>> = {
   fsync: 'off',
   synchronous_commit: 'off',
