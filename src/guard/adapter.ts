@@ -58,6 +58,22 @@ export interface RestoreOutcome {
   note?: string
 }
 
+/** Where {@link StoreAdapter.keep} put what a failed test left. */
+export interface KeptData {
+  /** e.g. `schema rig_kept_3 (2 tables: public.job, pgboss_1a2b.job)` or `keys rig:kept:3:*`; undefined when nothing was kept. */
+  where?: string
+  /** Why nothing (or not everything) was kept. */
+  note?: string
+}
+
+/** Options of {@link StoreAdapter.keep}. */
+export interface KeepOptions {
+  /** The test, recorded next to the kept data. */
+  label: string
+  /** How many failed tests' data one store keeps before it keeps no more (until the next run). */
+  max: number
+}
+
 /** A database (or key space) cloned for one parallel worker. */
 export interface WorkerClone {
   worker: number
@@ -110,6 +126,13 @@ export interface StoreAdapter {
   dropSnapshot(name: string): Promise<boolean>
   /** Runs a script of the store's own language (an SQL file for PostgreSQL): fixtures. */
   runScript?(text: string): Promise<void>
+  /**
+   * Copies what `diff` found (the tables or keys a failed test changed, as they are now) to a
+   * place later checks never look at, before the restore puts the store back: `keepOnFailure`.
+   */
+  keep?(diff: StoreDiff, options: KeepOptions): Promise<KeptData>
+  /** Drops everything {@link keep} kept; returns how many sets. A run's start calls it. */
+  dropKept?(): Promise<number>
   /** Per-worker clones, when the store supports them. */
   readonly workers?: WorkerCloner
   /** Closes connections; the store itself is left as is. */

@@ -6,6 +6,8 @@ export interface StoreLeaks {
   store: string
   kind: string
   changes: readonly Change[]
+  /** Where `keepOnFailure` kept what the test left. */
+  kept?: { where?: string; note?: string }
 }
 
 /**
@@ -22,7 +24,10 @@ export function formatLeaks(test: string, file: string | undefined, stores: read
     const leaks = s.changes.filter((c) => c.leak)
     // A change that names keys (`2 keys added: a, b`) ends in a list: `;` keeps the next change apart from it.
     const sep = leaks.some((c) => c.text.includes(': ')) ? '; ' : ', '
-    if (leaks.length > 0) lines.push(`  ${s.kind} ${s.store}: ${leaks.map((c) => c.text).join(sep)}`)
+    if (leaks.length === 0) continue
+    lines.push(`  ${s.kind} ${s.store}: ${leaks.map((c) => c.text).join(sep)}`)
+    const kept = s.kept?.where ? `kept as the test left it: ${s.kept.where}` : s.kept?.note
+    if (kept) lines.push(`    ${kept}`)
   }
   if (lines.length === 0) return undefined
   for (const p of problems) lines.push(`  not restored: ${p}`)

@@ -2,7 +2,7 @@
 // it left behind in every store, restored at once so nothing cascades), named snapshots across
 // all stores. A test-runner plugin calls baseline() once and check() after every test.
 import { RigError } from '../errors.ts'
-import type { Change, GuardMode, RestoreOutcome, RestoreStrategy, StoreAdapter } from './adapter.ts'
+import type { Change, GuardMode, KeptData, RestoreOutcome, RestoreStrategy, StoreAdapter, StoreDiff } from './adapter.ts'
 import { DataLeakError, GuardUsageError, StoreUnavailableError } from './errors.ts'
 import { dropAll, listAll, restoreAll, saveAll } from './snapshot-set.ts'
 import { randomBytes } from 'node:crypto'
@@ -37,6 +37,16 @@ export interface GuardOptions extends SafetyOptions {
    */
   fixtures?: Fixtures
   /**
+   * Keep what a failed test left: before the restore, the tables or keys it changed are copied
+   * as it left them where no later check looks (PostgreSQL: schema `rig_kept_<n>`; Redis: keys
+   * `rig:kept:<n>:*`), and the failure says where. A test counts as failed when
+   * {@link Guard.check} is told so, or when its own leak fails it (mode `fail`). At most `max`
+   * (default 10) tests' data is kept per store until {@link Guard.dropKept} (a run's start).
+   * MariaDB and RabbitMQ stores keep nothing. Off by default.
+   * @default false
+   */
+  keepOnFailure?: boolean | { max?: number }
+  /**
    * Where relative fixture file paths start.
    * @default process.cwd()
    */
@@ -53,6 +63,8 @@ export interface StoreReport {
   /** How the store found the changes, when it has more than one way (PostgreSQL: `wal` read from the WAL, `count` counted table by table). */
   detection?: string
   restore?: RestoreOutcome
+  /** Where `keepOnFailure` kept what the test left in this store. */
+  kept?: KeptData
   /** Code of the error this store hit, if any (details in {@link GuardReport.errors}). */
   error?: string
 }
@@ -76,6 +88,17 @@ export interface GuardReport {
   /** Time spent checking and restoring, in ms. */
   ms: number
 }
+
+/** What the test runner knows about the test being checked. */
+export interface CheckContext {
+  /** The test failed on its own (an assertion, a timeout): with `keepOnFailure`, its data is kept. */
+  failed?: boolean
+  /** Stores whose leaks the test declared allowed (`true`: all); those do not make it fail. */
+  allowed?: ReadonlySet<string> | true
+}
+
+/** Default of `keepOnFailure.max`. */
+export const KEEP_MAX = 10
 
 /** A guard over a set of stores. Create it with {@link createGuard}. */
 export class Guard implements AsyncDisposable {
@@ -149,12 +172,12 @@ export class Guard implements AsyncDisposable {
    * Compares every store with its baseline after test `test`, restores what changed, and says
    * whether the test leaked. Never throws for a leak: the report carries the error to throw.
    */
-  async check(test: string, file?: string): Promise<GuardReport> {
+  async check(test: string, file?: string, context: CheckContext = {}): Promise<GuardReport> {
     const t0 = performance.now()
     const report: GuardReport = { test, ...(file ? { file } : {}), mode: this.mode, leaked: false, failed: false, stores: [], errors: [], ms: 0 }
     if (this.mode === 'off') return report
     if (!this.baselined) throw new GuardUsageError('RIG_GUARD_NO_BASELINE', 'call guard.baseline() once the fixtures are loaded, before the first check()')
-    report.stores = await Promise.all(this.stores.map((s) => this.checkOne(s, report.errors)))
+    report.stores = await Promise.all(this.stores.map((s) => this.checkOne(s, report.errors, test, context)))
     report.leaked = report.stores.some((s) => s.status === 'leaked')
     if (report.leaked && this.mode !== 'clean') {
       const problems = report.errors.filter((e) => !(e instanceof StoreUnavailableError)).map((e) => e.message)
@@ -168,7 +191,26 @@ export class Guard implements AsyncDisposable {
     return report
   }
 
-  private async checkOne(s: StoreAdapter, errors: RigError[]): Promise<StoreReport> {
+  /** Whether what `s` holds now is kept before the restore. */
+  private keeps(s: StoreAdapter, leaked: boolean, context: CheckContext): boolean {
+    if (!this.options.keepOnFailure || !leaked || !s.keep) return false
+    const allowed = context.allowed === true || context.allowed?.has(s.info.name) === true
+    return context.failed === true || (this.mode === 'fail' && !allowed)
+  }
+
+  private async keepOne(s: StoreAdapter, diff: StoreDiff, test: string, out: StoreReport, errors: RigError[]): Promise<void> {
+    const k = this.options.keepOnFailure
+    const max = typeof k === 'object' ? (k.max ?? KEEP_MAX) : KEEP_MAX
+    try {
+      out.kept = await s.keep?.(diff, { label: test, max })
+    } catch (err) {
+      // Not keeping is no reason not to restore: the next test must start clean all the same.
+      out.kept = { note: `not kept: ${(err as Error).message}` }
+      errors.push(new RigError('RIG_GUARD_KEEP_FAILED', `store "${s.info.name}": could not keep what the test left: ${(err as Error).message}`, { cause: err }))
+    }
+  }
+
+  private async checkOne(s: StoreAdapter, errors: RigError[], test: string, context: CheckContext): Promise<StoreReport> {
     const out: StoreReport = { store: s.info.name, kind: s.info.kind, status: 'clean', changes: [] }
     if (this.unavailable.has(s.info.name)) {
       // It went away during an earlier test: once it answers, start over from what it holds.
@@ -194,6 +236,7 @@ export class Guard implements AsyncDisposable {
         if (out.status === 'leaked') assertMayClean(s.info, this.options)
         return out
       }
+      if (this.keeps(s, out.status === 'leaked', context)) await this.keepOne(s, diff, test, out, errors)
       out.restore = await s.restore(diff, this.strategyFor(s.info.name))
     } catch (err) {
       if (err instanceof StoreUnavailableError) {
@@ -216,6 +259,13 @@ export class Guard implements AsyncDisposable {
       if (diff.changes.length > 0) out.push(await s.restore(diff, this.strategyFor(s.info.name)))
     }
     return out
+  }
+
+  /** Drops what `keepOnFailure` kept in every store that keeps; returns how many sets. */
+  async dropKept(): Promise<number> {
+    let n = 0
+    for (const s of this.stores) if (s.dropKept && this.writable(s)) n += await s.dropKept()
+    return n
   }
 
   /** Saves every store under snapshot `name`. */

@@ -41,6 +41,9 @@ export interface GuardSession {
   close(): Promise<void>
 }
 
+/** Said under kept data that goes with the environment or its copies at the end of the run. */
+const KEPT_GOES = "  (kept data goes with this run's environment or its per-worker copies: to look at it after the run, start the environment with `rig up` and keep the default isolation)"
+
 /** The guard adapter of a service at `url`, for the kinds the guard knows. */
 export async function adapterFor(s: ProvidedService, url: string, exclude: string[]): Promise<StoreAdapter | undefined> {
   return guardKind(storeKindOf(s.kind, s.url))?.store({ name: s.name, url, provider: s.startedByRig ? 'process' : 'external' }, { exclude })
@@ -62,12 +65,12 @@ export async function openGuardSession(p: RigProvided): Promise<GuardSession | u
     if (a) stores.push(a)
   }
   if (stores.length === 0) return undefined
-  const guard: Guard = createGuard({ stores, mode: p.guard.mode, strategy: p.guard.strategy, allowClean: p.guard.allowCleaning })
+  const guard: Guard = createGuard({ stores, mode: p.guard.mode, strategy: p.guard.strategy, allowClean: p.guard.allowCleaning, keepOnFailure: p.guard.keepOnFailure ?? false })
   await guard.baseline()
   let fixturesRead = false
   return {
     async check(test, allowed) {
-      const report = await guard.check(test.name, test.file)
+      const report = await guard.check(test.name, test.file, { failed: test.failed, allowed })
       const leaked = report.stores.filter((s) => s.status === 'leaked')
       const leaks: LeakEntry[] = leaked.map((s) => ({ store: `${s.kind} ${s.store}`, items: s.changes.filter((c) => c.leak).map((c) => c.text) }))
       // "delete (triggers)": the restore, and how the store found what to restore.
@@ -79,6 +82,12 @@ export async function openGuardSession(p: RigProvided): Promise<GuardSession | u
       const message = formatLeaks(test.name, test.file, blamed)
       if (message && report.mode === 'fail' && !test.failed) outcome.failMessage = message
       else if (message && report.mode === 'warn') process.stderr.write(`rig: warning: ${message}\n`)
+      const kept = report.stores.flatMap((s) => (s.kept?.where ? [`  ${s.kind} ${s.store}: ${s.kept.where}`] : []))
+      const goes = p.guard.keptOutlivesRun ? [] : [KEPT_GOES]
+      // A test that failed on its own gets no leak message: where its data went is said apart
+      // (the leak message names it per store).
+      if (kept.length > 0 && test.failed) outcome.failMessage = ['rig kept what this test left:', ...kept, ...goes].join('\n')
+      else if (kept.length > 0 && outcome.failMessage) outcome.failMessage = [outcome.failMessage, ...goes].join('\n')
       if (problems.length > 0) outcome.failMessage = [outcome.failMessage, ...problems].filter(Boolean).join('\n')
       return outcome
     },

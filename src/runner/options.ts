@@ -1,6 +1,7 @@
 // Options of a test runner adapter (`rig()` in vitest.config.ts, and the same object for the
 // other runners); every default lives here.
 import type { GuardMode, RestoreStrategy } from '../guard/adapter.ts'
+import { KEEP_MAX } from '../guard/guard.ts'
 
 /** Options of `rig()` in vitest.config.ts (and of every other runner's adapter). */
 export interface RigRunnerOptions {
@@ -36,6 +37,14 @@ export interface RigRunnerOptions {
     services?: string[]
     /** Services rig did not start that it may nevertheless clean (external ones). */
     allowCleaning?: string[]
+    /**
+     * Keep what a failed test left instead of only restoring it: its changed tables are copied
+     * to schema `rig_kept_<n>` (PostgreSQL), its keys to `rig:kept:<n>:*` (Redis), where no
+     * later check looks, and the failure says where. `max` tests per store and run (default 10);
+     * the next run on the same environment drops them. See docs/guard.md.
+     * @default false
+     */
+    keepOnFailure?: boolean | { max?: number }
   }
   logs?: {
     /**
@@ -71,10 +80,16 @@ export type ResolvedRunnerOptions = {
   attach: boolean
   isolation: 'shared' | 'database'
   fixture: string | undefined
-  guard: { mode: GuardMode; strategy: RestoreStrategy; exclude: string[]; services: string[] | undefined; allowCleaning: string[] }
+  guard: { mode: GuardMode; strategy: RestoreStrategy; exclude: string[]; services: string[] | undefined; allowCleaning: string[]; keepOnFailure: false | { max: number } }
   logs: { failOnError: boolean; patterns: Record<string, (string | RegExp)[]>; ignore: string[] }
   order: { shuffle: boolean; seed: number | undefined }
   report: { dir: string; enabled: boolean }
+}
+
+/** `true` → the default limit; `false`/absent → off. */
+function keepOption(k: boolean | { max?: number } | undefined): false | { max: number } {
+  if (!k) return false
+  return { max: typeof k === 'object' ? (k.max ?? KEEP_MAX) : KEEP_MAX }
 }
 
 /** Fills in defaults. */
@@ -84,7 +99,7 @@ export function resolveOptions(o: RigRunnerOptions = {}): ResolvedRunnerOptions 
     attach: o.attach ?? true,
     isolation: o.isolation ?? 'shared',
     fixture: o.fixture,
-    guard: { mode: o.guard?.mode ?? 'fail', strategy: o.guard?.strategy ?? 'auto', exclude: o.guard?.exclude ?? [], services: o.guard?.services, allowCleaning: o.guard?.allowCleaning ?? [] },
+    guard: { mode: o.guard?.mode ?? 'fail', strategy: o.guard?.strategy ?? 'auto', exclude: o.guard?.exclude ?? [], services: o.guard?.services, allowCleaning: o.guard?.allowCleaning ?? [], keepOnFailure: keepOption(o.guard?.keepOnFailure) },
     logs: { failOnError: o.logs?.failOnError ?? true, patterns: o.logs?.patterns ?? {}, ignore: o.logs?.ignore ?? [] },
     order: { shuffle: o.order?.shuffle ?? true, seed: o.order?.seed },
     report: { dir: o.report?.dir ?? 'rig-report', enabled: o.report?.enabled ?? true },

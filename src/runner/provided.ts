@@ -36,6 +36,15 @@ export interface RigProvided {
   configFile: string
   /** The fixture loaded for the whole run (`rig({ fixture })`), if any. */
   fixture: string | undefined
-  guard: { mode: GuardMode; strategy: RestoreStrategy; exclude: string[]; allowCleaning: string[] }
+  guard: {
+    mode: GuardMode
+    strategy: RestoreStrategy
+    exclude: string[]
+    allowCleaning: string[]
+    /** @default false */
+    keepOnFailure?: false | { max: number }
+    /** What is kept outlives the run: the environment is `rig up`'s and the stores are not per-worker copies. */
+    keptOutlivesRun?: boolean
+  }
   logs: { failOnError: boolean }
 }

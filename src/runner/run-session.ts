@@ -105,6 +105,8 @@ async function describeRun(o: ResolvedRunnerOptions, start: RunStart, log: (line
     // The report is a file others may read: it shows no password.
     timeline.push({ service: name, kind: s.kind, provider: s.provider, url: maskPassword(s.url), ...(view.timeline[name] ?? { dependsOn: [] }), ...(s.logFile ? { logFile: path.relative(start.root, s.logFile) } : {}) })
   }
+  // What keepOnFailure kept in rig up's environment during the last run goes now (before any copy is made).
+  if (attached && o.guard.mode !== 'off') await dropKept(services, o, log)
   const fixtureGuard = o.fixture ? await loadRunFixture(o.fixture, loaded, services, o, log, Boolean(attached)) : undefined
   let workerDbs: WorkerDatabases | undefined
   if (o.isolation === 'database') {
@@ -126,7 +128,14 @@ async function describeRun(o: ResolvedRunnerOptions, start: RunStart, log: (line
     seed: start.seed,
     configFile: loaded.file,
     fixture: o.fixture,
-    guard: { mode: o.guard.mode, strategy: o.guard.strategy, exclude: o.guard.exclude, allowCleaning: o.guard.allowCleaning },
+    guard: {
+      mode: o.guard.mode,
+      strategy: o.guard.strategy,
+      exclude: o.guard.exclude,
+      allowCleaning: o.guard.allowCleaning,
+      keepOnFailure: o.guard.keepOnFailure,
+      keptOutlivesRun: Boolean(attached) && o.isolation === 'shared',
+    },
     logs: { failOnError: o.logs.failOnError },
   }
   let closing: Promise<void> | undefined
@@ -139,6 +148,25 @@ async function describeRun(o: ResolvedRunnerOptions, start: RunStart, log: (line
       await env?.stop()
     })())
   return { loaded, provided, attached: Boolean(attached), timeline, startMs: env?.startMs ?? attached?.startMs ?? 0, close }
+}
+
+/** Drops the data `keepOnFailure` kept in every guarded store rig may clean. */
+async function dropKept(services: Record<string, ProvidedService>, o: ResolvedRunnerOptions, log: (line: string) => void): Promise<void> {
+  for (const s of Object.values(services)) {
+    const a = s.guarded ? await adapterFor(s, s.url, o.guard.exclude) : undefined
+    if (!a?.dropKept || !mayClean(a.info, { allowClean: o.guard.allowCleaning })) {
+      await a?.close()
+      continue
+    }
+    try {
+      const n = await a.dropKept()
+      if (n > 0) log(`${s.name}: dropped what the last run kept of ${n} failed test${n === 1 ? '' : 's'}`)
+    } catch (err) {
+      log(`${s.name}: could not drop what the last run kept: ${(err as Error).message}`)
+    } finally {
+      await a.close()
+    }
+  }
 }
 
 /**

@@ -56,11 +56,11 @@ export interface Catalog {
 /** The schema of the change log (change-log.ts), next to the shadow copies; never watched either. */
 export const changesSchema = (shadowSchema: string): string => `${shadowSchema}_changes`
 
-/** The WHERE clause selecting user relations, shared by the catalog read and the cheap catalog fingerprint. */
+/** The WHERE clause selecting user relations (what keepOnFailure kept, `rig_kept_<n>`, is not one), shared by the catalog read and the cheap catalog fingerprint. */
 export function userRelations(kinds: string, shadowSchema: string): string {
   const rig = [shadowSchema, changesSchema(shadowSchema)].map((s) => `'${s.replace(/'/g, "''")}'`).join(', ')
   return `c.relkind in (${kinds}) and not c.relispartition and c.relpersistence <> 't'
-    and n.nspname not in ('pg_catalog', 'information_schema', ${rig}) and n.nspname not like 'pg\\_%'
+    and n.nspname not in ('pg_catalog', 'information_schema', ${rig}) and n.nspname not like 'pg\\_%' and n.nspname !~ '^rig_kept_[0-9]+$'
     and not exists (select 1 from pg_depend d where d.classid = 'pg_class'::regclass and d.objid = c.oid and d.deptype = 'e')`
 }
 

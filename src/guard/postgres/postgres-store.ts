@@ -4,7 +4,7 @@
 // (check-query.ts: cost follows the size of the schema).
 import { createHash, randomBytes } from 'node:crypto'
 import { connectPg, type PgClient, type PgResult } from '../../drivers/pg.ts'
-import type { BaselineOptions, Change, RestoreOutcome, RestoreStrategy, StoreAdapter, StoreDiff, StoreInfo, WorkerCloner } from '../adapter.ts'
+import type { BaselineOptions, Change, KeepOptions, KeptData, RestoreOutcome, RestoreStrategy, StoreAdapter, StoreDiff, StoreInfo, WorkerCloner } from '../adapter.ts'
 import { GuardRefusedError, GuardRestoreError, GuardUsageError, StoreUnavailableError } from '../errors.ts'
 import { type Catalog, changesSchema, MIGRATION_TABLES, readCatalog, type TableInfo } from './catalog.ts'
 import { buildCheckSql, type CheckRow } from './check-query.ts'
@@ -19,6 +19,7 @@ import { type CreatedTable, logCheck } from './log-check.ts'
 import type { KeyValues } from './log-diff.ts'
 import { type PostgresWorkerOptions, postgresWorkers } from './worker-clones.ts'
 import { assertMayClean } from '../safety.ts'
+import { dropKeptSchemas, KEPT_SCHEMA, keepTables, schemaNames } from './keep.ts'
 
 /** A service as the guard sees it: a started service, a state-file entry, or a name and url. */
 export interface StoreSource {
@@ -106,6 +107,8 @@ export class PostgresStore implements StoreAdapter {
   private restoreClient: PgClient | undefined
   private tx: TransactionClient | undefined
   private catalog: Catalog = { tables: [], sequences: [], foreignKeys: [] }
+  /** User schemas at the baseline: any other one a test created goes with its tables. */
+  private baseSchemas = new Set<string>()
   private base: PgBaseline | undefined
   private baselineOptions: BaselineOptions | undefined
   private shadows = new Map<number, string>()
@@ -225,6 +228,7 @@ export class PostgresStore implements StoreAdapter {
     this.baselineOptions = options
     this.detect.stop('taking the baseline')
     this.catalog = await readCatalog(await this.session(), this.exclusions(), this.shadowSchema)
+    this.baseSchemas = await schemaNames(await this.session())
     const counts = parseCheck(await this.check(new Set(), [], this.catalog, true), this.catalog)
     const seeded = this.catalog.tables.filter((t) => (counts.tables.get(t.oid)?.rows ?? 0) > 0)
     this.shadows = new Map(seeded.map((t) => [t.oid, `${quoteIdent(this.shadowSchema)}.${quoteIdent(`t${t.oid}`)}`]))
@@ -462,7 +466,8 @@ export class PostgresStore implements StoreAdapter {
         const row = res.rows[0]
         this.mark = BigInt(row?.mark ?? this.mark)
         if (log && row) log.restored(row)
-        return [...touched.map((t) => t.display), ...internal.created.map((t) => t.display)]
+        const schemas = internal.created.length > 0 ? await this.dropCreatedSchemas() : []
+        return [...touched.map((t) => t.display), ...internal.created.map((t) => t.display), ...schemas.map((n) => `schema ${n}`)]
       } catch (err) {
         await this.restoreClient?.query('rollback').catch(() => {})
         // Not a superuser: no replica mode; fall back to foreign-key order once.
@@ -507,6 +512,36 @@ export class PostgresStore implements StoreAdapter {
       `store "${this.info.name}" runs on the embedded PGlite fallback, which serves one session to every connection and cannot replace a database under it: ` +
         `snapshots, fixture switching and the \`snapshot\` strategy need a PostgreSQL server. Install one (\`rig doctor\` says how); a fixture loaded for the whole run (\`rig({ fixture })\`) works without.`,
     )
+  }
+
+  /**
+   * Schemas created since the baseline and left empty once their tables were dropped (a suite's
+   * schema per test): dropped too, or the next run's `create schema` fails. One that still holds
+   * something (a function, a type) is left alone.
+   */
+  private async dropCreatedSchemas(): Promise<string[]> {
+    const now = await schemaNames(await this.restoreSession())
+    const created = [...now].filter((n) => !this.baseSchemas.has(n) && !KEPT_SCHEMA.test(n))
+    const dropped: string[] = []
+    for (const n of created) {
+      const res = await this.run<{ empty: boolean }>(`select not exists (select 1 from pg_class where relnamespace = $1::regnamespace) as empty`, [quoteIdent(n)], 'restore')
+      if (!res.rows[0]?.empty) continue
+      if (await this.run(`drop schema ${quoteIdent(n)}`, undefined, 'restore').then(() => true, () => false)) dropped.push(n)
+    }
+    return dropped
+  }
+
+  async keep(diff: StoreDiff, options: KeepOptions): Promise<KeptData> {
+    assertMayClean(this.info, {}, 'keep data in')
+    const internal = diff.internal as PgInternal
+    const byOid = new Map(this.catalog.tables.map((t) => [t.oid, t]))
+    const changed = internal.tables.flatMap((oid) => byOid.get(oid) ?? [])
+    return keepTables(await this.session(), [...changed, ...internal.created], options)
+  }
+
+  async dropKept(): Promise<number> {
+    assertMayClean(this.info, {}, 'drop kept data in')
+    return dropKeptSchemas(await this.session())
   }
 
   async saveSnapshot(name: string): Promise<void> {

@@ -1,7 +1,7 @@
 // The Redis guard adapter: keys added, removed or changed since the baseline (by pattern),
 // keys left without a TTL, restored with DEL and DUMP/RESTORE.
 import { connectRedis, type RedisClient } from '../../drivers/redis.ts'
-import type { BaselineOptions, RestoreOutcome, RestoreStrategy, StoreAdapter, StoreDiff, StoreInfo, WorkerCloner } from '../adapter.ts'
+import type { BaselineOptions, KeepOptions, KeptData, RestoreOutcome, RestoreStrategy, StoreAdapter, StoreDiff, StoreInfo, WorkerCloner } from '../adapter.ts'
 import { GuardUsageError, StoreUnavailableError } from '../errors.ts'
 import type { StoreSource } from '../postgres/postgres-store.ts'
 import { BASELINE_SNAPSHOT } from '../postgres/postgres-snapshots.ts'
@@ -10,6 +10,7 @@ import { compareKeys, type RedisInternal } from './redis-diff.ts'
 import { defaultSnapshotDir, RedisSnapshots } from './redis-snapshots.ts'
 import { type RedisWorkerOptions, redisWorkers, WORKER_MARKER } from './worker-dbs.ts'
 import { assertMayClean } from '../safety.ts'
+import { dropKeptKeys, KEPT_PATTERN, keepKeys } from './keep.ts'
 
 /** Options of {@link redisStore}. */
 export interface RedisStoreOptions {
@@ -52,7 +53,7 @@ export class RedisStore implements StoreAdapter {
   constructor(source: StoreSource, options: RedisStoreOptions = {}) {
     this.url = source.url
     this.patterns = typeof options.keys === 'string' ? [options.keys] : (options.keys ?? ['*'])
-    this.exclude = [...(options.exclude ?? []), WORKER_MARKER]
+    this.exclude = [...(options.exclude ?? []), WORKER_MARKER, KEPT_PATTERN]
     this.info = { name: source.name, kind: 'redis', target: redact(source.url), startedByRig: source.provider === 'process' || source.provider === 'embedded' }
     const db = Number(new URL(source.url).pathname.replace(/^\//, '') || 0)
     this.snapshots = new RedisSnapshots(source.name, async () => options.snapshotDir ?? defaultSnapshotDir(await this.session(), source.url, db))
@@ -120,9 +121,10 @@ export class RedisStore implements StoreAdapter {
     const internal = diff.internal as RedisInternal
     return this.using(async (c) => {
       if (strategy === 'truncate' || strategy === 'snapshot') {
-        // The whole database back to the baseline: FLUSHDB, then every baseline key.
+        // The whole database back to the baseline: FLUSHDB, then every baseline key (and what keepOnFailure kept).
+        const kept = await readKeys(c, await scanKeys(c, [KEPT_PATTERN], []))
         await c.sendCommand(['FLUSHDB'])
-        await Promise.all([...base].map(([k, v]) => restoreKey(c, k, v)))
+        await Promise.all([...base, ...kept].map(([k, v]) => restoreKey(c, k, v)))
         this.counter = await writeCounter(c)
         return { strategy: strategy, touched: [`db ${new URL(this.url).pathname.slice(1) || 0}`], ms: performance.now() - t0 }
       }
@@ -137,6 +139,18 @@ export class RedisStore implements StoreAdapter {
       const note = strategy === 'auto' ? 'only the keys that changed' : strategy === 'transaction' ? 'Redis has no transactions to roll back: deleted and restored the keys instead' : undefined
       return { strategy: 'delete', touched: [...internal.added, ...internal.restore].map(displayKey), ms: performance.now() - t0, ...(note ? { note } : {}) }
     })
+  }
+
+  async keep(diff: StoreDiff, options: KeepOptions): Promise<KeptData> {
+    assertMayClean(this.info, {}, 'keep data in')
+    const internal = diff.internal as RedisInternal
+    // Added and changed keys as the test left them (removed ones are gone: keepKeys skips them).
+    return this.using((c) => keepKeys(c, [...internal.added, ...internal.restore], options))
+  }
+
+  async dropKept(): Promise<number> {
+    assertMayClean(this.info, {}, 'drop kept data in')
+    return this.using((c) => dropKeptKeys(c))
   }
 
   async saveSnapshot(name: string): Promise<void> {
