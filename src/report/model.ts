@@ -41,6 +41,8 @@ export interface TestEntry {
   faults?: string[]
   /** Copy-paste command that replays this test in the same order. */
   repro?: string
+  /** The worker slot (Vitest's pool id) it ran in: tests of one slot share its stores. */
+  worker?: number
 }
 
 /** One service in the start-up timeline. */

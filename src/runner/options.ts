@@ -102,6 +102,7 @@ export function resolveOptions(o: RigRunnerOptions = {}): ResolvedRunnerOptions 
     guard: { mode: o.guard?.mode ?? 'fail', strategy: o.guard?.strategy ?? 'auto', exclude: o.guard?.exclude ?? [], services: o.guard?.services, allowCleaning: o.guard?.allowCleaning ?? [], keepOnFailure: keepOption(o.guard?.keepOnFailure) },
     logs: { failOnError: o.logs?.failOnError ?? true, patterns: o.logs?.patterns ?? {}, ignore: o.logs?.ignore ?? [] },
     order: { shuffle: o.order?.shuffle ?? true, seed: o.order?.seed },
-    report: { dir: o.report?.dir ?? 'rig-report', enabled: o.report?.enabled ?? true },
+    // RIG_REPORT_DIR: where a run started by rig (bisect) writes, so it never replaces the user's report.
+    report: { dir: process.env.RIG_REPORT_DIR || (o.report?.dir ?? 'rig-report'), enabled: o.report?.enabled ?? true },
   }
 }

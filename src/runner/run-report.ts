@@ -77,6 +77,7 @@ export class RunCollector {
       logErrors: t.meta?.logErrors ?? [],
       ...(t.meta?.restoredWith ? { restoredWith: t.meta.restoredWith } : {}),
       ...(t.meta?.faults?.length ? { faults: t.meta.faults } : {}),
+      ...(t.meta?.worker ? { worker: t.meta.worker } : {}),
     }
     if (t.status === 'failed') entry.repro = this.repro(upTo.length > 0 ? upTo : [t.file], t.name)
     this.tests.push(entry)

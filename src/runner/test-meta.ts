@@ -10,4 +10,6 @@ export interface TestMeta {
   logErrors: LogErrorEntry[]
   /** What the test did to the network (faults, partitions, the proxies' switch), put back after it. */
   faults?: string[]
+  /** The worker slot that ran it (Vitest: VITEST_POOL_ID): tests of one slot share its stores. */
+  worker?: number
 }

@@ -1,5 +1,7 @@
 import type { TestSequencer, TestSpecification, Vitest } from 'vitest/node'
+import path from 'node:path'
 import { orderFiles } from '../runner/order.ts'
+import { testSelection } from './selection.ts'
 
 /** A Vitest sequencer over the core's file order (seeded hash, `RIG_ORDER`); `shuffle: false` keeps path order. */
 export function createSequencer(seed: number, shuffle: boolean): new (ctx: Vitest) => TestSequencer {
@@ -17,7 +19,15 @@ export function createSequencer(seed: number, shuffle: boolean): new (ctx: Vites
       return sorted.slice((shard.index - 1) * size, shard.index * size)
     }
     sort(files: TestSpecification[]): TestSpecification[] {
-      return orderFiles(files, (f) => f.moduleId, { seed, shuffle, root: this.ctx.config.root })
+      const root = this.ctx.config.root
+      const sorted = orderFiles(files, (f) => f.moduleId, { seed, shuffle, root })
+      const selection = testSelection(root)
+      if (!selection) return sorted
+      // Exactly the selected tests (rig bisect): other files leave the run, the rest keep the listed order.
+      const rel = (f: TestSpecification): string => path.relative(root, f.moduleId)
+      const chosen = sorted.filter((f) => selection.names.has(rel(f)))
+      for (const f of chosen) f.testNames = selection.names.get(rel(f))
+      return chosen.sort((a, b) => selection.files.indexOf(rel(a)) - selection.files.indexOf(rel(b)))
     }
   }
 }

@@ -36,7 +36,7 @@ async function afterTest(ctx: TestContext): Promise<void> {
   const name = ctx.task.fullTestName ?? ctx.task.name
   const file = path.relative(process.cwd(), ctx.task.file?.filepath ?? '')
   const verdict = await session.afterTest({ name, file, failed: (ctx.task.result?.state ?? 'pass') === 'fail' })
-  ;(ctx.task.meta as { rig?: TestMeta }).rig = verdict.meta
+  ;(ctx.task.meta as { rig?: TestMeta }).rig = { ...verdict.meta, worker: Number(process.env.VITEST_POOL_ID ?? 1) }
   if (verdict.failure) throw new Error(verdict.failure)
 }
 

@@ -134,6 +134,28 @@ export const COMMANDS: readonly CommandSpec[] = [
     load: async () => (await import('./snapshot.ts')).snapshot,
   },
   {
+    name: 'bisect',
+    summary: 'find the tests that make a failing test fail when they run before it (order-dependent failures)',
+    usage: 'rig bisect [--report PATH] [--test NAME] [--runs N] [--run] [--json] [-- CMD...]',
+    details:
+      'Reads a run\'s report (rig-report/report.json), replays the failing test alone and after the tests that ran\n' +
+      'before it in its worker (same seed), then narrows them down by delta debugging: one polluter in about\n' +
+      'log2(n) replays, several when they pollute independently or only together. Tests the guard saw leave\n' +
+      'data are tried first. Prints the polluters and one replay command (its test list in bisect-replay.json\n' +
+      'next to the report). Replays run `vitest run` with RIG_TESTS and write their reports to a temp dir; after\n' +
+      '`--`, another command to run them (the test files are appended).\n' +
+      'Exit codes: 0 polluters found, 1 the failure did not come back in the recorded order or comes alone,\n' +
+      '2 no report, no such test, bad options.',
+    options: {
+      report: { type: 'string', value: 'PATH', description: 'the run report to read (default rig-report/report.json)' },
+      test: { type: 'string', short: 't', value: 'NAME', description: 'the test to bisect: full name, id or a unique part (default: the first that failed)' },
+      runs: { type: 'string', value: 'N', description: 'replays per probe; a probe fails when one of them fails (for flaky failures; default 1)' },
+      run: { type: 'boolean', description: 'run the whole suite first and bisect its first failure' },
+      ...json('print the result as JSON: {"kind", "test", "runs", "polluters", "replay"}'),
+    },
+    load: async () => (await import('./bisect.ts')).bisectCommand,
+  },
+  {
     name: 'check',
     summary: 'run the health checks (checks/**/*.check.ts) in parallel and report',
     usage: 'rig check [--tag TAG] [--target NAME] [--format pretty|json|junit|tap] [--concurrency N]',
