@@ -77,8 +77,12 @@ describe('vitest plugin: guard.keepOnFailure', () => {
       // rig up's environment outlives the run: nothing says the data goes.
       expect(errors).not.toContain('goes with')
       expect(errorsOf(project, "starts from a database without the other tests' schemas")).toBe('')
+      // Where the report's cut log excerpts send readers: the service's whole log.
+      const report = JSON.parse(fs.readFileSync(path.join(project.dir, 'rig-report/report.json'), 'utf8')) as { environment: { services: { service: string; logFile?: string }[] } }
+      expect(report.environment.services.find((s) => s.service === 'db')?.logFile).toBe(path.join('.rig', 'logs', 'db.log'))
       // The schema the test created is restored away; the copy stays.
       expect(await kept()).toEqual([['rig_kept_1'], [{ id: 1, state: 'active' }]])
     }
-  })
+    // rig up, two vitest runs and rig down: a minute on a quiet machine.
+  }, 240_000)
 })
