@@ -102,6 +102,16 @@ export interface BaselineOptions {
   snapshot: boolean
 }
 
+/** Work a store still has in flight when the guard wants to check it (see {@link StoreAdapter.settle}). */
+export interface InFlight {
+  /** What is moving: `queue billing.jobs`, `transactions from "billing"`. */
+  subject: string
+  /** How many messages, transactions or entries. */
+  count: number
+  /** Human text for the "not settled" message, e.g. `queue billing.jobs 3 ready, 1 unacked`. */
+  text: string
+}
+
 /** A data store the guard watches. */
 export interface StoreAdapter {
   readonly info: StoreInfo
@@ -133,6 +143,13 @@ export interface StoreAdapter {
   keep?(diff: StoreDiff, options: KeepOptions): Promise<KeptData>
   /** Drops everything {@link keep} kept; returns how many sets. A run's start calls it. */
   dropKept?(): Promise<number>
+  /**
+   * One look at the work the application still has in flight in this store (messages ready or
+   * unacknowledged in the queues it consumes, transactions open on its own connections); empty
+   * when settled. Connections of the guard and of the test process itself are not counted.
+   * The guard calls it in a loop, with one deadline, before every check. Absent: never waited for.
+   */
+  settle?(): Promise<InFlight[]>
   /** Per-worker clones, when the store supports them. */
   readonly workers?: WorkerCloner
   /** Closes connections; the store itself is left as is. */

@@ -97,3 +97,21 @@ export class GuardUsageError extends RigError {
     this.name = 'GuardUsageError'
   }
 }
+
+/** The application still had work in flight when the settle deadline passed. */
+export class NotSettledError extends RigError {
+  /** What was still moving, per store: `mq: queue billing.jobs 3 ready, 1 unacked`. */
+  readonly moving: string[]
+  readonly timeoutMs: number
+  constructor(timeoutMs: number, moving: string[]) {
+    super(
+      'RIG_NOT_SETTLED',
+      `not settled after ${timeoutMs} ms: ${moving.join('; ')}\n` +
+        `  the application was still working when the test ended; wait for the outcome in the test (await rig.settle()), ` +
+        `raise the deadline (settle: { timeoutMs }), or leave the store out (settle: { skip: ['<store>'] })`,
+    )
+    this.name = 'NotSettledError'
+    this.moving = moving
+    this.timeoutMs = timeoutMs
+  }
+}

@@ -17,8 +17,12 @@ export interface GuardKind {
    * `allowClean` names them), e.g. `['postgres:', 'postgresql:']`.
    */
   readonly schemes?: readonly string[]
-  /** Opens the store of a service; connections are made lazily, on first use. */
-  store(source: StoreSource, options?: { exclude?: readonly string[] }): StoreAdapter
+  /**
+   * Opens the store of a service; connections are made lazily, on first use. `queues`: the
+   * queues the application consumes, where the kind cannot find them itself (Redis keys,
+   * PostgreSQL tables).
+   */
+  store(source: StoreSource, options?: { exclude?: readonly string[]; queues?: readonly string[] }): StoreAdapter
   /**
    * Per-worker copies an application reaches through its URL alone (the test runners'
    * `isolation: 'database'`), of the store `info` describes at `url`; absent when the kind has none.

@@ -9,6 +9,7 @@ import { randomBytes } from 'node:crypto'
 import { fixtureNamed, fixtureSnapshot, type Fixtures, loadFixture, validateFixtures } from './fixtures.ts'
 import { formatLeaks } from './format-leaks.ts'
 import { assertMayClean, assertNotProduction, grantNamed, mayClean, type SafetyOptions } from './safety.ts'
+import { type SettleOptions, type SettleReport, settleStores } from './settle/settle-stores.ts'
 
 /** Options of {@link createGuard}. */
 export interface GuardOptions extends SafetyOptions {
@@ -46,6 +47,12 @@ export interface GuardOptions extends SafetyOptions {
    * @default false
    */
   keepOnFailure?: boolean | { max?: number }
+  /**
+   * Waiting for the application's work in flight before a check ({@link Guard.settle}): the
+   * deadline and the stores left out; `false` never waits.
+   * @default { timeoutMs: 2000 }
+   */
+  settle?: SettleOptions | false
   /**
    * Where relative fixture file paths start.
    * @default process.cwd()
@@ -166,6 +173,22 @@ export class Guard implements AsyncDisposable {
     await Promise.all(this.stores.map((s) => this.baselineOne(s)))
     this.unavailable.clear()
     this.baselined = true
+  }
+
+  /**
+   * Waits until no store has work in flight: no message ready or unacknowledged in a queue the
+   * application consumes, no transaction open on the application's connections. One deadline
+   * for all stores; never throws for work still moving (the report carries the error). Call it
+   * before {@link check}, or inside a test between one action and checks across systems.
+   */
+  settle(options?: SettleOptions): Promise<SettleReport> {
+    const own = this.options.settle
+    const merged: SettleOptions = own === false ? { timeoutMs: 0, ...options } : { ...own, ...options }
+    if (this.mode === 'off') merged.timeoutMs = 0
+    return settleStores(
+      this.stores.filter((s) => !this.unavailable.has(s.info.name)),
+      merged,
+    )
   }
 
   /**

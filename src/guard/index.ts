@@ -1,6 +1,6 @@
 // The guard's public surface, re-exported by the library entry.
-export type { BaselineOptions, Change, ChangeKind, GuardMode, RestoreOutcome, RestoreStrategy, StoreAdapter, StoreDiff, StoreInfo, WorkerClone, WorkerCloner } from './adapter.ts'
-export { DataLeakError, GuardRefusedError, GuardRestoreError, GuardUsageError, SnapshotNotFoundError, SnapshotRestoreError, type StoreRestoreState, StoreUnavailableError } from './errors.ts'
+export type { BaselineOptions, Change, ChangeKind, GuardMode, InFlight, RestoreOutcome, RestoreStrategy, StoreAdapter, StoreDiff, StoreInfo, WorkerClone, WorkerCloner } from './adapter.ts'
+export { DataLeakError, GuardRefusedError, GuardRestoreError, GuardUsageError, NotSettledError, SnapshotNotFoundError, SnapshotRestoreError, type StoreRestoreState, StoreUnavailableError } from './errors.ts'
 export { FixtureError, type FixtureContext, type FixtureDefinition, type FixtureFunction, type Fixtures, type FixtureStep, validateFixtures } from './fixtures.ts'
 export { formatLeaks, type StoreLeaks } from './format-leaks.ts'
 export { createGuard, Guard, type GuardOptions, type GuardReport, type StoreReport } from './guard.ts'
@@ -18,3 +18,4 @@ export { assertMayClean, grantClean, mayClean, type SafetyOptions } from './safe
 export { GUARD_KINDS, guardKind, storeKindOf, type GuardKind } from './guard-kinds.ts'
 export { DEFAULT_FACTORIES, storesFor, type ServiceLike, type StoreFactory } from './stores-for.ts'
 export { prepareWorkers, sweepWorkers, type PrepareWorkersOptions, type WorkerSet, type WorkerStores } from './workers.ts'
+export { DEFAULT_SETTLE_MS, settleStores, type SettleOptions, type SettleReport } from './settle/settle-stores.ts'

@@ -52,7 +52,8 @@ function faults(test: TestEntry): string {
 function details(test: TestEntry, logFiles: LogFiles): string {
   const errors = test.errors.length === 0 ? '' : `<h4>Errors</h4>${test.errors.map((e) => `<pre class="error">${h(e)}</pre>`).join('')}`
   const repro = test.repro ? `<h4>Replay this test</h4>${copyable(test.repro, 'test-repro')}` : ''
-  const body = errors + leaks(test) + logErrors(test, logFiles) + faults(test) + repro
+  const moving = test.notSettled ? `<h4>Still working at the check</h4><pre class="error" data-testid="not-settled">${h(test.notSettled)}</pre>` : ''
+  const body = errors + moving + leaks(test) + logErrors(test, logFiles) + faults(test) + repro
   return body || '<p class="muted">Nothing to report: no errors, no leaks, no log errors.</p>'
 }
 

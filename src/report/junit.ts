@@ -8,7 +8,7 @@ const seconds = (ms: number): string => (Math.max(0, ms) / 1000).toFixed(3)
 
 /** Leaks and log errors as plain lines, for a failure body or `<system-out>`. */
 function findings(test: TestEntry): string[] {
-  const lines: string[] = []
+  const lines: string[] = test.notSettled ? [test.notSettled] : []
   for (const leak of test.leaks) {
     lines.push(`Leaked data in ${leak.store}:`, ...leak.items.map((i) => `  ${i}`))
   }

@@ -34,6 +34,8 @@ export interface TestEntry {
   leaks: LeakEntry[]
   /** Which restore strategy cleaned up after it, when it leaked. */
   restoredWith?: string
+  /** The application was still working when the deadline before the check passed: what was moving. */
+  notSettled?: string
   logErrors: LogErrorEntry[]
   /** Log error lines left out of `logErrors` to keep the report bounded; the whole log is the service's `logFile`. */
   logErrorsCut?: number

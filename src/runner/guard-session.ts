@@ -3,6 +3,8 @@
 // test's `rig.allowLeak()`.
 import { createGuard, type Guard } from '../guard/guard.ts'
 import { formatLeaks } from '../guard/format-leaks.ts'
+import { type NotSettledError, StoreUnavailableError } from '../guard/errors.ts'
+import { DEFAULT_SETTLE_MS } from '../guard/settle/settle-stores.ts'
 import type { StoreAdapter } from '../guard/adapter.ts'
 import type { Fixtures } from '../guard/fixtures.ts'
 import { guardKind, storeKindOf } from '../guard/guard-kinds.ts'
@@ -14,6 +16,8 @@ import { workerUrl } from './worker.ts'
 export interface GuardOutcome {
   leaks: LeakEntry[]
   restoredWith?: string
+  /** The first line of the "not settled" message, when the application was still working at the deadline. */
+  notSettled?: string
   /** Set when the test must fail because of its leaks (or a store that broke). */
   failMessage?: string
 }
@@ -33,7 +37,10 @@ export interface EndedTest {
 
 /** The guard for one worker. */
 export interface GuardSession {
+  /** Settles (waits for the application's work in flight), then checks and restores. */
   check(test: EndedTest, allowed: true | Set<string>): Promise<GuardOutcome>
+  /** Waits for the application's work in flight; throws {@link NotSettledError} at the deadline. */
+  settle(): Promise<void>
   /** Makes fixture `name` of rig.config.ts the baseline of this file's next tests. */
   useFixture(name: string): Promise<void>
   /** Back to the run's baseline (end of a file that used a fixture). */
@@ -45,8 +52,8 @@ export interface GuardSession {
 const KEPT_GOES = "  (kept data goes with this run's environment or its per-worker copies: to look at it after the run, start the environment with `rig up` and keep the default isolation)"
 
 /** The guard adapter of a service at `url`, for the kinds the guard knows. */
-export async function adapterFor(s: ProvidedService, url: string, exclude: string[]): Promise<StoreAdapter | undefined> {
-  return guardKind(storeKindOf(s.kind, s.url))?.store({ name: s.name, url, provider: s.startedByRig ? 'process' : 'external' }, { exclude })
+export async function adapterFor(s: ProvidedService, url: string, exclude: string[], queues?: string[]): Promise<StoreAdapter | undefined> {
+  return guardKind(storeKindOf(s.kind, s.url))?.store({ name: s.name, url, provider: s.startedByRig ? 'process' : 'external' }, { exclude, ...(queues ? { queues } : {}) })
 }
 
 /** The fixtures of rig.config.ts, read in this worker only when a test asks for one. */
@@ -61,21 +68,27 @@ export async function openGuardSession(p: RigProvided): Promise<GuardSession | u
   if (p.guard.mode === 'off') return undefined
   const stores: StoreAdapter[] = []
   for (const s of Object.values(p.services)) {
-    const a = s.guarded ? await adapterFor(s, workerUrl(s), p.guard.exclude) : undefined
+    const a = s.guarded ? await adapterFor(s, workerUrl(s), p.guard.exclude, p.guard.settle?.queues[s.name]) : undefined
     if (a) stores.push(a)
   }
   if (stores.length === 0) return undefined
-  const guard: Guard = createGuard({ stores, mode: p.guard.mode, strategy: p.guard.strategy, allowClean: p.guard.allowCleaning, keepOnFailure: p.guard.keepOnFailure ?? false })
+  const { timeoutMs, skip } = p.guard.settle ?? { timeoutMs: DEFAULT_SETTLE_MS, skip: [] }
+  const guard: Guard = createGuard({ stores, mode: p.guard.mode, strategy: p.guard.strategy, allowClean: p.guard.allowCleaning, keepOnFailure: p.guard.keepOnFailure ?? false, settle: { timeoutMs, skip } })
   await guard.baseline()
   let fixturesRead = false
   return {
     async check(test, allowed) {
-      const report = await guard.check(test.name, test.file, { failed: test.failed, allowed })
+      // Work the application still has in flight would land during the next test: wait for it first.
+      const settled = await guard.settle()
+      // The test fails for it; the late work gets one more deadline to finish before the check
+      // restores, so it does not land in the next test.
+      if (settled.error) await guard.settle()
+      const report = await guard.check(test.name, test.file, { failed: test.failed || settled.error !== undefined, allowed })
       const leaked = report.stores.filter((s) => s.status === 'leaked')
       const leaks: LeakEntry[] = leaked.map((s) => ({ store: `${s.kind} ${s.store}`, items: s.changes.filter((c) => c.leak).map((c) => c.text) }))
       // "delete (triggers)": the restore, and how the store found what to restore.
       const strategies = [...new Set(report.stores.flatMap((s) => (s.restore ? [s.detection ? `${s.restore.strategy} (${s.detection})` : s.restore.strategy] : [])))]
-      const outcome: GuardOutcome = { leaks, ...(strategies.length > 0 ? { restoredWith: strategies.join(', ') } : {}) }
+      const outcome: GuardOutcome = { leaks, ...(strategies.length > 0 ? { restoredWith: strategies.join(', ') } : {}), ...(settled.error ? { notSettled: settled.error.message.split('\n')[0] } : {}) }
       // Problems that are not this test's fault (a store that went away) are still worth a failure.
       const problems = report.errors.map((e) => e.message)
       const blamed = leaked.filter((s) => !(allowed === true || allowed.has(s.store)))
@@ -89,7 +102,16 @@ export async function openGuardSession(p: RigProvided): Promise<GuardSession | u
       if (kept.length > 0 && test.failed) outcome.failMessage = ['rig kept what this test left:', ...kept, ...goes].join('\n')
       else if (kept.length > 0 && outcome.failMessage) outcome.failMessage = [outcome.failMessage, ...goes].join('\n')
       if (problems.length > 0) outcome.failMessage = [outcome.failMessage, ...problems].filter(Boolean).join('\n')
+      // Not settled comes first: what it names explains the leaks that may follow.
+      const unsettled = [...(settled.error && !test.failed ? [settled.error.message] : []), ...settled.errors.filter((e) => !(e instanceof StoreUnavailableError)).map((e) => e.message)]
+      if (unsettled.length > 0) outcome.failMessage = [...unsettled, outcome.failMessage].filter(Boolean).join('\n')
       return outcome
+    },
+    async settle() {
+      const r = await guard.settle()
+      if (r.error) throw r.error
+      const broken = r.errors.find((e) => !(e instanceof StoreUnavailableError))
+      if (broken) throw broken
     },
     async useFixture(name) {
       if (!fixturesRead) {

@@ -2,6 +2,7 @@
 // other runners); every default lives here.
 import type { GuardMode, RestoreStrategy } from '../guard/adapter.ts'
 import { KEEP_MAX } from '../guard/guard.ts'
+import { DEFAULT_SETTLE_MS } from '../guard/settle/settle-stores.ts'
 
 /** Options of `rig()` in vitest.config.ts (and of every other runner's adapter). */
 export interface RigRunnerOptions {
@@ -45,6 +46,14 @@ export interface RigRunnerOptions {
      * @default false
      */
     keepOnFailure?: boolean | { max?: number }
+    /**
+     * Before each check, wait until the application has no work in flight (messages ready or
+     * unacknowledged in consumed queues, transactions open on its connections); `false`: never.
+     * `skip`: stores not waited for; `queues`: per store, what the application uses as a queue
+     * beyond a broker's (Redis lists and streams, PostgreSQL tables), e.g. `{ cache: ['jobs:*'] }`.
+     * @default { timeoutMs: 2000 }
+     */
+    settle?: false | { timeoutMs?: number; skip?: string[]; queues?: Record<string, string[]> }
   }
   logs?: {
     /**
@@ -74,13 +83,21 @@ export interface RigRunnerOptions {
   }
 }
 
+/** Settling with every default filled in (a deadline of 0 never waits). */
+export type SettleConfig = { timeoutMs: number; skip: string[]; queues: Record<string, string[]> }
+
+function settleConfig(s: false | { timeoutMs?: number; skip?: string[]; queues?: Record<string, string[]> } | undefined): SettleConfig {
+  if (s === false) return { timeoutMs: 0, skip: [], queues: {} }
+  return { timeoutMs: s?.timeoutMs ?? DEFAULT_SETTLE_MS, skip: s?.skip ?? [], queues: s?.queues ?? {} }
+}
+
 /** Options with every default filled in. */
 export type ResolvedRunnerOptions = {
   config: string | undefined
   attach: boolean
   isolation: 'shared' | 'database'
   fixture: string | undefined
-  guard: { mode: GuardMode; strategy: RestoreStrategy; exclude: string[]; services: string[] | undefined; allowCleaning: string[]; keepOnFailure: false | { max: number } }
+  guard: { mode: GuardMode; strategy: RestoreStrategy; exclude: string[]; services: string[] | undefined; allowCleaning: string[]; keepOnFailure: false | { max: number }; settle: SettleConfig }
   logs: { failOnError: boolean; patterns: Record<string, (string | RegExp)[]>; ignore: string[] }
   order: { shuffle: boolean; seed: number | undefined }
   report: { dir: string; enabled: boolean }
@@ -99,7 +116,7 @@ export function resolveOptions(o: RigRunnerOptions = {}): ResolvedRunnerOptions 
     attach: o.attach ?? true,
     isolation: o.isolation ?? 'shared',
     fixture: o.fixture,
-    guard: { mode: o.guard?.mode ?? 'fail', strategy: o.guard?.strategy ?? 'auto', exclude: o.guard?.exclude ?? [], services: o.guard?.services, allowCleaning: o.guard?.allowCleaning ?? [], keepOnFailure: keepOption(o.guard?.keepOnFailure) },
+    guard: { mode: o.guard?.mode ?? 'fail', strategy: o.guard?.strategy ?? 'auto', exclude: o.guard?.exclude ?? [], services: o.guard?.services, allowCleaning: o.guard?.allowCleaning ?? [], keepOnFailure: keepOption(o.guard?.keepOnFailure), settle: settleConfig(o.guard?.settle) },
     logs: { failOnError: o.logs?.failOnError ?? true, patterns: o.logs?.patterns ?? {}, ignore: o.logs?.ignore ?? [] },
     order: { shuffle: o.order?.shuffle ?? true, seed: o.order?.seed },
     // RIG_REPORT_DIR: where a run started by rig (bisect) writes, so it never replaces the user's report.

@@ -1,6 +1,7 @@
 // What the node side hands every worker (through the runner's own channel: Vitest's
 // provide/inject, a global of Jest, an environment variable…): serialisable only.
 import type { GuardMode, RestoreStrategy } from '../guard/adapter.ts'
+import type { SettleConfig } from './options.ts'
 
 /** A service as a worker sees it. */
 export interface ProvidedService {
@@ -45,6 +46,8 @@ export interface RigProvided {
     keepOnFailure?: false | { max: number }
     /** What is kept outlives the run: the environment is `rig up`'s and the stores are not per-worker copies. */
     keptOutlivesRun?: boolean
+    /** Waiting for the application's work in flight before each check. */
+    settle?: SettleConfig
   }
   logs: { failOnError: boolean }
 }

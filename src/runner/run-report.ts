@@ -76,6 +76,7 @@ export class RunCollector {
       leaks: t.meta?.leaks ?? [],
       logErrors: t.meta?.logErrors ?? [],
       ...(t.meta?.restoredWith ? { restoredWith: t.meta.restoredWith } : {}),
+      ...(t.meta?.notSettled ? { notSettled: t.meta.notSettled } : {}),
       ...(t.meta?.faults?.length ? { faults: t.meta.faults } : {}),
       ...(t.meta?.worker ? { worker: t.meta.worker } : {}),
     }

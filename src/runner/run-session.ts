@@ -135,6 +135,7 @@ async function describeRun(o: ResolvedRunnerOptions, start: RunStart, log: (line
       allowCleaning: o.guard.allowCleaning,
       keepOnFailure: o.guard.keepOnFailure,
       keptOutlivesRun: Boolean(attached) && o.isolation === 'shared',
+      settle: o.guard.settle,
     },
     logs: { failOnError: o.logs.failOnError },
   }

@@ -7,6 +7,8 @@ import type { LeakEntry, LogErrorEntry } from '../report/model.ts'
 export interface TestMeta {
   leaks: LeakEntry[]
   restoredWith?: string
+  /** What was still moving when the settle deadline passed (first line of the message). */
+  notSettled?: string
   logErrors: LogErrorEntry[]
   /** What the test did to the network (faults, partitions, the proxies' switch), put back after it. */
   faults?: string[]

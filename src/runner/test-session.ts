@@ -10,7 +10,7 @@ import { logOffsets, logTail, scanLogs, type LogOffsets } from './log-scan.ts'
 import type { RigProvided } from './provided.ts'
 import type { TestMeta } from './test-meta.ts'
 import { resetAfterTest } from '../proxy/test-faults.ts'
-import { current, fixtures, pids } from './worker.ts'
+import { current, fixtures, pids, settling } from './worker.ts'
 
 export type { EndedTest } from './guard-session.ts'
 
@@ -43,6 +43,7 @@ export async function openTestSession(provided: RigProvided): Promise<TestSessio
   const list = Object.values(provided.services)
   const guard: GuardSession | undefined = await openGuardSession(provided)
   fixtures.use = guard ? (name) => guard.useFixture(name) : undefined
+  settling.run = guard ? () => guard.settle() : undefined
   let offsets: LogOffsets = new Map()
 
   /** Services that exited unexpectedly. A gone pid is confirmed with the environment, since a one-shot task that completed is gone too. */
@@ -96,12 +97,14 @@ export async function openTestSession(provided: RigProvided): Promise<TestSessio
         const outcome = await guard.check(test, current.allowLeak)
         meta.leaks = outcome.leaks
         if (outcome.restoredWith) meta.restoredWith = outcome.restoredWith
+        if (outcome.notSettled) meta.notSettled = outcome.notSettled
         if (outcome.failMessage) problems.push(outcome.failMessage)
       }
       return problems.length > 0 ? { meta, failure: problems.join('\n\n') } : { meta }
     },
     async close() {
       fixtures.use = undefined
+      settling.run = undefined
       // The next file in this worker starts from the run's baseline, whatever this one loaded.
       try {
         await guard?.resetFixture()

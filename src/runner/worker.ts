@@ -141,6 +141,20 @@ export async function useFixture(name: string): Promise<void> {
   await fixtures.use(name)
 }
 
+/** Set by the test session: waits for the application's work in flight in this worker's guarded stores. */
+export const settling: { run?: () => Promise<void> } = {}
+
+/**
+ * Waits until the application has no work in flight (messages ready or unacknowledged in the
+ * queues it consumes, transactions open on its connections): "one action, then checks across
+ * systems". Throws `NotSettledError` (what was still moving) after the deadline of
+ * `guard.settle`. Without a guarded store there is nothing to wait for.
+ */
+export async function settle(): Promise<void> {
+  rigProvided()
+  await settling.run?.()
+}
+
 /** The current test leaves data behind on purpose: in every store, or only in `stores`. It is still cleaned up. */
 export function allowLeak(...stores: string[]): void {
   if (stores.length === 0) current.allowLeak = true

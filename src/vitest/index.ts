@@ -5,11 +5,11 @@
 // checks then need only vitest installed.
 import type { Plugin } from 'vitest/config'
 import type { RigPluginOptions } from './options.ts'
-import { allowLeak, clearFaults, expectLog, service, services, useFixture } from './runtime.ts'
+import { allowLeak, clearFaults, expectLog, service, services, settle, useFixture } from './runtime.ts'
 
 export type { RigPluginOptions } from './options.ts'
 export type { RigProvided, ProvidedService } from './provided.ts'
-export { services, service, allowLeak, expectLog, useFixture, clearFaults } from './runtime.ts'
+export { services, service, allowLeak, expectLog, useFixture, clearFaults, settle } from './runtime.ts'
 
 /** The plugin: `plugins: [rig()]` in vitest.config.ts. Also carries the test helpers. */
 export interface Rig {
@@ -26,6 +26,8 @@ export interface Rig {
   service: typeof service
   /** Loads a fixture of rig.config.ts as the baseline of this file's next tests (call it in `beforeAll`). */
   useFixture: typeof useFixture
+  /** Waits until the application has no work in flight (queues drained, transactions ended); throws what still moves at the deadline. */
+  settle: typeof settle
 }
 
 function plugin(options: RigPluginOptions = {}): Plugin {
@@ -46,4 +48,4 @@ function plugin(options: RigPluginOptions = {}): Plugin {
 }
 
 /** The testrig Vitest plugin and test helpers. */
-export const rig: Rig = Object.assign(plugin, { allowLeak, clearFaults, expectLog, services, service, useFixture })
+export const rig: Rig = Object.assign(plugin, { allowLeak, clearFaults, expectLog, services, service, settle, useFixture })

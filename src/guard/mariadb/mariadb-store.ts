@@ -2,7 +2,7 @@
 // stops after one round trip when the server's write counters did not move, restores that
 // touch only the tables that changed, snapshots and per-worker copies as databases.
 import { connectMysql } from '../../drivers/mysql.ts'
-import type { BaselineOptions, Change, RestoreOutcome, RestoreStrategy, StoreAdapter, StoreDiff, StoreInfo, WorkerCloner } from '../adapter.ts'
+import type { BaselineOptions, Change, InFlight, RestoreOutcome, RestoreStrategy, StoreAdapter, StoreDiff, StoreInfo, WorkerCloner } from '../adapter.ts'
 import { GuardRefusedError, GuardRestoreError, GuardUsageError, StoreUnavailableError } from '../errors.ts'
 import { matchesAny } from '../patterns.ts'
 import { BASELINE_SNAPSHOT } from '../postgres/postgres-snapshots.ts'
@@ -15,6 +15,7 @@ import { GuardSessions } from './guard-sessions.ts'
 import { type Counters, ddlMoved, delta, parseCounters, sameCounters, statusSql } from './counters.ts'
 import { idleTransactions, OPEN_TRANSACTIONS_SQL } from './open-transactions.ts'
 import { shadowDatabase } from './copy-database.ts'
+import { IN_FLIGHT_SQL, inFlight } from './in-flight.ts'
 import { MariadbSnapshots } from './mariadb-snapshots.ts'
 import { buildRestoreStatements } from './restore-sql.ts'
 import { blindChange, checksumSql, compareSql, countersTrusted, modifiedCountersSql, parseChecksums, parseModified, TABLES_SQL, type TableMarks, tableChange } from './table-check.ts'
@@ -328,6 +329,12 @@ export class MariadbStore implements StoreAdapter {
   dropSnapshot(name: string): Promise<boolean> {
     assertMayClean(this.info, {}, 'drop a snapshot on')
     return this.snapshots.drop(name)
+  }
+
+  /** Statements and transactions in flight on the application's sessions of this database (see in-flight.ts). */
+  async settle(): Promise<InFlight[]> {
+    const [innodb, sessions] = await this.run(IN_FLIGHT_SQL)
+    return inFlight(asRows(innodb), asRows(sessions), this.sessions.threadIds)
   }
 
   async close(): Promise<void> {

@@ -7,6 +7,6 @@ import { postgresWorkers } from './worker-clones.ts'
 export const postgresGuardKind: GuardKind = {
   kind: 'postgres',
   schemes: ['postgres:', 'postgresql:'],
-  store: (source, options = {}) => postgresStore(source, options.exclude ? { exclude: options.exclude } : {}),
+  store: (source, options = {}) => postgresStore(source, { ...(options.exclude ? { exclude: options.exclude } : {}), ...(options.queues ? { queues: options.queues } : {}) }),
   workers: (info, url) => postgresWorkers(info, url),
 }

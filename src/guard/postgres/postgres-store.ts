@@ -4,7 +4,7 @@
 // (check-query.ts: cost follows the size of the schema).
 import { createHash, randomBytes } from 'node:crypto'
 import { connectPg, type PgClient, type PgResult } from '../../drivers/pg.ts'
-import type { BaselineOptions, Change, KeepOptions, KeptData, RestoreOutcome, RestoreStrategy, StoreAdapter, StoreDiff, StoreInfo, WorkerCloner } from '../adapter.ts'
+import type { BaselineOptions, Change, InFlight, KeepOptions, KeptData, RestoreOutcome, RestoreStrategy, StoreAdapter, StoreDiff, StoreInfo, WorkerCloner } from '../adapter.ts'
 import { GuardRefusedError, GuardRestoreError, GuardUsageError, StoreUnavailableError } from '../errors.ts'
 import { type Catalog, changesSchema, MIGRATION_TABLES, readCatalog, type TableInfo } from './catalog.ts'
 import { buildCheckSql, type CheckRow } from './check-query.ts'
@@ -13,6 +13,7 @@ import { compare, type PgBaseline, parseCheck } from './postgres-diff.ts'
 import { BASELINE_SNAPSHOT, PgSnapshots } from './postgres-snapshots.ts'
 import { buildRestoreSql } from './restore-sql.ts'
 import { TransactionClient } from './transaction-client.ts'
+import { IN_FLIGHT_SQL, inFlight, type InFlightRow, queueRows, queueTablesSql } from './in-flight.ts'
 import type { ChangeLog, LogRead } from './change-log.ts'
 import { ChangeDetection, type Detection } from './detection.ts'
 import { type CreatedTable, logCheck } from './log-check.ts'
@@ -65,6 +66,11 @@ export interface PostgresStoreOptions {
    * @default process.env.RIG_GUARD_DETECTION ?? 'auto'
    */
   detection?: 'auto' | 'triggers' | 'count'
+  /**
+   * Tables the application uses as queues (`billing_jobs`, `schema.table`): the guard waits for
+   * them to be empty before each check (settle), on top of the application's open transactions.
+   */
+  queues?: readonly string[]
 }
 
 
@@ -571,6 +577,15 @@ export class PostgresStore implements StoreAdapter {
   async dropSnapshot(name: string): Promise<boolean> {
     assertMayClean(this.info, {}, 'drop a snapshot on')
     return this.snapshots.drop(name)
+  }
+
+  /** Transactions open on the application's connections to this database (see in-flight.ts). */
+  async settle(): Promise<InFlight[]> {
+    const tables = this.options.queues ?? []
+    const waiting = tables.length > 0 ? queueRows((await this.run<{ t: string; n: string }>(queueTablesSql(tables))).rows) : []
+    // PGlite serves every connection from one session: no transaction to tell apart.
+    if (this.embedded) return waiting
+    return [...waiting, ...inFlight((await this.run<InFlightRow>(IN_FLIGHT_SQL)).rows)]
   }
 
   async close(): Promise<void> {

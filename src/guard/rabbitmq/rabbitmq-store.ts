@@ -2,7 +2,7 @@
 // exchanges and bindings against the baseline; restored by deleting what a test created,
 // declaring what it deleted, purging queues back to their baseline messages.
 import { setTimeout as sleep } from 'node:timers/promises'
-import type { BaselineOptions, RestoreOutcome, RestoreStrategy, StoreAdapter, StoreDiff, StoreInfo, WorkerCloner } from '../adapter.ts'
+import type { BaselineOptions, InFlight, RestoreOutcome, RestoreStrategy, StoreAdapter, StoreDiff, StoreInfo, WorkerCloner } from '../adapter.ts'
 import { GuardUsageError, StoreUnavailableError } from '../errors.ts'
 import type { StoreSource } from '../postgres/postgres-store.ts'
 import { BrokerSession, type VhostImage } from './broker-session.ts'
@@ -185,6 +185,32 @@ export class RabbitmqStore implements StoreAdapter {
   async runScript(text: string): Promise<void> {
     assertMayClean(this.info, {}, 'load a fixture into')
     await this.using((s) => loadDefinitions(s, text))
+  }
+
+  /**
+   * Messages the application has yet to handle: ready in a queue someone consumes, or delivered
+   * and not acknowledged yet (by a consumer, or to a basic.get without its ack). Ready messages
+   * of a queue nobody consumes are not in flight: they stay, and the check reports them.
+   */
+  async settle(): Promise<InFlight[]> {
+    return this.using(async (s) => {
+      if (!s.agent && this.watched.length === 0) return []
+      let state: VhostState
+      try {
+        state = await s.read(this.exclude, this.watched)
+      } catch (err) {
+        // A queue deleted while the agent read it: look again at the next round.
+        if (/did not answer/.test((err as Error).message)) return [{ subject: 'vhost', count: 1, text: (err as Error).message }]
+        throw err
+      }
+      const out: InFlight[] = []
+      for (const q of state.queues.values()) {
+        const ready = q.consumers > 0 ? q.ready : 0
+        if (ready === 0 && q.unacked === 0) continue
+        out.push({ subject: `queue ${q.name}`, count: ready + q.unacked, text: `queue ${q.name} ${q.ready} ready, ${q.unacked} unacked` })
+      }
+      return out
+    })
   }
 
   async close(): Promise<void> {

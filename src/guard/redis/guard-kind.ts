@@ -7,7 +7,7 @@ import { redisWorkers } from './worker-dbs.ts'
 export const redisGuardKind: GuardKind = {
   kind: 'redis',
   schemes: ['redis:', 'rediss:'],
-  store: (source, options = {}) => redisStore(source, options.exclude ? { exclude: options.exclude } : {}),
+  store: (source, options = {}) => redisStore(source, { ...(options.exclude ? { exclude: options.exclude } : {}), ...(options.queues ? { queues: options.queues } : {}) }),
   // A key prefix would need the application's cooperation; a database index travels in the URL.
   workers: (info, url) => redisWorkers(info, url, { mode: 'db' }),
 }

@@ -1,12 +1,13 @@
 // The Redis guard adapter: keys added, removed or changed since the baseline (by pattern),
 // keys left without a TTL, restored with DEL and DUMP/RESTORE.
 import { connectRedis, type RedisClient } from '../../drivers/redis.ts'
-import type { BaselineOptions, KeepOptions, KeptData, RestoreOutcome, RestoreStrategy, StoreAdapter, StoreDiff, StoreInfo, WorkerCloner } from '../adapter.ts'
+import type { BaselineOptions, InFlight, KeepOptions, KeptData, RestoreOutcome, RestoreStrategy, StoreAdapter, StoreDiff, StoreInfo, WorkerCloner } from '../adapter.ts'
 import { GuardUsageError, StoreUnavailableError } from '../errors.ts'
 import type { StoreSource } from '../postgres/postgres-store.ts'
 import { BASELINE_SNAPSHOT } from '../postgres/postgres-snapshots.ts'
 import { displayKey, keyArg, type KeyBytes, type KeyState, readKeys, restoreKey, scanKeys, writeCounter } from './key-space.ts'
 import { compareKeys, type RedisInternal } from './redis-diff.ts'
+import { queueDepths } from './queue-depth.ts'
 import { defaultSnapshotDir, RedisSnapshots } from './redis-snapshots.ts'
 import { type RedisWorkerOptions, redisWorkers, WORKER_MARKER } from './worker-dbs.ts'
 import { assertMayClean } from '../safety.ts'
@@ -25,6 +26,11 @@ export interface RedisStoreOptions {
   snapshotDir?: string
   /** Options of the per-worker key spaces. */
   workers?: RedisWorkerOptions
+  /**
+   * Keys the application uses as queues (lists, streams; exact names or globs): the guard waits
+   * for them to drain before each check (settle). Without it, Redis is never waited for.
+   */
+  queues?: readonly string[]
 }
 
 function redact(url: string): string {
@@ -49,11 +55,13 @@ export class RedisStore implements StoreAdapter {
   private base: Map<KeyBytes, KeyState> | undefined
   private baselineOptions: BaselineOptions | undefined
   private counter = ''
+  private readonly queues: readonly string[]
 
   constructor(source: StoreSource, options: RedisStoreOptions = {}) {
     this.url = source.url
     this.patterns = typeof options.keys === 'string' ? [options.keys] : (options.keys ?? ['*'])
     this.exclude = [...(options.exclude ?? []), WORKER_MARKER, KEPT_PATTERN]
+    this.queues = options.queues ?? []
     this.info = { name: source.name, kind: 'redis', target: redact(source.url), startedByRig: source.provider === 'process' || source.provider === 'embedded' }
     const db = Number(new URL(source.url).pathname.replace(/^\//, '') || 0)
     this.snapshots = new RedisSnapshots(source.name, async () => options.snapshotDir ?? defaultSnapshotDir(await this.session(), source.url, db))
@@ -62,7 +70,7 @@ export class RedisStore implements StoreAdapter {
 
   private async session(): Promise<RedisClient> {
     if (!this.client?.isReady) {
-      this.client?.destroy()
+      destroy(this.client)
       this.client = undefined
       try {
         this.client = await connectRedis(this.url)
@@ -80,7 +88,7 @@ export class RedisStore implements StoreAdapter {
       return await fn(c)
     } catch (err) {
       if (!c.isReady || /closed|ECONNRE|socket/i.test(String((err as Error).message))) {
-        c.destroy()
+        destroy(c)
         this.client = undefined
         throw new StoreUnavailableError(this.info.name, this.info.target, err)
       }
@@ -197,10 +205,25 @@ export class RedisStore implements StoreAdapter {
     return this.snapshots.drop(name)
   }
 
+  /** Entries waiting in the keys named as queues (`queues`); nothing to wait for without them. */
+  async settle(): Promise<InFlight[]> {
+    if (this.queues.length === 0) return []
+    return this.using((c) => queueDepths(c, this.queues))
+  }
+
   async close(): Promise<void> {
     if (this.baselineOptions?.snapshot) await this.snapshots.drop(BASELINE_SNAPSHOT).catch(() => {})
-    this.client?.destroy()
+    destroy(this.client)
     this.client = undefined
+  }
+}
+
+/** Closes a client whatever its state (destroying one the server already closed throws). */
+function destroy(c: RedisClient | undefined): void {
+  try {
+    c?.destroy()
+  } catch {
+    // already closed
   }
 }
 
