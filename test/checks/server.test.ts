@@ -91,22 +91,22 @@ describe('the warm path replays prepared answers while their results hold', () =
 
   test('until a result leaves its TTL: then the check runs again and the answer changes', async () => {
     let runs = 0
-    const { get } = await serve([def('flips', (c) => (runs++ === 0 ? undefined : c.warn('now degraded')))], { ttl: 150 })
+    const { get } = await serve([def('flips', (c) => (runs++ === 0 ? undefined : c.warn('now degraded')))], { ttl: 1000 })
     expect(await (await get('/health')).json()).toMatchObject({ status: 'pass' })
     expect(await (await get('/health')).json()).toMatchObject({ status: 'pass' })
     expect(runs).toBe(1)
-    await new Promise((r) => setTimeout(r, 250))
+    await new Promise((r) => setTimeout(r, 1100))
     expect(await (await get('/health')).json()).toMatchObject({ status: 'warn', checks: { flips: [{ output: 'now degraded' }] } })
     expect(runs).toBe(2)
   })
 
   test('the shortest TTL among the checks of an answer decides how long it is replayed', async () => {
     let runs = 0
-    const { get } = await serve([def('config', () => {}), def('db', () => (runs++ === 0 ? undefined : false), { ttl: 120 })])
+    const { get } = await serve([def('config', () => {}), def('db', () => (runs++ === 0 ? undefined : false), { ttl: 800 })])
     expect((await get('/health')).status).toBe(200)
     expect((await get('/health')).status).toBe(200)
     expect(runs).toBe(1)
-    await new Promise((r) => setTimeout(r, 200))
+    await new Promise((r) => setTimeout(r, 900))
     const res = await get('/health')
     expect(res.status).toBe(503)
     expect(await res.json()).toMatchObject({ checks: { db: [{ status: 'fail' }], config: [{ status: 'pass' }] } })

@@ -219,7 +219,8 @@ describe('logs', () => {
       const tail = talk.logTail()
       expect(tail.some((l) => /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z stdout +to-out$/.test(l))).toBe(true)
       expect(tail.some((l) => /Z stderr +to-err$/.test(l))).toBe(true)
-      expect(env.get('cache').logLines().some((l) => /Ready to accept connections/i.test(l))).toBe(true)
+      // Ready is a PING answered; the log line travels through a pipe and may land a moment later.
+      await expect.poll(() => env!.get('cache').logLines().some((l) => /Ready to accept connections/i.test(l)), { timeout: 5000 }).toBe(true)
       await env.stop()
       env = undefined
       // Files stay after the stop when they live outside the environment's dir.
