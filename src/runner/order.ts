@@ -75,6 +75,22 @@ export interface ReplayCommand {
   shardFlag?: string
 }
 
+/**
+ * The options of `argv` named in `names` (`--config x`, `--config=x`, `-c x`), in their
+ * order, values kept as given: what a replay command must repeat to select the same
+ * configuration, root or project.
+ */
+export function keptArgs(argv: readonly string[], names: readonly string[]): string[] {
+  const kept: string[] = []
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i] as string
+    const eq = a.indexOf('=')
+    if (a.startsWith('--') && eq > 0 && names.includes(a.slice(0, eq))) kept.push(a)
+    else if (names.includes(a) && i + 1 < argv.length) kept.push(a, argv[++i] as string)
+  }
+  return kept
+}
+
 /** The command that replays `files` in this order with `seed`, optionally one test only. */
 export function reproCommand(seed: number, files: readonly string[], root: string, replay: ReplayCommand, options: { test?: string; shard?: string } = {}): string {
   const rel = files.map((f) => shellQuote(path.relative(root, f) || f))

@@ -21,8 +21,10 @@ export interface ProvidedService {
   startedByRig: boolean
   /** rig's proxy in front of it (`proxy: true`): where tests connect; `host`/`port`/`url` stay the service's own. */
   proxy?: { host: string; port: number }
-  /** Per-worker urls (`isolation: 'database'`), indexed by pool id − 1. */
+  /** Per-worker urls (`isolation: 'database'`), indexed by worker id − 1. */
   workerUrls?: string[]
+  /** Per-worker variables of the copies (`RIG_DB_DATABASE`…), indexed like `workerUrls`. */
+  workerEnvs?: Record<string, string>[]
 }
 
 /** Everything a worker needs. */

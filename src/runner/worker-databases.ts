@@ -3,6 +3,7 @@
 // handed to each through its provided urls, dropped at the end.
 import type { WorkerCloner } from '../guard/adapter.ts'
 import { guardKind } from '../guard/guard-kinds.ts'
+import { varName } from '../env/environment.ts'
 import { maskPassword } from '../services/credentials.ts'
 import type { ProvidedService } from './provided.ts'
 
@@ -16,7 +17,7 @@ function clonerFor(s: ProvidedService): WorkerCloner | undefined {
   return guardKind(s.kind)?.workers?.(info, s.url)
 }
 
-/** Prepares `workers` copies of each guarded store and records their urls on the services. */
+/** Prepares `workers` copies of each guarded store and records their urls and variables on the services. */
 export async function prepareWorkerDatabases(services: Record<string, ProvidedService>, workers: number, seed: number): Promise<WorkerDatabases> {
   const runId = `${process.pid}-${seed}`
   const prepared: WorkerCloner[] = []
@@ -28,6 +29,7 @@ export async function prepareWorkerDatabases(services: Record<string, ProvidedSe
       await cloner.sweep().catch(() => 0)
       const clones = await cloner.prepare(workers, runId)
       s.workerUrls = clones.map((c) => c.url)
+      s.workerEnvs = clones.map((c) => Object.fromEntries(Object.entries(c.env).map(([k, v]) => [varName(s.name, k), v])))
       prepared.push(cloner)
     }),
   )

@@ -62,10 +62,47 @@ export const current: TestDeclarations = { allowLeak: new Set(), expectedLogs: [
 /** Services whose process was replaced by a control (restart): new pids. */
 export const pids = new Map<string, number | null>()
 
+/** Which of a service's per-worker copies is this worker's. */
+function copyIndex(copies: readonly unknown[]): number {
+  return ((binding?.workerId() ?? 1) - 1) % copies.length
+}
+
 /** This worker's view of a service: its own copy of the store under `isolation: 'database'`. */
 export function workerUrl(s: ProvidedService): string {
-  const id = binding?.workerId() ?? 1
-  return s.workerUrls?.[(id - 1) % s.workerUrls.length] ?? s.url
+  return s.workerUrls?.[copyIndex(s.workerUrls)] ?? s.url
+}
+
+/** `value` with the database part of `from` (its path) replaced by `to`'s, when it is a URL of the same store. */
+function toCopy(value: string, from: URL, to: URL): string {
+  let v: URL
+  try {
+    v = new URL(value)
+  } catch {
+    return value
+  }
+  if (v.protocol !== from.protocol || v.pathname !== from.pathname) return value
+  v.pathname = to.pathname
+  return v.toString()
+}
+
+/**
+ * A service's `RIG_<NAME>_*` variables as this worker sees them. Under `isolation: 'database'`
+ * every one describes the worker's copy: the URL (and any other URL of the same database, such
+ * as one past a proxy), `_DATABASE` / `_VHOST` / `_PREFIX` from the copy; for Redis `_DB` is
+ * the database index, so a suite that connects with host, port and database gets the copy too.
+ */
+export function workerEnv(s: ProvidedService): Record<string, string> {
+  const env = { ...s.env }
+  const url = workerUrl(s)
+  if (url !== s.url) {
+    const from = new URL(s.url)
+    const to = new URL(url)
+    for (const [k, v] of Object.entries(env)) env[k] = v === s.url ? url : toCopy(v, from, to)
+    env[varName(s.name, 'URL')] = testUrl(s)
+    if (s.workerEnvs) Object.assign(env, s.workerEnvs[copyIndex(s.workerEnvs)])
+  }
+  if (/^rediss?:\/\//.test(url)) env[varName(s.name, 'DB')] = new URL(url).pathname.replace(/^\//, '') || '0'
+  return env
 }
 
 /** {@link workerUrl} as tests reach it: through the service's proxy when it has one. */
@@ -85,7 +122,7 @@ export async function clearFaults(): Promise<void> {
  */
 export function exportWorkerVars(p: RigProvided): void {
   for (const [k, v] of Object.entries(p.vars)) process.env[k] = v
-  for (const s of Object.values(p.services)) if (s.workerUrls) process.env[varName(s.name, 'URL')] = testUrl(s)
+  for (const s of Object.values(p.services)) Object.assign(process.env, workerEnv(s))
 }
 
 function handle(s: ProvidedService): TestService {
@@ -103,7 +140,7 @@ function handle(s: ProvidedService): TestService {
     url: testUrl(s),
     host: reached.host,
     port: reached.port,
-    env: s.env,
+    env: workerEnv(s),
     direct,
     ...faultControls(s.name, () => rigProvided().controlSocket),
     stop: control('stop'),

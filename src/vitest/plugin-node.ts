@@ -6,7 +6,7 @@ import type { UserConfig } from 'vite'
 import type { Vitest, TestProject } from 'vitest/node'
 import { moduleFile } from '../module-file.ts'
 import { resolveOptions, type RigRunnerOptions } from '../runner/options.ts'
-import { resolveSeed, type ReplayCommand } from '../runner/order.ts'
+import { keptArgs, reproCommand, resolveSeed, type ReplayCommand } from '../runner/order.ts'
 import { openRun, type RunSession } from '../runner/run-session.ts'
 import { RigReporter } from './reporter.ts'
 import { createSequencer } from './sequencer.ts'
@@ -37,9 +37,12 @@ export function configHook(config: UserConfig & { test?: { shard?: unknown } }, 
 
 const sessions = new WeakMap<Vitest, Promise<RunSession>>()
 
-/** How Vitest replays files and one test. */
-export function vitestReplay(): ReplayCommand {
-  return { command: ['npx', 'vitest', 'run'], testFlag: '-t', shardFlag: '--shard' }
+/** Options of Vitest's command line that choose what runs and with which configuration: replays repeat them. */
+const KEPT = ['--config', '-c', '--root', '-r', '--dir', '--project', '--mode']
+
+/** How Vitest replays files and one test, with the options of this run's command line (`argv`) that select its config and project. */
+export function vitestReplay(argv: readonly string[] = process.argv.slice(2)): ReplayCommand {
+  return { command: ['npx', 'vitest', 'run', ...keptArgs(argv, KEPT)], testFlag: '-t', shardFlag: '--shard' }
 }
 
 /** The shard this run was started with (`--shard=1/3`). */
@@ -61,14 +64,15 @@ export async function configureHook(ctx: { vitest: Vitest; project: TestProject 
   const session = await p
   project.provide('rig', session.provided)
   if (!first) return
-  process.stderr.write(`rig: seed ${state.seed} (replay this order: RIG_SEED=${state.seed} npx vitest run)\n`)
+  const replay = vitestReplay()
+  process.stderr.write(`rig: seed ${state.seed} (replay this order: ${reproCommand(state.seed, [], vitest.config.root, replay)})\n`)
   const shard = shardArg()
   const reporter = new RigReporter({
     seed: state.seed,
     root: vitest.config.root,
     options: o,
     session: { timeline: session.timeline, startMs: session.startMs, attached: session.attached },
-    replay: vitestReplay(),
+    replay,
     ...(shard !== undefined ? { shard } : {}),
   })
   ;(vitest.config.reporters as unknown[]).push(reporter)

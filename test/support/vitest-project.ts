@@ -4,7 +4,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { makeProject, NODE, REPO, type Project } from './project.ts'
 
-const VITEST = path.join(REPO, 'node_modules/vitest/vitest.mjs')
+export const VITEST = path.join(REPO, 'node_modules/vitest/vitest.mjs')
 
 /** A project using the plugin (no shuffle, so "later tests" are later), with `config` as rig.config.ts. */
 export function pluginProject(config: string | undefined, pluginOptions = '{ order: { shuffle: false } }'): Project {
@@ -21,9 +21,9 @@ export interface Run {
 }
 
 /** `vitest run` in the project; never rejects. `env` is added to this process's environment. */
-export function vitest(p: Project, options: { env?: Record<string, string>; onOutput?: (text: string, child: ReturnType<typeof spawn>) => void } = {}): Promise<Run> {
+export function vitest(p: Project, options: { env?: Record<string, string>; args?: string[]; onOutput?: (text: string, child: ReturnType<typeof spawn>) => void } = {}): Promise<Run> {
   return new Promise((resolve) => {
-    const child = spawn(NODE, [VITEST, 'run'], { cwd: p.dir, env: { ...process.env, NO_COLOR: '1', RIG_TMP_DIR: path.join(p.dir, 'tmp'), VITEST: undefined, VITEST_POOL_ID: undefined, VITEST_WORKER_ID: undefined, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] })
+    const child = spawn(NODE, [VITEST, 'run', ...(options.args ?? [])], { cwd: p.dir, env: { ...process.env, NO_COLOR: '1', RIG_TMP_DIR: path.join(p.dir, 'tmp'), VITEST: undefined, VITEST_POOL_ID: undefined, VITEST_WORKER_ID: undefined, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] })
     let output = ''
     const on = (d: string): void => {
       output += d
