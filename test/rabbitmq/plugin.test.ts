@@ -38,7 +38,8 @@ function setup(pluginOptions: string): Project {
   return p
 }
 
-describe('rabbitmq through the plugin', () => {
+// A nested vitest run boots a broker (seconds; minutes on a loaded 2-core machine).
+describe('rabbitmq through the plugin', { timeout: 240_000 }, () => {
   test('a test that leaves messages fails with what it left; the next one starts from the fixture', async () => {
     project = setup(`{ fixture: 'jobs', order: { shuffle: false } }`)
     project.write(
