@@ -1,19 +1,20 @@
-// The car-sharing system under test: PostgreSQL, Redis for the billing queue, a one-shot
-// migration, the HTTP API and the billing worker.
+// The car-sharing system under test: PostgreSQL, the billing queue's broker (RabbitMQ, or
+// Redis), a one-shot migration, the HTTP API and the billing worker.
 //
 //   db ──┬──> migrate (one-shot: schema + reference data)
 //        │        │ completed
-//   cache┴────────┴──> api (http /health)   billing (ready once it waits for jobs)
+//   mq ──┴────────┴──> api (http /health)   billing (ready once it waits for jobs)
 //
 // Variants: CARSHARE_LOCALE=fr (default) or en selects the deployment's labels and price
 // format; the same tests run against either. It is read when the API starts, so one process
 // can start both variants one after the other (see smoke.ts).
 //
-// Billing queue (lib/queue-choice.ts): Redis when redis-server is installed; without it, or
-// with CARSHARE_QUEUE=postgres, there is no `cache` service and the queue is the
-// `billing_jobs` table in PostgreSQL (QUEUE=postgres for the API and the worker). Together
-// with the embedded PGlite fallback, the whole system then runs with nothing but Node.
-import { defineConfig, http, logLine, postgres, redis, command } from 'testrig'
+// Billing queue (lib/queue-choice.ts): RabbitMQ when rabbitmq-server is installed (service
+// `mq`: the API publishes rental events, billing consumes them); else Redis when redis-server
+// is (service `cache`); else, or with CARSHARE_QUEUE=postgres, no broker at all and the queue
+// is the `billing_jobs` table in PostgreSQL. Together with the embedded PGlite fallback, the
+// whole system then runs with nothing but Node.
+import { defineConfig, http, logLine, postgres, rabbitmq, redis, command } from 'testrig'
 import { chooseQueue } from './lib/queue-choice.ts'
 
 // The Node running rig (it loaded this TypeScript file, so it runs TypeScript too); a bare
@@ -22,12 +23,17 @@ const node = process.execPath
 const dbProvider = process.env.CARSHARE_DB_PROVIDER
 const queue = chooseQueue().kind
 const withRedis = queue === 'redis'
+const withRabbit = queue === 'rabbitmq'
+// The broker the API and the worker wait for, if any.
+const broker: Record<string, 'ready'> = withRabbit ? { mq: 'ready' } : withRedis ? { cache: 'ready' } : {}
 
 export default defineConfig({
   services: {
     // The default database, `postgres`: the embedded PGlite fallback (machines without
     // PostgreSQL binaries) has only that one. CARSHARE_DB_PROVIDER=embedded forces PGlite.
     db: postgres(dbProvider === 'embedded' || dbProvider === 'process' ? { provider: dbProvider } : {}),
+    // The broker's Erlang VM boots in seconds, far more on a busy machine: give it room.
+    ...(withRabbit ? { mq: rabbitmq({ readyTimeout: 60_000 }) } : {}),
     ...(withRedis ? { cache: redis() } : {}),
     // A one-shot task: the environment (and every dependent) waits for it to exit 0.
     migrate: command({
@@ -39,11 +45,12 @@ export default defineConfig({
     }),
     api: command({
       run: [node, 'api/server.ts'],
-      dependsOn: { db: 'ready', ...(withRedis ? { cache: 'ready' as const } : {}), migrate: 'completed' },
-      env: ({ db, cache }) => ({
+      dependsOn: { db: 'ready', ...broker, migrate: 'completed' },
+      env: ({ db, cache, mq }) => ({
         DATABASE_URL: db?.url ?? '',
         QUEUE: queue,
         ...(withRedis ? { REDIS_URL: cache?.url ?? '' } : {}),
+        ...(withRabbit ? { AMQP_URL: mq?.url ?? '' } : {}),
         PORT: '{port}',
         LOCALE: process.env.CARSHARE_LOCALE ?? 'fr',
       }),
@@ -51,8 +58,8 @@ export default defineConfig({
     }),
     billing: command({
       run: [node, 'worker/billing.ts'],
-      dependsOn: { db: 'ready', ...(withRedis ? { cache: 'ready' as const } : {}), migrate: 'completed' },
-      env: { DATABASE_URL: '{db.url}', QUEUE: queue, ...(withRedis ? { REDIS_URL: '{cache.url}' } : {}) },
+      dependsOn: { db: 'ready', ...broker, migrate: 'completed' },
+      env: { DATABASE_URL: '{db.url}', QUEUE: queue, ...(withRedis ? { REDIS_URL: '{cache.url}' } : {}), ...(withRabbit ? { AMQP_URL: '{mq.url}' } : {}) },
       // Ready once connected to its queue and waiting for the first job.
       ready: logLine(/billing worker ready/),
     }),

@@ -1,6 +1,6 @@
 // Smoke test of the car-sharing example, as a plain script (no test runner): starts the system
 // once per locale variant with rig's library API, checks one rental end to end in each (API →
-// PostgreSQL → queue (Redis, or the billing_jobs table) → billing worker → API), compares the
+// PostgreSQL → queue (RabbitMQ, Redis, or the billing_jobs table) → billing worker → API), compares the
 // fr and en variants, stops everything. Exits 0 when every check passed, 1 otherwise.
 //
 //   node examples/carshare/smoke.ts            (Node ≥ 22.18, from anywhere)
@@ -10,11 +10,13 @@ import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import pg from 'pg'
 import { createClient } from 'redis'
+import amqp from 'amqplib'
 import { loadConfig, startEnvironment, type Environment } from 'testrig'
 import { CARS, PLANS } from './db/seed.ts'
 import { formatMoney, LOCALES, type Locale } from './lib/locale.ts'
 import { rentalAmountCents } from './lib/pricing.ts'
 import { BILLING_JOBS_TABLE, BILLING_PROCESSING, BILLING_QUEUE } from './lib/queue.ts'
+import { BILLING_RENTALS_QUEUE } from './lib/rabbitmq-queue.ts'
 import { ApiError, getHealth, listCars, listPlans, rentCar, waitForBilling, type Car, type Plan } from './test/helpers.ts'
 
 const here = path.dirname(fileURLToPath(import.meta.url))
@@ -53,15 +55,17 @@ interface VariantResult {
 
 async function checkVariant(env: Environment, locale: Locale): Promise<VariantResult> {
   const api = env.get('api').url
-  // No `cache` service: rig.config.ts put the billing queue in PostgreSQL.
+  // `mq`: RabbitMQ; `cache`: Redis; neither: rig.config.ts put the billing queue in PostgreSQL.
   const withRedis = 'cache' in env.services
+  const withRabbit = 'mq' in env.services
+  const queue = withRabbit ? 'rabbitmq' : withRedis ? 'redis' : 'postgres'
+  const used = (broker: string): string => (queue === broker ? 'ok' : 'not used')
   const result: VariantResult = { cars: [], plans: [] }
 
-  await check(`GET /health: ${withRedis ? 'both stores' : 'PostgreSQL'} reachable, right locale`, async () => {
+  await check(`GET /health: ${queue === 'postgres' ? 'PostgreSQL' : `PostgreSQL and ${queue}`} reachable, right locale`, async () => {
     const h = await getHealth(api)
-    const redis = withRedis ? 'ok' : 'not used'
     assert(
-      h.status === 'ok' && h.locale === locale && h.queue === (withRedis ? 'redis' : 'postgres') && h.checks.db === 'ok' && h.checks.redis === redis,
+      h.status === 'ok' && h.locale === locale && h.queue === queue && h.checks.db === 'ok' && h.checks.redis === used('redis') && h.checks.rabbitmq === used('rabbitmq'),
       `unexpected health ${JSON.stringify(h)}`,
     )
   })
@@ -127,6 +131,17 @@ async function checkVariant(env: Environment, locale: Locale): Promise<VariantRe
         assert(queued === 0 && processing === 0, `billing lists not drained: queue ${queued}, processing ${processing}`)
       } finally {
         await redis.close()
+      }
+    }
+    // ... and the RabbitMQ queue (acknowledged once charged).
+    if (withRabbit) {
+      const conn = await amqp.connect(env.get('mq').url)
+      try {
+        const ch = await conn.createChannel()
+        const q = await ch.checkQueue(BILLING_RENTALS_QUEUE)
+        assert(q.messageCount === 0, `${BILLING_RENTALS_QUEUE} not drained: ${q.messageCount} message(s) ready`)
+      } finally {
+        await conn.close()
       }
     }
     await logged(env, 'billing', new RegExp(`charged rental ${rental.id}: ${(expected / 100).toFixed(2)} EUR`))

@@ -1,15 +1,17 @@
 // End to end: the car-sharing example's own Vitest suite, run as a subprocess exactly as a user
-// runs it (`vitest run` in examples/carshare), in both deployment variants and in the
-// "only Node" mode (embedded PGlite, billing queue on PostgreSQL, no Redis), then its smoke
-// script. Each run's rig report must show the 8 tests, none failed, and what the two DEMO
-// tests exist to show: the rows one of them leaks and the error line the other one causes.
+// runs it (`vitest run` in examples/carshare), in both deployment variants (fr on RabbitMQ when
+// rabbitmq-server is installed, en on Redis when redis-server is) and in the "only Node" mode
+// (embedded PGlite, billing queue on PostgreSQL, no broker), then its smoke script. Each run's
+// rig report must show the 10 tests, none failed, and what the three DEMO tests exist to show:
+// the rows one of them leaks, the error line another causes, and what was still moving when
+// the third ended.
 import { spawn } from 'node:child_process'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { afterAll, describe, expect, test } from 'vitest'
 import type { RunReport, TestEntry } from '../../src/report/model.ts'
-import { redisServerInstalled } from '../../examples/carshare/lib/queue-choice.ts'
+import { chooseQueue, redisServerInstalled } from '../../examples/carshare/lib/queue-choice.ts'
 import { leftovers, NODE, REPO } from '../support/project.ts'
 import { waitUntil } from '../support/procs.ts'
 
@@ -87,8 +89,8 @@ function byName(report: RunReport, prefix: string): TestEntry {
 }
 
 /** What every run of the suite must show, whatever the variant or the stores. */
-function expectDemoCaught(report: RunReport): void {
-  expect(report.tests).toHaveLength(8)
+function expectDemoCaught(report: RunReport, queue: string): void {
+  expect(report.tests).toHaveLength(10)
   expect(report.summary.failed, JSON.stringify(report.tests.filter((t) => t.status !== 'passed'), null, 1)).toBe(0)
   expect(report.tests.every((t) => t.status === 'passed')).toBe(true)
 
@@ -102,8 +104,18 @@ function expectDemoCaught(report: RunReport): void {
   const crash = byName(report, 'DEMO: triggers an error nobody looked at')
   expect(crash.logErrors).toContainEqual(expect.objectContaining({ service: 'api', expected: false, line: expect.stringMatching(/ERROR payment provider timeout/) }))
 
-  // Everything else is clean: no leaks (billing_jobs, Redis lists included), no unexpected errors.
-  for (const t of report.tests.filter((e) => e !== leak && e !== crash)) {
+  // DEMO 3: billing still charging when the test ended (3 s for this customer): rig waited its
+  // deadline, then named what was moving. The PostgreSQL queue has no such delay: the rows it
+  // leaves fail it.
+  const late = byName(report, 'DEMO: ends while billing is still charging')
+  const moving = { rabbitmq: /^not settled after 2000 ms: rabbitmq mq: queue billing\.rentals 0 ready, 1 unacked$/, redis: /^not settled after 2000 ms: redis cache: list carshare:billing:processing 1 waiting$/ }[queue]
+  if (moving) expect(late.notSettled).toMatch(moving)
+  else expect(late.leaks.flatMap((l) => l.items).some((i) => i.startsWith('public.rentals +1 row'))).toBe(true)
+
+  // Everything else is clean: no leaks (billing_jobs, Redis lists included), no unexpected errors,
+  // and settled in time.
+  for (const t of report.tests.filter((e) => e !== leak && e !== crash && e !== late)) {
+    expect(t.notSettled, t.name).toBeUndefined()
     expect(t.leaks, t.name).toEqual([])
     expect(t.logErrors.filter((l) => !l.expected), t.name).toEqual([])
   }
@@ -112,14 +124,20 @@ function expectDemoCaught(report: RunReport): void {
 const serviceNames = (report: RunReport): string[] => report.environment?.services.map((s) => s.service) ?? []
 
 describe('examples/carshare', () => {
-  for (const locale of ['fr', 'en']) {
+  // fr takes the default queue (RabbitMQ when rabbitmq-server is installed); en runs on Redis
+  // when redis-server is, so both brokers are exercised.
+  const variants = [
+    { locale: 'fr', queue: chooseQueue({ ...process.env, CARSHARE_QUEUE: '' }).kind },
+    { locale: 'en', queue: redisServerInstalled() ? 'redis' : chooseQueue({ ...process.env, CARSHARE_QUEUE: '' }).kind },
+  ]
+  for (const { locale, queue } of variants) {
     test(
-      `the suite passes in the ${locale} variant, and rig catches both DEMO tests`,
+      `the suite passes in the ${locale} variant (billing queue on ${queue}), and rig catches the three DEMO tests`,
       async () => {
-        const report = await suite(locale, { CARSHARE_LOCALE: locale })
-        expectDemoCaught(report)
-        // Redis when redis-server is installed, else the PostgreSQL queue and no Redis at all.
-        expect(serviceNames(report).includes('cache')).toBe(redisServerInstalled())
+        const report = await suite(locale, { CARSHARE_LOCALE: locale, CARSHARE_QUEUE: queue })
+        expectDemoCaught(report, queue)
+        expect(serviceNames(report).includes('mq')).toBe(queue === 'rabbitmq')
+        expect(serviceNames(report).includes('cache')).toBe(queue === 'redis')
       },
       TEST_TIMEOUT_MS,
     )
@@ -129,8 +147,9 @@ describe('examples/carshare', () => {
   // (upstream electric-sql/pglite#1046); until it is fixed, a rare mixed-up query is retried.
   test('only Node: embedded PGlite and the billing queue on PostgreSQL', { timeout: TEST_TIMEOUT_MS, retry: 2 }, async () => {
     const report = await suite('only-node', { CARSHARE_LOCALE: 'fr', CARSHARE_DB_PROVIDER: 'embedded', CARSHARE_QUEUE: 'postgres' })
-    expectDemoCaught(report)
+    expectDemoCaught(report, 'postgres')
     expect(serviceNames(report)).not.toContain('cache')
+    expect(serviceNames(report)).not.toContain('mq')
     expect(report.environment?.services.find((s) => s.service === 'db')?.provider).toBe('embedded')
   })
 

@@ -1,6 +1,6 @@
 // The car-sharing HTTP API.
 //
-//   GET  /health        PostgreSQL (and Redis, when the queue is there) reachable → 200, else 503
+//   GET  /health        PostgreSQL (and the queue's broker, RabbitMQ or Redis) reachable → 200, else 503
 //   GET  /cars          the fleet, labels in the deployment's locale
 //   GET  /plans         price plans, names and prices written for the locale
 //   POST /rentals       {carId, planId, days, customer} → 201 rental (billing pending);
@@ -8,8 +8,8 @@
 //   GET  /rentals/:id   the rental with its billing status and, once the worker charged it,
 //                       the amount
 //
-// Env: PORT, DATABASE_URL, LOCALE (`fr` | `en`, default `fr`), QUEUE (`redis` | `postgres`,
-// default `redis`), REDIS_URL (with the Redis queue only).
+// Env: PORT, DATABASE_URL, LOCALE (`fr` | `en`, default `fr`), QUEUE (`rabbitmq` | `redis` |
+// `postgres`, default `redis`), AMQP_URL (RabbitMQ queue only), REDIS_URL (Redis queue only).
 // Logs: one access line per request on stdout; errors as `ERROR ...` on stderr.
 //
 // DEMO BEHAVIOUR (on purpose, for rig's log scan):
@@ -36,9 +36,13 @@ try {
   process.exit(1)
 }
 const port = Number(requireEnv('PORT'))
-const pool = new pg.Pool({ connectionString: requireEnv('DATABASE_URL'), max: 5, idleTimeoutMillis: 10_000 })
+const pool = new pg.Pool({ connectionString: requireEnv('DATABASE_URL'), max: 5, idleTimeoutMillis: 10_000, application_name: 'api' })
 pool.on('error', (err) => console.error(`ERROR postgres pool: ${err.message}`))
-const queue = billingQueue(queueKind, { db: pool, redisUrl: queueKind === 'redis' ? requireEnv('REDIS_URL') : undefined })
+const queue = await billingQueue(queueKind, {
+  db: pool,
+  redisUrl: queueKind === 'redis' ? requireEnv('REDIS_URL') : undefined,
+  amqpUrl: queueKind === 'rabbitmq' ? requireEnv('AMQP_URL') : undefined,
+})
 
 /** An error that becomes an HTTP answer. */
 class HttpError extends Error {
@@ -105,9 +109,10 @@ async function health(): Promise<{ status: number; body: Health }> {
       return `fail: ${err instanceof Error ? err.message : String(err)}`
     }
   }
-  const [db, redis] = await Promise.all([check(() => pool.query('select 1')), queue.kind === 'redis' ? check(() => queue.ping()) : 'not used'])
-  const ok = db === 'ok' && (redis === 'ok' || redis === 'not used')
-  return { status: ok ? 200 : 503, body: { status: ok ? 'ok' : 'degraded', locale, queue: queue.kind, checks: { db, redis } } }
+  const broker = (kind: string): Promise<string> | string => (queue.kind === kind ? check(() => queue.ping()) : 'not used')
+  const [db, redis, rabbitmq] = await Promise.all([check(() => pool.query('select 1')), broker('redis'), broker('rabbitmq')])
+  const ok = [db, redis, rabbitmq].every((c) => c === 'ok' || c === 'not used')
+  return { status: ok ? 200 : 503, body: { status: ok ? 'ok' : 'degraded', locale, queue: queue.kind, checks: { db, redis, rabbitmq } } }
 }
 
 async function listCars(): Promise<Car[]> {
@@ -210,7 +215,7 @@ async function createRental(req: RentalRequest): Promise<Rental> {
 
   const id = randomUUID()
   const quoteCents = rentalAmountCents({ dailyCents: plan.daily_cents, weeklyDiscountPct: plan.weekly_discount_pct, minDays: plan.min_days }, req.days)
-  const job: BillingJob = { rentalId: id, enqueuedAt: new Date().toISOString() }
+  const job: BillingJob = { rentalId: id, enqueuedAt: new Date().toISOString(), customer: req.customer }
   const client = await pool.connect()
   let rental: Rental | undefined
   try {
@@ -238,7 +243,7 @@ async function createRental(req: RentalRequest): Promise<Rental> {
   }
   if (!rental) throw new Error(`rental ${id} vanished right after insert`)
   if (!queue.transactional) {
-    // Redis queue: published once the rental is committed, so the worker finds it.
+    // RabbitMQ or Redis: published once the rental is committed, so the worker finds it.
     try {
       await queue.enqueue(job)
     } catch (err) {

@@ -67,8 +67,8 @@ export interface Health {
   locale: Locale
   /** Where billing jobs are queued. */
   queue: QueueKind
-  /** `ok`, `fail: <why>`, or for `redis` with the PostgreSQL queue, `not used`. */
-  checks: { db: string; redis: string }
+  /** `ok`, `fail: <why>`, or for the broker the queue is not on, `not used`. */
+  checks: { db: string; redis: string; rabbitmq: string }
 }
 
 export interface ApiErrorBody {

@@ -1,6 +1,8 @@
-// The billing queue, in two implementations behind the same small interfaces:
+// The billing queue, in three implementations behind the same small interfaces:
 //
-// - `redis` (the default when redis-server is installed): a Redis list. The API pushes on the
+// - `rabbitmq` (the default when rabbitmq-server is installed): rental events on a topic
+//   exchange, consumed by billing (lib/rabbitmq-queue.ts).
+// - `redis` (the fallback when redis-server is installed): a Redis list. The API pushes on the
 //   left; the worker moves jobs from the right into a "processing" list (BLMOVE) and removes
 //   them once charged, so a worker killed mid-job gets its job back on the next start.
 // - `postgres` (no Redis needed): the `billing_jobs` table (migration 0003). The API inserts
@@ -16,7 +18,7 @@
 import type pg from 'pg'
 import { createClient } from 'redis'
 
-export type QueueKind = 'redis' | 'postgres'
+export type QueueKind = 'rabbitmq' | 'redis' | 'postgres'
 
 export const BILLING_QUEUE = 'carshare:billing:queue'
 export const BILLING_PROCESSING = 'carshare:billing:processing'
@@ -27,6 +29,8 @@ export interface BillingJob {
   rentalId: string
   /** ISO timestamp. */
   enqueuedAt: string
+  /** Who rents (the worker's demo behaviour keys on it). */
+  customer?: string
 }
 
 export function encodeJob(job: BillingJob): string {
@@ -36,14 +40,14 @@ export function encodeJob(job: BillingJob): string {
 export function decodeJob(raw: string): BillingJob {
   const v = JSON.parse(raw) as Partial<BillingJob>
   if (typeof v.rentalId !== 'string' || v.rentalId === '') throw new Error(`malformed billing job: ${raw.slice(0, 200)}`)
-  return { rentalId: v.rentalId, enqueuedAt: String(v.enqueuedAt ?? '') }
+  return { rentalId: v.rentalId, enqueuedAt: String(v.enqueuedAt ?? ''), ...(typeof v.customer === 'string' ? { customer: v.customer } : {}) }
 }
 
-/** The `QUEUE` env var of the API and the worker: `redis` (default) or `postgres`. */
+/** The `QUEUE` env var of the API and the worker: `redis` (default), `rabbitmq` or `postgres`. */
 export function parseQueueKind(value: string | undefined): QueueKind {
   if (value === undefined || value === '' || value === 'redis') return 'redis'
-  if (value === 'postgres') return 'postgres'
-  throw new Error(`QUEUE must be "redis" or "postgres", not "${value}"`)
+  if (value === 'postgres' || value === 'rabbitmq') return value
+  throw new Error(`QUEUE must be "rabbitmq", "redis" or "postgres", not "${value}"`)
 }
 
 /** Anything that runs a query: a pool, or the client of an open transaction. */
@@ -107,9 +111,15 @@ class PostgresQueue implements BillingQueue {
   async close(): Promise<void> {}
 }
 
-/** The API's queue. `redisUrl` is required for `redis`; `db` (the API's pool) for `postgres`. */
-export function billingQueue(kind: QueueKind, opts: { redisUrl?: string | undefined; db: Queryable }): BillingQueue {
+/** The API's queue. `redisUrl` is required for `redis`, `amqpUrl` for `rabbitmq`; `db` (the API's pool) for `postgres`. */
+export async function billingQueue(kind: QueueKind, opts: { redisUrl?: string | undefined; amqpUrl?: string | undefined; db: Queryable }): Promise<BillingQueue> {
   if (kind === 'postgres') return new PostgresQueue(opts.db)
+  if (kind === 'rabbitmq') {
+    if (!opts.amqpUrl) throw new Error('the rabbitmq billing queue needs AMQP_URL')
+    // amqplib is loaded only by deployments that use it.
+    const { RabbitQueue } = await import('./rabbitmq-queue.ts')
+    return new RabbitQueue(opts.amqpUrl)
+  }
   if (!opts.redisUrl) throw new Error('the redis billing queue needs REDIS_URL')
   return new RedisQueue(opts.redisUrl)
 }
@@ -164,10 +174,12 @@ class RedisJobSource implements BillingJobSource {
   readonly description = 'Redis list'
   readonly #redis
   readonly #pool: pg.Pool
+  readonly #beforeCharge: (job: BillingJob) => Promise<void>
   #stopping = false
   #waiting = false
-  constructor(url: string, pool: pg.Pool) {
+  constructor(url: string, pool: pg.Pool, beforeCharge: (job: BillingJob) => Promise<void>) {
     this.#pool = pool
+    this.#beforeCharge = beforeCharge
     this.#redis = createClient({ url })
     this.#redis.on('error', (err: Error) => {
       if (!this.#stopping) console.error(`ERROR redis: ${err.message}`)
@@ -206,6 +218,7 @@ class RedisJobSource implements BillingJobSource {
       await this.#redis.lRem(BILLING_PROCESSING, 1, raw)
       return { status: 'none' }
     }
+    await this.#beforeCharge(job)
     const t = performance.now()
     const client = await this.#pool.connect()
     let taken: Taken<T>
@@ -362,9 +375,22 @@ class PostgresJobSource implements BillingJobSource {
   async close(): Promise<void> {}
 }
 
-/** The worker's queue. `redisUrl` is required for `redis`; `pollMs` (default 50) is how often `postgres` looks for jobs. */
-export function billingJobSource(kind: QueueKind, opts: { pool: pg.Pool; redisUrl?: string | undefined; pollMs?: number }): BillingJobSource {
+/**
+ * The worker's queue. `redisUrl` is required for `redis`, `amqpUrl` for `rabbitmq`; `pollMs`
+ * (default 50) is how often `postgres` looks for jobs; `beforeCharge` runs once a job is taken,
+ * before its transaction (rabbitmq and redis).
+ */
+export async function billingJobSource(
+  kind: QueueKind,
+  opts: { pool: pg.Pool; redisUrl?: string | undefined; amqpUrl?: string | undefined; pollMs?: number; beforeCharge?: (job: BillingJob) => Promise<void> },
+): Promise<BillingJobSource> {
+  const beforeCharge = opts.beforeCharge ?? (async () => {})
   if (kind === 'postgres') return new PostgresJobSource(opts.pool, opts.pollMs ?? 50)
+  if (kind === 'rabbitmq') {
+    if (!opts.amqpUrl) throw new Error('the rabbitmq billing queue needs AMQP_URL')
+    const { RabbitJobSource } = await import('./rabbitmq-queue.ts')
+    return new RabbitJobSource(opts.amqpUrl, opts.pool, beforeCharge)
+  }
   if (!opts.redisUrl) throw new Error('the redis billing queue needs REDIS_URL')
-  return new RedisJobSource(opts.redisUrl, opts.pool)
+  return new RedisJobSource(opts.redisUrl, opts.pool, beforeCharge)
 }

@@ -8,9 +8,10 @@ const locale = process.env.CARSHARE_LOCALE ?? 'fr'
 describe('catalog', () => {
   test('the API is healthy and says which variant it is', async () => {
     const health = await getHealth(api())
-    // No `cache` service: the billing queue is in PostgreSQL (see rig.config.ts), Redis is not used.
-    const redis = services().cache ? { queue: 'redis', checks: { db: 'ok', redis: 'ok' } } : { queue: 'postgres', checks: { db: 'ok', redis: 'not used' } }
-    expect(health).toMatchObject({ status: 'ok', locale, ...redis })
+    // `mq`: RabbitMQ; `cache`: Redis; neither: the billing queue is in PostgreSQL (see rig.config.ts).
+    const queue = services().mq ? 'rabbitmq' : services().cache ? 'redis' : 'postgres'
+    const used = (broker: string): string => (queue === broker ? 'ok' : 'not used')
+    expect(health).toMatchObject({ status: 'ok', locale, queue, checks: { db: 'ok', redis: used('redis'), rabbitmq: used('rabbitmq') } })
   })
 
   test('cars carry labels in the deployment language', async () => {

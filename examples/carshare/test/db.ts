@@ -14,3 +14,15 @@ export async function deleteRental(id: string): Promise<void> {
     await client.end()
   }
 }
+
+/** The payments recorded for a rental, read straight from the database. */
+export async function paymentsOf(id: string): Promise<Array<{ amount_cents: number; currency: string }>> {
+  const client = new pg.Client({ connectionString: services().db!.url })
+  await client.connect()
+  try {
+    const { rows } = await client.query<{ amount_cents: number; currency: string }>('select amount_cents, trim(currency) as currency from payments where rental_id = $1', [id])
+    return rows
+  } finally {
+    await client.end()
+  }
+}

@@ -1,4 +1,4 @@
-// Two tests that misbehave on purpose, so the demo shows what rig catches. They are marked
+// Three tests that misbehave on purpose, so the demo shows what rig catches. They are marked
 // `test.fails`: rig makes them fail (that is the point), so the suite stays green, and the
 // report still lists the leaked rows and the logged error against them.
 import { test } from 'vitest'
@@ -21,4 +21,13 @@ test.fails('DEMO: triggers an error nobody looked at (rig reports the log line)'
   await waitForBilling(api(), rental.id)
   const { deleteRental } = await import('./db.ts')
   await deleteRental(rental.id)
+})
+
+test.fails('DEMO: ends while billing is still charging (rig waits, then says what was still moving)', async () => {
+  const [car] = await listCars(api())
+  // Billing's payment provider takes 3 s for this customer; the test ends at once. rig waits
+  // for the work in flight up to its deadline (2 s), then fails the test with what was still
+  // moving (the event billing holds unacknowledged, or the Redis job it is working on), and
+  // cleans up. The PostgreSQL queue has no such delay: its test fails on the rows it leaves.
+  await rentCar(api(), { carId: car!.id, customer: 'slow-bank' })
 })

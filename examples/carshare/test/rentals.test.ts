@@ -1,7 +1,7 @@
 import { expect, test } from 'vitest'
-import { services } from 'testrig/vitest'
+import { rig, services } from 'testrig/vitest'
 import { getRental, listCars, rentCar, waitForBilling } from './helpers.ts'
-import { deleteRental } from './db.ts'
+import { deleteRental, paymentsOf } from './db.ts'
 
 const api = (): string => services().api!.url
 
@@ -26,4 +26,15 @@ test('a week-long rental gets the weekly discount', async () => {
   await Promise.all([waitForBilling(api(), day.id), waitForBilling(api(), week.id)])
   await deleteRental(day.id)
   await deleteRental(week.id)
+})
+
+test('one action, then checks across systems: rig.settle() waits for billing to take the rental', async () => {
+  const [car] = await listCars(api())
+  // The API answers 201 once the rental is committed and its event queued; billing charges it
+  // a few milliseconds later. Reading the payment now would race the worker.
+  const rental = await rentCar(api(), { carId: car!.id, days: 3, customer: 'dana' })
+  await rig.settle()
+  expect(await paymentsOf(rental.id)).toEqual([{ amount_cents: rental.quote.cents, currency: rental.quote.currency }])
+  expect((await getRental(api(), rental.id)).billing.status).toBe('charged')
+  await deleteRental(rental.id)
 })

@@ -1,5 +1,5 @@
-// The billing worker: takes billing jobs from the queue (lib/queue.ts: a Redis list, or the
-// `billing_jobs` table with QUEUE=postgres), charges each rental from its price plan and
+// The billing worker: takes billing jobs from the queue (lib/queue.ts: rental events on
+// RabbitMQ with QUEUE=rabbitmq, a Redis list, or the `billing_jobs` table with QUEUE=postgres), charges each rental from its price plan and
 // duration, writes the `payments` row and marks the rental `charged`.
 //
 // A job leaves the queue only once its charge is committed (Redis: it waits in a "processing"
@@ -7,8 +7,8 @@
 // job is deleted in the charging transaction). Charging is idempotent (one payment per rental,
 // enforced by a unique key), so a job seen twice is charged once.
 //
-// Env: DATABASE_URL, QUEUE (`redis` | `postgres`, default `redis`), REDIS_URL (Redis queue
-// only), QUEUE_POLL_MS (PostgreSQL queue: how often it looks for jobs, default 50).
+// Env: DATABASE_URL, QUEUE (`rabbitmq` | `redis` | `postgres`, default `redis`), AMQP_URL
+// (RabbitMQ only), REDIS_URL (Redis queue only), QUEUE_POLL_MS (PostgreSQL queue: how often it looks for jobs, default 50).
 // Logs one line per charge on stdout, `ERROR ...` on stderr.
 // SIGTERM/SIGINT: finishes the job in hand, then exits 0.
 import { randomUUID } from 'node:crypto'
@@ -24,12 +24,21 @@ try {
   console.error(`ERROR ${(err as Error).message}`)
   process.exit(1)
 }
-const pool = new pg.Pool({ connectionString: requireEnv('DATABASE_URL'), max: 2 })
+// application_name: what PostgreSQL (and rig, waiting for work in flight) calls these sessions.
+const pool = new pg.Pool({ connectionString: requireEnv('DATABASE_URL'), max: 2, application_name: 'billing' })
 pool.on('error', (err) => console.error(`ERROR postgres pool: ${err.message}`))
-const jobs = billingJobSource(queueKind, {
+
+/** Demo behaviour: the payment provider of the customer "slow-bank" takes 3 s to answer. */
+async function beforeCharge(job: BillingJob): Promise<void> {
+  if (job.customer === 'slow-bank') await new Promise((r) => setTimeout(r, 3000))
+}
+
+const jobs = await billingJobSource(queueKind, {
   pool,
   redisUrl: queueKind === 'redis' ? requireEnv('REDIS_URL') : undefined,
+  amqpUrl: queueKind === 'rabbitmq' ? requireEnv('AMQP_URL') : undefined,
   pollMs: Number(process.env.QUEUE_POLL_MS ?? '') || 50,
+  beforeCharge,
 })
 
 let stopping = false
