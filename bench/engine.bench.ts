@@ -2,6 +2,13 @@
 // the naive way (initdb + pg_ctl start -w) measured in the same run, on the same machine.
 //
 //   node bench/engine.bench.ts [--runs 15] [--cold-runs 3] [--no-write] [--strict]
+//   node bench/engine.bench.ts --base DIR [--ab-runs 15] [--ten-runs 3]   # + before/after
+//
+// With --base (a checkout of the commit to compare with, its node_modules linked:
+//   git worktree add --detach /tmp/base main && ln -s "$PWD/node_modules" /tmp/base/node_modules)
+// that checkout's engine runs in this process too, round by round against this one: warm
+// postgres() and the 4-service environment, each started and stopped, one at a time and ten
+// environments at once.
 //
 // Writes bench/results/engine.json and the engine section of bench/RESULTS.md.
 // See bench/README.md for what each figure means.
@@ -9,7 +16,7 @@ import { execFile, spawn } from 'node:child_process'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { fileURLToPath, pathToFileURL } from 'node:url'
 import { parseArgs } from 'node:util'
 import pg from 'pg'
 import { command, defineConfig, http, postgres, redis, startEnvironment, type EnvEvent, type Environment, type RigConfig } from '../src/index.ts'
@@ -19,6 +26,7 @@ import { unprivilegedUser, type ServiceUser } from '../src/providers/process/use
 import { findPostgres } from '../src/services/postgres/binaries.ts'
 import { copyDataDir, ensureInitialised, postgresVersion } from '../src/services/postgres/init-cache.ts'
 import { TEST_SPEED_SETTINGS } from '../src/services/postgres/index.ts'
+import { sparesSettled } from '../src/services/postgres/spare.ts'
 import { formatSummary, round, summarize, type Summary } from './lib/stats.ts'
 import { writeResultsSection } from './lib/results-md.ts'
 
@@ -28,7 +36,7 @@ const FIXTURES = path.join(BENCH_DIR, 'fixtures')
 const RESULTS_JSON = path.join(BENCH_DIR, 'results', 'engine.json')
 const RESULTS_MD = path.join(BENCH_DIR, 'RESULTS.md')
 
-const TARGETS = { postgresWarmMedianMs: 300, environmentMedianMs: 1000 } as const
+const TARGETS = { postgresWarmMedianMs: 300, environmentMedianMs: 1000, postgresReadyFloorMs: 60, environmentStopMs: 30 } as const
 
 const { values: args } = parseArgs({
   options: {
@@ -40,6 +48,9 @@ const { values: args } = parseArgs({
     'no-write': { type: 'boolean', default: false },
     strict: { type: 'boolean', default: false },
     child: { type: 'string' },
+    base: { type: 'string' },
+    'ab-runs': { type: 'string', default: '15' },
+    'ten-runs': { type: 'string', default: '3' },
   },
 })
 
@@ -206,6 +217,9 @@ async function rigOnce(config: RigConfig): Promise<RigRun> {
   const t1 = now()
   await env.stop()
   const stopMs = now() - t1
+  // The next start's data dir is copied in the background once a PostgreSQL is ready: let it
+  // finish outside the timed part, as it does between two test runs (its cost: spareCopy).
+  await sparesSettled()
   const readyAt = Object.fromEntries(Object.entries(env.services).map(([k, s]) => [k, s.readyMs ?? Number.NaN]))
   return { readyMs, stopMs, events: [...env.events], readyAt, up, envDir: env.dir }
 }
@@ -315,6 +329,7 @@ interface Breakdown {
   serverSpawnToQuery: Summary
   serverSpawnToLogReady: Summary
   serverStop: Summary
+  serverStopImmediate: Summary
   fixtureSpawnToListening: Summary
   postgresVersionExec: Summary
 }
@@ -330,6 +345,7 @@ async function breakdown(p: Pg, runs: number): Promise<Breakdown> {
   const toQuery: number[] = []
   const toLog: number[] = []
   const stop: number[] = []
+  const stopImmediate: number[] = []
   const fixture: number[] = []
   const versionExec: number[] = []
   try {
@@ -391,9 +407,10 @@ async function breakdown(p: Pg, runs: number): Promise<Breakdown> {
         toLog.push(logReady)
       } finally {
         const tk = now()
-        child.kill('SIGINT')
+        // Fast shutdown (a restart's) and immediate shutdown (a teardown's), in turn.
+        child.kill(i % 2 ? 'SIGQUIT' : 'SIGINT')
         await exited
-        stop.push(now() - tk)
+        ;(i % 2 ? stopImmediate : stop).push(now() - tk)
         fs.rmSync(d1, { recursive: true, force: true })
       }
 
@@ -427,13 +444,176 @@ async function breakdown(p: Pg, runs: number): Promise<Breakdown> {
     serverSpawnToQuery: summarize(toQuery),
     serverSpawnToLogReady: summarize(toLog.filter((x) => !Number.isNaN(x))),
     serverStop: summarize(stop),
+    serverStopImmediate: summarize(stopImmediate),
     fixtureSpawnToListening: summarize(fixture),
     postgresVersionExec: summarize(versionExec),
   }
 }
 
 // ---------------------------------------------------------------------------------------------
+// Before/after: another checkout's engine in this process, round by round.
+
+type Rig = typeof import('../src/index.ts')
+
+const pgConfigOf = (I: Rig): RigConfig => I.defineConfig({ services: { db: I.postgres() } })
+const envConfigOf = (I: Rig): RigConfig =>
+  I.defineConfig({
+    services: {
+      db: I.postgres(),
+      cache: I.redis(),
+      api: I.command({
+        run: [process.execPath, path.join(FIXTURES, 'api.ts')],
+        dependsOn: ['db', 'cache'],
+        env: { DATABASE_URL: '{db.url}', REDIS_URL: '{cache.url}', PORT: '{port}' },
+        ready: I.http('/health'),
+      }),
+      web: I.command({ run: [process.execPath, path.join(FIXTURES, 'web.ts')], dependsOn: ['api'], env: { API_URL: '{api.url}', PORT: '{port}' }, ready: I.http('/health') }),
+    },
+  })
+
+interface AbRun {
+  readyMs: number
+  stopMs: number
+  /** Per service: `stopping` → `stopped`. */
+  stopOf: Record<string, number>
+}
+
+async function abOnce(I: Rig, config: RigConfig): Promise<AbRun> {
+  const t0 = now()
+  const env = await I.startEnvironment(config)
+  const readyMs = now() - t0
+  envDirs.push(env.dir)
+  const began: Record<string, number> = {}
+  const stopOf: Record<string, number> = {}
+  env.on((e) => {
+    if (e.type === 'stopping') began[e.service] = now()
+    if (e.type === 'stopped' && began[e.service] !== undefined) stopOf[e.service] = now() - (began[e.service] as number)
+  })
+  const t1 = now()
+  await env.stop()
+  const stopMs = now() - t1
+  await sparesSettled()
+  return { readyMs, stopMs, stopOf }
+}
+
+interface TenRun {
+  /** Each environment's own start → ready. */
+  readyEach: number[]
+  /** Start of all ten → the last one ready. */
+  allReadyMs: number
+  /** `stop()` of all ten at once → all resolved. */
+  stopAllMs: number
+}
+
+async function tenOnce(I: Rig): Promise<TenRun> {
+  const t0 = now()
+  const envs = await Promise.all(
+    Array.from({ length: 10 }, async () => {
+      const t = now()
+      const env = await I.startEnvironment(pgConfigOf(I))
+      return { env, readyMs: now() - t }
+    }),
+  )
+  const allReadyMs = now() - t0
+  for (const e of envs) envDirs.push(e.env.dir)
+  const t1 = now()
+  await Promise.all(envs.map((e) => e.env.stop()))
+  const stopAllMs = now() - t1
+  await sparesSettled()
+  return { readyEach: envs.map((e) => e.readyMs), allReadyMs, stopAllMs }
+}
+
+/** Time of one spare copy made in the background (the work moved off the path to ready). */
+async function spareCopyOnce(I: Rig): Promise<number> {
+  const env = await I.startEnvironment(pgConfigOf(I))
+  envDirs.push(env.dir)
+  const t = now()
+  await sparesSettled()
+  const copyMs = now() - t
+  await env.stop()
+  return copyMs
+}
+
+interface AbSide {
+  pg: AbRun[]
+  env: AbRun[]
+  ten: TenRun[]
+}
+
+async function beforeAfter(baseDir: string, runs: number, tenRuns: number): Promise<{ commit: string; base: AbSide; after: AbSide; spareCopy: Summary }> {
+  const base = (await import(pathToFileURL(path.resolve(baseDir, 'src/index.ts')).href)) as Rig
+  const after = (await import('../src/index.ts')) as Rig
+  const commit = (await exec('git', ['rev-parse', '--short', 'HEAD'], { cwd: baseDir }).catch(() => '?')).trim()
+  const sides = { base: { pg: [], env: [], ten: [] } as AbSide, after: { pg: [], env: [], ten: [] } as AbSide }
+  // Warm-up of each side (modules, driver, the spare of this one).
+  for (const I of [base, after]) {
+    await abOnce(I, pgConfigOf(I))
+    await abOnce(I, envConfigOf(I))
+  }
+  const order = (i: number): ('base' | 'after')[] => (i % 2 ? ['after', 'base'] : ['base', 'after'])
+  for (let i = 0; i < runs; i++) {
+    for (const side of order(i)) {
+      const I = side === 'base' ? base : after
+      sides[side].pg.push(await abOnce(I, pgConfigOf(I)))
+      sides[side].env.push(await abOnce(I, envConfigOf(I)))
+    }
+    const b = sides.base
+    const a = sides.after
+    log(`before/after ${i + 1}/${runs}: postgres ${ms(b.pg.at(-1)?.readyMs ?? 0)} → ${ms(a.pg.at(-1)?.readyMs ?? 0)}, stop ${ms(b.pg.at(-1)?.stopMs ?? 0)} → ${ms(a.pg.at(-1)?.stopMs ?? 0)}; environment stop ${ms(b.env.at(-1)?.stopMs ?? 0)} → ${ms(a.env.at(-1)?.stopMs ?? 0)}`)
+  }
+  for (let i = 0; i < tenRuns; i++) {
+    for (const side of order(i)) sides[side].ten.push(await tenOnce(side === 'base' ? base : after))
+    log(`ten environments ${i + 1}/${tenRuns}: all ready ${ms(sides.base.ten.at(-1)?.allReadyMs ?? 0)} → ${ms(sides.after.ten.at(-1)?.allReadyMs ?? 0)}`)
+  }
+  const copies: number[] = []
+  for (let i = 0; i < 5; i++) copies.push(await spareCopyOnce(after))
+  return { commit, base: sides.base, after: sides.after, spareCopy: summarize(copies) }
+}
+
+function summarizeSide(side: AbSide) {
+  const services = ['db', 'cache', 'api', 'web']
+  return {
+    postgresReady: summarize(side.pg.map((r) => r.readyMs)),
+    postgresStop: summarize(side.pg.map((r) => r.stopMs)),
+    environmentReady: summarize(side.env.map((r) => r.readyMs)),
+    environmentStop: summarize(side.env.map((r) => r.stopMs)),
+    serviceStop: Object.fromEntries(services.map((s) => [s, summarize(side.env.map((r) => r.stopOf[s] ?? Number.NaN).filter((x) => !Number.isNaN(x)))])) as Record<string, Summary>,
+    tenReadyEach: summarize(side.ten.flatMap((r) => r.readyEach)),
+    tenAllReady: summarize(side.ten.map((r) => r.allReadyMs)),
+    tenStopAll: summarize(side.ten.map((r) => r.stopAllMs)),
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
 // Output
+
+type SideSummary = ReturnType<typeof summarizeSide>
+
+function beforeAfterMd(r: { baseCommit: string; runs: number; tenRuns: number; before: SideSummary; after: SideSummary; spareCopy: Summary }): string {
+  const { before: b, after: a } = r
+  const ratio = (x: Summary, y: Summary): string => `${round(y.median / x.median, 2)}×`
+  const row = (what: string, x: Summary, y: Summary, target = '—'): string =>
+    `| ${what} | ${ms(x.median)} (${ms(x.p90)}) | ${ms(y.median)} (${ms(y.p90)}) | ${ratio(x, y)} | ${target} |`
+  const verdict = (y: Summary, limit: number): string => `≤ ${limit} ms: **${y.median <= limit ? 'pass' : 'MISS'}**`
+  return `
+### Before / after: start and stop (\`--base\`)
+
+The engine of commit \`${r.baseCommit}\` (before) and of this checkout (after), in this process, ${r.runs} rounds alternating which goes first, then ${r.tenRuns} rounds of ten environments started at once. After each start and stop, this checkout's background copy of the next spare data dir is let finish before the next measurement (as between two test runs; one copy takes ${ms(r.spareCopy.median)}, off the path to ready). Medians (p90).
+
+| figure | before | after | after / before | target |
+|---|---|---|---|---|
+${row('`postgres()` ready, warm', b.postgresReady, a.postgresReady, verdict(a.postgresReady, TARGETS.postgresReadyFloorMs))}
+${row('`postgres()` stop', b.postgresStop, a.postgresStop)}
+${row('Postgres + Redis + 2 `command()` ready', b.environmentReady, a.environmentReady)}
+${row('Postgres + Redis + 2 `command()` stop', b.environmentStop, a.environmentStop, verdict(a.environmentStop, TARGETS.environmentStopMs))}
+${Object.keys(a.serviceStop)
+  .map((k) => row(`… of which \`${k}\` (stopping → stopped)`, b.serviceStop[k] as Summary, a.serviceStop[k] as Summary))
+  .join('\n')}
+${row('10 `postgres()` environments at once: each ready', b.tenReadyEach, a.tenReadyEach)}
+${row('… all ten ready', b.tenAllReady, a.tenAllReady)}
+${row('… all ten stopped (at once)', b.tenStopAll, a.tenStopAll)}
+`
+}
 
 function writeResultsMd(section: string): void {
   writeResultsSection('engine', section)
@@ -498,12 +678,18 @@ async function main(): Promise<void> {
   }
   log('breakdown…')
   const bd = await breakdown(p, breakdownRuns)
+  const abRuns = Number(args['ab-runs'])
+  const tenRuns = Number(args['ten-runs'])
+  const ab = args.base ? await beforeAfter(args.base, abRuns, tenRuns) : undefined
 
   // Nothing of ours may be left running.
   // Servers run with their instance dir on the command line: those are certainly ours and are
   // killed; anything else that matches is only reported.
   const ours = [...envDirs, ...naiveDirs]
-  const leftovers = processesMatching([...ours, path.join(FIXTURES, 'api.ts'), path.join(FIXTURES, 'web.ts')])
+  const needles = [...ours, path.join(FIXTURES, 'api.ts'), path.join(FIXTURES, 'web.ts')]
+  // A watchdog released by the last stop exits on its own a moment later (seconds on a loaded machine).
+  for (const deadline = now() + 5000; processesMatching(needles).length > 0 && now() < deadline; ) await new Promise((r) => setTimeout(r, 50))
+  const leftovers = processesMatching(needles)
   for (const l of leftovers) {
     log(`LEFTOVER process ${l.pid}: ${l.cmd}`)
     if (!ours.some((d) => l.cmd.includes(d))) continue
@@ -583,6 +769,7 @@ async function main(): Promise<void> {
       environment: { ready: envReady, stop: summarize(envRuns.map((r) => r.stopMs)), services: envServices },
     },
     breakdown: bd,
+    beforeAfter: ab ? { baseCommit: ab.commit, runs: abRuns, tenRuns, before: summarizeSide(ab.base), after: summarizeSide(ab.after), spareCopy: ab.spareCopy } : undefined,
     leftovers: leftovers.length,
   }
 
@@ -609,7 +796,7 @@ ${result.date.slice(0, 10)}, commit \`${gitCommit}\`; ${result.machine.cpus} × 
 
 Where a warm \`postgres()\` start goes (medians): before the service starts (validation, stale sweep, watchdog spawn, log files) ${ms(wp.pre.median)}; preparing (free port, cache lookup, \`cp -a\` of the cached data dir, spawn) ${ms(wp.prepare.median)}; spawn → PostgreSQL logs "ready to accept connections" ${ms(f.postgresWarm.spawnToUp.median)}; that line → rig's \`select 1\` passed ${ms(f.postgresWarm.upToReady.median)} (connect, backend start, query, poll interval), after ${wp.failedProbes.median} failed probe attempts.
 
-Each step measured alone (${breakdownRuns} runs, medians): \`cp -a\` of the ${round(bd.dataDir.bytes / 2 ** 20)} MiB / ${bd.dataDir.files}-entry cached data dir into ${bd.tempRoot} ${ms(bd.copyDataDir.median)} (a bare fork+exec: ${ms(bd.spawnTrue.median)}; in-process \`fs.cpSync\` + chown instead: ${ms(bd.cpSyncThenChown.median)}); PostgreSQL spawn → "ready to accept connections" ${ms(bd.serverSpawnToLogReady.median)}, spawn → first \`select 1\` polling every 2 ms ${ms(bd.serverSpawnToQuery.median)}; SIGINT → exit ${ms(bd.serverStop.median)}; removing a data dir ${ms(bd.rmDataDir.median)}; \`node -e 0\` ${ms(bd.nodeStartup.median)}; \`postgres --version\` ${ms(bd.postgresVersionExec.median)}; the \`api\` fixture spawn → "listening" ${ms(bd.fixtureSpawnToListening.median)}.
+Each step measured alone (${breakdownRuns} runs, medians): \`cp -a\` of the ${round(bd.dataDir.bytes / 2 ** 20)} MiB / ${bd.dataDir.files}-entry cached data dir into ${bd.tempRoot} ${ms(bd.copyDataDir.median)} (a bare fork+exec: ${ms(bd.spawnTrue.median)}; in-process \`fs.cpSync\` + chown instead: ${ms(bd.cpSyncThenChown.median)}); PostgreSQL spawn → "ready to accept connections" ${ms(bd.serverSpawnToLogReady.median)}, spawn → first \`select 1\` polling every 2 ms ${ms(bd.serverSpawnToQuery.median)}; SIGINT (fast shutdown) → exit ${ms(bd.serverStop.median)}, SIGQUIT (immediate) ${ms(bd.serverStopImmediate.median)}; removing a data dir ${ms(bd.rmDataDir.median)}; \`node -e 0\` ${ms(bd.nodeStartup.median)}; \`postgres --version\` ${ms(bd.postgresVersionExec.median)}; the \`api\` fixture spawn → "listening" ${ms(bd.fixtureSpawnToListening.median)}.
 
 A warm start in a fresh Node process (what a test runner worker pays once) spends ${ms(f.postgresWarmFreshProcess.phases.prepare.median)} preparing instead of ${ms(wp.prepare.median)} (first \`postgres --version\`, first port reservation, cold code paths) and ${ms(f.postgresWarmFreshProcess.phases.readyWait.median)} from spawn to ready.
 
@@ -621,6 +808,7 @@ ${Object.entries(f.environment.services)
   .map(([k, v]) => `| ${k} | ${{ db: '—', cache: '—', api: 'db, cache', web: 'api' }[k] ?? ''} | ${ms(v.phases.pre.median)} | ${ms(v.phases.prepare.median)} | ${ms(v.spawnToUp.median)} | ${ms(v.upToReady.median)} | ${v.phases.failedProbes.median} | ${ms(v.readyAt.median)} |`)
   .join('\n')}
 `
+  const abMd = result.beforeAfter ? beforeAfterMd(result.beforeAfter) : ''
 
   log('')
   log(`postgres() warm ready      ${formatSummary(f.postgresWarm.ready)}  target ≤ ${TARGETS.postgresWarmMedianMs}: ${targets[0]?.pass ? 'pass' : 'MISS'}`)
@@ -630,12 +818,22 @@ ${Object.entries(f.environment.services)
   log(`naive tuned                ${formatSummary(f.naiveTuned.ready)}  ratio ${f.ratios.naiveTunedOverRigWarm}×`)
   log(`environment (4 services)   ${formatSummary(f.environment.ready)}  target ≤ ${TARGETS.environmentMedianMs}: ${targets[1]?.pass ? 'pass' : 'MISS'}`)
   log(`stop: postgres ${formatSummary(f.postgresWarm.stop)}; naive ${formatSummary(f.naive.stop)}; environment ${formatSummary(f.environment.stop)}`)
+  if (result.beforeAfter) {
+    const { before: b, after: a } = result.beforeAfter
+    log(`before/after (${result.beforeAfter.baseCommit} → this), medians:`)
+    log(`  postgres() ready    ${ms(b.postgresReady.median)} → ${ms(a.postgresReady.median)}  (target ≤ ${TARGETS.postgresReadyFloorMs} ms)`)
+    log(`  postgres() stop     ${ms(b.postgresStop.median)} → ${ms(a.postgresStop.median)}`)
+    log(`  4 services ready    ${ms(b.environmentReady.median)} → ${ms(a.environmentReady.median)}`)
+    log(`  4 services stop     ${ms(b.environmentStop.median)} → ${ms(a.environmentStop.median)}  (target ≤ ${TARGETS.environmentStopMs} ms)`)
+    for (const k of Object.keys(a.serviceStop)) log(`    stop ${k.padEnd(6)}      ${ms(b.serviceStop[k]?.median ?? Number.NaN)} → ${ms(a.serviceStop[k]?.median ?? Number.NaN)}`)
+    log(`  10 at once: each ready ${ms(b.tenReadyEach.median)} → ${ms(a.tenReadyEach.median)}, all ready ${ms(b.tenAllReady.median)} → ${ms(a.tenAllReady.median)}, stop all ${ms(b.tenStopAll.median)} → ${ms(a.tenStopAll.median)}`)
+  }
   log(`leftover processes: ${leftovers.length}`)
 
   if (!args['no-write']) {
     fs.mkdirSync(path.dirname(RESULTS_JSON), { recursive: true })
     fs.writeFileSync(RESULTS_JSON, `${JSON.stringify(result, null, 2)}\n`)
-    writeResultsMd(md)
+    writeResultsMd(md + abMd)
     log(`wrote ${path.relative(process.cwd(), RESULTS_JSON)} and ${path.relative(process.cwd(), RESULTS_MD)}`)
   }
   if (leftovers.length > 0) process.exitCode = 3
