@@ -1,5 +1,5 @@
 // Generates the project the plugin benchmark runs: a 20-table schema created by a one-shot
-// `command()` migration, 200 small database tests over 10 files, and two Vitest configs over
+// `command()` migration, 200 small database tests over 10 files (or another shape: setShape), and two Vitest configs over
 // the same tests: `rig` (the plugin, guard mode 'clean') and `baseline` (plain Vitest, the
 // same PostgreSQL started by `startEnvironment` in a globalSetup, and a hand-written afterEach
 // that TRUNCATEs every table).
@@ -8,8 +8,17 @@ import os from 'node:os'
 import path from 'node:path'
 
 export const TABLES = 20
-export const FILES = 10
-export const TESTS_PER_FILE = 20
+export let FILES = 10
+export let TESTS_PER_FILE = 20
+/** Number of tests the suite holds. */
+export let TESTS = FILES * TESTS_PER_FILE
+
+/** Another shape of suite (e.g. 100 files × 2 tests: where per-file costs show). */
+export function setShape(files: number, testsPerFile: number): void {
+  FILES = files
+  TESTS_PER_FILE = testsPerFile
+  TESTS = files * testsPerFile
+}
 
 const REPO = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..')
 export const tableName = (i: number): string => `t${String(i).padStart(2, '0')}`
@@ -200,7 +209,7 @@ export function generateSuite(dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rig-p
     'baseline/truncate.ts': BASELINE_TRUNCATE(tables),
     'timing-reporter.js': TIMING_REPORTER,
   }
-  for (let f = 1; f <= FILES; f++) files[`tests/f${String(f).padStart(2, '0')}.test.ts`] = testFile(f)
+  for (let f = 1; f <= FILES; f++) files[`tests/f${String(f).padStart(3, '0')}.test.ts`] = testFile(f)
   for (const [rel, text] of Object.entries(files)) {
     fs.mkdirSync(path.dirname(path.join(dir, rel)), { recursive: true })
     fs.writeFileSync(path.join(dir, rel), text)
@@ -212,6 +221,3 @@ export function generateSuite(dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rig-p
   for (const m of ['vitest', 'pg']) fs.symlinkSync(path.join(REPO, 'node_modules', m), path.join(dir, 'node_modules', m))
   return dir
 }
-
-/** Number of tests the suite holds. */
-export const TESTS = FILES * TESTS_PER_FILE

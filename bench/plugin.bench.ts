@@ -4,8 +4,11 @@
 // start the same PostgreSQL with rig's engine and run files one at a time.
 //
 //   node_modules/.bin/node bench/plugin.bench.ts [--runs 5] [--breakdown-runs 200] [--no-write] [--keep]
+//     [--files 10 --tests-per-file 20]
 //
-// Writes bench/results/plugin.json and the plugin section of bench/RESULTS.md.
+// Writes bench/results/plugin.json and the plugin section of bench/RESULTS.md; another shape
+// (e.g. --files 100 --tests-per-file 2, where per-file costs show) writes plugin-100x2.json and
+// its own section.
 // See bench/README.md for what each figure means.
 import { execFileSync, spawn } from 'node:child_process'
 import fs from 'node:fs'
@@ -19,7 +22,7 @@ import { isAlive } from '../src/env/proc.ts'
 import { openGuardSession } from '../src/runner/guard-session.ts'
 import { logOffsets, scanLogs } from '../src/runner/log-scan.ts'
 import type { ProvidedService, RigProvided } from '../src/runner/provided.ts'
-import { generateSuite, schemaSql, TABLES, tableName, TESTS } from './plugin-suite.ts'
+import { FILES, generateSuite, schemaSql, setShape, TABLES, tableName, TESTS, TESTS_PER_FILE } from './plugin-suite.ts'
 import { round, summarize, type Summary } from './lib/stats.ts'
 import { writeResultsSection } from './lib/results-md.ts'
 
@@ -27,7 +30,6 @@ const BENCH_DIR = path.dirname(fileURLToPath(import.meta.url))
 const REPO = path.resolve(BENCH_DIR, '..')
 const NODE = process.execPath
 const VITEST = path.join(REPO, 'node_modules', 'vitest', 'vitest.mjs')
-const RESULTS_JSON = path.join(BENCH_DIR, 'results', 'plugin.json')
 
 const { values: args } = parseArgs({
   options: {
@@ -35,8 +37,12 @@ const { values: args } = parseArgs({
     'breakdown-runs': { type: 'string', default: '200' },
     'no-write': { type: 'boolean', default: false },
     keep: { type: 'boolean', default: false },
+    files: { type: 'string', default: '10' },
+    'tests-per-file': { type: 'string', default: '20' },
   },
 })
+setShape(Number(args.files), Number(args['tests-per-file']))
+const SHAPE = FILES === 10 && TESTS_PER_FILE === 20 ? '' : `-${FILES}x${TESTS_PER_FILE}`
 
 type Variant = 'rig' | 'baseline'
 const log = (line: string): void => void process.stderr.write(`${line}\n`)
@@ -208,7 +214,7 @@ async function breakdown(runs: number): Promise<Record<string, Summary>> {
 // Output
 
 function writeResultsMd(section: string): void {
-  writeResultsSection('plugin', section)
+  writeResultsSection(`plugin${SHAPE}`, section)
 }
 
 /** Our own leftovers: processes whose working directory is inside the suite's dir. */
@@ -326,7 +332,7 @@ async function main(): Promise<void> {
       loadAvgBefore: loadBefore.map((x) => round(x, 2)),
       loadAvgAfter: os.loadavg().map((x) => round(x, 2)),
     },
-    suite: { tests: TESTS, files: TESTS / 20, tables: TABLES, fileParallelism: false, guardMode: 'clean', runsPerVariant: runs, warmupRunsPerVariant: 1 },
+    suite: { tests: TESTS, files: FILES, testsPerFile: TESTS_PER_FILE, tables: TABLES, fileParallelism: false, guardMode: 'clean', runsPerVariant: runs, warmupRunsPerVariant: 1 },
     rig,
     baseline: base,
     ratio,
@@ -343,7 +349,7 @@ async function main(): Promise<void> {
 
 ${result.date.slice(0, 10)}, commit \`${gitCommit}\`; ${result.machine.cpus} × ${result.machine.cpuModel}, ${result.machine.memoryGiB} GiB, Node ${result.machine.node}, PostgreSQL ${pgVersion}; load average ${result.machine.loadAvgBefore.join(' / ')} before, ${result.machine.loadAvgAfter.join(' / ')} after (other work shares this machine). ${runs} runs per variant, alternating, after one warm-up run each; total ${result.durationS} s.
 
-Suite: ${TESTS} tests in ${TESTS / 20} files over a ${TABLES}-table schema (half the tables reference another), created by a one-shot \`command()\` migration; each test inserts 1–3 rows into 1–2 tables and reads them back, cleans nothing, and asserts exact ids (so a cleanup that misses a row or a sequence fails the next test). **rig**: \`plugins: [rig({ guard: { mode: 'clean' } })]\`. **baseline**: plain Vitest, a globalSetup starting the same environment with \`startEnvironment\`, and an \`afterEach\` running one \`TRUNCATE <20 tables> RESTART IDENTITY CASCADE\`. Both with \`fileParallelism: false\` (what the plugin's default \`isolation: 'shared'\` sets), Vitest's default pool and isolation, the default reporter. Wall time is \`vitest run\` from spawn to exit.
+Suite: ${TESTS} tests in ${FILES} files over a ${TABLES}-table schema (half the tables reference another), created by a one-shot \`command()\` migration; each test inserts 1–3 rows into 1–2 tables and reads them back, cleans nothing, and asserts exact ids (so a cleanup that misses a row or a sequence fails the next test). **rig**: \`plugins: [rig({ guard: { mode: 'clean' } })]\`. **baseline**: plain Vitest, a globalSetup starting the same environment with \`startEnvironment\`, and an \`afterEach\` running one \`TRUNCATE <20 tables> RESTART IDENTITY CASCADE\`. Both with \`fileParallelism: false\` (what the plugin's default \`isolation: 'shared'\` sets), Vitest's default pool and isolation, the default reporter. Wall time is \`vitest run\` from spawn to exit.
 
 | \`vitest run\`, ${TESTS} tests | median | p90 | min | max | n |
 |---|---|---|---|---|---|
@@ -388,6 +394,7 @@ Each hook's work measured alone (${breakdownRuns} iterations in one process, sam
 | rig per file: close it | ${ms1(b.closeGuardSession!.median)} | ${ms1(b.closeGuardSession!.p90)} |
 `
   if (!args['no-write']) {
+    const RESULTS_JSON = path.join(BENCH_DIR, 'results', `plugin${SHAPE}.json`)
     fs.mkdirSync(path.dirname(RESULTS_JSON), { recursive: true })
     fs.writeFileSync(RESULTS_JSON, `${JSON.stringify(result, null, 2)}\n`)
     writeResultsMd(section)
