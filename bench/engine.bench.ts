@@ -2,13 +2,14 @@
 // the naive way (initdb + pg_ctl start -w) measured in the same run, on the same machine.
 //
 //   node bench/engine.bench.ts [--runs 15] [--cold-runs 3] [--no-write] [--strict]
-//   node bench/engine.bench.ts --base DIR [--ab-runs 15] [--ten-runs 3]   # + before/after
+//   node bench/engine.bench.ts --base DIR [--ab-runs 15] [--ten-runs 3] [--ab-only]   # + before/after
 //
 // With --base (a checkout of the commit to compare with, its node_modules linked:
 //   git worktree add --detach /tmp/base main && ln -s "$PWD/node_modules" /tmp/base/node_modules)
 // that checkout's engine runs in this process too, round by round against this one: warm
 // postgres() and the 4-service environment, each started and stopped, one at a time and ten
-// environments at once.
+// environments at once. Written to bench/results/engine-startstop.json and its own section of
+// RESULTS.md; --ab-only runs that part alone.
 //
 // Writes bench/results/engine.json and the engine section of bench/RESULTS.md.
 // See bench/README.md for what each figure means.
@@ -51,6 +52,7 @@ const { values: args } = parseArgs({
     base: { type: 'string' },
     'ab-runs': { type: 'string', default: '15' },
     'ten-runs': { type: 'string', default: '3' },
+    'ab-only': { type: 'boolean', default: false },
   },
 })
 
@@ -624,6 +626,38 @@ const cell = (s: Summary): string => `${ms(s.median)} | ${ms(s.p90)} | ${ms(s.mi
 
 // ---------------------------------------------------------------------------------------------
 
+type AbResult = NonNullable<ReturnType<typeof abResult>>
+
+function abResult(ab: Awaited<ReturnType<typeof beforeAfter>> | undefined, runs: number, tenRuns: number) {
+  return ab ? { baseCommit: ab.commit, runs, tenRuns, before: summarizeSide(ab.base), after: summarizeSide(ab.after), spareCopy: ab.spareCopy } : undefined
+}
+
+function writeStartStop(ab: AbResult, md: string, machine: object): void {
+  const file = path.join(BENCH_DIR, 'results', 'engine-startstop.json')
+  fs.writeFileSync(file, `${JSON.stringify({ benchmark: 'engine-startstop', date: new Date().toISOString(), machine, beforeAfter: ab }, null, 2)}\n`)
+  writeResultsSection('engine-startstop', md)
+  log(`wrote ${path.relative(process.cwd(), file)} and the engine-startstop section of ${path.relative(process.cwd(), RESULTS_MD)}`)
+}
+
+/** --ab-only: the before/after of start and stop, nothing else. */
+async function abOnlyMain(): Promise<void> {
+  if (!args.base) throw new Error('--ab-only needs --base DIR')
+  const loadBefore = os.loadavg()
+  const began = now()
+  const runs = Number(args['ab-runs'])
+  const tenRuns = Number(args['ten-runs'])
+  const ab = abResult(await beforeAfter(args.base, runs, tenRuns), runs, tenRuns) as AbResult
+  const gitCommit = (await exec('git', ['rev-parse', '--short', 'HEAD'], { cwd: BENCH_DIR }).catch(() => '')).trim()
+  const machine = { cpus: os.cpus().length, node: process.version, loadAvgBefore: loadBefore.map((x) => round(x, 2)), loadAvgAfter: os.loadavg().map((x) => round(x, 2)), gitCommit, durationS: round((now() - began) / 1000) }
+  const md = `## Start and stop, before / after (\`bench/engine.bench.ts --base\`)
+
+${new Date().toISOString().slice(0, 10)}, commit \`${gitCommit}\` against \`${ab.baseCommit}\`; ${machine.cpus} CPUs, Node ${machine.node}; load average ${machine.loadAvgBefore.join(' / ')} before, ${machine.loadAvgAfter.join(' / ')} after (other work shares this machine: read the ratios); total ${machine.durationS} s.
+${beforeAfterMd(ab)}`
+  const { before: b, after: a } = ab
+  log(`postgres() ready ${ms(b.postgresReady.median)} → ${ms(a.postgresReady.median)}; stop ${ms(b.postgresStop.median)} → ${ms(a.postgresStop.median)}; 4 services stop ${ms(b.environmentStop.median)} → ${ms(a.environmentStop.median)}`)
+  if (!args['no-write']) writeStartStop(ab, md, machine)
+}
+
 async function main(): Promise<void> {
   const runs = Number(args.runs)
   const coldRuns = Number(args['cold-runs'])
@@ -769,7 +803,7 @@ async function main(): Promise<void> {
       environment: { ready: envReady, stop: summarize(envRuns.map((r) => r.stopMs)), services: envServices },
     },
     breakdown: bd,
-    beforeAfter: ab ? { baseCommit: ab.commit, runs: abRuns, tenRuns, before: summarizeSide(ab.base), after: summarizeSide(ab.after), spareCopy: ab.spareCopy } : undefined,
+    beforeAfter: abResult(ab, abRuns, tenRuns),
     leftovers: leftovers.length,
   }
 
@@ -833,7 +867,8 @@ ${Object.entries(f.environment.services)
   if (!args['no-write']) {
     fs.mkdirSync(path.dirname(RESULTS_JSON), { recursive: true })
     fs.writeFileSync(RESULTS_JSON, `${JSON.stringify(result, null, 2)}\n`)
-    writeResultsMd(md + abMd)
+    writeResultsMd(md)
+    if (result.beforeAfter) writeStartStop(result.beforeAfter, `## Start and stop, before / after (\`bench/engine.bench.ts --base\`)\n\nLoad average ${result.machine.loadAvgBefore.join(' / ')} before, ${result.machine.loadAvgAfter.join(' / ')} after the whole engine run.\n${abMd}`, result.machine)
     log(`wrote ${path.relative(process.cwd(), RESULTS_JSON)} and ${path.relative(process.cwd(), RESULTS_MD)}`)
   }
   if (leftovers.length > 0) process.exitCode = 3
@@ -841,4 +876,5 @@ ${Object.entries(f.environment.services)
 }
 
 if (args.child === 'cold' || args.child === 'warm-fresh') await childMain()
+else if (args['ab-only']) await abOnlyMain()
 else await main()
