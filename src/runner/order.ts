@@ -73,6 +73,12 @@ export interface ReplayCommand {
   testFlag: string
   /** How a shard is written (`--shard=1/3`), when the runner shards. */
   shardFlag?: string
+  /** The command carries the seed itself (Jest's `--seed`, node's `--test-random-seed`): no `RIG_SEED=`. */
+  seedInCommand?: boolean
+  /** How the runner joins describe names and the test's when it matches `testFlag` (Jest and node:test: a space); full names use ` > `. */
+  nameSeparator?: string
+  /** Files come after every option (node: what follows the first file is not read as an option). */
+  filesLast?: boolean
 }
 
 /**
@@ -94,8 +100,10 @@ export function keptArgs(argv: readonly string[], names: readonly string[]): str
 /** The command that replays `files` in this order with `seed`, optionally one test only. */
 export function reproCommand(seed: number, files: readonly string[], root: string, replay: ReplayCommand, options: { test?: string; shard?: string } = {}): string {
   const rel = files.map((f) => shellQuote(path.relative(root, f) || f))
-  const parts = [`RIG_SEED=${seed}`, ...replay.command.map((a, i) => (i === 0 ? a : shellQuote(a))), ...rel]
-  if (options.test) parts.push(replay.testFlag, shellQuote(`^${options.test.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`))
+  const parts = [...(replay.seedInCommand ? [] : [`RIG_SEED=${seed}`]), ...replay.command.map((a, i) => (i === 0 ? a : shellQuote(a))), ...(replay.filesLast ? [] : rel)]
+  const test = options.test !== undefined && replay.nameSeparator !== undefined ? options.test.split(' > ').join(replay.nameSeparator) : options.test
+  if (test) parts.push(replay.testFlag, shellQuote(`^${test.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`))
   if (options.shard && replay.shardFlag) parts.push(`${replay.shardFlag}=${options.shard}`)
+  if (replay.filesLast) parts.push(...rel)
   return parts.join(' ')
 }
