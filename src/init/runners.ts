@@ -48,8 +48,15 @@ function jestLines(esm: boolean): string[] {
   return [
     'spread rig\'s preset into jest.config.js (your own options after it):',
     ...(esm ? ["  import { rig } from 'testrig/jest'", '  export default { ...rig.preset() }'] : ["  const { rig } = require('testrig/jest')", '  module.exports = { ...rig.preset() }']),
+    'install its test environment if you do not have it:',
+    '  npm install --save-dev jest-environment-node',
+    `testrig is ES modules: Jest runs ${esm ? 'test files' : 'test files (name them .mjs)'} that import it with Node's VM modules:`,
+    `  ${JEST_COMMAND}`,
   ]
 }
+
+/** How Jest runs ES module tests. */
+const JEST_COMMAND = 'NODE_OPTIONS=--experimental-vm-modules npx jest'
 
 /** node:test: a global setup module, rig's reporter, and rig imported by each test file (docs/node-test.md). */
 function nodeTestLines(esm: boolean): string[] {
@@ -68,6 +75,6 @@ function nodeTestLines(esm: boolean): string[] {
 /** Every runner, in detection order. */
 export const RUNNERS: readonly Runner[] = [
   { name: 'vitest', detect: (f) => f.deps.has('vitest'), testCommand: 'npx vitest run', join: joinVitest },
-  { name: 'jest', detect: (f) => f.deps.has('jest'), testCommand: 'npx jest', join: (f) => ({ instructions: jestLines(f.esm) }) },
+  { name: 'jest', detect: (f) => f.deps.has('jest'), testCommand: JEST_COMMAND, join: (f) => ({ instructions: jestLines(f.esm) }) },
   { name: 'node-test', detect: (f) => /\bnode\b[^&|;]*--test\b/.test(f.scripts.test ?? ''), testCommand: 'npm test', join: (f) => ({ instructions: nodeTestLines(f.esm) }) },
 ]

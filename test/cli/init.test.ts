@@ -86,7 +86,8 @@ describe('rig init', () => {
     expect(j.code, j.stderr).toBe(0)
     // CommonJS (no "type": "module"): the Jest config requires rig's preset.
     expect(j.stdout).toContain("  const { rig } = require('testrig/jest')\n  module.exports = { ...rig.preset() }")
-    expect(j.stdout).toMatch(/ {2}npx jest\s+run your tests through rig/)
+    expect(j.stdout).toContain('  npm install --save-dev jest-environment-node')
+    expect(j.stdout).toMatch(/ {2}NODE_OPTIONS=--experimental-vm-modules npx jest\s+run your tests through rig/)
     expect(j.stdout).toContain('npm install --save-dev pg')
     expect(fs.readdirSync(jest).sort()).toEqual(['.gitignore', 'node_modules', 'package.json', 'rig.config.mts'])
     const loads = JSON.parse((await p.rig(['doctor', '--json'])).stdout) as { checks: { what: string; ok: boolean }[] }

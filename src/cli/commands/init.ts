@@ -55,6 +55,6 @@ export async function init({ values, out }: CommandContext): Promise<number> {
   if (plan.missingDrivers.length > 0) out.print(`${out.s.yellow('!')} rig talks to these services through ${plan.missingDrivers.join(' and ')}: npm install --save-dev ${plan.missingDrivers.join(' ')}`)
 
   const test = runner ? runner.testCommand : 'npx rig run -- npm test'
-  out.print(`\nNext:\n  ${'npx rig up'.padEnd(24)}start the services; Ctrl-C stops them\n  ${test.padEnd(24)}${runner ? 'run your tests through rig' : 'run your tests against a fresh environment'}`)
+  out.print(`\nNext:\n  ${'npx rig up'.padEnd(23)} start the services; Ctrl-C stops them\n  ${test.padEnd(23)} ${runner ? 'run your tests through rig' : 'run your tests against a fresh environment'}`)
   return 0
 }
