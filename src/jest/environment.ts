@@ -4,9 +4,9 @@
 // check always comes after the user's cleanup.
 import path from 'node:path'
 import { TestEnvironment as NodeEnvironment } from 'jest-environment-node'
-import { readRun, recordTest, type RunHandoff } from '../runner/handoff.ts'
+import { bindToRun, recordTest, type RunHandoff } from '../runner/handoff.ts'
 import { openTestSession, type TestSession } from '../runner/test-session.ts'
-import { allowLeak, bindWorker, expectLog, exportWorkerVars, service, services, useFixture } from '../runner/worker.ts'
+import { allowLeak, expectLog, service, services, useFixture } from '../runner/worker.ts'
 import { RigError } from '../errors.ts'
 import { HELPERS, type RigJestHelpers } from './index.ts'
 
@@ -40,27 +40,14 @@ function failure(message: string): Error {
 
 const MISSING = "testrig services are not available in this test: rig.preset()'s globalSetup did not run (spread rig.preset() from testrig/jest into jest.config, see docs/jest.md)"
 
-/** Binds the core to this worker once, and exports the services' variables before the environment copies process.env. */
-function prepare(): RunHandoff | undefined {
-  const run = readRun()
-  bindWorker({
-    provided() {
-      if (!run) throw new RigError('RIG_ADAPTER_MISSING', MISSING)
-      return run.provided
-    },
-    workerId: () => Number(process.env.JEST_WORKER_ID) || 1,
-  })
-  if (run) exportWorkerVars(run.provided)
-  return run
-}
-
 export default class RigEnvironment extends NodeEnvironment {
   private readonly run: RunHandoff | undefined
   private readonly testPath: string
   private session: TestSession | undefined
 
   constructor(...args: ConstructorParameters<typeof NodeEnvironment>) {
-    const run = prepare()
+    // Before Jest's environment copies process.env for the test: the services' variables.
+    const run = bindToRun(MISSING, () => Number(process.env.JEST_WORKER_ID) || 1)
     super(...args)
     this.run = run
     this.testPath = args[1].testPath

@@ -4,10 +4,9 @@
 // `rigGlobalSetup()` (testrig/node-test/global-setup) published before the files started.
 import path from 'node:path'
 import { after, beforeEach, type TestContext } from 'node:test'
-import { RigError } from '../errors.ts'
-import { readRun, recordTest, type RunHandoff } from '../runner/handoff.ts'
+import { bindToRun, recordTest } from '../runner/handoff.ts'
 import { openTestSession, type TestSession } from '../runner/test-session.ts'
-import { allowLeak, bindWorker, expectLog, exportWorkerVars, rigProvided, service, services, useFixture } from '../runner/worker.ts'
+import { allowLeak, expectLog, rigProvided, service, services, useFixture } from '../runner/worker.ts'
 
 export type { RigRunnerOptions } from '../runner/options.ts'
 export type { TestService } from '../runner/worker.ts'
@@ -38,16 +37,9 @@ type AfterHook = Parameters<TestContext['after']>[0]
  * `afterEach`, and the test's other `after` hooks (registered later, in the test) are run by it
  * first.
  */
-function register(run: RunHandoff | undefined): void {
-  bindWorker({
-    provided() {
-      if (!run) throw new RigError('RIG_ADAPTER_MISSING', MISSING)
-      return run.provided
-    },
-    // node:test numbers the processes that run files from 1 (NODE_TEST_WORKER_ID).
-    workerId: () => Number(process.env.NODE_TEST_WORKER_ID) || 1,
-  })
-  if (run) exportWorkerVars(run.provided)
+function register(): void {
+  // node:test numbers the processes that run files from 1 (NODE_TEST_WORKER_ID).
+  const run = bindToRun(MISSING, () => Number(process.env.NODE_TEST_WORKER_ID) || 1)
   let session: Promise<TestSession> | undefined
   beforeEach(async (ctx) => {
     // A test's context (beforeEach runs for tests only); `passed` is missing from @types/node.
@@ -92,5 +84,5 @@ const KEY = Symbol.for('testrig.node-test')
 const g = globalThis as { [KEY]?: boolean }
 if (!g[KEY]) {
   g[KEY] = true
-  register(readRun())
+  register()
 }

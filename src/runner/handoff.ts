@@ -9,6 +9,8 @@ import path from 'node:path'
 import type { TimelineEntry } from '../report/model.ts'
 import type { RigProvided } from './provided.ts'
 import type { TestMeta } from './test-meta.ts'
+import { bindWorker, exportWorkerVars } from './worker.ts'
+import { RigError } from '../errors.ts'
 
 /** The environment variable that carries the run to workers. */
 export const RUN_VAR = 'RIG_RUN'
@@ -92,4 +94,22 @@ export function resultKey(file: string, name: string): string {
 /** Removes a run's results dir. */
 export function removeResults(run: RunHandoff): void {
   fs.rmSync(run.resultsDir, { recursive: true, force: true })
+}
+
+/**
+ * A worker's side of the handoff: binds the core to the published run (a test then fails with
+ * `missing`, which says how to set the adapter up, when there is none) and exports the
+ * services' variables. `workerId`: the runner's number of this worker, from 1.
+ */
+export function bindToRun(missing: string, workerId: () => number): RunHandoff | undefined {
+  const run = readRun()
+  bindWorker({
+    provided() {
+      if (!run) throw new RigError('RIG_ADAPTER_MISSING', missing)
+      return run.provided
+    },
+    workerId,
+  })
+  if (run) exportWorkerVars(run.provided)
+  return run
 }

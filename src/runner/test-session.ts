@@ -81,6 +81,11 @@ export async function openTestSession(provided: RigProvided): Promise<TestSessio
         const s = provided.services[n]
         problems.push(`service "${n}" died during this test. Last log lines:\n${logTail(s?.logFile ?? '', 20).map((l) => `    ${l}`).join('\n')}`)
       }
+      // The environment's host process (the runner's main process, or rig up's) writes each
+      // service's output to its log file as it reads it. One request to it, answered once it
+      // has read what was already in its pipes: a line a service wrote during the test is in
+      // the file before the scan, however loaded the machine.
+      if (provided.controlSocket && list.some((s) => s.errorPatterns.length > 0)) await controlRequest(provided.controlSocket, 'GET', '/status', 5000).catch(() => undefined)
       const logErrors = scanLogs(list, offsets, current.expectedLogs)
       const unexpected = logErrors.filter((e) => !e.expected)
       if (unexpected.length > 0 && provided.logs.failOnError) {

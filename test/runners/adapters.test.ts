@@ -61,17 +61,31 @@ describe.each(['jest', 'node-test'] as const)('%s adapter', (runner) => {
   }, 240_000)
 })
 
+/** A PostgreSQL whose table a one-shot task creates. */
+const MIGRATED_DB = `import { defineConfig, postgres, command } from 'testrig'
+export default defineConfig({
+  services: {
+    db: postgres(),
+    migrate: command({ run: 'node migrate.mjs', oneShot: true, dependsOn: ['db'], env: ({ db }) => ({ DATABASE_URL: db!.url }) }),
+  },
+})
+`
+
 describe.each(['jest', 'node-test'] as const)('%s adapter, isolation: database', (runner) => {
   test('files run in parallel workers, each on its own copy of the database; a leak is still blamed on its test', async () => {
-    const p = project(runner, "{ isolation: 'database' }")
-    const d = runner === 'jest' ? "import { test } from '@jest/globals'\nimport 'testrig/jest'\n" : "import { test } from 'node:test'\nimport 'testrig/node-test'\n"
+    // No app: copying the database ends the other sessions on it (the shop's app would die).
+    const p = runnerProject(runner, { rigOptions: "{ isolation: 'database' }", config: MIGRATED_DB })
+    projects.push(p)
+    p.write('migrate.mjs', "import pg from 'pg'\nconst c = new pg.Client(process.env.DATABASE_URL)\nawait c.connect()\nawait c.query('CREATE TABLE items (id serial PRIMARY KEY, name text NOT NULL)')\nawait c.end()\n")
+    // node:test: rig's hooks from --import, for every file, none of which imports rig.
+    const d = runner === 'jest' ? "import { test } from '@jest/globals'\n" : "import { test } from 'node:test'\n"
     for (const f of ['a', 'b', 'c']) {
       p.write(
         `test/${f}.test.js`,
         `${d}import fs from 'node:fs'\nimport pg from 'pg'\n\ntest('leaks in ${f}', async () => {\n  const c = new pg.Client(process.env.RIG_DB_URL)\n  await c.connect()\n  const { rows } = await c.query("INSERT INTO items (name) VALUES ('${f}') RETURNING current_database() AS db")\n  await c.end()\n  fs.writeFileSync('db-${f}.txt', rows[0].db)\n  await new Promise((r) => setTimeout(r, 1000))\n})\n`,
       )
     }
-    const r = await runSuite(p, runner, runner === 'jest' ? ['--maxWorkers=2'] : ['--test-concurrency=2'])
+    const r = await runSuite(p, runner, runner === 'jest' ? ['--maxWorkers=2'] : ['--test-concurrency=2', '--import=testrig/node-test'])
     expect(r.code, r.output).toBe(1)
     const report = readReport(p)
     expect(report.tests.map((t) => [t.name, t.status, t.leaks])).toEqual(
