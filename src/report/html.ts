@@ -44,7 +44,14 @@ function header(r: RunReport): string {
 function files(r: RunReport): string {
   if (r.files.length === 0) return ''
   const items = r.files.map((f) => `<li class="mono">${h(f)}</li>`).join('')
-  return `<section class="card" id="files" data-testid="files"><details><summary><h2>Files in run order (${r.files.length})</h2></summary><ol>${items}</ol></details></section>`
+  return `<section class="card" id="files" data-testid="files"><details><summary><h2>Files in run order (${r.files.length})</h2></summary><ol>${items}</ol></details></section>${shards(r)}`
+}
+
+/** A merged report's shards (`rig report merge`): each one's duration, files and counts. */
+function shards(r: RunReport): string {
+  if (!r.shards?.length) return ''
+  const rows = r.shards.map((s) => `<tr><td>${s.index ? `${s.index}/${s.count}` : '—'}</td><td>${formatDuration(s.durationMs)}</td><td>${s.files.length}</td><td>${s.summary.passed}</td><td>${s.summary.failed}</td></tr>`).join('')
+  return `<section class="card" id="shards" data-testid="shards"><h2>Shards (${r.shards.length})</h2><table><thead><tr><th>shard</th><th>duration</th><th>files</th><th>passed</th><th>failed</th></tr></thead><tbody>${rows}</tbody></table></section>`
 }
 
 const cspHash = (code: string): string => `'sha256-${createHash('sha256').update(code).digest('base64')}'`

@@ -45,6 +45,8 @@ export interface TestEntry {
   repro?: string
   /** The worker slot (Vitest's pool id) it ran in: tests of one slot share its stores. */
   worker?: number
+  /** Services that wrote to their log during the test (what it made them do), for `rig matrix`. */
+  touched?: string[]
 }
 
 /** One service in the start-up timeline. */
@@ -63,6 +65,17 @@ export interface TimelineEntry {
   logFile?: string
 }
 
+/** One shard's part of a merged report. */
+export interface ShardPart {
+  /** 1-based; 0 when the report did not say. */
+  index: number
+  count: number
+  startedAt: string
+  durationMs: number
+  files: string[]
+  summary: RunReport['summary']
+}
+
 /** The whole report. */
 export interface RunReport {
   /** Report format version. */
@@ -74,7 +87,13 @@ export interface RunReport {
   files: string[]
   /** Command that replays the whole run in the same order. */
   repro: string
+  /** The variant of rig.config.ts this run used (`RIG_VARIANT`, `rig({ variant })`). */
+  variant?: string
   summary: { passed: number; failed: number; skipped: number; leaks: number; logErrors: number }
+  /** The shard this run was (`--shard`, RIG_SHARD, CI variables): its `files` are the shard's. */
+  shard?: { index: number; count: number }
+  /** A report merged from shards (`rig report merge`): each one's part. */
+  shards?: ShardPart[]
   /** Set when the run was interrupted (Ctrl-C): the report holds the tests that finished. */
   interrupted?: boolean
   environment: { startMs: number; attached: boolean; services: TimelineEntry[] }

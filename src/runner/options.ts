@@ -75,6 +75,17 @@ export interface RigRunnerOptions {
     /** A fixed seed; `RIG_SEED` wins. */
     seed?: number
   }
+  /**
+   * This machine's shard, `'i/N'`, balanced on earlier timings (see `timings`). Without it:
+   * the runner's own flag (Vitest's `--shard`), else `RIG_SHARD`, else the CI's parallel-job
+   * variables (CircleCI, GitLab, Buildkite). `false`: never shard from the environment.
+   */
+  shard?: string | false
+  /**
+   * Earlier durations for balancing shards: a timings file (`rig report merge --timings`) or a
+   * report.json. @default 'rig-timings.json' when present, else the last report
+   */
+  timings?: string
   report?: {
     /** @default 'rig-report' */
     dir?: string
@@ -100,6 +111,8 @@ export type ResolvedRunnerOptions = {
   guard: { mode: GuardMode; strategy: RestoreStrategy; exclude: string[]; services: string[] | undefined; allowCleaning: string[]; keepOnFailure: false | { max: number }; settle: SettleConfig }
   logs: { failOnError: boolean; patterns: Record<string, (string | RegExp)[]>; ignore: string[] }
   order: { shuffle: boolean; seed: number | undefined }
+  shard: string | false | undefined
+  timings: string | undefined
   report: { dir: string; enabled: boolean }
 }
 
@@ -119,6 +132,8 @@ export function resolveOptions(o: RigRunnerOptions = {}): ResolvedRunnerOptions 
     guard: { mode: o.guard?.mode ?? 'fail', strategy: o.guard?.strategy ?? 'auto', exclude: o.guard?.exclude ?? [], services: o.guard?.services, allowCleaning: o.guard?.allowCleaning ?? [], keepOnFailure: keepOption(o.guard?.keepOnFailure), settle: settleConfig(o.guard?.settle) },
     logs: { failOnError: o.logs?.failOnError ?? true, patterns: o.logs?.patterns ?? {}, ignore: o.logs?.ignore ?? [] },
     order: { shuffle: o.order?.shuffle ?? true, seed: o.order?.seed },
+    shard: o.shard,
+    timings: o.timings,
     // RIG_REPORT_DIR: where a run started by rig (bisect) writes, so it never replaces the user's report.
     report: { dir: process.env.RIG_REPORT_DIR || (o.report?.dir ?? 'rig-report'), enabled: o.report?.enabled ?? true },
   }

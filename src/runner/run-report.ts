@@ -17,8 +17,8 @@ export interface CollectorInit {
   session: { timeline: TimelineEntry[]; startMs: number; attached: boolean }
   /** The runner's command line for replays. */
   replay: ReplayCommand
-  /** The shard of this run (`1/3`), kept in replay commands. */
-  shard?: string
+  /** The shard of this run: recorded in the report; replay commands name its exact files instead. */
+  shard?: { index: number; count: number }
 }
 
 /** One finished test, as the runner reports it. */
@@ -48,7 +48,7 @@ export class RunCollector {
   }
 
   private repro(files: readonly string[], test?: string): string {
-    return reproCommand(this.init.seed, files, this.init.root, this.init.replay, { ...(test !== undefined ? { test } : {}), ...(this.init.shard ? { shard: this.init.shard } : {}) })
+    return reproCommand(this.init.seed, files, this.init.root, this.init.replay, test !== undefined ? { test } : {})
   }
 
   /** A test file (absolute path) started. */
@@ -111,6 +111,7 @@ export class RunCollector {
         leaks: this.tests.filter((t) => t.leaks.length > 0).length,
         logErrors: this.tests.reduce((n, t) => n + t.logErrors.filter((e) => !e.expected).length, 0),
       },
+      ...(this.init.shard ? { shard: this.init.shard } : {}),
       ...(interrupted ? { interrupted: true } : {}),
       environment: { startMs: Math.round(this.init.session.startMs), attached: this.init.session.attached, services: this.init.session.timeline },
       tests: this.tests,

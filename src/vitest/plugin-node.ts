@@ -10,6 +10,7 @@ import { keptArgs, reproCommand, resolveSeed, type ReplayCommand } from '../runn
 import { openRun, type RunSession } from '../runner/run-session.ts'
 import { RigReporter } from './reporter.ts'
 import { createSequencer } from './sequencer.ts'
+import { parseShard, shardFromEnv } from '../shard/shard-spec.ts'
 
 const SETUP = moduleFile(import.meta.url, './setup.ts')
 
@@ -25,9 +26,12 @@ export function configHook(config: UserConfig & { test?: { shard?: unknown } }, 
   // rig's setup file goes first: its per-test hook is then the outermost one (see setup.ts).
   const test = ((config as { test?: { setupFiles?: string | string[] } }).test ??= {})
   test.setupFiles = [SETUP, ...[test.setupFiles ?? []].flat().filter((f) => f !== SETUP)]
+  // Vitest's own --shard wins; else the option, RIG_SHARD or the CI's variables.
+  const shard = config.test?.shard || shardArg() !== undefined ? undefined : typeof o.shard === 'string' ? parseShard(o.shard, 'rig({ shard })') : o.shard === false ? undefined : shardFromEnv()
   return {
     test: {
-      sequence: { sequencer: createSequencer(state.seed, o.order.shuffle), shuffle: { files: false, tests: o.order.shuffle }, seed: state.seed },
+      sequence: { sequencer: createSequencer(state.seed, o.order.shuffle, { ...(o.timings ? { timings: o.timings } : {}), reportDir: o.report.dir }), shuffle: { files: false, tests: o.order.shuffle }, seed: state.seed },
+      ...(shard ? { shard: `${shard.index}/${shard.count}` } : {}),
       // One environment shared by all files: run them one at a time so each leak and each
       // log error is attributed to the test that caused it.
       ...(o.isolation === 'shared' ? { fileParallelism: false } : {}),
@@ -66,14 +70,14 @@ export async function configureHook(ctx: { vitest: Vitest; project: TestProject 
   if (!first) return
   const replay = vitestReplay()
   process.stderr.write(`rig: seed ${state.seed} (replay this order: ${reproCommand(state.seed, [], vitest.config.root, replay)})\n`)
-  const shard = shardArg()
+  const shard = vitest.config.shard
   const reporter = new RigReporter({
     seed: state.seed,
     root: vitest.config.root,
     options: o,
     session: { timeline: session.timeline, startMs: session.startMs, attached: session.attached },
     replay,
-    ...(shard !== undefined ? { shard } : {}),
+    ...(shard ? { shard: { index: shard.index, count: shard.count } } : {}),
   })
   ;(vitest.config.reporters as unknown[]).push(reporter)
   vitest.onClose(() => session.close())

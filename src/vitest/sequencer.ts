@@ -2,9 +2,16 @@ import type { TestSequencer, TestSpecification, Vitest } from 'vitest/node'
 import path from 'node:path'
 import { orderFiles } from '../runner/order.ts'
 import { testSelection } from './selection.ts'
+import { selectShard } from '../shard/select-shard.ts'
+
+/** How shards are cut: where earlier timings are (see `selectShard`). */
+export interface ShardOptions {
+  timings?: string
+  reportDir: string
+}
 
 /** A Vitest sequencer over the core's file order (seeded hash, `RIG_ORDER`); `shuffle: false` keeps path order. */
-export function createSequencer(seed: number, shuffle: boolean): new (ctx: Vitest) => TestSequencer {
+export function createSequencer(seed: number, shuffle: boolean, shards: ShardOptions = { reportDir: 'rig-report' }): new (ctx: Vitest) => TestSequencer {
   return class RigSequencer implements TestSequencer {
     private readonly ctx: Vitest
     constructor(ctx: Vitest) {
@@ -13,10 +20,13 @@ export function createSequencer(seed: number, shuffle: boolean): new (ctx: Vites
     shard(files: TestSpecification[]): TestSpecification[] {
       const shard = this.ctx.config.shard
       if (!shard) return files
-      // Shards are cut from a seed-independent order so a file stays in its shard across seeds.
-      const sorted = [...files].sort((a, b) => a.moduleId.localeCompare(b.moduleId))
-      const size = Math.ceil(sorted.length / shard.count)
-      return sorted.slice((shard.index - 1) * size, shard.index * size)
+      // Balanced on earlier timings, independent of the seed: a file stays in its shard across seeds.
+      const root = this.ctx.config.root
+      const rel = (f: TestSpecification): string => path.relative(root, f.moduleId)
+      const picked = selectShard(root, [...new Set(files.map(rel))], shard, shards)
+      process.stderr.write(`rig: ${picked.line}\n`)
+      const chosen = new Set(picked.files)
+      return files.filter((f) => chosen.has(rel(f)))
     }
     sort(files: TestSpecification[]): TestSpecification[] {
       const root = this.ctx.config.root

@@ -156,6 +156,23 @@ export const COMMANDS: readonly CommandSpec[] = [
     load: async () => (await import('./bisect.ts')).bisectCommand,
   },
   {
+    name: 'report',
+    summary: "merge the reports of a suite's shards into one (JSON, JUnit, HTML) and keep their timings",
+    usage: 'rig report merge DIR|FILE... [--out DIR] [--timings FILE] [--json]',
+    details:
+      'Reads each shard\'s report.json (a rig-report directory or the file), joins their tests and files in shard\n' +
+      'order and writes report.json, junit.xml and index.html to --out, with each shard\'s duration and counts.\n' +
+      '--timings writes the per-file durations (rig-timings.json) that the next run balances its shards on.\n' +
+      'Exit codes: 0 every test passed, 1 a test failed in some shard, 2 unreadable report, a shard given twice.',
+    options: {
+      out: { type: 'string', short: 'o', value: 'DIR', description: 'where to write the merged report (default rig-report)' },
+      timings: { type: 'string', value: 'FILE', description: 'also write the per-file timings, e.g. rig-timings.json' },
+      ...json('print {"report", "summary", "shards"} as JSON'),
+    },
+    positionals: true,
+    load: async () => (await import('./report.ts')).report,
+  },
+  {
     name: 'check',
     summary: 'run the health checks (checks/**/*.check.ts) in parallel and report',
     usage: 'rig check [--tag TAG] [--target NAME] [--format pretty|json|junit|tap] [--concurrency N]',
