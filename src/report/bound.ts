@@ -1,9 +1,8 @@
-// Keeps a report's size bounded when most of a large suite fails: the leak message a test's
-// error repeats is said once (its leaks hold it, as its log errors hold the lines the log
-// scan's message quotes), a message many tests share is kept by the
-// first and referenced by the others, and log excerpts, long lines and long leak lists are cut
-// with a note of what was cut and where the whole log is. report.json, junit.xml and
-// index.html are all written from the bounded report.
+// Keeps a report's size bounded when most of a large suite fails: a message many tests share
+// is kept by the first and referenced by the others, and log excerpts, long lines and long leak
+// lists are cut with a note of what was cut and where the whole log is. report.json, junit.xml
+// and index.html are all written from the bounded report. The page also leaves out of a test's
+// errors what its leaks and log errors show just below (errorForPage).
 import type { LeakEntry, LogErrorEntry, RunReport, TestEntry } from './model.ts'
 
 /** How much of each kind of text one test keeps. */
@@ -60,20 +59,29 @@ function withoutOwnLogLines(paragraph: string, logs: readonly LogErrorEntry[]): 
   const kept = lines.filter((l) => !own.has(l))
   const dropped = lines.length - kept.length
   if (dropped === 0) return paragraph
-  return [kept[0], `  (${dropped} line${dropped === 1 ? '' : 's'}: see its log errors)`, ...kept.slice(1)].join('\n')
+  return [kept[0], `  (${dropped} line${dropped === 1 ? '' : 's'}: see below)`, ...kept.slice(1)].join('\n')
 }
 
-/** What stands in for the leak message in `errors`. */
-export const LEAKS_SEE_BELOW = 'Data left behind by this test (see its leaks)'
+/** What stands in for the leak message in a test's errors on the page. */
+export const LEAKS_SEE_BELOW = 'Data left behind by this test (see below)'
+
+/**
+ * A test's error as the page shows it: the guard's leak message for the leaks listed below it,
+ * and the log lines its log errors list below it, are not repeated (report.json keeps them).
+ */
+export function errorForPage(text: string, test: Pick<TestEntry, 'leaks' | 'logErrors'>): string {
+  return text
+    .split('\n\n')
+    .map((p) => (isOwnLeakMessage(p, test.leaks) ? LEAKS_SEE_BELOW : withoutOwnLogLines(p, test.logErrors)))
+    .join('\n\n')
+}
 
 /** Every limit applied and shared messages referenced; `report` itself is left as it is. */
 export function boundReport(report: RunReport, limits: ReportLimits = REPORT_LIMITS): RunReport {
   // The first test (1-based, as the page numbers them) that carried each long message.
   const firstSeen = new Map<string, number>()
   const tests = report.tests.map((t, i): TestEntry => {
-    const errors = t.errors.map((e) => {
-      const paragraphs = e.split('\n\n').map((p) => (isOwnLeakMessage(p, t.leaks) ? LEAKS_SEE_BELOW : withoutOwnLogLines(p, t.logErrors)))
-      const text = paragraphs.join('\n\n')
+    const errors = t.errors.map((text) => {
       if (text.length >= limits.sharedChars) {
         const first = firstSeen.get(text)
         if (first !== undefined) return `Same error as test #${first}: ${cutLine(text.split('\n')[0] ?? '', 100)}`

@@ -1,5 +1,6 @@
 // The tests table: one row per test in run order, and a details row with what failed it.
 // Rows carry data-* attributes so the page script filters and sorts without any embedded data.
+import { errorForPage } from './bound.ts'
 import { escapeHtml as h, formatDuration } from './escape.ts'
 import type { TestEntry, TestStatus } from './model.ts'
 
@@ -50,7 +51,7 @@ function faults(test: TestEntry): string {
 }
 
 function details(test: TestEntry, logFiles: LogFiles): string {
-  const errors = test.errors.length === 0 ? '' : `<h4>Errors</h4>${test.errors.map((e) => `<pre class="error">${h(e)}</pre>`).join('')}`
+  const errors = test.errors.length === 0 ? '' : `<h4>Errors</h4>${test.errors.map((e) => `<pre class="error">${h(errorForPage(e, test))}</pre>`).join('')}`
   const repro = test.repro ? `<h4>Replay this test</h4>${copyable(test.repro, 'test-repro')}` : ''
   const moving = test.notSettled ? `<h4>Still working at the check</h4><pre class="error" data-testid="not-settled">${h(test.notSettled)}</pre>` : ''
   const body = errors + moving + leaks(test) + logErrors(test, logFiles) + faults(test) + repro
