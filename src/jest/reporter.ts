@@ -44,14 +44,14 @@ function messageOf(detail: unknown, formatted: string | undefined): string {
 
 export default class RigJestReporter {
   private readonly seed: number
-  private readonly shard: string | undefined
+  private readonly shard: { index: number; count: number } | undefined
   private readonly files: string[] = []
   private readonly ended: EndedTestResult[] = []
   private readonly fileErrors: { file: string; errors: string[]; durationMs: number }[] = []
 
   constructor(globalConfig: { seed: number; shard?: { shardIndex: number; shardCount: number } | null }) {
     this.seed = globalConfig.seed
-    this.shard = globalConfig.shard ? `${globalConfig.shard.shardIndex}/${globalConfig.shard.shardCount}` : undefined
+    this.shard = globalConfig.shard ? { index: globalConfig.shard.shardIndex, count: globalConfig.shard.shardCount } : undefined
   }
 
   onTestFileStart(test: { path: string }): void {

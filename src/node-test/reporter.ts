@@ -24,6 +24,12 @@ interface TestEvent {
 }
 
 /** Flags of the run a replay must not keep: it names its own seed, files and test. */
+/** `--test-shard=i/N` as the report records it (replays then name the shard's files). */
+function shardOf(value: string | undefined): { shard?: { index: number; count: number } } {
+  const m = /^(\d+)\/(\d+)$/.exec(value ?? '')
+  return m ? { shard: { index: Number(m[1]), count: Number(m[2]) } } : {}
+}
+
 const NOT_REPLAYED = ['--test-random-seed', '--test-name-pattern', '--test-skip-pattern', '--test-shard', '--test-only', '--test-rerun-failures']
 
 /** `node` with this run's flags, for replay commands. */
@@ -109,7 +115,7 @@ export default async function* rigReporter(source: AsyncIterable<TestEvent>): As
     options: resolveOptions({ report: run.report }),
     session: run.session,
     replay: replayCommand(nodeFlags(), seed),
-    ...(flagValue(nodeFlags(), '--test-shard') ? { shard: flagValue(nodeFlags(), '--test-shard') } : {}),
+    ...shardOf(flagValue(nodeFlags(), '--test-shard')),
   })
   const results = readResults(run.resultsDir)
   for (const f of files) collector.fileStarted(f)
