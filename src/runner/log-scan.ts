@@ -34,8 +34,8 @@ function readFrom(file: string, offset: number): string {
   }
 }
 
-/** Error lines written since `offsets`; `expected` marks the ones the test declared. */
-export function scanLogs(services: readonly ProvidedService[], offsets: LogOffsets, expected: readonly { service: string; pattern: RegExp }[]): LogErrorEntry[] {
+/** Error lines written since `offsets`; `expected` marks the ones the test declared, and those `allowed` (by the options). */
+export function scanLogs(services: readonly ProvidedService[], offsets: LogOffsets, expected: readonly { service: string; pattern: RegExp }[], allowed: (service: string, line: string) => boolean = () => false): LogErrorEntry[] {
   const found: LogErrorEntry[] = []
   for (const s of services) {
     if (s.errorPatterns.length === 0) continue
@@ -49,7 +49,7 @@ export function scanLogs(services: readonly ProvidedService[], offsets: LogOffse
       const text = m[2] ?? ''
       if (own && !text.includes(own)) continue
       if (!patterns.some((p) => p.test(text))) continue
-      found.push({ service: s.name, line: text, expected: expected.some((e) => e.service === s.name && e.pattern.test(text)) })
+      found.push({ service: s.name, line: text, expected: expected.some((e) => e.service === s.name && e.pattern.test(text)) || allowed(s.name, text) })
     }
   }
   return found

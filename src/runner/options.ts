@@ -65,6 +65,17 @@ export interface RigRunnerOptions {
     patterns?: Record<string, (string | RegExp)[]>
     /** Services whose logs are not scanned. */
     ignore?: string[]
+    /**
+     * Lines that are not errors in any test, per service: a string matches as a substring,
+     * e.g. `{ db: [/duplicate key value/, 'already exists'] }`. They are recorded as expected.
+     */
+    allow?: Record<string, (string | RegExp)[]>
+    /**
+     * Lines that are not errors in some test files only, per file (or directory, ending in `/`)
+     * relative to the root, then per service, e.g.
+     * `{ 'test/reconnect.test.ts': { db: [/terminating connection/] } }`.
+     */
+    allowIn?: Record<string, Record<string, (string | RegExp)[]>>
   }
   order?: {
     /**
@@ -109,7 +120,7 @@ export type ResolvedRunnerOptions = {
   isolation: 'shared' | 'database'
   fixture: string | undefined
   guard: { mode: GuardMode; strategy: RestoreStrategy; exclude: string[]; services: string[] | undefined; allowCleaning: string[]; keepOnFailure: false | { max: number }; settle: SettleConfig }
-  logs: { failOnError: boolean; patterns: Record<string, (string | RegExp)[]>; ignore: string[] }
+  logs: { failOnError: boolean; patterns: Record<string, (string | RegExp)[]>; ignore: string[]; allow: Record<string, (string | RegExp)[]>; allowIn: Record<string, Record<string, (string | RegExp)[]>> }
   order: { shuffle: boolean; seed: number | undefined }
   shard: string | false | undefined
   timings: string | undefined
@@ -130,7 +141,7 @@ export function resolveOptions(o: RigRunnerOptions = {}): ResolvedRunnerOptions 
     isolation: o.isolation ?? 'shared',
     fixture: o.fixture,
     guard: { mode: o.guard?.mode ?? 'fail', strategy: o.guard?.strategy ?? 'auto', exclude: o.guard?.exclude ?? [], services: o.guard?.services, allowCleaning: o.guard?.allowCleaning ?? [], keepOnFailure: keepOption(o.guard?.keepOnFailure), settle: settleConfig(o.guard?.settle) },
-    logs: { failOnError: o.logs?.failOnError ?? true, patterns: o.logs?.patterns ?? {}, ignore: o.logs?.ignore ?? [] },
+    logs: { failOnError: o.logs?.failOnError ?? true, patterns: o.logs?.patterns ?? {}, ignore: o.logs?.ignore ?? [], allow: o.logs?.allow ?? {}, allowIn: o.logs?.allowIn ?? {} },
     order: { shuffle: o.order?.shuffle ?? true, seed: o.order?.seed },
     shard: o.shard,
     timings: o.timings,

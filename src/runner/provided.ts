@@ -1,6 +1,7 @@
 // What the node side hands every worker (through the runner's own channel: Vitest's
 // provide/inject, a global of Jest, an environment variable…): serialisable only.
 import type { GuardMode, RestoreStrategy } from '../guard/adapter.ts'
+import type { LogAllow } from './log-patterns.ts'
 import type { SettleConfig } from './options.ts'
 
 /** A service as a worker sees it. */
@@ -51,5 +52,6 @@ export interface RigProvided {
     /** Waiting for the application's work in flight before each check. */
     settle?: SettleConfig
   }
-  logs: { failOnError: boolean }
+  /** `allow`: the lines the options allow (`logs.allow`, `logs.allowIn`). */
+  logs: { failOnError: boolean; allow?: LogAllow }
 }

@@ -5,6 +5,7 @@ import path from 'node:path'
 import type { RunReport, TestEntry, TimelineEntry } from '../report/model.ts'
 import { writeReportSync } from '../report/write-report.ts'
 import type { ResolvedRunnerOptions } from './options.ts'
+import { allowSnippet, groupLines, type PatternSource } from './log-patterns.ts'
 import { reproCommand, type ReplayCommand } from './order.ts'
 import type { TestMeta } from './test-meta.ts'
 
@@ -19,7 +20,12 @@ export interface CollectorInit {
   replay: ReplayCommand
   /** The shard of this run: recorded in the report; replay commands name its exact files instead. */
   shard?: { index: number; count: number }
+  /** Each service's error patterns (`RigProvided`), to group unexpected log lines. */
+  errorPatterns?: Record<string, readonly PatternSource[]>
 }
+
+/** How many groups of unexpected log lines the end-of-run summary shows. */
+const SUMMARY_GROUPS = 5
 
 /** One finished test, as the runner reports it. */
 export interface EndedTestResult {
@@ -85,6 +91,21 @@ export class RunCollector {
   }
 
   /**
+   * The most frequent unexpected log lines of the run, grouped by a pattern that matches their
+   * variants, with the options that would allow them.
+   */
+  private logSummary(out: (line: string) => void): void {
+    const lines = this.tests.flatMap((t) => t.logErrors.filter((e) => !e.expected).map((e) => ({ service: e.service, line: e.line, test: t.id, file: t.file })))
+    if (lines.length === 0) return
+    const groups = groupLines(lines, (s) => this.init.errorPatterns?.[s] ?? [])
+    const shown = groups.slice(0, SUMMARY_GROUPS)
+    const plural = (n: number, w: string): string => `${n} ${w}${n === 1 ? '' : 's'}`
+    out(`\nrig: ${plural(lines.length, 'unexpected log line')} in ${plural(new Set(lines.map((l) => l.test)).size, 'test')}, most frequent first${groups.length > shown.length ? ` (${shown.length} of ${groups.length} kinds)` : ''}:`)
+    for (const g of shown) out(`  ${g.count}× in ${plural(g.tests.size, 'test')}, ${plural(g.files.size, 'file')}  ${g.service}: ${g.example.length > 160 ? `${g.example.slice(0, 160)}…` : g.example}`)
+    out(`If they are expected, allow them in rig's options (in one file's allowIn when only that file logs them):\n${allowSnippet(shown)}`)
+  }
+
+  /**
    * Prints replay commands and writes the report, once. Synchronous, so that it also completes
    * from a Ctrl-C handler before the runner exits.
    */
@@ -97,6 +118,7 @@ export class RunCollector {
       out('\nrig: replay a failure in the same order:')
       for (const t of failed) out(`  ${t.id}\n    ${t.repro}`)
     }
+    this.logSummary(out)
     const report: RunReport = {
       version: 1,
       startedAt: new Date(this.started).toISOString(),

@@ -16,6 +16,7 @@ import type { TimelineEntry } from '../report/model.ts'
 import { maskPassword } from '../services/credentials.ts'
 import type { ServiceDefinition } from '../services/service-kind.ts'
 import { adapterFor } from './guard-session.ts'
+import { resolveLogAllow, toSource, type LogAllow } from './log-patterns.ts'
 import type { ResolvedRunnerOptions } from './options.ts'
 import type { ProvidedService, RigProvided } from './provided.ts'
 import { prepareWorkerDatabases, type WorkerDatabases } from './worker-databases.ts'
@@ -48,8 +49,7 @@ export interface RunSession {
 const defaultLog = (line: string): void => void process.stderr.write(`rig: ${line}\n`)
 
 function patternsOf(def: ServiceDefinition | undefined, extra: (string | RegExp)[] = []): { source: string; flags: string }[] {
-  const all = [...(def?.kind.errorPatterns ?? []), ...extra.map((p) => (typeof p === 'string' ? new RegExp(p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')) : p))]
-  return all.map((r) => ({ source: r.source, flags: r.flags.replace('g', '') }))
+  return [...(def?.kind.errorPatterns ?? []), ...extra].map(toSource)
 }
 
 /** Starts or attaches to the environment and describes it for the workers. Nothing is left running when it throws. */
@@ -58,6 +58,8 @@ export async function openRun(o: ResolvedRunnerOptions, start: RunStart): Promis
   const loaded = await loadConfig(o.config, start.root)
   // A misspelt fixture fails before anything starts.
   if (o.fixture) fixtureNamed(loaded.config.fixtures, o.fixture)
+  // So does a misspelt service or file in logs.allow / logs.allowIn.
+  const logAllow = resolveLogAllow(o.logs, Object.keys(loaded.config.services), start.root)
   let env: Environment | undefined
   let attached: EnvState | undefined
   const existing = o.attach ? readState(loaded.root) : undefined
@@ -75,7 +77,7 @@ export async function openRun(o: ResolvedRunnerOptions, start: RunStart): Promis
     log(`environment ready in ${Math.round(env.startMs)} ms (${formatChain(criticalChain(Object.fromEntries(Object.entries(env.services).map(([k, s]) => [k, s.timeline]))))})`)
   }
   try {
-    return await describeRun(o, start, log, loaded, env, attached)
+    return await describeRun(o, start, log, loaded, env, attached, logAllow)
   } catch (err) {
     // Nothing may outlive a run that could not begin.
     await env?.stop().catch(() => {})
@@ -84,7 +86,7 @@ export async function openRun(o: ResolvedRunnerOptions, start: RunStart): Promis
 }
 
 /** The services as workers see them, the run's fixture and per-worker copies. */
-async function describeRun(o: ResolvedRunnerOptions, start: RunStart, log: (line: string) => void, loaded: LoadedConfig, env: Environment | undefined, attached: EnvState | undefined): Promise<RunSession> {
+async function describeRun(o: ResolvedRunnerOptions, start: RunStart, log: (line: string) => void, loaded: LoadedConfig, env: Environment | undefined, attached: EnvState | undefined, logAllow: LogAllow): Promise<RunSession> {
   const services: Record<string, ProvidedService> = {}
   const timeline: TimelineEntry[] = []
   // external() databases are guarded too, read-only: leaks reported, never cleaned without allowCleaning.
@@ -137,7 +139,7 @@ async function describeRun(o: ResolvedRunnerOptions, start: RunStart, log: (line
       keptOutlivesRun: Boolean(attached) && o.isolation === 'shared',
       settle: o.guard.settle,
     },
-    logs: { failOnError: o.logs.failOnError },
+    logs: { failOnError: o.logs.failOnError, allow: logAllow },
   }
   let closing: Promise<void> | undefined
   const close = (): Promise<void> =>

@@ -3,9 +3,11 @@
 // ends. After it: detect services that died, scan the logs for errors, check and restore the
 // guarded stores, and say what to record and whether the test must fail. An adapter calls
 // these from its runner's hooks; it registers nothing itself.
+import path from 'node:path'
 import { controlRequest } from '../env/control-client.ts'
 import { isAlive } from '../env/proc.ts'
 import { openGuardSession, type EndedTest, type GuardSession } from './guard-session.ts'
+import { allowedIn } from './log-patterns.ts'
 import { logOffsets, logTail, scanLogs, type LogOffsets } from './log-scan.ts'
 import type { RigProvided } from './provided.ts'
 import type { TestMeta } from './test-meta.ts'
@@ -86,10 +88,10 @@ export async function openTestSession(provided: RigProvided): Promise<TestSessio
       // has read what was already in its pipes: a line a service wrote during the test is in
       // the file before the scan, however loaded the machine.
       if (provided.controlSocket && list.some((s) => s.errorPatterns.length > 0)) await controlRequest(provided.controlSocket, 'GET', '/status', 5000).catch(() => undefined)
-      const logErrors = scanLogs(list, offsets, current.expectedLogs)
+      const logErrors = scanLogs(list, offsets, current.expectedLogs, allowedIn(provided.logs.allow, path.resolve(test.file)))
       const unexpected = logErrors.filter((e) => !e.expected)
       if (unexpected.length > 0 && provided.logs.failOnError) {
-        problems.push(`Errors logged by services during "${test.name}":\n${unexpected.map((e) => `  ${e.service}: ${e.line}`).join('\n')}\n  (if this test expects them: rig.expectLog('${unexpected[0]?.service}', /…/))`)
+        problems.push(`Errors logged by services during "${test.name}":\n${unexpected.map((e) => `  ${e.service}: ${e.line}`).join('\n')}\n  (if this test expects them: rig.expectLog('${unexpected[0]?.service}', /…/); if many tests do: logs.allow in rig's options, see the summary at the end of the run)`)
       }
       const meta: TestMeta = { leaks: [], logErrors }
       // Faults are test state: the network is put back before the guard looks at the stores.

@@ -77,6 +77,7 @@ export async function configureHook(ctx: { vitest: Vitest; project: TestProject 
     options: o,
     session: { timeline: session.timeline, startMs: session.startMs, attached: session.attached },
     replay,
+    errorPatterns: Object.fromEntries(Object.values(session.provided.services).map((s) => [s.name, s.errorPatterns])),
     ...(shard ? { shard: { index: shard.index, count: shard.count } } : {}),
   })
   ;(vitest.config.reporters as unknown[]).push(reporter)
