@@ -139,11 +139,22 @@ export async function sparesSettled(): Promise<void> {
   }
 }
 
+function track(p: Promise<void>): void {
+  making.add(p)
+  void p.finally(() => making.delete(p))
+}
+
 /**
  * Fills free spare slots for `cachedData` in the background (`cp -a`, in its own process) and
- * returns at once. Removes abandoned slots and, after a day, spares of other cache entries.
+ * returns at once; the work starts on the next turn of the event loop, so a start that has just
+ * become ready resolves first (spawning costs the loop a few ms). Removes abandoned slots and,
+ * after a day, spares of other cache entries.
  */
 export function refillSpares(cachedData: string): void {
+  track(new Promise((resolve) => setImmediate(() => resolve(refillNow(cachedData)))))
+}
+
+function refillNow(cachedData: string): void {
   const count = spareCount()
   if (count === 0) return
   const dir = sparesDir(true)
@@ -185,9 +196,7 @@ export function refillSpares(cachedData: string): void {
       // Another process claimed the slot.
       continue
     }
-    const done = fill(cachedData, tmp, path.join(dir, slot))
-    making.add(done)
-    void done.finally(() => making.delete(done))
+    track(fill(cachedData, tmp, path.join(dir, slot)))
   }
 }
 
