@@ -4,6 +4,7 @@
 //   db ──┬──> migrate (one-shot: schema + reference data)
 //        │        │ completed
 //   mq ──┴────────┴──> api (http /health)   billing (ready once it waits for jobs)
+//   fleetdb (MariaDB) ──> legacy (the old fleet system, GET /vehicles)
 //
 // Variants: CARSHARE_LOCALE=fr (default) or en selects the deployment's labels and price
 // format; the same tests run against either. It is read when the API starts, so one process
@@ -14,8 +15,8 @@
 // is (service `cache`); else, or with CARSHARE_QUEUE=postgres, no broker at all and the queue
 // is the `billing_jobs` table in PostgreSQL. Together with the embedded PGlite fallback, the
 // whole system then runs with nothing but Node.
-import { defineConfig, http, logLine, postgres, rabbitmq, redis, command } from 'testrig'
-import { chooseQueue } from './lib/queue-choice.ts'
+import { defineConfig, http, logLine, mariadb, postgres, rabbitmq, redis, command } from 'testrig'
+import { chooseQueue, legacyFleetAvailable } from './lib/queue-choice.ts'
 
 // The Node running rig (it loaded this TypeScript file, so it runs TypeScript too); a bare
 // `node` on PATH may be an older one.
@@ -24,6 +25,9 @@ const dbProvider = process.env.CARSHARE_DB_PROVIDER
 const queue = chooseQueue().kind
 const withRedis = queue === 'redis'
 const withRabbit = queue === 'rabbitmq'
+// The legacy fleet system on MariaDB, being replaced by the API: while both run, the suite
+// checks they agree. Left out without a MariaDB server (or with CARSHARE_LEGACY=off).
+const withLegacy = legacyFleetAvailable()
 // The broker the API and the worker wait for, if any.
 const broker: Record<string, 'ready'> = withRabbit ? { mq: 'ready' } : withRedis ? { cache: 'ready' } : {}
 
@@ -56,6 +60,12 @@ export default defineConfig({
       }),
       ready: http('/health'),
     }),
+    ...(withLegacy
+      ? {
+          fleetdb: mariadb(),
+          legacy: command({ run: [node, 'legacy/fleet.ts'], dependsOn: { fleetdb: 'ready' }, env: { DATABASE_URL: '{fleetdb.url}', PORT: '{port}' }, ready: http('/vehicles') }),
+        }
+      : {}),
     billing: command({
       run: [node, 'worker/billing.ts'],
       dependsOn: { db: 'ready', ...broker, migrate: 'completed' },

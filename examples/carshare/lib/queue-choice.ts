@@ -61,3 +61,13 @@ export function chooseQueue(env: NodeJS.ProcessEnv = process.env): QueueChoice {
   if (rabbitmqServerInstalled(env)) return { kind: 'rabbitmq', reason: 'rabbitmq-server found' }
   return redisServerInstalled(env) ? { kind: 'redis', reason: 'redis-server found' } : { kind: 'postgres', reason: 'neither rabbitmq-server nor redis-server found' }
 }
+
+/**
+ * True when the legacy fleet system can run: a MariaDB server is where rig's `mariadb()` looks
+ * (`RIG_MARIADB_BIN_DIR`, PATH, /usr/sbin, …), and `CARSHARE_LEGACY` is not `off`.
+ */
+export function legacyFleetAvailable(env: NodeJS.ProcessEnv = process.env): boolean {
+  if (env.CARSHARE_LEGACY === 'off') return false
+  const dirs = searchDirs(env, env.RIG_MARIADB_BIN_DIR, ['/usr/sbin', '/usr/local/mysql/bin', '/usr/local/bin', '/opt/homebrew/bin', '/opt/homebrew/opt/mariadb/bin'])
+  return dirs.some((dir) => executable(path.join(dir, 'mariadbd')))
+}
