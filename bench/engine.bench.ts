@@ -21,7 +21,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url'
 import { parseArgs } from 'node:util'
 import pg from 'pg'
 import { command, defineConfig, http, postgres, redis, startEnvironment, type EnvEvent, type Environment, type RigConfig } from '../src/index.ts'
-import { tempRoot } from '../src/providers/process/cache-dir.ts'
+import { tempRoot } from '../src/fs-safe/temp-root.ts'
 import { freePort } from '../src/providers/process/ports.ts'
 import { unprivilegedUser, type ServiceUser } from '../src/providers/process/user.ts'
 import { findPostgres } from '../src/services/postgres/binaries.ts'
@@ -253,7 +253,7 @@ const naiveDirs: string[] = []
  * `tuned` adds what an informed user would: `--no-sync` and a tmpfs data dir.
  */
 async function naiveOnce(p: Pg, tuned: boolean): Promise<NaiveRun> {
-  const base = tuned ? tempRoot().replace(/\/testrig$/, '') : os.tmpdir()
+  const base = tuned ? path.dirname(tempRoot()) : os.tmpdir()
   const dir = tempDir(base, 'rig-bench-naive-', p.user)
   naiveDirs.push(dir)
   const data = path.join(dir, 'data')

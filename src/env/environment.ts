@@ -15,6 +15,7 @@ import type { DependencyCondition, ServiceAddress, ServiceDefinition } from '../
 import type { EnvEvent, EnvEventListener } from './events.ts'
 import { normaliseDependsOn } from './graph.ts'
 import { Network } from '../proxy/network.ts'
+import { ensurePrivateDir } from '../fs-safe/private-dir.ts'
 import { envsRoot, Registry, sweepStale } from './registry.ts'
 import { StartedService } from './started-service.ts'
 import { keepAlive } from './keep-alive.ts'
@@ -31,6 +32,11 @@ export interface StartOptions {
   signal?: AbortSignal
   /** Live progress. */
   onEvent?: EnvEventListener
+  /**
+   * The project whose `.rig/state.json` will publish this environment (`rig up`, `rig run`),
+   * recorded in its temp dir so `rig down` finds it even when the state file is damaged.
+   */
+  project?: string
 }
 
 export { varName }
@@ -182,10 +188,10 @@ async function start(config: RigConfig, options: StartOptions): Promise<Environm
   sweepStale()
   const id = `${Date.now().toString(36)}-${process.pid}-${randomBytes(3).toString('hex')}`
   const dir = path.join(envsRoot(), id)
-  const registry = new Registry(dir)
+  const registry = new Registry(dir, options.project)
   const watchdog = startWatchdog(dir)
   const logsDirOption = options.logsDir ?? config.logsDir
-  const logsDir = logsDirOption ? path.resolve(root, logsDirOption) : path.join(dir, 'logs')
+  const logsDir = logsDirOption ? path.resolve(root, logsDirOption) : ensurePrivateDir(path.join(dir, 'logs'))
   fs.mkdirSync(logsDir, { recursive: true })
   const scale = timeoutScale()
 
@@ -196,7 +202,6 @@ async function start(config: RigConfig, options: StartOptions): Promise<Environm
     const def = config.services[name] as ServiceDefinition
     deps[name] = normaliseDependsOn(def.options.dependsOn)
     const logFile = path.join(logsDir, `${name}.log`)
-    fs.writeFileSync(logFile, '')
     services[name] = new StartedService(name, def.kind.name, path.join(dir, name), new LogBuffer(logFile), Object.keys(deps[name] ?? {}))
   }
   const env = new Environment(id, dir, services, order, watchdog, network)
@@ -232,7 +237,7 @@ async function start(config: RigConfig, options: StartOptions): Promise<Environm
     if (abort.signal.aborted) throw abort.signal.reason
     svc.timeline.startingAt = at()
     emit({ type: 'starting', service: name, at: at() })
-    fs.mkdirSync(svc.dir, { recursive: true, mode: 0o755 })
+    ensurePrivateDir(svc.dir)
     const depAddresses: Record<string, ServiceAddress> = Object.create(null)
     for (const d of Object.keys(deps[name] ?? {})) depAddresses[d] = await network.addressFor(services[d] as StartedService, name)
     const fixedPort = def.options.port
@@ -259,7 +264,7 @@ async function start(config: RigConfig, options: StartOptions): Promise<Environm
         if (!raced) throw err
         svc.logs.push('rig', `port ${port} was taken while starting; retrying on another port`)
         fs.rmSync(svc.dir, { recursive: true, force: true })
-        fs.mkdirSync(svc.dir, { recursive: true, mode: 0o755 })
+        ensurePrivateDir(svc.dir)
       }
     }
   }

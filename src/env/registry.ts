@@ -1,28 +1,68 @@
-// Every environment records, in its own temp dir, who owns it and which process groups it
-// started. The watchdog and the sweep at the next start read it to kill what a dead owner
-// left behind and remove its files.
+// Every environment records, in its own private temp dir, who owns it and which process
+// groups it started. The watchdog and the sweep at the next start read it to kill what a dead
+// owner left behind and remove its files. Only this user's temp root is read (verified before
+// use), only files this user wrote are believed, and a group is killed only while it is
+// verifiably the one recorded (start time and uid, see proc.ts). A group stays recorded until
+// it is empty: a leader that exits (a one-shot `sleep 300 & echo seeded`, a wrapper) does not
+// take its children's record with it.
 import fs from 'node:fs'
 import path from 'node:path'
-import { tempRoot } from '../providers/process/cache-dir.ts'
-import { isAlive, killGroup, processStartTime } from './proc.ts'
+import { ensurePrivateDir, verifyPrivateDir } from '../fs-safe/private-dir.ts'
+import { readOwnFile, writePrivateFile } from '../fs-safe/private-file.ts'
+import { tempDir } from '../fs-safe/temp-root.ts'
+import { groupAlive, isAlive, isOurGroup, killGroup, procInfo, type GroupRecord } from './proc.ts'
 
 /** Content of `owner.json`. */
-interface OwnerRecord {
+export interface OwnerRecord {
   pid: number
   startTime?: number | undefined
+  uid?: number | undefined
   createdAt: string
+  /** The project whose `.rig/state.json` publishes this environment (`rig up`, `rig run`). */
+  project?: string | undefined
 }
 
-/** One recorded process group. */
-interface ProcessRecord {
-  pid: number
-  startTime?: number | undefined
+/** One recorded process group (or a lone process a pause froze). */
+interface ProcessRecord extends GroupRecord {
   service: string
 }
 
-/** Directory that holds one subdirectory per live environment. */
+/** Directory that holds one subdirectory per live environment (this user's, verified). */
 export function envsRoot(): string {
-  return path.join(tempRoot(), 'envs')
+  return tempDir('envs')
+}
+
+/** Environment ids are rig's own: `<time>-<pid>-<hex>`. */
+const ID = /^[a-z0-9]+-\d+-[0-9a-f]+$/
+
+/**
+ * The dir of environment `id`, verified: a private directory of this user directly below
+ * {@link envsRoot}. Undefined when it does not exist; throws when it is not rig's.
+ */
+export function envDirOf(id: string): string | undefined {
+  if (!ID.test(id)) return undefined
+  const dir = path.join(envsRoot(), id)
+  try {
+    verifyPrivateDir(dir)
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined
+    throw err
+  }
+  return dir
+}
+
+function readJson<T>(file: string): T | undefined {
+  try {
+    const text = readOwnFile(file)
+    return text === undefined ? undefined : (JSON.parse(text) as T)
+  } catch {
+    return undefined
+  }
+}
+
+/** The owner record of a verified environment dir, if readable. */
+export function readOwner(dir: string): OwnerRecord | undefined {
+  return readJson<OwnerRecord>(path.join(dir, 'owner.json'))
 }
 
 /** The process registry of one environment. */
@@ -30,64 +70,79 @@ export class Registry {
   readonly dir: string
   private processes: ProcessRecord[] = []
 
-  constructor(dir: string) {
-    this.dir = dir
-    fs.mkdirSync(dir, { recursive: true, mode: 0o755 })
-    const owner: OwnerRecord = { pid: process.pid, startTime: processStartTime(process.pid), createdAt: new Date().toISOString() }
-    fs.writeFileSync(path.join(dir, 'owner.json'), JSON.stringify(owner))
+  /** Makes `dir` (private, below {@link envsRoot}) and records this process as its owner. */
+  constructor(dir: string, project?: string) {
+    this.dir = ensurePrivateDir(dir)
+    const self = procInfo(process.pid)
+    const owner: OwnerRecord = { pid: process.pid, startTime: self?.startTime, uid: self?.uid, createdAt: new Date().toISOString(), project }
+    writePrivateFile(path.join(dir, 'owner.json'), JSON.stringify(owner))
   }
 
-  /** Records a process group the environment started. */
+  /** Records a process group the environment started (or a process a pause froze). */
   add(service: string, pid: number): void {
-    this.processes.push({ service, pid, startTime: processStartTime(pid) })
+    const info = procInfo(pid)
+    this.processes.push({ service, pid, startTime: info?.startTime, uid: info?.uid })
     this.flush()
   }
 
-  /** Forgets a process group that has exited. */
+  /** Forgets a recorded process (a frozen one that was resumed). */
   remove(pid: number): void {
     this.processes = this.processes.filter((p) => p.pid !== pid)
     this.flush()
   }
 
+  /** Forgets a process group once it is empty; a group whose leader exited before its children stays recorded. */
+  release(pid: number): void {
+    const rec = this.processes.find((p) => p.pid === pid)
+    if (rec && !(groupAlive(pid) && isOurGroup(rec))) this.remove(pid)
+  }
+
   private flush(): void {
-    const file = path.join(this.dir, 'processes.json')
-    fs.writeFileSync(`${file}.tmp`, JSON.stringify(this.processes))
-    fs.renameSync(`${file}.tmp`, file)
+    try {
+      writePrivateFile(path.join(this.dir, 'processes.json'), JSON.stringify(this.processes))
+    } catch {
+      // The environment was stopped and its dir removed meanwhile: nothing left to record.
+    }
   }
 }
 
-function readJson<T>(file: string): T | undefined {
-  try {
-    return JSON.parse(fs.readFileSync(file, 'utf8')) as T
-  } catch {
-    return undefined
-  }
-}
-
-/** Kills every recorded process group of an environment dir and removes the dir. Returns what was killed. */
+/**
+ * Kills every recorded process group of environment dir `dir` that is still rig's, and removes
+ * the dir. Refuses (kills nothing, removes nothing) a dir that is not a private directory of
+ * this user directly below {@link envsRoot}. Returns what was killed.
+ */
 export function reap(dir: string): number {
+  const root = envsRoot()
+  // A stopped environment's dir being removed in the background is `<id>.removed`.
+  if (path.dirname(path.resolve(dir)) !== root || !ID.test(path.basename(dir).replace(/\.removed$/, ''))) return 0
+  try {
+    verifyPrivateDir(dir)
+  } catch {
+    return 0
+  }
   let killed = 0
-  for (const p of readJson<ProcessRecord[]>(path.join(dir, 'processes.json')) ?? []) if (killGroup(p.pid, p.startTime)) killed++
+  for (const p of readJson<ProcessRecord[]>(path.join(dir, 'processes.json')) ?? []) if (Number.isInteger(p.pid) && p.pid > 1 && killGroup(p)) killed++
   fs.rmSync(dir, { recursive: true, force: true })
   return killed
 }
 
 /**
  * Cleans up environments whose owner died without stopping them (SIGKILL, OOM, power cut,
- * watchdog killed too). Returns the number of environments removed.
+ * watchdog killed too). Only this user's verified temp root is looked at; an entry that is not
+ * a private dir of this user is left alone. Returns the numbers removed.
  */
 export function sweepStale(): { environments: number; processes: number } {
   let environments = 0
   let processes = 0
-  let entries: string[]
-  try {
-    entries = fs.readdirSync(envsRoot())
-  } catch {
-    return { environments, processes }
-  }
-  for (const e of entries) {
-    const dir = path.join(envsRoot(), e)
-    const owner = readJson<OwnerRecord>(path.join(dir, 'owner.json'))
+  const root = envsRoot()
+  for (const e of fs.readdirSync(root)) {
+    const dir = path.join(root, e)
+    try {
+      verifyPrivateDir(dir)
+    } catch {
+      continue
+    }
+    const owner = readOwner(dir)
     if (owner && isAlive(owner.pid, owner.startTime)) continue
     if (!owner) {
       // A dir being created right now has no owner.json yet; only reap old ones.
@@ -98,4 +153,25 @@ export function sweepStale(): { environments: number; processes: number } {
     environments++
   }
   return { environments, processes }
+}
+
+/** Verified dirs of live or dead environments that `project` published (to find them when its state file is damaged). */
+export function environmentsOf(project: string): Array<{ dir: string; owner: OwnerRecord }> {
+  const out: Array<{ dir: string; owner: OwnerRecord }> = []
+  let root: string
+  try {
+    root = envsRoot()
+  } catch {
+    return out
+  }
+  for (const e of fs.readdirSync(root)) {
+    try {
+      const dir = envDirOf(e)
+      const owner = dir ? readOwner(dir) : undefined
+      if (dir && owner?.project === project) out.push({ dir, owner })
+    } catch {
+      // not rig's: left alone
+    }
+  }
+  return out
 }

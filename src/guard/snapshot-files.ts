@@ -1,8 +1,13 @@
-// Named snapshots kept as JSON files in one directory (Redis, RabbitMQ): names checked, files
-// written whole (temp file, then rename) and readable by rig's user only, a missing snapshot
-// told apart from a damaged one, internal snapshots (`__…`) left out of listings.
+// Named snapshots kept as JSON files in one directory (Redis, RabbitMQ): names checked, the
+// directory private to rig's user (made 0700, verified before every write and read: a directory
+// someone else owns or can write is refused), files written whole through src/fs-safe (a fresh
+// name opened exclusively without following links, then renamed) and readable by rig's user
+// only, read back only when they are its own; a missing snapshot told apart from a damaged one,
+// internal snapshots (`__…`) left out of listings.
 import fs from 'node:fs'
 import path from 'node:path'
+import { ensurePrivateDir, privateDirMode, verifyPrivateDir } from '../fs-safe/private-dir.ts'
+import { readOwnFile, writePrivateFile } from '../fs-safe/private-file.ts'
 import { GuardRestoreError, SnapshotNotFoundError } from './errors.ts'
 import { checkSnapshotName } from './postgres/postgres-snapshots.ts'
 
@@ -27,23 +32,24 @@ export class SnapshotFiles<T> {
   /** Writes snapshot `name`, replacing an older one. */
   async write(name: string, data: T): Promise<void> {
     const file = await this.file(name)
-    fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 })
-    const tmp = `${file}.${process.pid}.tmp`
-    fs.rmSync(tmp, { force: true })
-    fs.writeFileSync(tmp, JSON.stringify(data), { mode: 0o600, flag: 'wx' })
-    fs.renameSync(tmp, file)
+    const dir = path.dirname(file)
+    fs.mkdirSync(path.dirname(dir), { recursive: true, mode: privateDirMode() })
+    ensurePrivateDir(dir, 'Snapshots are kept only in a directory of rig\'s user that no one else can read or write: remove it, or choose another `snapshotDir`')
+    writePrivateFile(file, JSON.stringify(data))
   }
 
   /** Reads snapshot `name`; throws when it does not exist or cannot be read, before anything is touched. */
   async read(name: string): Promise<T> {
     const file = await this.file(name)
-    let text: string
+    let text: string | undefined
     try {
-      text = fs.readFileSync(file, 'utf8')
+      verifyPrivateDir(path.dirname(file))
+      text = readOwnFile(file)
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new SnapshotNotFoundError(name, this.store, await this.list())
       throw new GuardRestoreError('RIG_SNAPSHOT_UNREADABLE', this.store, `snapshot "${name}" cannot be read (${(err as Error).message}): ${file}`, err)
     }
+    if (text === undefined) throw new SnapshotNotFoundError(name, this.store, await this.list())
     try {
       const data = JSON.parse(text) as T
       this.check(data)

@@ -1,12 +1,14 @@
-// Writes the three report files side by side. Each file is written to a temporary name and
+// Writes the three report files side by side. Each file is written to a fresh temporary name
+// (opened exclusively, never through a link: rig may run as root in a shared directory) and
 // renamed, so a run killed mid-write never leaves a truncated report.json for CI to choke on.
-import { mkdirSync, renameSync, writeFileSync } from 'node:fs'
-import { mkdir, rename, writeFile } from 'node:fs/promises'
+import { mkdirSync } from 'node:fs'
+import { mkdir } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import { boundReport } from './bound.ts'
 import { renderHtml } from './html.ts'
 import { renderJunit } from './junit.ts'
 import type { RunReport } from './model.ts'
+import { writePrivateFile } from '../fs-safe/private-file.ts'
 
 /** Absolute paths of the files {@link writeReport} wrote. */
 export interface WrittenReport {
@@ -33,9 +35,8 @@ function render(report: RunReport): { json: string; junit: string; html: string 
 }
 
 async function writeAtomic(path: string, content: string): Promise<void> {
-  const tmp = `${path}.${process.pid}.tmp`
-  await writeFile(tmp, content, 'utf8')
-  await rename(tmp, path)
+  // Reports are meant to be read (CI uploads them): 0644, still written without following links.
+  writePrivateFile(path, content, 0o644)
 }
 
 /**
@@ -70,9 +71,6 @@ export function writeReportSync(report: RunReport, dir = 'rig-report'): WrittenR
     [paths.junit, out.junit],
     [paths.html, out.html],
   ]
-  for (const [path, content] of files) {
-    writeFileSync(`${path}.${process.pid}.tmp`, content, 'utf8')
-    renameSync(`${path}.${process.pid}.tmp`, path)
-  }
+  for (const [path, content] of files) writePrivateFile(path, content, 0o644)
   return paths
 }

@@ -11,7 +11,9 @@ const NOBODY = 65534
 const asRoot = process.getuid?.() === 0
 
 const projects: Project[] = []
+const tmps: string[] = []
 afterEach(async () => {
+  for (const t of tmps.splice(0)) fs.rmSync(t, { recursive: true, force: true })
   for (const p of projects.splice(0)) {
     await p.dispose()
     expect(await waitUntil(() => leftovers(p.dir).length === 0)).toBe(true)
@@ -52,15 +54,19 @@ describe.skipIf(!asRoot)('as an ordinary user', () => {
 
   it('temp files root left behind: one line naming the path, its owner and the way out, no stack', async () => {
     const p = project(`api: command({ run: 'exec sleep 600' })`)
-    const tmp = path.join(p.dir, 'tmp-shared')
-    // root runs first and leaves its temp root behind (mode 755, owned by root)
+    // A directory every user may create in, like /dev/shm (sticky); not the project, which
+    // nobody owns here: root's rig keeps no temp files under a directory another user owns.
+    const tmp = fs.mkdtempSync(path.join(path.dirname(p.dir), 'rig-tmp-shared-'))
+    fs.chmodSync(tmp, 0o1777)
+    tmps.push(tmp)
+    // root runs first and leaves its temp root behind (private to root)
     const first = await p.rig(['run', '--', 'true'], { env: { RIG_TMP_DIR: tmp } })
     expect(first.code, first.stderr).toBe(0)
     fs.rmSync(path.join(p.dir, '.rig'), { recursive: true, force: true })
     const r = await rigAsNobody(p, ['run', '--', 'true'], tmp)
     expect(r.code).toBe(1)
     // The message names the place and whose it is (the wording may change as temp roots become per user).
-    expect(r.stderr).toMatch(/tmp-shared\/testrig/)
+    expect(r.stderr).toContain(path.join(tmp, 'testrig'))
     expect(r.stderr).toMatch(/uid 0|owned by|owner/)
     expect(r.stderr).toContain('RIG_TMP_DIR')
     expect(r.stderr).not.toMatch(/^\s+at /m)

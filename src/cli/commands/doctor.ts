@@ -3,7 +3,8 @@ import { loadConfig } from '../../config/load-config.ts'
 import { loadDriver } from '../../drivers/load-driver.ts'
 import { describeError, RigError } from '../../errors.ts'
 import { NODE_RANGE, nodeSupported } from '../../node-version.ts'
-import { cacheRoot, tempRoot } from '../../providers/process/cache-dir.ts'
+import { cacheRoot } from '../../providers/process/cache-dir.ts'
+import { tempRoot, tempRootPath } from '../../fs-safe/temp-root.ts'
 import { SERVICE_ACCOUNT, unprivilegedUser } from '../../providers/process/user.ts'
 import { postgresKind } from '../../services/postgres/index.ts'
 import { rabbitmqKind } from '../../services/rabbitmq/index.ts'
@@ -19,7 +20,14 @@ async function systemEntries(): Promise<DoctorEntry[]> {
   const entries: DoctorEntry[] = []
   const nodeOk = nodeSupported(process.versions.node)
   entries.push({ what: 'node', ok: nodeOk, detail: `v${process.versions.node} (${process.execPath})`, ...(nodeOk ? {} : { fix: `install Node.js ${NODE_RANGE} (it loads rig.config.ts as TypeScript), or add the \`node\` package as a devDependency` }) })
-  for (const [what, dir] of [['temp dir', tempRoot()], ['init cache', cacheRoot()]] as const) {
+  try {
+    // Private to this user (made 0700 and checked), or refused with what is wrong and the way out.
+    entries.push({ what: 'temp dir', ok: true, detail: tempRoot() })
+  } catch (err) {
+    entries.push({ what: 'temp dir', ok: false, detail: tempRootPath(), fix: (err as Error).message })
+  }
+  {
+    const dir = cacheRoot()
     let ok = true
     try {
       fs.mkdirSync(dir, { recursive: true })
@@ -27,7 +35,7 @@ async function systemEntries(): Promise<DoctorEntry[]> {
     } catch {
       ok = false
     }
-    entries.push({ what, ok, detail: dir, ...(ok ? {} : { fix: `make ${dir} writable, or set ${what === 'temp dir' ? 'RIG_TMP_DIR' : 'RIG_CACHE_DIR'}` }) })
+    entries.push({ what: 'init cache', ok, detail: dir, ...(ok ? {} : { fix: `make ${dir} writable, or set RIG_CACHE_DIR` }) })
   }
   try {
     // Looking must not create the account: that waits for the first start.

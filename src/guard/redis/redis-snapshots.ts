@@ -3,9 +3,8 @@
 // a restart (rig restart cache), distinct for every environment rig starts (each service has
 // its own directory), so a snapshot never leaks into another server on the same port.
 import { createHash } from 'node:crypto'
-import os from 'node:os'
-import path from 'node:path'
 import type { RedisClient } from '../../drivers/redis.ts'
+import { tempDir } from '../../fs-safe/temp-root.ts'
 import { GuardRestoreError } from '../errors.ts'
 import { SnapshotFiles } from '../snapshot-files.ts'
 import { keyBuffer, keyBytes, type KeyState, readKeys, restoreKey, scanKeys } from './key-space.ts'
@@ -35,9 +34,12 @@ export async function serverKey(client: RedisClient, url: string): Promise<strin
   return createHash('sha256').update(`${u.hostname}:${u.port || 6379}\0${dir}`).digest('hex').slice(0, 20)
 }
 
-/** Where snapshots of a server live unless `snapshotDir` says otherwise. */
+/**
+ * Where snapshots of a server live unless `snapshotDir` says otherwise: in this user's private
+ * temp root (never a directory every user can create, like `/tmp/rig-redis-snapshots`).
+ */
 export async function defaultSnapshotDir(client: RedisClient, url: string, db: number): Promise<string> {
-  return path.join(os.tmpdir(), 'rig-redis-snapshots', await serverKey(client, url), `db${db}`)
+  return tempDir('redis-snapshots', await serverKey(client, url), `db${db}`)
 }
 
 /** Snapshots of one Redis database. */

@@ -2,6 +2,7 @@
 // in memory for error messages, and streamed to listeners (log probes, per-test log scans).
 import fs from 'node:fs'
 import type { Readable } from 'node:stream'
+import { openOwnFileForWriting } from '../../fs-safe/private-file.ts'
 
 /** One captured line. */
 export interface LogLine {
@@ -27,11 +28,12 @@ export class LogBuffer {
   /** Total lines ever written; a cursor for "lines since". */
   count = 0
 
+  /** Starts `file` empty (never through a link, never another user's file). */
   constructor(file: string) {
     this.file = file
     // Written synchronously, line by line: a test that just got a response from a service
     // must find the line that service logged on the way already in the file.
-    this.fd = fs.openSync(file, 'a')
+    this.fd = openOwnFileForWriting(file, { truncate: true })
   }
 
   /** Reads `stream` line by line until it ends. */

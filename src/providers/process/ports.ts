@@ -1,13 +1,13 @@
-// Free ports without races: the OS picks a free port, and a lock file under the shared temp
-// dir keeps concurrent rig processes from handing the same port out twice before the
-// server binds it.
+// Free ports without races: the OS picks a free port, and a lock file in the user's temp root
+// keeps concurrent rig processes from handing the same port out twice before the server binds
+// it. (rig processes of other users reserve in their own roots; the OS still refuses a port
+// bound twice, and a start that lost that race retries on another port.)
 import fs from 'node:fs'
 import net from 'node:net'
 import { RigError } from '../../errors.ts'
-import { tempRoot } from './cache-dir.ts'
 import path from 'node:path'
+import { tempDir } from '../../fs-safe/temp-root.ts'
 
-const lockDir = (): string => path.join(tempRoot(), 'ports')
 /** A reservation older than this is stale: its server has bound the port or never will. */
 const LOCK_TTL_MS = 60_000
 
@@ -45,20 +45,13 @@ export async function isPortFree(port: number): Promise<boolean> {
   return (await portProblem(port)) === undefined
 }
 
-/** A readable error for a reservation dir another user's rig created (EACCES on shared temp files). */
+/** A readable error for a reservation that cannot be written (a full or read-only temp dir). */
 function lockError(dir: string, err: unknown): RigError {
-  const st = fs.statSync(dir, { throwIfNoEntry: false })
-  const owner = st ? ` (owned by uid ${st.uid}, mode ${(st.mode & 0o7777).toString(8)})` : ''
-  return new RigError('RIG_TEMP_DENIED', `cannot write port reservations in ${dir}${owner}: ${(err as Error).message}. Another user's rig probably created it: set RIG_TMP_DIR to a directory of your own`, { cause: err })
+  return new RigError('RIG_TEMP_DENIED', `cannot write port reservations in ${dir}: ${(err as Error).message}. Set RIG_TMP_DIR to a directory of yours with room`, { cause: err })
 }
 
 function tryLock(port: number): boolean {
-  const dir = lockDir()
-  try {
-    fs.mkdirSync(dir, { recursive: true, mode: 0o1777 })
-  } catch (err) {
-    throw lockError(dir, err)
-  }
+  const dir = tempDir('ports')
   const file = path.join(dir, String(port))
   try {
     const st = fs.statSync(file)
