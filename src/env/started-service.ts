@@ -178,7 +178,8 @@ export class StartedService implements ServiceAddress, ProbeTarget {
   }
 
   private onExit(proc: ManagedProcess, info: ExitInfo): void {
-    this.params?.registry.remove(proc.pid)
+    // Children the leader left in its group keep the record until they are gone too.
+    this.params?.registry.release(proc.pid)
     if (proc !== this.proc) return
     const p = this.params
     if (info.code === 0 && !this.expectExit && (this.status === 'ready' || this.status === 'starting')) {
@@ -239,6 +240,12 @@ export class StartedService implements ServiceAddress, ProbeTarget {
 
   private async doStop(teardown: boolean): Promise<void> {
     if (!this.proc?.running) {
+      // A leader that exited (a one-shot `sleep 300 & echo seeded`, a wrapper) may have left
+      // children in its group: they stop with the service.
+      if (this.proc?.groupRunning) {
+        await this.proc.stop()
+        this.params?.registry.release(this.proc.pid)
+      }
       if (this.status !== 'completed') this.status = 'stopped'
       return
     }
@@ -250,6 +257,7 @@ export class StartedService implements ServiceAddress, ProbeTarget {
     const ask = this.params?.launched.requestStop
     if (ask && (await ask(teardown).then(() => true, () => false))) await exitWithin(this.proc, 1000)
     await (sig ? this.proc.stop(undefined, sig) : this.proc.stop())
+    this.params?.registry.release(this.proc.pid)
     if (this.status !== 'completed') this.status = 'stopped'
     this.note('stopped')
   }
@@ -273,6 +281,7 @@ export class StartedService implements ServiceAddress, ProbeTarget {
     if (!this.proc) return
     this.expectExit = true
     await keepAlive(this.proc.kill())
+    this.params?.registry.release(this.proc.pid)
     this.forgetFrozen()
     this.status = 'stopped'
     this.note('stopped')

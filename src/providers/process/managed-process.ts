@@ -1,6 +1,10 @@
 // A child process rig owns: its own process group (so signals reach its children too), logs
-// captured, exit observed, and controls for stop, kill, pause and resume.
+// captured, exit observed, and controls for stop, kill, pause and resume. The group outlives
+// its leader: a shell line `sleep 300 & echo seeded` or a wrapper that exits leaves children in
+// it, so stop and kill act on the group while it has a live member, leader gone or not.
 import { spawn, type ChildProcess } from 'node:child_process'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { groupAlive, isOurGroup, procInfo } from '../../env/proc.ts'
 import { descendants, type ProcessId, signalProcess } from './descendants.ts'
 import type { LogBuffer } from './log-buffer.ts'
 import type { ServiceUser } from './user.ts'
@@ -42,6 +46,8 @@ export class ManagedProcess {
   private readonly child: ChildProcess | undefined
   /** Descendants stopped by {@link pause}, outside the group or not. */
   private frozen: ProcessId[] = []
+  /** The leader's start time and uid: once it is gone, what tells its group from a new one that reuses the id. */
+  private identity: { startTime: number; uid: number } | undefined
 
   constructor(spec: SpawnSpec, logs: LogBuffer) {
     this.spec = spec
@@ -66,6 +72,10 @@ export class ManagedProcess {
     }
     this.child = child
     this.pid = child.pid ?? -1
+    // spawn() returns after exec: the leader (a zombie at worst, reaped only later by the event
+    // loop) shows its final uid and start time.
+    const info = this.pid > 0 ? procInfo(this.pid) : undefined
+    if (info) this.identity = { startTime: info.startTime, uid: info.uid }
     if (child.stdout) logs.attach(child.stdout, 'stdout')
     if (child.stderr) logs.attach(child.stderr, 'stderr')
     this.spawned = new Promise((resolve) => {
@@ -78,9 +88,21 @@ export class ManagedProcess {
         logs.push('rig', `could not start ${spec.command}: ${error.message}`)
         resolve(this.exit)
       })
+      // 'close' waits for stdout and stderr to end, which children the leader left in its
+      // group (`sleep 300 & echo seeded`) hold open: the leader's exit counts, once its own
+      // last lines were read ('close', or a moment after 'exit' when children keep the pipes).
+      let timer: NodeJS.Timeout | undefined
+      const done = (): void => {
+        clearTimeout(timer)
+        resolve(this.exit as ExitInfo)
+      }
+      child.once('exit', (code, signal) => {
+        this.exit ??= { code, signal }
+        timer = setTimeout(done, 100)
+      })
       child.once('close', (code, signal) => {
         this.exit ??= { code, signal }
-        resolve(this.exit)
+        done()
       })
     })
     // The child must not keep rig's event loop alive on its own, nor die with it silently.
@@ -93,9 +115,26 @@ export class ManagedProcess {
     return this.exit === undefined && this.pid > 0
   }
 
-  /** Sends a signal to the whole process group; ignores a group that is already gone. */
+  /**
+   * True while the process group has a live member: the leader, or children it left behind
+   * (verified to be its own, not a new group that reuses the id).
+   */
+  get groupRunning(): boolean {
+    return this.running || (this.identity !== undefined && isOurGroup({ pid: this.pid, ...this.identity }))
+  }
+
+  /** Sends a signal to the whole process group, leader gone or not; ignores a group that is already gone. */
   signal(sig: NodeJS.Signals): void {
-    if (!this.running) return
+    if (this.pid <= 0) return
+    if (!this.running) {
+      if (!this.groupRunning) return
+      try {
+        process.kill(-this.pid, sig)
+      } catch {
+        // group empty
+      }
+      return
+    }
     try {
       process.kill(-this.pid, sig)
     } catch {
@@ -109,28 +148,49 @@ export class ManagedProcess {
 
   /** Graceful stop with the spec's signal (or `sig`), then SIGKILL after the grace period. */
   async stop(graceMs = this.spec.stopGraceMs ?? 5000, sig: NodeJS.Signals = this.spec.stopSignal ?? 'SIGTERM'): Promise<ExitInfo> {
-    if (!this.running) return this.exited
+    if (!this.groupRunning) return this.exited
+    const leaderGone = !this.running
     // A stopped process only acts on its stop signal once continued.
     if (this.frozen.length > 0) this.resume()
     this.signal(sig)
     const timer = setTimeout(() => this.signal('SIGKILL'), graceMs)
     const info = await this.exited
+    // Leader gone before the stop: its children get the grace period the leader would have had.
+    if (leaderGone) await this.groupGone(graceMs)
     clearTimeout(timer)
     // Children that ignored the signal must not outlive their leader.
-    try {
-      process.kill(-this.pid, 'SIGKILL')
-    } catch {
-      // group already empty
-    }
+    await this.killGroup()
     return info
   }
 
-  /** SIGKILL to the whole group, and to descendants a pause froze (stopped, they would never notice). */
+  /** SIGKILL to the whole group (leader gone or not), and to descendants a pause froze (stopped, they would never notice). */
   async kill(): Promise<ExitInfo> {
     this.signal('SIGKILL')
     for (const p of this.frozen) signalProcess(p, 'SIGKILL')
     this.frozen = []
-    return this.exited
+    const info = await this.exited
+    await this.killGroup()
+    return info
+  }
+
+  /** SIGKILLs what is left of the group and waits (up to 2 s) until no live member remains. */
+  private async killGroup(): Promise<void> {
+    if (!this.groupRunning) return
+    try {
+      process.kill(-this.pid, 'SIGKILL')
+    } catch {
+      return
+    }
+    await this.groupGone(2000)
+  }
+
+  private async groupGone(ms: number): Promise<boolean> {
+    const end = Date.now() + ms
+    while (groupAlive(this.pid) && this.groupRunning) {
+      if (Date.now() > end) return false
+      await sleep(5)
+    }
+    return true
   }
 
   /**
