@@ -2,7 +2,7 @@
 // environment `rig up` left running in this project (RIG_DB_URL…), so checks written for
 // production run unchanged against the laptop.
 import path from 'node:path'
-import { ownerAlive, readState } from '../env/state.ts'
+import { attachable, readStateQuietly } from '../env/state.ts'
 import { CHECKS_CONFIG_FILE, targetValues, type ChecksConfig } from './config.ts'
 
 /** Env values and where they came from. */
@@ -16,8 +16,8 @@ export interface ResolvedTarget {
 
 /** The RIG_* variables of the environment running in `root`, or undefined when none runs. */
 export function localEnvironmentValues(root: string): Record<string, string> | undefined {
-  const s = readState(root)
-  if (!s || !ownerAlive(s)) return undefined
+  const s = readStateQuietly(root)
+  if (!s || !attachable(s)) return undefined
   const values: Record<string, string> = {}
   for (const svc of Object.values(s.services)) Object.assign(values, svc.env)
   return values

@@ -5,7 +5,7 @@ import path from 'node:path'
 import { loadConfig, type LoadedConfig } from '../config/load-config.ts'
 import { serveControl } from '../env/control-server.ts'
 import { startEnvironment, type Environment } from '../env/environment.ts'
-import { environmentState, ownerAlive, readState, type EnvState } from '../env/state.ts'
+import { attachable, environmentState, readStateQuietly, type EnvState } from '../env/state.ts'
 import { criticalChain, formatChain } from '../env/timeline.ts'
 import type { StoreAdapter } from '../guard/adapter.ts'
 import { fixtureNamed, loadFixture } from '../guard/fixtures.ts'
@@ -62,8 +62,9 @@ export async function openRun(o: ResolvedRunnerOptions, start: RunStart): Promis
   const logAllow = resolveLogAllow(o.logs, Object.keys(loaded.config.services), start.root)
   let env: Environment | undefined
   let attached: EnvState | undefined
-  const existing = o.attach ? readState(loaded.root) : undefined
-  if (existing && ownerAlive(existing)) {
+  // `rig up`'s environment, or that of the `rig run` that started this run; never another `rig run`'s.
+  const existing = o.attach ? readStateQuietly(loaded.root) : undefined
+  if (existing && attachable(existing)) {
     attached = existing
     log(`using the environment started by rig up (pid ${existing.pid})`)
   } else {

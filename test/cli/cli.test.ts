@@ -157,9 +157,15 @@ describe('rig up --detach … rig down', { shuffle: false }, () => {
   })
 
   it('--config PATH works from any directory', async () => {
-    const r = await runRig(['status', '--json', '--config', path.join(p.dir, 'rig.config.ts')], os.tmpdir())
+    // rig finds environments in its own temp dir: the same RIG_TMP_DIR as the project's.
+    const r = await runRig(['status', '--json', '--config', path.join(p.dir, 'rig.config.ts')], os.tmpdir(), { env: { RIG_TMP_DIR: path.join(p.dir, 'tmp') } })
     expect(r.code, r.stderr).toBe(0)
     expect(json(r.stdout).services.db?.port).toBe(up.services.db?.port)
+    // Another temp dir is told apart from an environment that is gone.
+    const elsewhere = await runRig(['status', '--config', path.join(p.dir, 'rig.config.ts')], os.tmpdir())
+    expect(elsewhere.code).toBe(3)
+    expect(elsewhere.stderr).toContain('RIG_TMP_DIR')
+    expect(elsewhere.stderr).not.toContain('gone')
   })
 
   it('a second rig up refuses while one runs', async () => {

@@ -2,13 +2,14 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { RigError } from '../../errors.ts'
-import { readState } from '../../env/state.ts'
+import { readStateQuietly } from '../../env/state.ts'
 import type { CommandContext } from '../command.ts'
 import { CLI_LOGS_DIR, projectRoot } from '../_context.ts'
 
 function logFiles(root: string): Record<string, string> {
-  const s = readState(root)
-  if (s) return Object.fromEntries(Object.entries(s.services).map(([n, v]) => [n, v.logFile]))
+  // Log files outside the project and the environment's dir are not followed from the state file.
+  const s = readStateQuietly(root)
+  if (s) return Object.fromEntries(Object.entries(s.services).filter(([, v]) => v.logFile).map(([n, v]) => [n, v.logFile]))
   // After `rig down` (or a failed start) the logs stay in .rig/logs.
   const dir = path.join(root, CLI_LOGS_DIR)
   let files: string[] = []

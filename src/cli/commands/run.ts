@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process'
 import os from 'node:os'
 import { loadConfig } from '../../config/load-config.ts'
 import { RigError } from '../../errors.ts'
-import { ownerAlive, readState } from '../../env/state.ts'
+import { attachable, ownerAlive, readStateQuietly } from '../../env/state.ts'
 import type { CommandContext } from '../command.ts'
 import { host } from '../_host.ts'
 import type { Output } from '../output.ts'
@@ -36,19 +36,25 @@ function runChild(cmd: string[], env: Record<string, string>, out: Output, downR
   })
 }
 
-/** `rig run -- CMD`: CMD against the running environment, or one started for it. */
+/**
+ * `rig run -- CMD`: CMD against the environment `rig up` runs in the project, or one started for
+ * it. Never another `rig run`'s: that one ends with its command. CMD gets RIG_ENV_ID, so a test
+ * run it starts (the Vitest plugin) uses this environment.
+ */
 export async function run({ values, rest, out }: CommandContext): Promise<number> {
   if (rest.length === 0) throw new RigError('RIG_USAGE', 'nothing to run: rig run -- CMD [ARGS...]', { exitCode: 2 })
   const loaded = await loadConfig(values.config as string | undefined)
-  const existing = readState(loaded.root)
-  if (existing && ownerAlive(existing) && !values.fresh) {
+  // A damaged state file is no environment to use; the project's lock decides below.
+  const existing = readStateQuietly(loaded.root)
+  if (existing && attachable(existing) && !values.fresh) {
     out.info(out.e.dim(`using the environment started by rig up (pid ${existing.pid})`))
-    const env: Record<string, string> = Object.assign({}, ...Object.values(existing.services).map((s) => s.env))
+    const env: Record<string, string> = Object.assign({ RIG_ENV_ID: existing.envId }, ...Object.values(existing.services).map((s) => s.env))
     return runChild(rest, env, out)
   }
-  const hosted = await host(loaded, out, { detached: false, publish: !(existing && ownerAlive(existing)) })
+  if (existing && ownerAlive(existing) && !values.fresh) out.info(out.e.dim(`another rig run (pid ${existing.pid}) has this project's environment; starting one of its own`))
+  const hosted = await host(loaded, out, { detached: false, origin: 'run', whenUp: 'private', publish: !(existing && ownerAlive(existing)) })
   try {
-    return await runChild(rest, hosted.env.vars(), out, hosted.downRequested)
+    return await runChild(rest, { ...hosted.env.vars(), RIG_ENV_ID: hosted.env.id }, out, hosted.downRequested)
   } finally {
     await hosted.stop()
   }

@@ -7,12 +7,13 @@ import { fixtureNamed, loadFixture } from '../../guard/fixtures.ts'
 import { storesFor } from '../../guard/stores-for.ts'
 import { STATE_DIR } from '../../config/defaults.ts'
 import { RigError } from '../../errors.ts'
+import { openOwnFileForWriting } from '../../fs-safe/private-file.ts'
 import { moduleFile } from '../../module-file.ts'
 import type { EnvEvent } from '../../env/events.ts'
 import { keepAlive } from '../../env/keep-alive.ts'
 import type { EnvState } from '../../env/state.ts'
 import type { CommandContext } from '../command.ts'
-import { clearStale, host } from '../_host.ts'
+import { assertNotUp, host } from '../_host.ts'
 import type { Output } from '../output.ts'
 import { Progress } from '../progress.ts'
 import { printServices, servicesJson } from '../table.ts'
@@ -40,10 +41,11 @@ async function loadUpFixture(name: string, loaded: LoadedConfig, env: Environmen
 }
 
 async function detach(configFile: string, root: string, names: string[], out: Output, json: boolean, fixture: string | undefined): Promise<number> {
-  clearStale(root, out)
+  // Said at once; the supervisor takes the project's lock (two of these started together: one wins).
+  assertNotUp(root)
   const logFile = path.join(root, STATE_DIR, 'supervisor.log')
   fs.mkdirSync(path.dirname(logFile), { recursive: true })
-  const fd = fs.openSync(logFile, 'w')
+  const fd = openOwnFileForWriting(logFile, { truncate: true })
   const child = spawn(process.execPath, ['--no-warnings', BIN, 'up', '--supervised', '--config', configFile, ...(fixture ? ['--fixture', fixture] : [])], { cwd: root, detached: true, stdio: ['ignore', fd, fd, 'ipc'], env: process.env })
   fs.closeSync(fd)
   const progress = new Progress(out, names)

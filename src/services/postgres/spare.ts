@@ -3,7 +3,7 @@
 // the same filesystem as the instances, and the next start (in this process or a later one)
 // moves it into place with one rename.
 //
-// Layout: <tempRoot>/spares-<uid>/ (mode 0700, owned by rig's user; used only when it is
+// Layout: <tempRoot>/spares-<uid>/ (the temp root is this user's already, see src/fs-safe; mode 0700, owned by rig's user; used only when it is
 // exactly that) holds one slot per spare: `pg-<id>-<n>.tmp/` while `cp -a` fills it (with a
 // `maker` file naming the process), renamed to `pg-<id>-<n>/` once complete. `<id>` names the
 // init cache entry and the moment it was made, so a rebuilt cache never hands out old data.
@@ -12,7 +12,7 @@ import { spawn } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import fs from 'node:fs'
 import path from 'node:path'
-import { tempRoot } from '../../providers/process/cache-dir.ts'
+import { tempRoot } from '../../fs-safe/temp-root.ts'
 import type { ServiceUser } from '../../providers/process/user.ts'
 
 /** How many spares are kept per init cache entry: `RIG_POSTGRES_SPARES` (0 turns them off). */
