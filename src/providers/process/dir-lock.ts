@@ -1,19 +1,84 @@
-// A lock between rig processes that build the same cached directory: mkdir is atomic, and a
-// lock older than two minutes belongs to a process that died while holding it.
+// A lock between rig processes that build the same cached directory (initdb, the MariaDB and
+// RabbitMQ init caches): `<dir>.lock` made with mkdir (atomic), holding `owner.json` with the
+// holder's pid and start time. A lock whose holder is dead (a run killed during its first
+// initdb) is taken over at once, with the staging dirs it left (`<dir>.tmp-<pid>`); a lock
+// without a readable owner (being made right now, or by an older rig) is stale after 10 s.
 import fs from 'node:fs'
+import path from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
+import { isAlive, procInfo } from '../../env/proc.ts'
 
-/** Takes the lock `<dir>.lock`, waiting for another holder; returns its release. */
+interface Holder {
+  pid: number
+  startTime?: number | undefined
+}
+
+function holderOf(lockPath: string): Holder | undefined {
+  try {
+    const h = JSON.parse(fs.readFileSync(path.join(lockPath, 'owner.json'), 'utf8')) as Holder
+    return Number.isInteger(h.pid) ? h : undefined
+  } catch {
+    return undefined
+  }
+}
+
+/** Removes staging dirs `<dir>.tmp-<pid>` of builders that are gone (the caller holds the lock). */
+function removeDeadStaging(dir: string): void {
+  const parent = path.dirname(dir)
+  const prefix = `${path.basename(dir)}.tmp-`
+  let entries: string[] = []
+  try {
+    entries = fs.readdirSync(parent)
+  } catch {
+    return
+  }
+  for (const e of entries) {
+    if (!e.startsWith(prefix)) continue
+    const pid = Number(e.slice(prefix.length))
+    if (pid !== process.pid && !(Number.isInteger(pid) && isAlive(pid))) fs.rmSync(path.join(parent, e), { recursive: true, force: true })
+  }
+}
+
+/** Takes the lock `<dir>.lock`, waiting for a live holder; returns its release. */
 export async function lockDir(dir: string, staleMs = 120_000): Promise<() => void> {
   const lockPath = `${dir}.lock`
+  const self: Holder = { pid: process.pid, startTime: procInfo(process.pid)?.startTime }
   for (let i = 0; ; i++) {
     try {
       fs.mkdirSync(lockPath)
+      fs.writeFileSync(path.join(lockPath, 'owner.json'), JSON.stringify(self), { flag: 'wx', mode: 0o644 })
+      removeDeadStaging(dir)
       return () => fs.rmSync(lockPath, { recursive: true, force: true })
-    } catch {
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err
+      const holder = holderOf(lockPath)
       const age = Date.now() - (fs.statSync(lockPath, { throwIfNoEntry: false })?.mtimeMs ?? Date.now())
-      if (age > staleMs) fs.rmSync(lockPath, { recursive: true, force: true })
-      await sleep(Math.min(200, 10 * (i + 1)))
+      // No owner yet: being made this instant (microseconds), or left by a holder that died
+      // right then or by an older rig (then the age limit).
+      const dead = holder ? !isAlive(holder.pid, holder.startTime) : age > Math.min(staleMs, 10_000)
+      if (dead) takeOver(lockPath, holder)
+      else await sleep(Math.min(200, 10 * (i + 1)))
     }
   }
+}
+
+/** Removes a dead holder's lock unless it changed hands meanwhile (renamed aside first: one taker wins). */
+function takeOver(lockPath: string, seen: Holder | undefined): void {
+  const aside = `${lockPath}.stale-${process.pid}`
+  try {
+    fs.renameSync(lockPath, aside)
+  } catch {
+    return
+  }
+  const moved = holderOf(aside)
+  if (moved?.pid !== seen?.pid || moved?.startTime !== seen?.startTime) {
+    // A live holder's lock was moved by mistake: put it back (fails only if another took the place).
+    try {
+      fs.renameSync(aside, lockPath)
+      return
+    } catch {
+      // fall through: the moved lock is gone for good, like its holder's chance
+    }
+  }
+  fs.rmSync(aside, { recursive: true, force: true })
 }
