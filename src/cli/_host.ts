@@ -7,7 +7,7 @@ import { RigError } from '../errors.ts'
 import { startEnvironment, type Environment } from '../env/environment.ts'
 import type { EnvEvent } from '../env/events.ts'
 import { serveControl } from '../env/control-server.ts'
-import { acquireProjectLock, lockHolder, type LockOwner, type ProjectLock } from '../env/project-lock.ts'
+import { acquireProjectLock, type LockOwner, type ProjectLock } from '../env/project-lock.ts'
 import { environmentsOf, reap } from '../env/registry.ts'
 import { isAlive } from '../env/proc.ts'
 import { environmentState, ownerAlive, readState, removeState, StateFileError, writeState, type EnvState } from '../env/state.ts'
@@ -18,12 +18,6 @@ import { Progress } from './progress.ts'
 /** The error when a project's environment is already up. */
 export function alreadyRunning(root: string, holder: LockOwner): RigError {
   return new RigError('RIG_ALREADY_RUNNING', `an environment is already running in ${root} (pid ${holder.pid}).\n  see it with: rig status; use it: rig run -- CMD; stop it first with: rig down`, { exitCode: 2 })
-}
-
-/** Throws {@link alreadyRunning} when another live process holds the project's lock. */
-export function assertNotUp(root: string): void {
-  const holder = lockHolder(root)
-  if (holder && holder.pid !== process.pid) throw alreadyRunning(root, holder)
 }
 
 /**

@@ -106,7 +106,7 @@ export function readState(root: string): EnvState | undefined {
     if (path.dirname(path.resolve(s.envDir)) !== here) {
       throw new RigError(
         'RIG_STATE_ELSEWHERE',
-        `${file} describes an environment kept in ${path.dirname(s.envDir)}, not in this user's temp dir ${here}: it was started by another user or with another RIG_TMP_DIR.\n  run rig as that user with the same RIG_TMP_DIR (remove ${file} if that environment is gone)`,
+        `${file} describes an environment kept in ${path.dirname(s.envDir)}, not in this user's temp dir ${here}: it was started by another user or with another RIG_TMP_DIR.\n  run rig as that user with the same RIG_TMP_DIR (or remove ${file} if that environment no longer runs)`,
         { exitCode: 3 },
       )
     }

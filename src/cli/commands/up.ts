@@ -13,7 +13,8 @@ import type { EnvEvent } from '../../env/events.ts'
 import { keepAlive } from '../../env/keep-alive.ts'
 import type { EnvState } from '../../env/state.ts'
 import type { CommandContext } from '../command.ts'
-import { assertNotUp, host } from '../_host.ts'
+import { alreadyRunning, clearStale, host } from '../_host.ts'
+import { acquireProjectLock } from '../../env/project-lock.ts'
 import type { Output } from '../output.ts'
 import { Progress } from '../progress.ts'
 import { printServices, servicesJson } from '../table.ts'
@@ -41,8 +42,15 @@ async function loadUpFixture(name: string, loaded: LoadedConfig, env: Environmen
 }
 
 async function detach(configFile: string, root: string, names: string[], out: Output, json: boolean, fixture: string | undefined): Promise<number> {
-  // Said at once; the supervisor takes the project's lock (two of these started together: one wins).
-  assertNotUp(root)
+  // Said at once, and a stale environment cleaned up here where its notice is seen; the
+  // supervisor then takes the project's lock for good (two of these started together: one wins).
+  const lock = acquireProjectLock(root)
+  if ('heldBy' in lock) throw alreadyRunning(root, lock.heldBy)
+  try {
+    clearStale(root, out)
+  } finally {
+    lock.release()
+  }
   const logFile = path.join(root, STATE_DIR, 'supervisor.log')
   fs.mkdirSync(path.dirname(logFile), { recursive: true })
   const fd = openOwnFileForWriting(logFile, { truncate: true })
