@@ -81,7 +81,7 @@ export const COMMANDS: readonly CommandSpec[] = [
     name: 'run',
     summary: 'start the environment, run a command with RIG_<NAME>_URL/_HOST/_PORT set, stop, exit with its code',
     usage: 'rig run [--fresh] -- CMD [ARGS...]',
-    details: 'When `rig up` already runs an environment here, CMD uses it (unless --fresh) and it is left running.',
+    details: 'When `rig up` already runs an environment here, CMD uses it (unless --fresh) and it is left running. Another `rig run` in the same project gets an environment of its own, never this one. CMD gets RIG_ENV_ID.',
     options: { fresh: { type: 'boolean', description: 'start a new environment even if `rig up` left one running' } },
     load: async () => (await import('./run.ts')).run,
   },
