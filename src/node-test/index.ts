@@ -3,14 +3,28 @@
 // file, and `rig` carries the helpers a test calls. The services come from the run that
 // `rigGlobalSetup()` (testrig/node-test/global-setup) published before the files started.
 import path from 'node:path'
-import { after, beforeEach, type TestContext } from 'node:test'
+import { after, before, beforeEach, type TestContext } from 'node:test'
 import { bindToRun, recordTest } from '../runner/handoff.ts'
 import { openTestSession, type TestSession } from '../runner/test-session.ts'
-import { allowLeak, expectLog, rigProvided, service, services, useFixture } from '../runner/worker.ts'
+import { allowLeak, expectLog, rigProvided, service, services, useFixture as coreUseFixture } from '../runner/worker.ts'
 
 export type { RigRunnerOptions } from '../runner/options.ts'
 export type { TestService } from '../runner/worker.ts'
-export { allowLeak, expectLog, service, services, useFixture } from '../runner/worker.ts'
+export { allowLeak, expectLog, service, services } from '../runner/worker.ts'
+
+/** This process's test session (the guard's baseline), opened by the first hook that needs it. */
+let session: Promise<TestSession> | undefined
+const testSession = (): Promise<TestSession> => (session ??= openTestSession(rigProvided()))
+
+/**
+ * Loads fixture `name` of rig.config.ts as the baseline of this file's next tests (call it in
+ * `before`). node:test runs a file's root `before` hooks without waiting for one another: this
+ * waits for rig's baseline itself.
+ */
+export async function useFixture(name: string): Promise<void> {
+  await testSession()
+  await coreUseFixture(name)
+}
 
 /** The test helpers. */
 export const rig = {
@@ -40,12 +54,13 @@ type AfterHook = Parameters<TestContext['after']>[0]
 function register(): void {
   // node:test numbers the processes that run files from 1 (NODE_TEST_WORKER_ID).
   const run = bindToRun(MISSING, () => Number(process.env.NODE_TEST_WORKER_ID) || 1)
-  let session: Promise<TestSession> | undefined
+  before(async () => {
+    await testSession()
+  })
   beforeEach(async (ctx) => {
     // A test's context (beforeEach runs for tests only); `passed` is missing from @types/node.
     const t = ctx as TestContext & { passed: boolean }
-    session ??= openTestSession(rigProvided())
-    const s = await session
+    const s = await testSession()
     s.beforeTest()
     const own = t.after.bind(t)
     const userHooks: AfterHook[] = []

@@ -61,6 +61,12 @@ describe.each(['jest', 'node-test'] as const)('%s adapter', (runner) => {
   }, 240_000)
 })
 
+/** Test API imports and a `beforeAll` per runner. */
+const DIALECT_OF = {
+  jest: { imports: "import { beforeAll, expect, test } from '@jest/globals'\nimport { rig } from 'testrig/jest'\n", beforeAll: 'beforeAll', eq: (a: string, b: string) => `expect(${a}).toBe(${b})` },
+  'node-test': { imports: "import { before, test } from 'node:test'\nimport assert from 'node:assert/strict'\nimport { rig } from 'testrig/node-test'\n", beforeAll: 'before', eq: (a: string, b: string) => `assert.equal(${a}, ${b})` },
+}
+
 /** A PostgreSQL whose table a one-shot task creates. */
 const MIGRATED_DB = `import { defineConfig, postgres, command } from 'testrig'
 export default defineConfig({
@@ -95,6 +101,25 @@ describe.each(['jest', 'node-test'] as const)('%s adapter, isolation: database',
     expect(used.size, [...used].join(', ')).toBe(2)
     await nothingLeft(p)
   }, 240_000)
+})
+
+describe.each(['jest', 'node-test'] as const)('%s adapter, fixtures', (runner) => {
+  test("the run's fixture is every file's data; rig.useFixture() adds one for a file, which the next file does not see", async () => {
+    const config = MIGRATED_DB.replace('  },\n})', "  },\n  fixtures: { fleet: { db: 'fleet.sql' }, more: { db: 'more.sql' } },\n})")
+    const p = runnerProject(runner, { rigOptions: "{ fixture: 'fleet', order: { shuffle: false } }", config })
+    projects.push(p)
+    p.write('migrate.mjs', "import pg from 'pg'\nconst c = new pg.Client(process.env.DATABASE_URL)\nawait c.connect()\nawait c.query('CREATE TABLE items (id serial PRIMARY KEY, name text NOT NULL)')\nawait c.end()\n")
+    p.write('fleet.sql', "INSERT INTO items (name) VALUES ('van'), ('truck');\n")
+    p.write('more.sql', "INSERT INTO items (name) VALUES ('bus');\n")
+    const d = DIALECT_OF[runner]
+    const count = "const n = async () => { const c = new pg.Client(process.env.RIG_DB_URL); await c.connect(); const { rows } = await c.query('SELECT count(*)::int AS n FROM items'); await c.end(); return rows[0].n }\n"
+    p.write('test/a.test.js', `${d.imports}import pg from 'pg'\n${count}${d.beforeAll}(() => rig.useFixture('more'))\ntest('sees fleet and more', async () => {\n  ${d.eq('await n()', '3')}\n})\n`)
+    p.write('test/b.test.js', `${d.imports}import pg from 'pg'\n${count}test('sees fleet only', async () => {\n  ${d.eq('await n()', '2')}\n})\n`)
+    const r = await runSuite(p, runner)
+    expect(r.code, r.output).toBe(0)
+    expect(readReport(p).summary).toMatchObject({ passed: 2, failed: 0 })
+    await nothingLeft(p)
+  }, 180_000)
 })
 
 describe('bad setups', () => {
