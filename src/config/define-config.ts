@@ -1,5 +1,6 @@
 import type { Fixtures } from '../guard/fixtures.ts'
 import type { ServiceDefinition } from '../services/service-kind.ts'
+import type { Variant } from '../variants/variants.ts'
 
 /** The contents of `rig.config.ts`. */
 export interface RigConfig {
@@ -21,6 +22,12 @@ export interface RigConfig {
    * or one function for all, e.g. `{ fleet: { db: 'test/fixtures/fleet.sql' } }`.
    */
   fixtures?: Fixtures
+  /**
+   * Named overlays of this config, for running the suite against each (`RIG_VARIANT=de`,
+   * `rig up --variant de`, `rig({ variant })`): options merged over services (or definitions
+   * replacing them) and env vars, e.g. `{ de: { services: { api: { env: { LOCALE: 'de' } } } } }`.
+   */
+  variants?: Record<string, Variant>
 }
 
 /** Types a config; returns its argument unchanged. */

@@ -6,6 +6,7 @@ import { findConfigFile } from './find-config.ts'
 import { describeLoadError } from './load-error.ts'
 import type { RigConfig } from './define-config.ts'
 import { validateConfig } from './validate.ts'
+import { applyVariant } from '../variants/variants.ts'
 
 export { findConfigFile }
 
@@ -16,6 +17,8 @@ export interface LoadedConfig {
   file: string
   /** Its directory: relative paths and `.rig/` are resolved against it. */
   root: string
+  /** The variant applied (`RIG_VARIANT`), if any. */
+  variant?: string
 }
 
 /** Loads and validates the config. */
@@ -29,5 +32,11 @@ export async function loadConfig(explicit?: string, cwd?: string): Promise<Loade
   }
   if (mod.default === undefined) throw new ConfigError('RIG_CONFIG_INVALID', `${file} has no default export: export default defineConfig({ ... })`)
   validateConfig(mod.default, path.basename(file))
-  return { config: mod.default as RigConfig, file, root: path.dirname(file) }
+  // RIG_VARIANT (rig up --variant, rig({ variant })): the variant's services, and its env for
+  // the services rig starts and the tests.
+  const variant = process.env.RIG_VARIANT
+  if (!variant) return { config: mod.default as RigConfig, file, root: path.dirname(file) }
+  const config = applyVariant(mod.default as RigConfig, variant)
+  Object.assign(process.env, config.variants?.[variant]?.env ?? {})
+  return { config, file, root: path.dirname(file), variant }
 }

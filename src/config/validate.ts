@@ -11,6 +11,7 @@ import { TOP_LEVEL_KEYS } from './defaults.ts'
 import type { RigConfig } from './define-config.ts'
 import { check, invalid } from './option-checks.ts'
 import { suggest } from './suggest.ts'
+import { checkVariants } from '../variants/check-variants.ts'
 
 function unknownKey(where: string, key: string, allowed: readonly string[]): ConfigError {
   const s = suggest(key, allowed)
@@ -91,6 +92,7 @@ export function validateConfig(config: unknown, source = 'config'): string[] {
       throw err instanceof RigError ? new ConfigError('RIG_CONFIG_INVALID', err.message) : err
     }
   }
+  checkVariants(config as RigConfig, source, validateOptions)
   const order = checkGraph(graph)
   // Proxies and faults from the start: values, and the services partitions and `from` name.
   new Network({ services, dependsOn: Object.fromEntries(Object.entries(graph).map(([n, d]) => [n, Object.keys(d)])) })

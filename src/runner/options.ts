@@ -77,6 +77,11 @@ export interface RigRunnerOptions {
      */
     allowIn?: Record<string, Record<string, (string | RegExp)[]>>
   }
+  /**
+   * The variant of rig.config.ts to run against (`variants`); `RIG_VARIANT` wins. Its report
+   * goes to `rig-report/<variant>/` and records the variant, for `rig matrix`.
+   */
+  variant?: string
   order?: {
     /**
      * Shuffle files and tests with a seed (printed at start; `RIG_SEED` replays it).
@@ -135,6 +140,9 @@ function keepOption(k: boolean | { max?: number } | undefined): false | { max: n
 
 /** Fills in defaults. */
 export function resolveOptions(o: RigRunnerOptions = {}): ResolvedRunnerOptions {
+  // A variant chosen in the plugin's options reaches the config loader and the workers through the env.
+  if (o.variant && !process.env.RIG_VARIANT) process.env.RIG_VARIANT = o.variant
+  const variant = process.env.RIG_VARIANT || undefined
   return {
     config: o.config,
     attach: o.attach ?? true,
@@ -146,6 +154,6 @@ export function resolveOptions(o: RigRunnerOptions = {}): ResolvedRunnerOptions 
     shard: o.shard,
     timings: o.timings,
     // RIG_REPORT_DIR: where a run started by rig (bisect) writes, so it never replaces the user's report.
-    report: { dir: process.env.RIG_REPORT_DIR || (o.report?.dir ?? 'rig-report'), enabled: o.report?.enabled ?? true },
+    report: { dir: process.env.RIG_REPORT_DIR || (o.report?.dir ?? (variant ? `rig-report/${variant}` : 'rig-report')), enabled: o.report?.enabled ?? true },
   }
 }

@@ -134,6 +134,7 @@ export class RunCollector {
         logErrors: this.tests.reduce((n, t) => n + t.logErrors.filter((e) => !e.expected).length, 0),
       },
       ...(this.init.shard ? { shard: this.init.shard } : {}),
+      ...(process.env.RIG_VARIANT ? { variant: process.env.RIG_VARIANT } : {}),
       ...(interrupted ? { interrupted: true } : {}),
       environment: { startMs: Math.round(this.init.session.startMs), attached: this.init.session.attached, services: this.init.session.timeline },
       tests: this.tests,

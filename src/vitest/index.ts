@@ -11,6 +11,11 @@ export type { RigPluginOptions } from './options.ts'
 export type { RigProvided, ProvidedService } from './provided.ts'
 export { services, service, allowLeak, expectLog, useFixture, clearFaults, settle } from './runtime.ts'
 
+/** The variant of rig.config.ts this run uses (`RIG_VARIANT`, `rig({ variant })`), or undefined: `test.runIf(variant() === 'de')(…)`. */
+export function variant(): string | undefined {
+  return process.env.RIG_VARIANT || undefined
+}
+
 /** The plugin: `plugins: [rig()]` in vitest.config.ts. Also carries the test helpers. */
 export interface Rig {
   (options?: RigPluginOptions): Plugin

@@ -39,13 +39,14 @@ export const COMMANDS: readonly CommandSpec[] = [
   {
     name: 'up',
     summary: 'start every service and keep them running',
-    usage: 'rig up [--detach] [--json] [--fixture NAME]',
+    usage: 'rig up [--detach] [--json] [--fixture NAME] [--variant NAME]',
     details:
       'In the foreground, Ctrl-C stops everything. With --detach, returns once every service is ready;\nthe environment keeps running until `rig down`. --fixture loads a named data set of\nrig.config.ts (`fixtures: { NAME: … }`) once everything is ready.',
     options: {
       detach: { type: 'boolean', short: 'd', description: 'run in the background; return once every service is ready' },
       json: { type: 'boolean', description: 'print the services as JSON once ready' },
       fixture: { type: 'string', description: 'load this fixture of rig.config.ts once ready' },
+      variant: { type: 'string', value: 'NAME', description: 'start variant NAME of rig.config.ts (its service options and env; same as RIG_VARIANT=NAME)' },
       supervised: { type: 'boolean', description: '(internal) run as the detached supervisor' },
     },
     load: async () => (await import('./up.ts')).up,
@@ -171,6 +172,23 @@ export const COMMANDS: readonly CommandSpec[] = [
     },
     positionals: true,
     load: async () => (await import('./report.ts')).report,
+  },
+  {
+    name: 'matrix',
+    summary: 'write what is tested: tests × variants with pass/fail/skip and the services each test touched (Markdown)',
+    usage: 'rig matrix [REPORT|DIR...] [--out FILE] [--check] [--stdout]',
+    details:
+      'Reads run reports (default rig-report/report.json and rig-report/*/report.json: one per variant, RIG_VARIANT=NAME\n' +
+      'npx vitest run) and writes what-is-tested.md: one row per test, one column per variant, and the services it\n' +
+      'touched (stores it left data in, services that logged errors during it). No dates: it changes only when what\n' +
+      'is tested does. --check (CI): exit 1 when the file differs, with the rows that changed.',
+    options: {
+      out: { type: 'string', short: 'o', value: 'FILE', description: 'the Markdown file (default what-is-tested.md next to rig.config.ts)' },
+      check: { type: 'boolean', description: 'compare with the file instead of writing it; exit 1 when it is stale' },
+      stdout: { type: 'boolean', description: 'print the Markdown instead of writing the file' },
+    },
+    positionals: true,
+    load: async () => (await import('./matrix.ts')).matrix,
   },
   {
     name: 'check',

@@ -88,6 +88,8 @@ async function detach(configFile: string, root: string, names: string[], out: Ou
 
 /** `rig up`: starts the environment, in the foreground or as a detached supervisor. */
 export async function up({ values, out }: CommandContext): Promise<number> {
+  // The config loader applies RIG_VARIANT; the detached supervisor inherits it.
+  if (values.variant) process.env.RIG_VARIANT = values.variant as string
   const loaded = await loadConfig(values.config as string | undefined)
   const json = Boolean(values.json)
   const fixture = values.fixture as string | undefined
