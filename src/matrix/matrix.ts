@@ -26,7 +26,7 @@ export const variantOf = (r: Pick<RunReport, 'variant'>): string => r.variant ??
 
 const CELL: Record<TestEntry['status'], Cell> = { passed: 'pass', failed: 'fail', skipped: 'skip' }
 
-/** Services a test touched: the service of each store it left data in (`postgres db` → `db`), and services that logged during it. */
+/** Services a test touched: the service of each store it left data in (`postgres db` → `db`), services that logged errors during it, and any the runner recorded in `touched`. */
 function touchedBy(t: TestEntry): string[] {
   return [...t.leaks.map((l) => l.store.split(' ').pop() ?? l.store), ...t.logErrors.map((e) => e.service), ...(t.touched ?? [])]
 }

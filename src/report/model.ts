@@ -45,7 +45,7 @@ export interface TestEntry {
   repro?: string
   /** The worker slot (Vitest's pool id) it ran in: tests of one slot share its stores. */
   worker?: number
-  /** Services that wrote to their log during the test (what it made them do), for `rig matrix`. */
+  /** Further services the test touched, when the runner records them (`rig matrix` adds them to its stores and log errors). */
   touched?: string[]
 }
 
