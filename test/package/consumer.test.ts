@@ -23,7 +23,8 @@ const projects: Consumer[] = []
 afterAll(async () => {
   for (const p of projects) await p.run('npx', ['rig', 'down'], { timeoutMs: 60_000 })
   if (enabled) fs.rmSync(scratchDir(), { recursive: true, force: true })
-})
+  // One `npx rig down` per project (four of them) on a loaded machine.
+}, 300_000)
 
 async function consumer(name: string, pkg: Record<string, unknown>, packages: string[]): Promise<Consumer> {
   const p = await createConsumer(name, pkg, packages)
