@@ -14,7 +14,9 @@ export function columns(rows: readonly (readonly string[])[]): string[] {
 export function printServices(out: Output, state: Pick<EnvState, 'services' | 'timeline' | 'startMs'>): void {
   const rows: string[][] = [['SERVICE', 'KIND', 'STATUS', 'URL', 'PID', 'READY']]
   for (const [name, s] of Object.entries(state.services)) {
-    rows.push([name, s.provider && s.provider !== 'process' ? `${s.kind} (${s.provider})` : s.kind, s.status, maskPassword(s.url) || '-', s.pid ? String(s.pid) : '-', s.readyMs === null ? '-' : `${s.readyMs} ms`])
+    // A proxied service is reached through its proxy (RIG_<NAME>_URL): that is the address shown.
+    const url = s.proxy ? `${maskPassword(s.proxy.url)} (proxy)` : maskPassword(s.url)
+    rows.push([name, s.provider && s.provider !== 'process' ? `${s.kind} (${s.provider})` : s.kind, s.status, url || '-', s.pid ? String(s.pid) : '-', s.readyMs === null ? '-' : `${s.readyMs} ms`])
   }
   const [head, ...body] = columns(rows)
   out.print(out.s.dim(head ?? ''))
@@ -30,7 +32,7 @@ export function servicesJson(state: Pick<EnvState, 'services' | 'startMs'> & Par
     ...(state.pid ? { pid: state.pid } : {}),
     startMs: Math.round(state.startMs),
     services: Object.fromEntries(
-      Object.entries(state.services).map(([n, s]) => [n, { kind: s.kind, provider: s.provider, status: s.status, url: s.url, host: s.host, port: s.port, pid: s.pid, readyMs: s.readyMs, env: s.env, logFile: s.logFile }]),
+      Object.entries(state.services).map(([n, s]) => [n, { kind: s.kind, provider: s.provider, status: s.status, url: s.url, host: s.host, port: s.port, pid: s.pid, readyMs: s.readyMs, env: s.env, logFile: s.logFile, ...(s.proxy ? { proxy: { url: s.proxy.url, host: s.proxy.host, port: s.proxy.port } } : {}) }]),
     ),
   }
 }

@@ -15,12 +15,12 @@ interface NetJson {
   partitions: unknown[]
 }
 
-/** Round trip of a PING through `port`, in ms, or -1 when nothing answers within 2 s. */
-function pingMs(port: number, password: string): Promise<number> {
+/** Round trip of a PING through `port`, in ms, or -1 when nothing answers within `limitMs`. */
+function pingMs(port: number, password: string, limitMs = 2000): Promise<number> {
   return new Promise((resolve) => {
     const t = performance.now()
     const s = net.connect({ host: '127.0.0.1', port })
-    const timer = setTimeout(() => (s.destroy(), resolve(-1)), 2000)
+    const timer = setTimeout(() => (s.destroy(), resolve(-1)), limitMs)
     s.on('error', () => (clearTimeout(timer), resolve(-1)))
     s.on('data', (d) => {
       if (String(d).includes('PONG')) {
@@ -61,10 +61,20 @@ describe('rig fault', { shuffle: false }, () => {
     expect(state.proxies.map((x) => [x.service, x.port, x.faults.map((f) => f.text)])).toEqual([['cache', port, ['latency 300ms ±10ms']]])
   })
 
+  it('rig status shows the address through the proxy', async () => {
+    const r = await p.rig(['status', '--json'])
+    const st = JSON.parse(r.stdout) as { services: Record<string, { port: number; proxy?: { port: number } }> }
+    expect(st.services.cache?.proxy?.port).toBe(port)
+    expect(st.services.cache?.port).not.toBe(port)
+    expect(st.services.plain?.proxy).toBeUndefined()
+    expect((await p.rig(['status'])).stdout).toMatch(new RegExp(`cache .*127\\.0\\.0\\.1:${port} \\(proxy\\)`))
+  })
+
   it('holds new connections and lets them through on resume', async () => {
     expect((await p.rig(['fault', 'cache', 'clear'])).code).toBe(0)
     expect((await p.rig(['fault', 'cache', 'hold'])).stdout).toMatch(/\bheld\b/)
-    const waiting = pingMs(port, password)
+    // Held until `rig fault cache resume` (a CLI start, seconds on a loaded machine) gets there.
+    const waiting = pingMs(port, password, 30_000)
     await new Promise((r) => setTimeout(r, 300))
     expect((await p.rig(['fault', 'cache', 'resume'])).code).toBe(0)
     expect(await waiting).toBeGreaterThanOrEqual(250)
