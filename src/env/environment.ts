@@ -7,7 +7,7 @@ import path from 'node:path'
 import { DEFAULT_READY_TIMEOUT_MS, timeoutScale } from '../config/defaults.ts'
 import type { RigConfig } from '../config/define-config.ts'
 import { validateConfig } from '../config/validate.ts'
-import { AbortedError, PortInUseError, PrivilegedPortError, RigError, ServiceCrashedError } from '../errors.ts'
+import { AbortedError, ConfigError, PortInUseError, PrivilegedPortError, RigError, ServiceCrashedError } from '../errors.ts'
 import type { Probe } from '../probes/probe.ts'
 import { LogBuffer } from '../providers/process/log-buffer.ts'
 import { freePort, portProblem } from '../providers/process/ports.ts'
@@ -244,6 +244,9 @@ async function start(config: RigConfig, options: StartOptions): Promise<Environm
     const problem = fixedPort === undefined ? undefined : await portProblem(fixedPort)
     if (fixedPort !== undefined && problem) throw problem === 'privileged' ? new PrivilegedPortError(name, fixedPort) : new PortInUseError(name, fixedPort)
     const needsPort = def.kind.needsPort ? def.kind.needsPort(def.options) : true
+    if (network.get(name) && !needsPort && fixedPort === undefined) {
+      throw new ConfigError('RIG_CONFIG_INVALID', `service "${name}" has a proxy but no port rig knows: use {port} in its command (or set \`port\`), or drop \`proxy\` and \`faults\``)
+    }
     await network.get(name)?.open(network.fixedPort(name))
     for (let attempt = 1; ; attempt++) {
       const port = fixedPort ?? (needsPort ? await freePort() : 0)

@@ -58,6 +58,12 @@ describe('in the config', () => {
     expect(() => validateConfig({ services: { a: redis({ faults: { bandwidth: 'fast' as never } }) } })).toThrow(/service "a": faults: bandwidth must be bytes per second/)
   })
 
+  it('a proxy in front of a command without a port it can reach is refused', async () => {
+    const err = await rejection(start({ services: { job: command({ run: 'sleep 600', proxy: true, ready: [] }) } }))
+    expect(err.message).toContain('service "job" has a proxy but no port rig knows: use {port} in its command')
+    await assertNothingLeft()
+  })
+
   it('a proxy port that is taken fails the start with the option to change, and nothing is left', async () => {
     const blocker = net.createServer()
     await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', () => r()))
