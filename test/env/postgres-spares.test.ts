@@ -79,6 +79,23 @@ describe('spares (unit)', () => {
     expect(fs.existsSync(target())).toBe(false)
   })
 
+  it('keeps at most three copies of other init cache entries, the most recent', async () => {
+    const made: string[] = []
+    for (const name of ['a', 'b', 'c', 'd', 'e']) {
+      const other = fakeCache(name)
+      refillSpares(other)
+      await sparesSettled()
+      made.push(...slots().filter((s) => !made.includes(s)))
+      await new Promise((r) => setTimeout(r, 20))
+    }
+    refillSpares(cached)
+    await sparesSettled()
+    // Ours, and the three made last of the others.
+    expect(slots()).toHaveLength(4)
+    expect(slots()).toEqual(expect.arrayContaining(made.slice(-3)))
+    expect(takeSpare(cached, target(), undefined)).toBe(true)
+  })
+
   it('never hands out a copy of an init cache entry made again since', async () => {
     refillSpares(cached)
     await sparesSettled()

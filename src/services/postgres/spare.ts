@@ -5,7 +5,8 @@
 //
 // Layout: <tempRoot>/spares-<uid>/ (the temp root is this user's already, see src/fs-safe; mode 0700, owned by rig's user; used only when it is
 // exactly that) holds one slot per spare: `pg-<id>-<n>.tmp/` while `cp -a` fills it (with a
-// `maker` file naming the process), renamed to `pg-<id>-<n>/` once complete. `<id>` names the
+// `maker` file naming the process), renamed to `pg-<id>-<n>/` once complete; copies of other
+// cache entries are kept for a day, at most three of them. `<id>` names the
 // init cache entry and the moment it was made, so a rebuilt cache never hands out old data.
 // A start takes a slot's `data/` with rename(2): of two starts racing for it, one gets it.
 import { spawn } from 'node:child_process'
@@ -27,8 +28,10 @@ export function spareCount(): number {
 const ABANDONED_MS = 10 * 60_000
 /** … and after this long when its maker has not written its pid (it never ran). */
 const UNCLAIMED_MS = 60_000
-/** Spares of other init cache entries (another version, other options) are removed after this long. */
+/** Spares of other init cache entries (another version, other options) are removed after this long… */
 const UNUSED_MS = 24 * 3600_000
+/** … and beyond this many, the least recently made first: each holds ~29 MB of memory in /dev/shm. */
+const MAX_OTHERS = 3
 
 const euid = (): number => process.geteuid?.() ?? -1
 
@@ -167,6 +170,7 @@ function refillNow(cachedData: string): void {
     return
   }
   const present = new Set(entries)
+  const others: { path: string; made: number }[] = []
   for (const e of entries) {
     const p = path.join(dir, e)
     if (e.endsWith('.tmp')) {
@@ -174,10 +178,12 @@ function refillNow(cachedData: string): void {
         fs.rmSync(p, { recursive: true, force: true })
         present.delete(e)
       }
-    } else if (!e.startsWith(`pg-${id}-`) && Date.now() - (fs.lstatSync(p, { throwIfNoEntry: false })?.mtimeMs ?? Date.now()) > UNUSED_MS) {
-      fs.rmSync(p, { recursive: true, force: true })
+    } else if (!e.startsWith(`pg-${id}-`)) {
+      others.push({ path: p, made: fs.lstatSync(p, { throwIfNoEntry: false })?.mtimeMs ?? 0 })
     }
   }
+  others.sort((a, b) => b.made - a.made)
+  for (const [i, o] of others.entries()) if (i >= MAX_OTHERS || Date.now() - o.made > UNUSED_MS) fs.rmSync(o.path, { recursive: true, force: true })
   for (let n = 0; n < count; n++) {
     const slot = `pg-${id}-${n}`
     if (present.has(`${slot}.tmp`)) continue
