@@ -41,7 +41,8 @@ const target = (n = 'to'): string => path.join(root, n)
 describe('spares (unit)', () => {
   let cached: string
   beforeEach(() => {
-    fs.rmSync(path.join(root, 'testrig'), { recursive: true, force: true })
+    fs.rmSync(spares, { recursive: true, force: true })
+    fs.rmSync(`${spares}-elsewhere`, { recursive: true, force: true })
     fs.rmSync(path.join(root, 'cache'), { recursive: true, force: true })
     for (const n of ['to', 'to2']) fs.rmSync(target(n), { recursive: true, force: true })
     delete process.env.RIG_POSTGRES_SPARES
@@ -158,7 +159,7 @@ describe('postgres() with a spare', () => {
   })
 
   it('starts on the copy made after the previous start, and makes the next one', async () => {
-    fs.rmSync(path.join(root, 'testrig'), { recursive: true, force: true })
+    fs.rmSync(spares, { recursive: true, force: true })
     env = await start({ services: { db: postgres() } })
     await sparesSettled()
     await env.stop()

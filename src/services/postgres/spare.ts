@@ -37,8 +37,8 @@ const euid = (): number => process.geteuid?.() ?? -1
 
 /** The private spares directory, created if needed; undefined when it is not safely ours. */
 function sparesDir(create: boolean): string | undefined {
-  const dir = path.join(tempRoot(), `spares-${euid()}`)
   try {
+    const dir = path.join(tempRoot(), `spares-${euid()}`)
     if (create) {
       fs.mkdirSync(path.dirname(dir), { recursive: true, mode: 0o755 })
       try {
@@ -154,7 +154,18 @@ function track(p: Promise<void>): void {
  * after a day, spares of other cache entries.
  */
 export function refillSpares(cachedData: string): void {
-  track(new Promise((resolve) => setImmediate(() => resolve(refillNow(cachedData)))))
+  track(
+    new Promise((resolve) =>
+      setImmediate(() => {
+        try {
+          refillNow(cachedData)
+        } catch {
+          // a spare is an optimisation: the next start copies instead
+        }
+        resolve()
+      }),
+    ),
+  )
 }
 
 function refillNow(cachedData: string): void {
