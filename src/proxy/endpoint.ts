@@ -33,6 +33,10 @@ export class Endpoint implements LinkHost {
   private readonly owner: EndpointOwner
   /** The dependent this endpoint serves; undefined for tests and everything outside the environment. */
   readonly from: string | undefined
+  /** Connections accepted since it started (refused and reset ones too). */
+  accepted = 0
+  /** Bytes clients sent over links that are closed now. */
+  private bytesClosed = 0
 
   constructor(owner: EndpointOwner, from: string | undefined) {
     this.owner = owner
@@ -67,10 +71,11 @@ export class Endpoint implements LinkHost {
   }
 
   forget(link: Link): void {
-    this.links.delete(link)
+    if (this.links.delete(link)) this.bytesClosed += link.client.bytesRead
   }
 
   private accept(socket: net.Socket): void {
+    this.accepted++
     const effect = this.owner.effectFor(this.from)
     if (this.owner.mode === 'refuse' || effect.reset) {
       socket.on('error', () => {})
@@ -80,6 +85,13 @@ export class Endpoint implements LinkHost {
     const link = new Link(socket, this)
     this.links.add(link)
     link.begin(effect, this.owner.mode === 'hold')
+  }
+
+  /** Bytes clients sent since it started: a test that sent any reached the service (read from the sockets' counters, nothing added to the data path). */
+  get bytesIn(): number {
+    let n = this.bytesClosed
+    for (const l of this.links) n += l.client.bytesRead
+    return n
   }
 
   /** Applies the faults in force to every open link. */

@@ -24,6 +24,10 @@ export interface ProxyState {
   routes: Record<string, number>
   mode: ProxyMode
   connections: number
+  /** Connections accepted since the proxy started (from tests and from dependents). */
+  accepted: number
+  /** Bytes clients sent through it since it started: what tells that a test (or an app it called) reached the service. */
+  bytesIn: number
   /** Faults in force; `config` ones are where every test starts from. */
   faults: { faults: Faults; text: string; config: boolean }[]
 }
@@ -268,6 +272,8 @@ export class Network {
       routes: p.routes(),
       mode: p.mode,
       connections: p.connections,
+      accepted: p.accepted,
+      bytesIn: p.bytesIn,
       faults,
     }
   }

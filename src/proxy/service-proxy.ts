@@ -108,6 +108,20 @@ export class ServiceProxy implements EndpointOwner {
     return n
   }
 
+  /** Connections accepted since it started, over every endpoint. */
+  get accepted(): number {
+    let n = 0
+    for (const ep of this.endpoints.values()) n += ep.accepted
+    return n
+  }
+
+  /** Bytes clients sent through it since it started, over every endpoint. */
+  get bytesIn(): number {
+    let n = 0
+    for (const ep of this.endpoints.values()) n += ep.bytesIn
+    return n
+  }
+
   /** Closes every endpoint and connection. */
   async close(): Promise<void> {
     await Promise.all([...this.endpoints.values()].map((ep) => ep.close()))

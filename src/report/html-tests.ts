@@ -55,7 +55,8 @@ function details(test: TestEntry, logFiles: LogFiles): string {
   const repro = test.repro ? `<h4>Replay this test</h4>${copyable(test.repro, 'test-repro')}` : ''
   const moving = test.notSettled ? `<h4>Still working at the check</h4><pre class="error" data-testid="not-settled">${h(test.notSettled)}</pre>` : ''
   const body = errors + moving + leaks(test) + logErrors(test, logFiles) + faults(test) + repro
-  return body || '<p class="muted">Nothing to report: no errors, no leaks, no log errors.</p>'
+  const reached = test.touched?.length ? `<p class="muted" data-testid="touched">Services it reached (wrote to their logs, or were sent bytes through rig's proxy): ${test.touched.map((s) => `<code>${h(s)}</code>`).join(', ')}</p>` : ''
+  return (body || '<p class="muted">Nothing to report: no errors, no leaks, no log errors.</p>') + reached
 }
 
 function flags(test: TestEntry): string {

@@ -34,25 +34,39 @@ function readFrom(file: string, offset: number): string {
   }
 }
 
+/** What service `s` wrote since `offsets` (rig's own notes left out; on a server shared by parallel workers, only this worker's lines). */
+function linesSince(s: ProvidedService, offsets: LogOffsets): string[] {
+  const own = s.workerUrls ? `@${decodeURIComponent(new URL(workerUrl(s)).pathname.slice(1))} ` : undefined
+  const out: string[] = []
+  for (const raw of readFrom(s.logFile, offsets.get(s.name) ?? 0).split('\n')) {
+    // Log file lines are `<ISO time> <stream> <text>`; rig's own notes are not the service's.
+    const m = /^\S+ (stdout|stderr|rig)\s+(.*)$/.exec(raw)
+    if (!m || m[1] === 'rig') continue
+    const text = m[2] ?? ''
+    if (own && !text.includes(own)) continue
+    out.push(text)
+  }
+  return out
+}
+
 /** Error lines written since `offsets`; `expected` marks the ones the test declared, and those `allowed` (by the options). */
 export function scanLogs(services: readonly ProvidedService[], offsets: LogOffsets, expected: readonly { service: string; pattern: RegExp }[], allowed: (service: string, line: string) => boolean = () => false): LogErrorEntry[] {
   const found: LogErrorEntry[] = []
   for (const s of services) {
     if (s.errorPatterns.length === 0) continue
     const patterns = s.errorPatterns.map((p) => new RegExp(p.source, p.flags))
-    // A server shared by parallel workers (each with its own database): only this worker's lines.
-    const own = s.workerUrls ? `@${decodeURIComponent(new URL(workerUrl(s)).pathname.slice(1))} ` : undefined
-    for (const raw of readFrom(s.logFile, offsets.get(s.name) ?? 0).split('\n')) {
-      // Log file lines are `<ISO time> <stream> <text>`; rig's own notes are not the service's errors.
-      const m = /^\S+ (stdout|stderr|rig)\s+(.*)$/.exec(raw)
-      if (!m || m[1] === 'rig') continue
-      const text = m[2] ?? ''
-      if (own && !text.includes(own)) continue
+    for (const text of linesSince(s, offsets)) {
       if (!patterns.some((p) => p.test(text))) continue
       found.push({ service: s.name, line: text, expected: expected.some((e) => e.service === s.name && e.pattern.test(text)) || allowed(s.name, text) })
     }
   }
   return found
+}
+
+/** Services that wrote anything to their logs since `offsets` (a file that did not grow is not read). */
+export function loggedSince(services: readonly ProvidedService[], offsets: LogOffsets): string[] {
+  const now = logOffsets(services)
+  return services.filter((s) => (now.get(s.name) ?? 0) > (offsets.get(s.name) ?? 0) && linesSince(s, offsets).length > 0).map((s) => s.name)
 }
 
 /** The last `n` lines of a log file, for "service died" messages. */

@@ -85,6 +85,7 @@ export class RunCollector {
       ...(t.meta?.notSettled ? { notSettled: t.meta.notSettled } : {}),
       ...(t.meta?.faults?.length ? { faults: t.meta.faults } : {}),
       ...(t.meta?.worker ? { worker: t.meta.worker } : {}),
+      ...(t.meta?.touched?.length ? { touched: t.meta.touched } : {}),
     }
     if (t.status === 'failed') entry.repro = this.repro(upTo.length > 0 ? upTo : [t.file], t.name)
     this.tests.push(entry)

@@ -12,6 +12,8 @@ export interface TestMeta {
   logErrors: LogErrorEntry[]
   /** What the test did to the network (faults, partitions, the proxies' switch), put back after it. */
   faults?: string[]
+  /** Services the test reached: ones that wrote to their logs during it, proxied ones that accepted a connection. */
+  touched?: string[]
   /** The worker slot that ran it (Vitest: VITEST_POOL_ID): tests of one slot share its stores. */
   worker?: number
 }

@@ -8,7 +8,7 @@ import { controlRequest } from '../env/control-client.ts'
 import { isAlive } from '../env/proc.ts'
 import { openGuardSession, type EndedTest, type GuardSession } from './guard-session.ts'
 import { allowedIn } from './log-patterns.ts'
-import { logOffsets, logTail, scanLogs, type LogOffsets } from './log-scan.ts'
+import { loggedSince, logOffsets, logTail, scanLogs, type LogOffsets } from './log-scan.ts'
 import type { RigProvided } from './provided.ts'
 import type { TestMeta } from './test-meta.ts'
 import { resetAfterTest } from '../proxy/test-faults.ts'
@@ -47,6 +47,13 @@ export async function openTestSession(provided: RigProvided): Promise<TestSessio
   fixtures.use = guard ? (name) => guard.useFixture(name) : undefined
   settling.run = guard ? () => guard.settle() : undefined
   let offsets: LogOffsets = new Map()
+  // Bytes sent through each proxy so far: a test during which more went through reached that
+  // service. Only when files run one at a time: with parallel workers, another worker's test may have.
+  const countProxies = list.some((s) => s.proxy) && !list.some((s) => s.workerUrls) && provided.controlSocket !== undefined
+  type Status = { services: Record<string, { status: string; pid: number | null; proxy?: { bytesIn?: number } }> }
+  const status = (): Promise<Status | undefined> => controlRequest<Status>(provided.controlSocket as string, 'GET', '/status', 5000).catch(() => undefined)
+  const sentIn = (st: Status | undefined): Map<string, number> => new Map(Object.entries(st?.services ?? {}).flatMap(([n, v]) => (v.proxy?.bytesIn !== undefined ? [[n, v.proxy.bytesIn] as const] : [])))
+  let sent = countProxies ? sentIn(await status()) : new Map<string, number>()
 
   /** Services that exited unexpectedly. A gone pid is confirmed with the environment, since a one-shot task that completed is gone too. */
   async function deadServices(): Promise<string[]> {
@@ -87,13 +94,21 @@ export async function openTestSession(provided: RigProvided): Promise<TestSessio
       // service's output to its log file as it reads it. One request to it, answered once it
       // has read what was already in its pipes: a line a service wrote during the test is in
       // the file before the scan, however loaded the machine.
-      if (provided.controlSocket && list.some((s) => s.errorPatterns.length > 0)) await controlRequest(provided.controlSocket, 'GET', '/status', 5000).catch(() => undefined)
+      const st = provided.controlSocket && (countProxies || list.some((s) => s.errorPatterns.length > 0)) ? await status() : undefined
       const logErrors = scanLogs(list, offsets, current.expectedLogs, allowedIn(provided.logs.allow, path.resolve(test.file)))
       const unexpected = logErrors.filter((e) => !e.expected)
       if (unexpected.length > 0 && provided.logs.failOnError) {
         problems.push(`Errors logged by services during "${test.name}":\n${unexpected.map((e) => `  ${e.service}: ${e.line}`).join('\n')}\n  (if this test expects them: rig.expectLog('${unexpected[0]?.service}', /…/); if many tests do: logs.allow in rig's options, see the summary at the end of the run)`)
       }
       const meta: TestMeta = { leaks: [], logErrors }
+      // What the test reached: services that logged anything during it, and proxied ones it (or an app it called) sent bytes to.
+      const touched = new Set(loggedSince(list, offsets))
+      if (countProxies) {
+        const now = sentIn(st)
+        for (const [n, c] of now) if (c > (sent.get(n) ?? c)) touched.add(n)
+        sent = now
+      }
+      if (touched.size > 0) meta.touched = [...touched].sort()
       // Faults are test state: the network is put back before the guard looks at the stores.
       const faults = await resetAfterTest(provided.controlSocket).catch((err: unknown) => {
         problems.push(`the network faults this test set could not be removed: ${(err as Error).message}`)

@@ -39,9 +39,12 @@ describe('variants', () => {
   })
 
   test('rig up --variant starts the variant; the suite runs once per variant; rig matrix writes and checks what is tested', async () => {
-    project = pluginProject(`import { defineConfig, command, http } from 'testrig'
+    project = pluginProject(`import { defineConfig, command, http, redis } from 'testrig'
 export default defineConfig({
-  services: { app: command({ run: [process.execPath, ${JSON.stringify(path.join(FIXTURES, 'echo-server.cjs'))}], env: { PORT: '{port}', LOCALE: 'en' }, ready: http('/health') }) },
+  services: {
+    app: command({ run: [process.execPath, ${JSON.stringify(path.join(FIXTURES, 'echo-server.cjs'))}], env: { PORT: '{port}', LOCALE: 'en' }, ready: http('/health') }),
+    cache: redis({ proxy: true }),
+  },
   variants: { en: {}, de: { services: { app: { env: { LOCALE: 'de' } } }, env: { EXPECTED: 'de' } } },
 })
 `)
@@ -59,6 +62,15 @@ import { services, variant } from 'testrig/vitest'
 test('answers in the locale of the variant', async () => { expect(await (await fetch(services().app.url + '/env/LOCALE')).text()).toBe(variant() ?? 'en') })
 test.runIf(variant() === 'de')('sees the variant env', () => { expect(process.env.EXPECTED).toBe('de') })
 test('is broken in German', () => { expect(variant()).not.toBe('de') })
+test('makes the app log', async () => { expect(await (await fetch(services().app.url + '/log/hello')).text()).toBe('logged') })
+test('talks to the cache through its proxy', async () => {
+  const { createConnection } = await import('node:net')
+  const s = createConnection(Number(process.env.RIG_CACHE_PORT), '127.0.0.1')
+  s.write('PING\\r\\n')
+  // rig's Redis wants a password: any answer shows the bytes went through.
+  expect(await new Promise((resolve) => s.once('data', (d) => resolve(String(d))))).toMatch(/^(\\+PONG|-NOAUTH)/)
+  s.destroy()
+})
 `)
     for (const v of ['en', 'de']) {
       const r = await vitest(project, { env: { RIG_VARIANT: v } })
@@ -72,8 +84,18 @@ test('is broken in German', () => { expect(variant()).not.toBe('de') })
     expect(md).toContain('| test | file | en | de | services touched |')
     expect(md).toContain('| answers in the locale of the variant | test/locale.test.ts | ✅ pass | ✅ pass |')
     expect(md).toContain('| sees the variant env | test/locale.test.ts | ⏭ skip | ✅ pass |')
-    expect(md).toContain('| is broken in German | test/locale.test.ts | ✅ pass | ❌ fail |')
-    expect((await project.rig(['matrix', '--check'])).code).toBe(0)
+    expect(md).toContain('| is broken in German | test/locale.test.ts | ✅ pass | ❌ fail | — |')
+    // Services touched: the one that wrote to its log during the test, the one its proxy carried bytes to; nothing for the others.
+    expect(md).toContain('| makes the app log | test/locale.test.ts | ✅ pass | ✅ pass | app |')
+    expect(md).toContain('| talks to the cache through its proxy | test/locale.test.ts | ✅ pass | ✅ pass | cache |')
+    expect((await project.rig(['matrix', '--check', '--html', 'rig-report/what-is-tested.html'])).code).toBe(0)
+    const page = fs.readFileSync(path.join(project.dir, 'rig-report/what-is-tested.html'), 'utf8')
+    expect(page).toContain('<a href="en/index.html">en</a>')
+    expect(page).toContain('<a href="de/index.html">de</a>')
+    // The test failing in one variant comes first, its cell labelled, not only coloured.
+    expect(page.indexOf('is broken in German')).toBeLessThan(page.indexOf('answers in the locale of the variant'))
+    expect(page).toContain('<td class="cell failed" data-testid="cell" data-cell="fail">✗ fail</td>')
+    expect(fs.readFileSync(path.join(project.dir, 'rig-report/de/index.html'), 'utf8')).toContain('<code>app</code>')
 
     project.write('test/locale.test.ts', fs.readFileSync(path.join(project.dir, 'test/locale.test.ts'), 'utf8').replace("test('is broken in German', () => { expect(variant()).not.toBe('de') })\n", ''))
     expect((await vitest(project, { env: { RIG_VARIANT: 'de' } })).code).toBe(0)

@@ -176,14 +176,16 @@ export const COMMANDS: readonly CommandSpec[] = [
   {
     name: 'matrix',
     summary: 'write what is tested: tests × variants with pass/fail/skip and the services each test touched (Markdown)',
-    usage: 'rig matrix [REPORT|DIR...] [--out FILE] [--check] [--stdout]',
+    usage: 'rig matrix [REPORT|DIR...] [--out FILE] [--html FILE] [--check] [--stdout]',
     details:
       'Reads run reports (default rig-report/report.json and rig-report/*/report.json: one per variant, RIG_VARIANT=NAME\n' +
       'npx vitest run) and writes what-is-tested.md: one row per test, one column per variant, and the services it\n' +
-      'touched (stores it left data in, services that logged errors during it). No dates: it changes only when what\n' +
-      'is tested does. --check (CI): exit 1 when the file differs, with the rows that changed.',
+      'touched (stores it left data in, services that logged during it, proxied services it connected to). No dates:\n' +
+      'it changes only when what is tested does. --check (CI): exit 1 when the file differs, with the rows that changed.\n' +
+      '--html FILE also writes the matrix as a page (failing tests first, each variant linked to its HTML report).',
     options: {
       out: { type: 'string', short: 'o', value: 'FILE', description: 'the Markdown file (default what-is-tested.md next to rig.config.ts)' },
+      html: { type: 'string', value: 'FILE', description: 'also write the matrix as an HTML page, e.g. rig-report/what-is-tested.html' },
       check: { type: 'boolean', description: 'compare with the file instead of writing it; exit 1 when it is stale' },
       stdout: { type: 'boolean', description: 'print the Markdown instead of writing the file' },
     },

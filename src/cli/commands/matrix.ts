@@ -3,7 +3,8 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import { RigError } from '../../errors.ts'
-import { buildMatrix, renderMatrix } from '../../matrix/matrix.ts'
+import { renderMatrixHtml } from '../../matrix/html.ts'
+import { buildMatrix, renderMatrix, variantOf } from '../../matrix/matrix.ts'
 import type { RunReport } from '../../report/model.ts'
 import { readReportAt } from '../../shard/merge-reports.ts'
 import type { CommandContext } from '../command.ts'
@@ -41,15 +42,31 @@ function writeFileSafely(file: string, text: string): void {
   fs.renameSync(tmp, file)
 }
 
-/** `rig matrix [REPORT...] [--out FILE] [--check]`. */
+/** Writes the HTML page to `file`, each variant's column linked to its index.html (the HTML report next to its report.json). */
+function writeHtml(file: string, built: ReturnType<typeof buildMatrix>, reports: readonly RunReport[], sources: readonly string[]): void {
+  const links: Record<string, string> = {}
+  reports.forEach((r, i) => {
+    const page = path.join(path.dirname(path.resolve(sources[i] ?? '')), 'index.html')
+    if (fs.existsSync(page)) links[variantOf(r)] ??= path.relative(path.dirname(file), page).split(path.sep).join('/')
+  })
+  writeFileSafely(file, renderMatrixHtml(built, links))
+}
+
+/** `rig matrix [REPORT...] [--out FILE] [--html FILE] [--check]`. */
 export async function matrix({ values, positionals, out }: CommandContext): Promise<number> {
   const root = projectRoot(values.config as string | undefined)
   const sources = positionals.length > 0 ? positionals.flatMap((p) => (fs.existsSync(p) && fs.statSync(p).isDirectory() && !fs.existsSync(path.join(p, 'report.json')) ? reportsUnder(p) : [p])) : reportsUnder(path.join(root, 'rig-report'))
   if (sources.length === 0) throw new RigError('RIG_MATRIX_NO_REPORTS', `no run reports in ${positionals.join(', ') || path.join(root, 'rig-report')}: run the suite (npx vitest run; once per variant: RIG_VARIANT=NAME npx vitest run) or name the report directories`, { exitCode: 2 })
   const reports: RunReport[] = sources.map(readReportAt)
-  const text = renderMatrix(buildMatrix(reports, await configOrder(values.config as string | undefined)))
+  const built = buildMatrix(reports, await configOrder(values.config as string | undefined))
+  const text = renderMatrix(built)
   const file = path.resolve(root, (values.out as string | undefined) ?? 'what-is-tested.md')
   const shown = path.relative(process.cwd(), file) || file
+  if (values.html) {
+    const page = path.resolve(root, values.html as string)
+    writeHtml(page, built, reports, sources)
+    out.print(`${path.relative(process.cwd(), page) || page}: the same matrix as a page (failing tests first, each variant linked to its report)`)
+  }
   if (values.check) {
     const committed = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : undefined
     if (committed === text) {
