@@ -10,6 +10,7 @@ export { mariadb, mysql, type MariadbOptions } from './services/mariadb/index.ts
 export { rabbitmq, type RabbitmqOptions } from './services/rabbitmq/index.ts'
 export { command, type CommandOptions, type CommandEnv } from './services/command/index.ts'
 export { external, type ExternalOptions } from './services/external/index.ts'
+export { sentry, type SentryOptions } from './services/sentry/index.ts'
 export { defineService, type ServiceKind, type ServiceDefinition, type ServiceAddress, type CommonOptions, type DependsOn, type DependencyCondition, type Launched, type StartContext } from './services/service-kind.ts'
 export * from './probes/index.ts'
 export * from './errors.ts'

@@ -41,8 +41,8 @@ export interface StartOptions {
 
 export { varName }
 
-function exportsOf(name: string, host: string, port: number, url: string, extra: Record<string, string>): Record<string, string> {
-  const env: Record<string, string> = { [varName(name, 'URL')]: url, [varName(name, 'HOST')]: host, [varName(name, 'PORT')]: String(port) }
+function exportsOf(name: string, host: string, port: number, url: string, extra: Record<string, string>, plain: Record<string, string> = {}): Record<string, string> {
+  const env: Record<string, string> = { ...plain, [varName(name, 'URL')]: url, [varName(name, 'HOST')]: host, [varName(name, 'PORT')]: String(port) }
   for (const [k, v] of Object.entries(extra)) env[varName(name, k)] = v
   return env
 }
@@ -254,7 +254,7 @@ async function start(config: RigConfig, options: StartOptions): Promise<Environm
         { name, dir: svc.dir, logs: svc.logs, port, deps: depAddresses, root, signal: abort.signal, notice: (message) => emit({ type: 'notice', service: name, at: at(), message }) },
         def.options,
       )
-      svc.env = exportsOf(name, launched.host, launched.port, launched.url, launched.env)
+      svc.env = exportsOf(name, launched.host, launched.port, launched.url, launched.env, launched.plainEnv)
       if (network.get(name)) svc.env = network.proxiedExports(name, launched, svc.env).env
       const ready = def.options.ready
       const probes: readonly Probe[] = [...(launched.setup ?? []), ...(ready === undefined ? launched.defaultReady : Array.isArray(ready) ? ready : [ready as Probe])]

@@ -6,7 +6,7 @@ import path from 'node:path'
 import { TestEnvironment as NodeEnvironment } from 'jest-environment-node'
 import { bindToRun, recordTest, type RunHandoff } from '../runner/handoff.ts'
 import { openTestSession, type TestSession } from '../runner/test-session.ts'
-import { allowLeak, expectLog, service, services, useFixture } from '../runner/worker.ts'
+import { allowLeak, expectLog, expectReported, service, services, useFixture } from '../runner/worker.ts'
 import { RigError } from '../errors.ts'
 import { HELPERS, type RigJestHelpers } from './index.ts'
 
@@ -51,7 +51,7 @@ export default class RigEnvironment extends NodeEnvironment {
     super(...args)
     this.run = run
     this.testPath = args[1].testPath
-    const helpers: RigJestHelpers = { allowLeak, expectLog, services, service, useFixture }
+    const helpers: RigJestHelpers = { allowLeak, expectLog, expectReported, services, service, useFixture }
     ;(this.global as unknown as Record<symbol, unknown>)[HELPERS] = helpers
   }
 

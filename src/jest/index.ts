@@ -26,6 +26,7 @@ export interface RigJestPreset {
 export interface RigJestHelpers {
   allowLeak(...stores: string[]): void
   expectLog(service: string, pattern: RegExp | string): void
+  expectReported(pattern: RegExp | string): void
   services(): Record<string, TestService>
   service(name: string): TestService
   useFixture(name: string): Promise<void>
@@ -62,6 +63,8 @@ function preset(options: RigRunnerOptions = {}): RigJestPreset {
 export const allowLeak = (...stores: string[]): void => helpers().allowLeak(...stores)
 /** Declares a log line the current test expects a service to write (not an error then). */
 export const expectLog = (service: string, pattern: RegExp | string): void => helpers().expectLog(service, pattern)
+/** Declares an event the current test expects the app to report to a `sentry()` service (not an error then). */
+export const expectReported = (pattern: RegExp | string): void => helpers().expectReported(pattern)
 /** Every service's address, as this worker sees it. */
 export const services = (): Record<string, TestService> => helpers().services()
 /** One service, with controls (stop, kill, restart, pause, resume). */
@@ -70,4 +73,4 @@ export const service = (name: string): TestService => helpers().service(name)
 export const useFixture = (name: string): Promise<void> => helpers().useFixture(name)
 
 /** The preset and the test helpers. */
-export const rig = { preset, allowLeak, expectLog, services, service, useFixture }
+export const rig = { preset, allowLeak, expectLog, expectReported, services, service, useFixture }

@@ -6,11 +6,11 @@ import path from 'node:path'
 import { after, before, beforeEach, type TestContext } from 'node:test'
 import { bindToRun, recordTest } from '../runner/handoff.ts'
 import { openTestSession, type TestSession } from '../runner/test-session.ts'
-import { allowLeak, expectLog, rigProvided, service, services, useFixture as coreUseFixture } from '../runner/worker.ts'
+import { allowLeak, expectLog, expectReported, rigProvided, service, services, useFixture as coreUseFixture } from '../runner/worker.ts'
 
 export type { RigRunnerOptions } from '../runner/options.ts'
 export type { TestService } from '../runner/worker.ts'
-export { allowLeak, expectLog, service, services } from '../runner/worker.ts'
+export { allowLeak, expectLog, expectReported, service, services } from '../runner/worker.ts'
 
 /** This process's test session (the guard's baseline), opened by the first hook that needs it. */
 let session: Promise<TestSession> | undefined
@@ -32,6 +32,8 @@ export const rig = {
   allowLeak,
   /** Declares a log line the current test expects a service to write (not an error then). */
   expectLog,
+  /** Declares an event the current test expects the app to report to a `sentry()` service (not an error then). */
+  expectReported,
   /** Every service's address, as this process sees it. */
   services,
   /** One service, with controls (stop, kill, restart, pause, resume). */

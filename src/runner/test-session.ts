@@ -98,7 +98,10 @@ export async function openTestSession(provided: RigProvided): Promise<TestSessio
       const logErrors = scanLogs(list, offsets, current.expectedLogs, allowedIn(provided.logs.allow, path.resolve(test.file)))
       const unexpected = logErrors.filter((e) => !e.expected)
       if (unexpected.length > 0 && provided.logs.failOnError) {
-        problems.push(`Errors logged by services during "${test.name}":\n${unexpected.map((e) => `  ${e.service}: ${e.line}`).join('\n')}\n  (if this test expects them: rig.expectLog('${unexpected[0]?.service}', /…/); if many tests do: logs.allow in rig's options, see the summary at the end of the run)`)
+        const first = unexpected[0]?.service ?? ''
+        const expect = provided.services[first]?.kind === 'sentry' ? 'rig.expectReported(/…/)' : `rig.expectLog('${first}', /…/)`
+        const hint = `if this test expects them: ${expect}; if many tests do: logs.allow in rig's options, see the summary at the end of the run`
+        problems.push(`Errors logged by services during "${test.name}":\n${unexpected.map((e) => `  ${e.service}: ${e.line}`).join('\n')}\n  (${hint})`)
       }
       const meta: TestMeta = { leaks: [], logErrors }
       // What the test reached: services that logged anything during it, and proxied ones it (or an app it called) sent bytes to.

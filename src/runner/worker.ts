@@ -202,3 +202,14 @@ export function allowLeak(...stores: string[]): void {
 export function expectLog(serviceName: string, pattern: RegExp | string): void {
   current.expectedLogs.push({ service: serviceName, pattern: typeof pattern === 'string' ? new RegExp(pattern.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')) : pattern })
 }
+
+/**
+ * The current test expects the app to report an event matching `pattern` to a `sentry()`
+ * service (its line: level, exception type and value, message, top frames); such an event does
+ * not fail it.
+ */
+export function expectReported(pattern: RegExp | string): void {
+  const endpoints = Object.values(rigProvided().services).filter((s) => s.kind === 'sentry')
+  if (endpoints.length === 0) throw new RigError('RIG_NO_SENTRY', 'rig.expectReported() needs a sentry() service in rig.config.ts: add sentry: sentry() to its services, and dependsOn: [\'sentry\'] to the app that reports')
+  for (const s of endpoints) expectLog(s.name, pattern)
+}

@@ -75,6 +75,11 @@ export interface Launched {
   port: number
   url: string
   env: Record<string, string>
+  /**
+   * Variables exported under their own names besides `RIG_<NAME>_*`, for clients that read a
+   * fixed one (`SENTRY_DSN`); dependents and tests get them like the others.
+   */
+  plainEnv?: Record<string, string>
   /** Which provider ran it: `process`, `embedded` or `external`. */
   provider: string
   /** Starts (or restarts) the process; absent for services rig does not run. */

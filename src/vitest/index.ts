@@ -5,11 +5,11 @@
 // checks then need only vitest installed.
 import type { Plugin } from 'vitest/config'
 import type { RigPluginOptions } from './options.ts'
-import { allowLeak, clearFaults, expectLog, service, services, settle, useFixture } from './runtime.ts'
+import { allowLeak, clearFaults, expectLog, expectReported, service, services, settle, useFixture } from './runtime.ts'
 
 export type { RigPluginOptions } from './options.ts'
 export type { RigProvided, ProvidedService } from './provided.ts'
-export { services, service, allowLeak, expectLog, useFixture, clearFaults, settle } from './runtime.ts'
+export { services, service, allowLeak, expectLog, expectReported, useFixture, clearFaults, settle } from './runtime.ts'
 
 /** The variant of rig.config.ts this run uses (`RIG_VARIANT`, `rig({ variant })`), or undefined: `test.runIf(variant() === 'de')(…)`. */
 export function variant(): string | undefined {
@@ -25,6 +25,8 @@ export interface Rig {
   clearFaults: typeof clearFaults
   /** Declares a log line the current test expects a service to write (not an error then). */
   expectLog: typeof expectLog
+  /** Declares an event the current test expects the app to report to a `sentry()` service (not an error then). */
+  expectReported: typeof expectReported
   /** Every service's address, as this worker sees it. */
   services: typeof services
   /** One service, with controls (stop, kill, restart, pause, resume). */
@@ -53,4 +55,4 @@ function plugin(options: RigPluginOptions = {}): Plugin {
 }
 
 /** The testrig Vitest plugin and test helpers. */
-export const rig: Rig = Object.assign(plugin, { allowLeak, clearFaults, expectLog, services, service, settle, useFixture })
+export const rig: Rig = Object.assign(plugin, { allowLeak, clearFaults, expectLog, expectReported, services, service, settle, useFixture })

@@ -7,7 +7,7 @@ import type { RigProvided } from '../runner/provided.ts'
 import { bindWorker } from '../runner/worker.ts'
 
 export type { TestService, TestDeclarations } from '../runner/worker.ts'
-export { services, service, allowLeak, expectLog, useFixture, rigProvided, workerUrl, clearFaults, settle } from '../runner/worker.ts'
+export { services, service, allowLeak, expectLog, expectReported, useFixture, rigProvided, workerUrl, clearFaults, settle } from '../runner/worker.ts'
 
 let provided: RigProvided | undefined
 bindWorker({
