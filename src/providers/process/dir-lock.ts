@@ -82,3 +82,32 @@ function takeOver(lockPath: string, seen: Holder | undefined): void {
   }
   fs.rmSync(aside, { recursive: true, force: true })
 }
+
+/**
+ * The cache entry `dir`, filled once for every process of every user of the cache: when
+ * `dir/ok` is missing, under the lock, `fill` builds the entry in a staging dir
+ * (`<dir>.tmp-<pid>`, 0755) that is then renamed into place and marked ok. A fill that fails
+ * leaves nothing behind. `onCold` is called before filling, so the caller can tell the user.
+ */
+export async function ensureCacheEntry(dir: string, fill: (staging: string) => Promise<void>, onCold?: () => void): Promise<void> {
+  const ok = path.join(dir, 'ok')
+  if (fs.existsSync(ok)) return
+  fs.mkdirSync(path.dirname(dir), { recursive: true, mode: 0o755 })
+  const release = await lockDir(dir)
+  const staging = `${dir}.tmp-${process.pid}`
+  try {
+    if (fs.existsSync(ok)) return
+    onCold?.()
+    fs.rmSync(dir, { recursive: true, force: true })
+    fs.rmSync(staging, { recursive: true, force: true })
+    fs.mkdirSync(staging, { mode: 0o755 })
+    // Whatever the umask: the service's account (not rig's when rig is root) must traverse it.
+    fs.chmodSync(staging, 0o755)
+    await fill(staging)
+    fs.renameSync(staging, dir)
+    fs.writeFileSync(ok, new Date().toISOString())
+  } finally {
+    fs.rmSync(staging, { recursive: true, force: true })
+    release()
+  }
+}

@@ -6,7 +6,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { RigError } from '../../errors.ts'
 import { cacheRoot } from '../../providers/process/cache-dir.ts'
-import { lockDir } from '../../providers/process/dir-lock.ts'
+import { ensureCacheEntry } from '../../providers/process/dir-lock.ts'
 import { run } from '../../providers/process/run.ts'
 import { chownForService, type ServiceUser } from '../../providers/process/user.ts'
 import { findInstallDb, type ServerBinary } from './binaries.ts'
@@ -68,29 +68,18 @@ async function initialise(key: MariadbInitKey, data: string, staging: string, us
  */
 export async function ensureMariadbData(key: MariadbInitKey, user: ServiceUser | undefined, onCold?: () => void): Promise<string> {
   const dir = mariadbCacheDir(key)
-  const data = path.join(dir, 'data')
-  if (fs.existsSync(path.join(dir, 'ok'))) return data
-  fs.mkdirSync(path.dirname(dir), { recursive: true, mode: 0o755 })
-  const release = await lockDir(dir)
-  try {
-    if (fs.existsSync(path.join(dir, 'ok'))) return data
-    onCold?.()
-    fs.rmSync(dir, { recursive: true, force: true })
-    const staging = `${dir}.tmp-${process.pid}`
-    fs.rmSync(staging, { recursive: true, force: true })
-    fs.mkdirSync(staging, { mode: 0o755 })
-    chownForService(staging, user)
-    try {
-      await initialise(key, path.join(staging, 'data'), staging, user)
-    } catch (err) {
-      fs.rmSync(staging, { recursive: true, force: true })
-      throw new RigError('RIG_INIT_FAILED', `could not initialise a ${key.server.flavor === 'mariadb' ? 'MariaDB' : 'MySQL'} ${key.server.version} data dir (${key.server.path}): ${(err as Error).message}`, { cause: err })
-    }
-    fs.writeFileSync(path.join(staging, 'key.json'), JSON.stringify(key, null, 2))
-    fs.renameSync(staging, dir)
-    fs.writeFileSync(path.join(dir, 'ok'), new Date().toISOString())
-    return data
-  } finally {
-    release()
-  }
+  await ensureCacheEntry(
+    dir,
+    async (staging) => {
+      chownForService(staging, user)
+      try {
+        await initialise(key, path.join(staging, 'data'), staging, user)
+      } catch (err) {
+        throw new RigError('RIG_INIT_FAILED', `could not initialise a ${key.server.flavor === 'mariadb' ? 'MariaDB' : 'MySQL'} ${key.server.version} data dir (${key.server.path}): ${(err as Error).message}`, { cause: err })
+      }
+      fs.writeFileSync(path.join(staging, 'key.json'), JSON.stringify(key, null, 2))
+    },
+    onCold,
+  )
+  return path.join(dir, 'data')
 }

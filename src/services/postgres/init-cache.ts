@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto'
 import fs from 'node:fs'
 import path from 'node:path'
 import { cacheRoot } from '../../providers/process/cache-dir.ts'
-import { lockDir } from '../../providers/process/dir-lock.ts'
+import { ensureCacheEntry } from '../../providers/process/dir-lock.ts'
 import { run } from '../../providers/process/run.ts'
 import { diskFullError, treeBytes } from '../../system-error.ts'
 import { chownForService, type ServiceUser } from '../../providers/process/user.ts'
@@ -52,41 +52,31 @@ export function initCacheDir(key: InitKey): string {
  */
 export async function ensureInitialised(key: InitKey, user: ServiceUser | undefined, onCold?: () => void): Promise<string> {
   const dir = initCacheDir(key)
-  const data = path.join(dir, 'data')
-  if (fs.existsSync(path.join(dir, 'ok'))) return data
-  fs.mkdirSync(path.dirname(dir), { recursive: true, mode: 0o755 })
-  const release = await lockDir(dir)
-  try {
-    if (fs.existsSync(path.join(dir, 'ok'))) return data
-    onCold?.()
-    fs.rmSync(dir, { recursive: true, force: true })
-    const staging = `${dir}.tmp-${process.pid}`
-    fs.rmSync(staging, { recursive: true, force: true })
-    fs.mkdirSync(staging, { mode: 0o755 })
-    chownForService(staging, user)
-    const stagingData = path.join(staging, 'data')
-    await run(path.join(key.binDir, 'initdb'), ['-D', stagingData, '-U', key.user, '--auth=trust', '-E', 'UTF8', '--locale=C', '--no-sync', '--wal-segsize=1', ...key.initdbArgs], { user, cwd: staging })
-    // initdb refuses password authentication without a password, and the cache must hold
-    // none (it is shared by every environment): write rig's own rules instead.
-    const hba = path.join(stagingData, 'pg_hba.conf')
-    fs.rmSync(hba, { force: true })
-    fs.writeFileSync(hba, PG_HBA, { flag: 'wx', mode: 0o600 })
-    chownForService(hba, user)
-    if (key.database !== 'postgres') {
-      // Single-user mode creates the database without starting a server.
-      await run(path.join(key.binDir, 'postgres'), ['--single', '-D', stagingData, '-c', 'fsync=off', 'postgres'], {
-        user,
-        cwd: staging,
-        input: `CREATE DATABASE ${quoteIdent(key.database)};\n`,
-      })
-    }
-    fs.writeFileSync(path.join(staging, 'key.json'), JSON.stringify(key, null, 2))
-    fs.renameSync(staging, dir)
-    fs.writeFileSync(path.join(dir, 'ok'), new Date().toISOString())
-    return data
-  } finally {
-    release()
-  }
+  await ensureCacheEntry(
+    dir,
+    async (staging) => {
+      chownForService(staging, user)
+      const stagingData = path.join(staging, 'data')
+      await run(path.join(key.binDir, 'initdb'), ['-D', stagingData, '-U', key.user, '--auth=trust', '-E', 'UTF8', '--locale=C', '--no-sync', '--wal-segsize=1', ...key.initdbArgs], { user, cwd: staging })
+      // initdb refuses password authentication without a password, and the cache must hold
+      // none (it is shared by every environment): write rig's own rules instead.
+      const hba = path.join(stagingData, 'pg_hba.conf')
+      fs.rmSync(hba, { force: true })
+      fs.writeFileSync(hba, PG_HBA, { flag: 'wx', mode: 0o600 })
+      chownForService(hba, user)
+      if (key.database !== 'postgres') {
+        // Single-user mode creates the database without starting a server.
+        await run(path.join(key.binDir, 'postgres'), ['--single', '-D', stagingData, '-c', 'fsync=off', 'postgres'], {
+          user,
+          cwd: staging,
+          input: `CREATE DATABASE ${quoteIdent(key.database)};\n`,
+        })
+      }
+      fs.writeFileSync(path.join(staging, 'key.json'), JSON.stringify(key, null, 2))
+    },
+    onCold,
+  )
+  return path.join(dir, 'data')
 }
 
 /** Copies the cached data directory into an instance dir, keeping owner and permissions. */

@@ -8,7 +8,7 @@ import path from 'node:path'
 import { RigError } from '../../errors.ts'
 import { moduleFile } from '../../module-file.ts'
 import { cacheRoot } from '../../providers/process/cache-dir.ts'
-import { lockDir } from '../../providers/process/dir-lock.ts'
+import { ensureCacheEntry } from '../../providers/process/dir-lock.ts'
 import { freePort } from '../../providers/process/ports.ts'
 import { run } from '../../providers/process/run.ts'
 import { chownForService, type ServiceUser } from '../../providers/process/user.ts'
@@ -111,39 +111,29 @@ function bootOnce(cmd: { command: string; args: string[]; env: NodeJS.ProcessEnv
 export async function ensureRabbitmqCache(install: RabbitmqInstall, user: ServiceUser | undefined, options: { onCold?: () => void; timeoutMs: number; signal: AbortSignal }): Promise<RabbitmqCache> {
   const dir = rabbitmqCacheDir(install)
   const entry = { ebin: path.join(dir, 'ebin'), lib: path.join(dir, 'lib'), data: path.join(dir, 'data') }
-  if (fs.existsSync(path.join(dir, 'ok'))) return entry
-  fs.mkdirSync(path.dirname(dir), { recursive: true, mode: 0o755 })
-  const release = await lockDir(dir)
-  const staging = `${dir}.tmp-${process.pid}`
-  try {
-    if (fs.existsSync(path.join(dir, 'ok'))) return entry
-    options.onCold?.()
-    fs.rmSync(dir, { recursive: true, force: true })
-    fs.rmSync(staging, { recursive: true, force: true })
-    fs.mkdirSync(path.join(staging, 'ebin'), { recursive: true, mode: 0o755 })
-    await run(install.erlc, ['-o', path.join(staging, 'ebin'), AGENT_SOURCE])
-    linkBootApplications(install.plugins, path.join(staging, 'lib'))
-    const boot = path.join(staging, 'boot')
-    fs.mkdirSync(boot, { mode: 0o700 })
-    const layout = { ...brokerLayout(boot), data: path.join(staging, 'data') }
-    fs.mkdirSync(layout.data, { mode: 0o700 })
-    const bootstrapUser = `rig-bootstrap-${secret(6)}`
-    const ports = { amqp: await freePort(), dist: await freePort() }
-    writeBrokerFiles(layout, { amqpPort: ports.amqp, user: bootstrapUser, password: '', vhost: '/', plugins: [], bootstrapUser })
-    // Only what the broker writes belongs to its user; the agent and the links stay rig's.
-    fs.chmodSync(staging, 0o755)
-    chownForService(boot, user)
-    chownForService(layout.data, user)
-    const cmd = vmCommand(install, layout, ports, { ebin: path.join(staging, 'ebin'), lib: path.join(staging, 'lib') })
-    cmd.env.RIG_AGENT_PREPARE = bootstrapUser
-    delete cmd.env.RIG_AGENT_SOCKET
-    await bootOnce(cmd, user, path.join(boot, 'boot.log'), options.timeoutMs, options.signal)
-    fs.rmSync(boot, { recursive: true, force: true })
-    fs.renameSync(staging, dir)
-    fs.writeFileSync(path.join(dir, 'ok'), new Date().toISOString())
-    return entry
-  } finally {
-    fs.rmSync(staging, { recursive: true, force: true })
-    release()
-  }
+  await ensureCacheEntry(
+    dir,
+    async (staging) => {
+      fs.mkdirSync(path.join(staging, 'ebin'), { mode: 0o755 })
+      await run(install.erlc, ['-o', path.join(staging, 'ebin'), AGENT_SOURCE])
+      linkBootApplications(install.plugins, path.join(staging, 'lib'))
+      const boot = path.join(staging, 'boot')
+      fs.mkdirSync(boot, { mode: 0o700 })
+      const layout = { ...brokerLayout(boot), data: path.join(staging, 'data') }
+      fs.mkdirSync(layout.data, { mode: 0o700 })
+      const bootstrapUser = `rig-bootstrap-${secret(6)}`
+      const ports = { amqp: await freePort(), dist: await freePort() }
+      writeBrokerFiles(layout, { amqpPort: ports.amqp, user: bootstrapUser, password: '', vhost: '/', plugins: [], bootstrapUser })
+      // Only what the broker writes belongs to its user; the agent and the links stay rig's.
+      chownForService(boot, user)
+      chownForService(layout.data, user)
+      const cmd = vmCommand(install, layout, ports, { ebin: path.join(staging, 'ebin'), lib: path.join(staging, 'lib') })
+      cmd.env.RIG_AGENT_PREPARE = bootstrapUser
+      delete cmd.env.RIG_AGENT_SOCKET
+      await bootOnce(cmd, user, path.join(boot, 'boot.log'), options.timeoutMs, options.signal)
+      fs.rmSync(boot, { recursive: true, force: true })
+    },
+    options.onCold,
+  )
+  return entry
 }
