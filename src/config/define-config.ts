@@ -1,4 +1,5 @@
 import type { Fixtures } from '../guard/fixtures.ts'
+import type { HostOptions } from '../hosts/check-hosts.ts'
 import type { ServiceDefinition } from '../services/service-kind.ts'
 import type { Variant } from '../variants/variants.ts'
 
@@ -28,6 +29,18 @@ export interface RigConfig {
    * replacing them) and env vars, e.g. `{ de: { services: { api: { env: { LOCALE: 'de' } } } } }`.
    */
   variants?: Record<string, Variant>
+  /**
+   * Named hosts, e.g. `{ core1: {}, core2: {} }`: each a network namespace with its own address
+   * (root and iproute2 needed), that services join with `host: 'core1'`. Partitions between
+   * hosts cut real routes, `host('core1').down()` is a node loss. See docs/topology.md.
+   */
+  hosts?: Record<string, HostOptions>
+  /**
+   * IPv4 range hosts take their addresses from: a /24 is used as is; from a larger range each
+   * environment takes a free /24. `RIG_HOST_NETWORK` overrides it.
+   * @default '10.213.0.0/16'
+   */
+  hostNetwork?: string
 }
 
 /** Types a config; returns its argument unchanged. */

@@ -12,6 +12,7 @@ import type { RigConfig } from './define-config.ts'
 import { check, invalid } from './option-checks.ts'
 import { suggest } from './suggest.ts'
 import { checkVariants } from '../variants/check-variants.ts'
+import { checkHosts } from '../hosts/check-hosts.ts'
 
 function unknownKey(where: string, key: string, allowed: readonly string[]): ConfigError {
   const s = suggest(key, allowed)
@@ -95,6 +96,8 @@ export function validateConfig(config: unknown, source = 'config'): string[] {
   checkVariants(config as RigConfig, source, validateOptions)
   const order = checkGraph(graph)
   // Proxies and faults from the start: values, and the services partitions and `from` name.
-  new Network({ services, dependsOn: Object.fromEntries(Object.entries(graph).map(([n, d]) => [n, Object.keys(d)])) })
+  const dependsOn = Object.fromEntries(Object.entries(graph).map(([n, d]) => [n, Object.keys(d)]))
+  const network = new Network({ services, dependsOn })
+  checkHosts(config as RigConfig, source, dependsOn, (name) => network.get(name) !== undefined)
   return order
 }

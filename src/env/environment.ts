@@ -21,6 +21,11 @@ import { StartedService } from './started-service.ts'
 import { keepAlive } from './keep-alive.ts'
 import { startWatchdog, type Watchdog } from './watchdog.ts'
 import { varName } from './var-name.ts'
+import { hostNames } from '../hosts/check-hosts.ts'
+import { HostError, HostNetwork } from '../hosts/host-network.ts'
+import { hostHandle, type HostHandle } from '../hosts/host-handle.ts'
+import { DEFAULT_HOST_NETWORK } from '../hosts/subnet.ts'
+import { assertHostsSupported } from '../hosts/support.ts'
 
 /** Options of {@link startEnvironment}. */
 export interface StartOptions {
@@ -82,6 +87,8 @@ export class Environment implements AsyncDisposable {
   private readonly listeners = new Set<EnvEventListener>()
   /** rig's proxies in front of services, and the faults in force. */
   readonly network: Network
+  /** The config's hosts (network namespaces), when it has any. */
+  hosts: HostNetwork | undefined
 
   /** @internal use {@link startEnvironment} */
   constructor(id: string, dir: string, services: Record<string, StartedService>, order: string[], watchdog: Watchdog, network: Network) {
@@ -98,6 +105,12 @@ export class Environment implements AsyncDisposable {
     const s = Object.hasOwn(this.services, name) ? this.services[name] : undefined
     if (!s) throw new RigError('RIG_UNKNOWN_SERVICE', `no service "${name}" in this environment (services: ${Object.keys(this.services).join(', ')})`, { exitCode: 2 })
     return s
+  }
+
+  /** Host `name` of the config's `hosts`; throws a clear error for an unknown one. */
+  host(name: string): HostHandle {
+    if (!this.hosts) throw new HostError('RIG_UNKNOWN_HOST', `no host "${name}": this environment has no hosts (add hosts: { ${name}: {} } to rig.config.ts and host: '${name}' to services)`)
+    return hostHandle(this.hosts, name)
   }
 
   /** Subscribes to events (start-up, unexpected exits, controls); returns the unsubscribe function. */
@@ -152,13 +165,14 @@ export class Environment implements AsyncDisposable {
     }
     await Promise.all(this.order.map(stopOne))
     await this.network.close()
+    await this.hosts?.close()
     removeInBackground(this.dir)
     this.watchdog.release()
   }
 
   /** Serialisable description (what `rig status --json` shows). */
   toJSON(): Record<string, unknown> {
-    return { id: this.id, startMs: Math.round(this.startMs), services: Object.fromEntries(Object.entries(this.services).map(([k, s]) => [k, this.withProxy(k, s.toJSON())])) }
+    return { id: this.id, startMs: Math.round(this.startMs), ...(this.hosts ? { hosts: this.hosts.state() } : {}), services: Object.fromEntries(Object.entries(this.services).map(([k, s]) => [k, this.withProxy(k, s.toJSON())])) }
   }
 
   /** A service's JSON with its proxy, when it has one. */
@@ -184,6 +198,9 @@ async function start(config: RigConfig, options: StartOptions): Promise<Environm
   const order = validateConfig(config)
   const network = new Network({ services: config.services, dependsOn: Object.fromEntries(order.map((n) => [n, Object.keys(normaliseDependsOn(config.services[n]?.options.dependsOn))])) })
   const root = path.resolve(options.root ?? process.cwd())
+  const placedOn = hostNames(config)
+  // Before anything is made: without root or iproute2, say so and point at the proxy.
+  if (placedOn.length > 0) assertHostsSupported(placedOn)
   const t0 = performance.now()
   sweepStale()
   const id = `${Date.now().toString(36)}-${process.pid}-${randomBytes(3).toString('hex')}`
@@ -206,6 +223,14 @@ async function start(config: RigConfig, options: StartOptions): Promise<Environm
   }
   const env = new Environment(id, dir, services, order, watchdog, network)
   if (options.onEvent) env.on(options.onEvent)
+  if (placedOn.length > 0) {
+    try {
+      env.hosts = await HostNetwork.create(id, placedOn, process.env.RIG_HOST_NETWORK || config.hostNetwork || DEFAULT_HOST_NETWORK)
+    } catch (err) {
+      await env.stop()
+      throw err
+    }
+  }
   const emit: EnvEventListener = (e) => env.emit(e)
   const at = (): number => performance.now() - t0
 
@@ -241,7 +266,9 @@ async function start(config: RigConfig, options: StartOptions): Promise<Environm
     const depAddresses: Record<string, ServiceAddress> = Object.create(null)
     for (const d of Object.keys(deps[name] ?? {})) depAddresses[d] = await network.addressFor(services[d] as StartedService, name)
     const fixedPort = def.options.port
-    const problem = fixedPort === undefined ? undefined : await portProblem(fixedPort)
+    const placed = def.options.host === undefined ? undefined : env.hosts?.get(def.options.host)
+    // A host's namespace has ports of its own: the root namespace's say nothing about them.
+    const problem = fixedPort === undefined || placed ? undefined : await portProblem(fixedPort)
     if (fixedPort !== undefined && problem) throw problem === 'privileged' ? new PrivilegedPortError(name, fixedPort) : new PortInUseError(name, fixedPort)
     const needsPort = def.kind.needsPort ? def.kind.needsPort(def.options) : true
     if (network.get(name) && !needsPort && fixedPort === undefined) {
@@ -251,7 +278,19 @@ async function start(config: RigConfig, options: StartOptions): Promise<Environm
     for (let attempt = 1; ; attempt++) {
       const port = fixedPort ?? (needsPort ? await freePort() : 0)
       const launched = await def.kind.start(
-        { name, dir: svc.dir, logs: svc.logs, port, deps: depAddresses, root, signal: abort.signal, notice: (message) => emit({ type: 'notice', service: name, at: at(), message }) },
+        {
+          name,
+          dir: svc.dir,
+          logs: svc.logs,
+          port,
+          host: placed?.address ?? '127.0.0.1',
+          netns: placed?.netns,
+          clientRange: placed && env.hosts ? env.hosts.state().subnet : undefined,
+          deps: depAddresses,
+          root,
+          signal: abort.signal,
+          notice: (message) => emit({ type: 'notice', service: name, at: at(), message }),
+        },
         def.options,
       )
       svc.env = exportsOf(name, launched.host, launched.port, launched.url, launched.env, launched.plainEnv)

@@ -11,6 +11,7 @@ import { ensurePrivateDir, verifyPrivateDir } from '../fs-safe/private-dir.ts'
 import { readOwnFile, writePrivateFile } from '../fs-safe/private-file.ts'
 import { tempDir } from '../fs-safe/temp-root.ts'
 import { groupAlive, isAlive, isOurGroup, killGroup, procInfo, type GroupRecord } from './proc.ts'
+import { removeHostsOf, sweepStaleHosts } from '../hosts/sweep.ts'
 
 /** Content of `owner.json`. */
 export interface OwnerRecord {
@@ -78,10 +79,13 @@ export class Registry {
     writePrivateFile(path.join(dir, 'owner.json'), JSON.stringify(owner))
   }
 
-  /** Records a process group the environment started (or a process a pause froze). */
-  add(service: string, pid: number): void {
+  /**
+   * Records a process group the environment started (or a process a pause froze); `uid` is
+   * the one it ends up with when it still changes (a service started in a host's namespace).
+   */
+  add(service: string, pid: number, uid?: number): void {
     const info = procInfo(pid)
-    this.processes.push({ service, pid, startTime: info?.startTime, uid: info?.uid })
+    this.processes.push({ service, pid, startTime: info?.startTime, uid: uid ?? info?.uid })
     this.flush()
   }
 
@@ -122,6 +126,8 @@ export function reap(dir: string): number {
   }
   let killed = 0
   for (const p of readJson<ProcessRecord[]>(path.join(dir, 'processes.json')) ?? []) if (Number.isInteger(p.pid) && p.pid > 1 && killGroup(p)) killed++
+  // Its hosts (network namespaces, bridge): named after its id.
+  removeHostsOf(path.basename(dir).replace(/\.removed$/, ''))
   fs.rmSync(dir, { recursive: true, force: true })
   return killed
 }
@@ -152,6 +158,8 @@ export function sweepStale(): { environments: number; processes: number } {
     processes += reap(dir)
     environments++
   }
+  // Hosts whose environment's dir is gone (or lives in another temp root) and whose owner died.
+  sweepStaleHosts()
   return { environments, processes }
 }
 

@@ -119,7 +119,7 @@ export class StartedService implements ServiceAddress, ProbeTarget {
       throw spawnError(this.name, this.kind, proc.spec, spawnFailed)
     }
     if (proc) {
-      if (proc.pid > 0) params.registry.add(this.name, proc.pid)
+      if (proc.pid > 0) params.registry.add(this.name, proc.pid, proc.uid)
       void proc.exited.then((info) => this.onExit(proc, info))
       this.completion = proc.exited.then((info) => {
         if (info.code !== 0) throw this.crashError(info, bootStart)

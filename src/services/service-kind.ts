@@ -44,10 +44,15 @@ export interface CommonOptions {
   proxy?: ProxyOption
   /** Network faults in force from the start (each test starts from them), e.g. `{ latency: 20 }`. */
   faults?: Faults
+  /**
+   * The host (of the config's `hosts`) the service runs on: its own network namespace and
+   * address. Needs root and iproute2.
+   */
+  host?: string
 }
 
 /** Keys of {@link CommonOptions}, for unknown-key detection. */
-export const commonOptionKeys = ['dependsOn', 'ready', 'readyTimeout', 'port', 'proxy', 'faults'] as const
+export const commonOptionKeys = ['dependsOn', 'ready', 'readyTimeout', 'port', 'proxy', 'faults', 'host'] as const
 
 /** What a kind's `start` receives. */
 export interface StartContext {
@@ -59,6 +64,12 @@ export interface StartContext {
   logs: LogBuffer
   /** The port chosen for the service (the fixed one, or a free one). */
   port: number
+  /** The address the service listens on and is reached at: `127.0.0.1`, or its host's address. */
+  host: string
+  /** The network namespace its process must run in (its host's), if any: pass it to the spawn. */
+  netns?: string | undefined
+  /** On a host: the range its clients connect from (every host and the root namespace), e.g. `10.213.7.0/24`. */
+  clientRange?: string | undefined
   /** Started dependencies, by name. */
   deps: Readonly<Record<string, ServiceAddress>>
   /** Directory of the config file; relative paths are resolved against it. */
@@ -138,6 +149,8 @@ export interface ServiceKind<O extends object> {
   readonly name: string
   /** Option keys this kind accepts besides {@link commonOptionKeys}. */
   readonly optionKeys: readonly string[]
+  /** Whether its services may be placed on a host (the kind listens on `ctx.host` and spawns in `ctx.netns`). */
+  readonly runsOnHosts?: boolean
   /** Whether rig must pick a port for it when none is fixed. @default true */
   readonly needsPort?: (options: O) => boolean
   /**

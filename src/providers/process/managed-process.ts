@@ -8,6 +8,7 @@ import { groupAlive, isOurGroup, procInfo } from '../../env/proc.ts'
 import { descendants, type ProcessId, signalProcess } from './descendants.ts'
 import type { LogBuffer } from './log-buffer.ts'
 import type { ServiceUser } from './user.ts'
+import { ipBinary } from '../../hosts/ip.ts'
 
 /** What to run. */
 export interface SpawnSpec {
@@ -21,6 +22,18 @@ export interface SpawnSpec {
   stopSignal?: NodeJS.Signals
   /** How long a graceful stop may take before SIGKILL. @default 5000 */
   stopGraceMs?: number
+  /** Run inside this network namespace (a host's), entered through `ip netns exec` as root. */
+  netns?: string | undefined
+}
+
+/**
+ * Command and arguments that run `spec` inside its namespace: `ip netns exec` (root), then
+ * `setpriv` down to the service user before the command itself. The process keeps its pid through
+ * both execs, so its group and identity are the command's.
+ */
+function inNamespace(spec: SpawnSpec, ipBin: string): [string, string[]] {
+  const drop = spec.user ? ['setpriv', `--reuid=${spec.user.uid}`, `--regid=${spec.user.gid}`, '--clear-groups', '--'] : []
+  return [ipBin, ['netns', 'exec', spec.netns as string, ...drop, spec.command, ...spec.args]]
 }
 
 /** How a process ended. */
@@ -52,13 +65,16 @@ export class ManagedProcess {
   constructor(spec: SpawnSpec, logs: LogBuffer) {
     this.spec = spec
     let child: ChildProcess
+    const ipBin = spec.netns ? ipBinary() : undefined
     try {
-      child = spawn(spec.command, [...spec.args], {
+      if (spec.netns && !ipBin) throw new Error(`cannot enter network namespace ${spec.netns}: iproute2 (\`ip\`) is not installed`)
+      const [command, args] = spec.netns ? inNamespace(spec, ipBin as string) : [spec.command, [...spec.args]]
+      child = spawn(command, args, {
         cwd: spec.cwd,
         env: spec.env ?? process.env,
         detached: true,
         stdio: ['ignore', 'pipe', 'pipe'],
-        ...(spec.user ? { uid: spec.user.uid, gid: spec.user.gid } : {}),
+        ...(spec.user && !spec.netns ? { uid: spec.user.uid, gid: spec.user.gid } : {}),
       })
     } catch (err) {
       // Some spawn failures (ENOTDIR for a cwd that is a file, E2BIG…) throw instead of emitting 'error'.
@@ -75,7 +91,8 @@ export class ManagedProcess {
     // spawn() returns after exec: the leader (a zombie at worst, reaped only later by the event
     // loop) shows its final uid and start time.
     const info = this.pid > 0 ? procInfo(this.pid) : undefined
-    if (info) this.identity = { startTime: info.startTime, uid: info.uid }
+    // In a namespace the leader is still root (`ip`, then `setpriv`) for a moment: it ends as the service user.
+    if (info) this.identity = { startTime: info.startTime, uid: spec.netns ? (spec.user?.uid ?? info.uid) : info.uid }
     if (child.stdout) logs.attach(child.stdout, 'stdout')
     if (child.stderr) logs.attach(child.stderr, 'stderr')
     this.spawned = new Promise((resolve) => {
@@ -108,6 +125,11 @@ export class ManagedProcess {
     // The child must not keep rig's event loop alive on its own, nor die with it silently.
     child.unref()
     for (const s of [child.stdout, child.stderr]) (s as unknown as { unref?: () => void } | null)?.unref?.()
+  }
+
+  /** The uid the process runs as once started (what a record of it must name). */
+  get uid(): number | undefined {
+    return this.identity?.uid
   }
 
   /** True until the process has exited. */

@@ -57,6 +57,7 @@ const commandKind: ServiceKind<CommandOptions> = {
   name: 'command',
   optionKeys: ['run', 'cwd', 'env', 'url', 'stopSignal', 'stopGrace', 'oneShot'],
   needsPort: mentionsPort,
+  runsOnHosts: true,
   errorPatterns: [/^\s*at .+:\d+:\d+\)?$/, /Unhandled(Promise)?Rejection|unhandled rejection/i, /\bpanic:/, /^(Type|Reference|Syntax|Range)Error\b/, /\bERROR\b/],
   validate(o, where) {
     const run: unknown = o.run
@@ -70,7 +71,7 @@ const commandKind: ServiceKind<CommandOptions> = {
     check.boolean(where, 'oneShot', o.oneShot)
   },
   async start(ctx, o) {
-    const self: TemplateSelf = { name: ctx.name, host: '127.0.0.1', port: ctx.port, dir: ctx.dir }
+    const self: TemplateSelf = { name: ctx.name, host: ctx.host, port: ctx.port, dir: ctx.dir }
     const expand = (s: string): string => expandTemplate(s, self, ctx.deps)
     let userEnv: Record<string, string>
     try {
@@ -95,14 +96,14 @@ const commandKind: ServiceKind<CommandOptions> = {
     // expanded command line or env actually carries it (or the user fixed it).
     const portText = String(ctx.port)
     const usesPort = ctx.port > 0 && (o.port !== undefined || o.url !== undefined || [...args, ...Object.values(userEnv).map((v) => expand(String(v)))].some((a) => a.includes(portText)))
-    const url = o.url ? expand(o.url) : usesPort ? `http://127.0.0.1:${ctx.port}` : ''
+    const url = o.url ? expand(o.url) : usesPort ? `http://${ctx.host}:${ctx.port}` : ''
     return {
-      host: '127.0.0.1',
+      host: ctx.host,
       port: usesPort ? ctx.port : 0,
       url,
       env: {},
       provider: 'process',
-      launch: () => new ManagedProcess({ command, args, cwd, env, stopSignal: o.stopSignal ?? 'SIGTERM', stopGraceMs: o.stopGrace ?? 5000 }, ctx.logs),
+      launch: () => new ManagedProcess({ command, args, cwd, env, netns: ctx.netns, stopSignal: o.stopSignal ?? 'SIGTERM', stopGraceMs: o.stopGrace ?? 5000 }, ctx.logs),
       // A command with a port is ready when it accepts connections; one without is ready once
       // spawned; a one-shot task once it exited 0.
       defaultReady: o.oneShot ? [untilExit] : usesPort ? [tcp()] : [],

@@ -80,9 +80,9 @@ function checkName(where: string, key: 'database' | 'user', v: unknown): void {
   if (reserved) invalid(where, key, `a name without "${reserved[0]}": PostgreSQL accepts it quoted, but it does not survive the postgres:// URL as node-postgres decodes it (use letters, digits, spaces, _ - . " ')`, v)
 }
 
-function urlFor(user: string, port: number, database: string, password?: string): string {
+function urlFor(host: string, user: string, port: number, database: string, password?: string): string {
   const auth = password === undefined ? encodeURIComponent(user) : `${encodeURIComponent(user)}:${encodeURIComponent(password)}`
-  return `postgres://${auth}@127.0.0.1:${port}/${encodeURIComponent(database)}`
+  return `postgres://${auth}@${host}:${port}/${encodeURIComponent(database)}`
 }
 
 function crashHint(tail: readonly string[]): string | undefined {
@@ -143,14 +143,16 @@ async function startProcess(ctx: StartContext, o: PostgresOptions, bin: string):
   const data = path.join(ctx.dir, 'data')
   // A copy made ahead of time moves into place with one rename; without one, copy now.
   if (!takeSpare(cached, data, user)) await copyDataDir(cached, data)
+  // On a host, clients come from the hosts' range (tests from its first address), with the password.
+  if (ctx.clientRange) fs.appendFileSync(path.join(data, 'pg_hba.conf'), `host all all ${ctx.clientRange} scram-sha-256\n`)
   const settings = { ...TEST_SPEED_SETTINGS, unix_socket_permissions: '0700', ...o.settings }
-  const args = ['-D', data, '-p', String(ctx.port), '-h', '127.0.0.1', '-k', ctx.dir]
+  const args = ['-D', data, '-p', String(ctx.port), '-h', ctx.host, '-k', ctx.dir]
   for (const [k, v] of Object.entries(settings)) args.push('-c', `${k}=${typeof v === 'boolean' ? (v ? 'on' : 'off') : v}`)
-  const url = urlFor(pgUser, ctx.port, database, password)
+  const url = urlFor(ctx.host, pgUser, ctx.port, database, password)
   // The line PostgreSQL logs once it accepts connections, for the current run of the process.
   let accepting: Promise<void> = Promise.resolve()
   return {
-    host: '127.0.0.1',
+    host: ctx.host,
     port: ctx.port,
     url,
     env: { DATABASE: database, USER: pgUser, PASSWORD: password, VERSION: version },
@@ -161,7 +163,7 @@ async function startProcess(ctx: StartContext, o: PostgresOptions, bin: string):
     // "immediate" shutdown (no checkpoint; the postmaster still ends every backend first).
     launch: () => {
       accepting = nextLine(ctx.logs, ACCEPTING)
-      return new ManagedProcess({ command: bin, args, cwd: ctx.dir, user, stopSignal: 'SIGINT', stopGraceMs: 5000 }, ctx.logs)
+      return new ManagedProcess({ command: bin, args, cwd: ctx.dir, user, netns: ctx.netns, stopSignal: 'SIGINT', stopGraceMs: 5000 }, ctx.logs)
     },
     teardownSignal: 'SIGQUIT',
     // The password step already ran a query on the socket; TCP listens before the socket does.
@@ -171,6 +173,7 @@ async function startProcess(ctx: StartContext, o: PostgresOptions, bin: string):
 }
 
 function startEmbedded(ctx: StartContext, o: PostgresOptions): Launched {
+  if (ctx.netns) throw new ConfigError('RIG_CONFIG_INVALID', `service "${ctx.name}" is on a host, where the embedded PostgreSQL (PGlite) cannot run: install PostgreSQL (${INSTALL_HINT}) or remove \`host\``)
   if (o.database && o.database !== 'postgres') {
     throw new ConfigError('RIG_EMBEDDED_UNSUPPORTED', `service "${ctx.name}": the embedded PostgreSQL (PGlite) has a single database named "postgres"; remove \`database: '${o.database}'\` or install PostgreSQL (${INSTALL_HINT})`)
   }
@@ -178,7 +181,7 @@ function startEmbedded(ctx: StartContext, o: PostgresOptions): Launched {
   return {
     host: '127.0.0.1',
     port: ctx.port,
-    url: urlFor('postgres', ctx.port, 'postgres'),
+    url: urlFor('127.0.0.1', 'postgres', ctx.port, 'postgres'),
     env: { DATABASE: 'postgres', USER: 'postgres', VERSION: 'pglite' },
     provider: 'embedded',
     launch: () => launchPglite(ctx.port, data, ctx.logs),
@@ -189,6 +192,8 @@ function startEmbedded(ctx: StartContext, o: PostgresOptions): Launched {
 const postgresKind: ServiceKind<PostgresOptions> = {
   name: 'postgres',
   optionKeys: ['version', 'binDir', 'database', 'user', 'settings', 'initdbArgs', 'provider'],
+  // PGlite is the exception: it runs in rig's own process group, never in a host's namespace.
+  runsOnHosts: true,
   errorPatterns: [/\b(ERROR|FATAL|PANIC):/],
   drivers: [{ package: 'pg', purpose: 'readiness probe and guard' }],
   validate(o, where) {

@@ -30,6 +30,7 @@ function find(binDir?: string) {
 const redisKind: ServiceKind<RedisOptions> = {
   name: 'redis',
   optionKeys: ['binDir', 'settings'],
+  runsOnHosts: true,
   errorPatterns: [/# (Error|Fatal)/i, /\bERR\b/],
   // Readiness speaks RESP itself; only the guard (data checks in tests) needs the client.
   drivers: [{ package: 'redis', purpose: 'guard in tests' }],
@@ -52,17 +53,17 @@ const redisKind: ServiceKind<RedisOptions> = {
     fs.writeFileSync(conf, `requirepass ${password}\n`, { flag: 'wx', mode: 0o600 })
     if (user) fs.chownSync(conf, user.uid, user.gid)
     privateServiceDir(ctx.dir, user)
-    const args = [conf, '--port', String(ctx.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', ctx.dir, '--daemonize', 'no', '--loglevel', 'notice', '--protected-mode', 'no']
+    const args = [conf, '--port', String(ctx.port), '--bind', ctx.host, '--save', '', '--appendonly', 'no', '--dir', ctx.dir, '--daemonize', 'no', '--loglevel', 'notice', '--protected-mode', 'no']
     for (const [k, v] of Object.entries(o.settings ?? {})) args.push(`--${k}`, String(v))
     // `default:` (the ACL user requirepass sets, Redis 6+): redis-cli reads no password without a user name.
-    const url = `redis://default:${password}@127.0.0.1:${ctx.port}`
+    const url = `redis://default:${password}@${ctx.host}:${ctx.port}`
     return {
-      host: '127.0.0.1',
+      host: ctx.host,
       port: ctx.port,
       url,
       env: { PASSWORD: password },
       provider: 'process',
-      launch: () => new ManagedProcess({ command: bin, args, cwd: ctx.dir, user, stopSignal: 'SIGTERM', stopGraceMs: 3000 }, ctx.logs),
+      launch: () => new ManagedProcess({ command: bin, args, cwd: ctx.dir, user, netns: ctx.netns, stopSignal: 'SIGTERM', stopGraceMs: 3000 }, ctx.logs),
       // SHUTDOWN exits at once (SIGTERM waits for Redis's next timer tick, up to 100 ms); at
       // teardown NOSAVE, since the data goes with the instance dir; before a restart the
       // server's own save settings apply (none unless `settings` asks).
