@@ -7,7 +7,7 @@ export const DEFAULT_READY_TIMEOUT_MS = 30_000
 export const CONFIG_FILES = ['rig.config.ts', 'rig.config.mts', 'rig.config.js', 'rig.config.mjs'] as const
 
 /** Keys allowed at the top level of the config. */
-export const TOP_LEVEL_KEYS = ['services', 'readyTimeout', 'logsDir', 'fixtures', 'variants', 'hosts', 'hostNetwork'] as const
+export const TOP_LEVEL_KEYS = ['services', 'project', 'front', 'readyTimeout', 'logsDir', 'fixtures', 'variants', 'hosts', 'hostNetwork'] as const
 
 /** Where the CLI keeps its state, relative to the config file. */
 export const STATE_DIR = '.rig'

@@ -1,3 +1,4 @@
+import type { FrontOption } from '../front/plan.ts'
 import type { Fixtures } from '../guard/fixtures.ts'
 import type { HostOptions } from '../hosts/check-hosts.ts'
 import type { ServiceDefinition } from '../services/service-kind.ts'
@@ -7,6 +8,20 @@ import type { Variant } from '../variants/variants.ts'
 export interface RigConfig {
   /** The services of the environment, by name. Names become `RIG_<NAME>_URL` etc. */
   services: Record<string, ServiceDefinition<any>>
+  /**
+   * The project's name, the middle label of its services' public names
+   * (`http://api.<project>.localhost:<port>`, see `front`). A DNS label.
+   * @default the config directory's name, as a DNS label
+   */
+  project?: string
+  /**
+   * rig's front proxy: every public (HTTP) service at `http://<service>.<project>.localhost:<port>`
+   * through one port, routed by Host, exported as `RIG_<NAME>_PUBLIC_URL`. `port` fixes the port
+   * (by default one derived from the project name, the same on every run); `tls: true` serves
+   * HTTPS with a certificate from rig's local CA (`rig trust`).
+   * @default false
+   */
+  front?: FrontOption
   /**
    * Default readiness deadline per service, in ms (scaled by `RIG_TIMEOUT_SCALE`, 2 under CI).
    * @default 30000

@@ -7,6 +7,7 @@ import { checkGraph, normaliseDependsOn } from '../env/graph.ts'
 import { varName } from '../env/var-name.ts'
 import { commonOptionKeys, type ServiceDefinition } from '../services/service-kind.ts'
 import { Network } from '../proxy/network.ts'
+import { checkFrontOptions, checkPublicOption } from '../front/plan.ts'
 import { TOP_LEVEL_KEYS } from './defaults.ts'
 import type { RigConfig } from './define-config.ts'
 import { check, invalid } from './option-checks.ts'
@@ -45,6 +46,7 @@ function validateOptions(name: string, def: ServiceDefinition): void {
   if (ready !== undefined && !(Array.isArray(ready) ? ready.every(isProbe) : isProbe(ready))) {
     invalid(`service "${name}"`, 'ready', 'a probe such as http(\'/health\') or tcp(), or a list of them', ready)
   }
+  checkPublicOption(name, def)
   def.kind.validate?.(def.options, where)
 }
 
@@ -70,6 +72,7 @@ export function validateConfig(config: unknown, source = 'config'): string[] {
   const { services, readyTimeout, logsDir } = config as RigConfig
   check.ms(source, 'readyTimeout', readyTimeout, true)
   check.string(source, 'logsDir', logsDir)
+  checkFrontOptions(source, (config as RigConfig).project, (config as RigConfig).front)
   if (typeof services !== 'object' || services === null || Array.isArray(services) || Object.keys(services).length === 0) {
     throw new ConfigError('RIG_CONFIG_INVALID', `${source} has no services: add some, e.g. services: { db: postgres() }`)
   }

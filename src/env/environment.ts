@@ -26,6 +26,8 @@ import { HostError, HostNetwork } from '../hosts/host-network.ts'
 import { hostHandle, type HostHandle } from '../hosts/host-handle.ts'
 import { DEFAULT_HOST_NETWORK } from '../hosts/subnet.ts'
 import { assertHostsSupported } from '../hosts/support.ts'
+import { planFront, publicVars } from '../front/plan.ts'
+import { startFront, type RunningFront } from '../front/start-front.ts'
 
 /** Options of {@link startEnvironment}. */
 export interface StartOptions {
@@ -89,6 +91,8 @@ export class Environment implements AsyncDisposable {
   readonly network: Network
   /** The config's hosts (network namespaces), when it has any. */
   hosts: HostNetwork | undefined
+  /** The front proxy (config `front`): public services by `<service>.<project>.localhost`. */
+  front: RunningFront | undefined
 
   /** @internal use {@link startEnvironment} */
   constructor(id: string, dir: string, services: Record<string, StartedService>, order: string[], watchdog: Watchdog, network: Network) {
@@ -164,6 +168,7 @@ export class Environment implements AsyncDisposable {
       return p
     }
     await Promise.all(this.order.map(stopOne))
+    await this.front?.close()
     await this.network.close()
     await this.hosts?.close()
     removeInBackground(this.dir)
@@ -172,7 +177,8 @@ export class Environment implements AsyncDisposable {
 
   /** Serialisable description (what `rig status --json` shows). */
   toJSON(): Record<string, unknown> {
-    return { id: this.id, startMs: Math.round(this.startMs), ...(this.hosts ? { hosts: this.hosts.state() } : {}), services: Object.fromEntries(Object.entries(this.services).map(([k, s]) => [k, this.withProxy(k, s.toJSON())])) }
+    const front = this.front && { project: this.front.plan.project, port: this.front.plan.port, tls: this.front.plan.tls, urls: this.front.urls }
+    return { id: this.id, startMs: Math.round(this.startMs), ...(this.hosts ? { hosts: this.hosts.state() } : {}), ...(front ? { front } : {}), services: Object.fromEntries(Object.entries(this.services).map(([k, s]) => [k, this.withProxy(k, s.toJSON())])) }
   }
 
   /** A service's JSON with its proxy, when it has one. */
@@ -201,6 +207,8 @@ async function start(config: RigConfig, options: StartOptions): Promise<Environm
   const placedOn = hostNames(config)
   // Before anything is made: without root or iproute2, say so and point at the proxy.
   if (placedOn.length > 0) assertHostsSupported(placedOn)
+  const frontPlan = planFront(config, root)
+  const shared = frontPlan ? publicVars(frontPlan) : {}
   const t0 = performance.now()
   sweepStale()
   const id = `${Date.now().toString(36)}-${process.pid}-${randomBytes(3).toString('hex')}`
@@ -233,6 +241,14 @@ async function start(config: RigConfig, options: StartOptions): Promise<Environm
   }
   const emit: EnvEventListener = (e) => env.emit(e)
   const at = (): number => performance.now() - t0
+  if (frontPlan) {
+    try {
+      env.front = await startFront(frontPlan, { root, envId: id, network, service: (n) => (Object.hasOwn(services, n) ? services[n] : undefined) })
+    } catch (err) {
+      await env.stop()
+      throw err
+    }
+  }
 
   const abort = new AbortController()
   const onOuterAbort = (): void => abort.abort(new AbortedError('starting the environment', options.signal?.reason))
@@ -289,12 +305,18 @@ async function start(config: RigConfig, options: StartOptions): Promise<Environm
           deps: depAddresses,
           root,
           signal: abort.signal,
+          env: shared,
           notice: (message) => emit({ type: 'notice', service: name, at: at(), message }),
         },
         def.options,
       )
+      if (frontPlan && Object.hasOwn(frontPlan.services, name) && launched.port === 0) {
+        throw new ConfigError('RIG_CONFIG_INVALID', `service "${name}" is public on the front proxy but has no port rig knows: use {port} in its command or env (or set \`port\`), or make it \`public: false\``)
+      }
       svc.env = exportsOf(name, launched.host, launched.port, launched.url, launched.env, launched.plainEnv)
       if (network.get(name)) svc.env = network.proxiedExports(name, launched, svc.env).env
+      const own = varName(name, 'PUBLIC_URL')
+      if (shared[own]) svc.env[own] = shared[own]
       const ready = def.options.ready
       const probes: readonly Probe[] = [...(launched.setup ?? []), ...(ready === undefined ? launched.defaultReady : Array.isArray(ready) ? ready : [ready as Probe])]
       try {

@@ -49,10 +49,16 @@ export interface CommonOptions {
    * address. Needs root and iproute2.
    */
   host?: string
+  /**
+   * Serves the service on rig's front proxy as `<service>.<project>.localhost` (config `front`).
+   * Only for services that speak HTTP.
+   * @default true for a `command()` with an `http()` readiness probe, else false
+   */
+  public?: boolean
 }
 
 /** Keys of {@link CommonOptions}, for unknown-key detection. */
-export const commonOptionKeys = ['dependsOn', 'ready', 'readyTimeout', 'port', 'proxy', 'faults', 'host'] as const
+export const commonOptionKeys = ['dependsOn', 'ready', 'readyTimeout', 'port', 'proxy', 'faults', 'host', 'public'] as const
 
 /** What a kind's `start` receives. */
 export interface StartContext {
@@ -78,6 +84,11 @@ export interface StartContext {
   signal: AbortSignal
   /** Shows a one-line notice to the user (e.g. a fallback was taken). */
   notice(message: string): void
+  /**
+   * Variables every process of the environment gets, whatever it depends on: the public URLs
+   * of the front proxy (`RIG_<NAME>_PUBLIC_URL`), `NODE_EXTRA_CA_CERTS` when rig's CA is in use.
+   */
+  env?: Readonly<Record<string, string>>
 }
 
 /** What a kind hands back once it has launched a service. */

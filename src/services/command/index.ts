@@ -87,7 +87,7 @@ const commandKind: ServiceKind<CommandOptions> = {
         throw new ConfigError('RIG_CONFIG_INVALID', `${(err as Error).message} (returned by its \`env\` function): return an object of strings, e.g. env: ({ db }) => ({ DATABASE_URL: db.url })`)
       }
     }
-    const env: NodeJS.ProcessEnv = { ...process.env }
+    const env: NodeJS.ProcessEnv = { ...process.env, ...ctx.env }
     for (const dep of Object.values(ctx.deps)) Object.assign(env, dep.env)
     for (const [k, v] of Object.entries(userEnv)) env[k] = expand(String(v))
     const cwd = path.resolve(ctx.root, o.cwd ?? '.')
