@@ -6,7 +6,7 @@ import { describeError, RigError } from '../errors.ts'
 import type { Environment } from './environment.ts'
 import { networkRoute } from '../proxy/control-routes.ts'
 
-const ACTIONS = ['stop', 'kill', 'restart', 'pause', 'resume'] as const
+const ACTIONS = ['stop', 'kill', 'restart', 'pause', 'resume', 'failover'] as const
 type Action = (typeof ACTIONS)[number]
 
 /** Serves `env` on `socketPath`; `onDown` is called when a client asks for `rig down`. */
@@ -34,8 +34,15 @@ export async function serveControl(env: Environment, socketPath: string, onDown:
           const action = parts[2] as Action
           if (!ACTIONS.includes(action)) return send(404, { error: `unknown action "${action}" (${ACTIONS.join(', ')})` })
           // `stop` alone is quiet for an external service when the environment ends; asked for by name, it is an error.
+          if (action === 'failover') {
+            const master = await svc.failover()
+            return send(200, { ...svc.toJSON(), master })
+          }
           svc.assertControllable(action)
-          await svc[action]()
+          const member = url.searchParams.get('member') ?? undefined
+          if (action === 'kill') await svc.kill(member)
+          else if (member !== undefined) throw new RigError('RIG_USAGE', `${action} applies to the whole service "${svc.name}": name no member`, { exitCode: 2 })
+          else await svc[action]()
           return send(200, svc.toJSON())
         }
         send(404, { error: `no route ${req.method} ${url.pathname}` })

@@ -11,6 +11,7 @@ import type { EnvEventListener } from './events.ts'
 import { keepAlive } from './keep-alive.ts'
 import type { Registry } from './registry.ts'
 import type { ServiceState } from './state.ts'
+import { MemberGroup } from './members.ts'
 
 /** Lifecycle of a started service. */
 export type ServiceStatus = 'starting' | 'ready' | 'completed' | 'paused' | 'stopped' | 'exited' | 'failed'
@@ -68,6 +69,8 @@ export class StartedService implements ServiceAddress, ProbeTarget {
   private bootLogCount = 0
   /** Processes of a paused service recorded in the registry besides the group leader. */
   private frozenPids: number[] = []
+  /** The processes of a service that runs several (`Launched.members`). */
+  private group: MemberGroup | undefined
 
   constructor(name: string, kind: string, dir: string, logs: LogBuffer, dependsOn: string[]) {
     this.name = name
@@ -79,7 +82,13 @@ export class StartedService implements ServiceAddress, ProbeTarget {
 
   /** The pid of the service's process (its process group leader), if rig runs it. */
   get pid(): number | undefined {
+    if (this.group) return this.group.pidOf('master') ?? this.group.pidOf()
     return this.proc?.running ? this.proc.pid : undefined
+  }
+
+  /** The processes of a service that runs several, undefined for one that runs one. */
+  get members(): MemberGroup | undefined {
+    return this.group
   }
 
   /** Log lines of the current run of the process (not those before a restart), for probes. */
@@ -118,6 +127,17 @@ export class StartedService implements ServiceAddress, ProbeTarget {
       this.status = 'failed'
       throw spawnError(this.name, this.kind, proc.spec, spawnFailed)
     }
+    let memberExit: Promise<ExitInfo> | undefined
+    if (launched.members) {
+      this.group ??= new MemberGroup(this.name, this.kind, this.logs, params.registry)
+      memberExit = this.group.exitDuringBoot().then((e) => e.info)
+      try {
+        await this.group.launchAll(launched.members)
+      } catch (err) {
+        this.status = 'failed'
+        throw err
+      }
+    }
     if (proc) {
       if (proc.pid > 0) params.registry.add(this.name, proc.pid, proc.uid)
       void proc.exited.then((info) => this.onExit(proc, info))
@@ -139,7 +159,8 @@ export class StartedService implements ServiceAddress, ProbeTarget {
         target: this,
         onAttempt: (probe, attempt, r) => emit({ type: 'probing', service: this.name, at: this.since(t0), probe, attempt, ...(r.detail ? { detail: r.detail } : {}) }),
       }).then((outcome) => ({ outcome }))
-      const exited = proc ? proc.exited.then((exit) => ({ exit })) : new Promise<never>(() => {})
+      const exit = proc?.exited ?? memberExit
+      const exited = exit ? exit.then((info) => ({ exit: info })) : new Promise<never>(() => {})
       const first = await Promise.race([waiting, exited])
       if ('exit' in first) {
         ctl.abort()
@@ -157,6 +178,7 @@ export class StartedService implements ServiceAddress, ProbeTarget {
       this.status = 'failed'
       throw err
     } finally {
+      this.group?.booted()
       signal.removeEventListener('abort', onAbort)
       ctl.abort()
     }
@@ -239,6 +261,15 @@ export class StartedService implements ServiceAddress, ProbeTarget {
   }
 
   private async doStop(teardown: boolean): Promise<void> {
+    if (this.group) {
+      if (this.status !== 'stopped') this.note('stopping')
+      await this.group.stop(teardown)
+      if (teardown) await this.params?.launched.cleanup?.().catch(() => {})
+      const was = this.status
+      this.status = 'stopped'
+      if (was !== 'stopped') this.note('stopped')
+      return
+    }
     if (!this.proc?.running) {
       // A leader that exited (a one-shot `sleep 300 & echo seeded`, a wrapper) may have left
       // children in its group: they stop with the service.
@@ -267,17 +298,32 @@ export class StartedService implements ServiceAddress, ProbeTarget {
    * only a running process can be paused or resumed.
    */
   assertControllable(action: 'stop' | 'kill' | 'restart' | 'pause' | 'resume'): void {
-    if (this.params && !this.params.launched.launch) {
+    if (this.params && !this.params.launched.launch && !this.params.launched.members) {
       throw new RigError('RIG_NOT_CONTROLLABLE', `service "${this.name}" is external: rig does not run it, so it cannot ${action} it`, { exitCode: 2 })
     }
-    if ((action === 'pause' || action === 'resume') && !this.proc?.running) {
+    if ((action === 'pause' || action === 'resume') && (this.group || !this.proc?.running)) {
+      if (this.group) throw new RigError('RIG_NOT_SUPPORTED', `service "${this.name}" runs several processes (${this.group.names.join(', ')}): ${action} is for a service of one process`, { exitCode: 2 })
       throw new RigError('RIG_NOT_RUNNING', `service "${this.name}" is not running (${this.status}): start it with \`rig restart ${this.name}\``, { exitCode: 2 })
     }
   }
 
-  /** SIGKILLs the service's whole process group: a crash, for failover tests. */
-  async kill(): Promise<void> {
+  /**
+   * SIGKILLs the service's whole process group: a crash, for failover tests. For a service of
+   * several processes, `member` (a name such as `replica1`, or a role such as `master`) kills
+   * that one only, and the others go on; without it every one is killed.
+   */
+  async kill(member?: string): Promise<void> {
     this.assertControllable('kill')
+    if (this.group) {
+      const killed = await keepAlive(this.group.kill(member))
+      this.logs.push('rig', `killed ${killed.join(', ')}`)
+      if (member === undefined) {
+        this.status = 'stopped'
+        this.note('stopped')
+      }
+      return
+    }
+    if (member !== undefined) throw new RigError('RIG_UNKNOWN_MEMBER', `service "${this.name}" runs one process: kill it without naming a member`, { exitCode: 2 })
     if (!this.proc) return
     this.expectExit = true
     await keepAlive(this.proc.kill())
@@ -285,6 +331,22 @@ export class StartedService implements ServiceAddress, ProbeTarget {
     this.forgetFrozen()
     this.status = 'stopped'
     this.note('stopped')
+  }
+
+  /**
+   * Moves the master (primary) role to another member and resolves with its name once it is
+   * seen as such: for Redis, `SENTINEL FAILOVER`.
+   */
+  async failover(signal: AbortSignal = new AbortController().signal): Promise<string> {
+    const roles = this.params?.launched.roles
+    if (!roles || this.status === 'stopped') {
+      throw new RigError(
+        'RIG_NO_FAILOVER',
+        this.status === 'stopped' ? `service "${this.name}" is stopped: restart it before a failover` : `service "${this.name}" has no replica to fail over to: give it replicas (and, for Redis, sentinels), e.g. redis({ replicas: 1, sentinels: 3 })`,
+        { exitCode: 2 },
+      )
+    }
+    return keepAlive(roles.failover(signal))
   }
 
   /** Stops, then boots again on the same port and data, waiting for readiness. */
@@ -337,6 +399,7 @@ export class StartedService implements ServiceAddress, ProbeTarget {
       readyMs: this.readyMs === undefined ? null : Math.round(this.readyMs),
       env: this.env,
       logFile: this.logs.file,
+      ...(this.group ? { members: this.group.state() } : {}),
     }
   }
 

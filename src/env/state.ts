@@ -5,6 +5,7 @@
 // dir must be the verified dir of its id in this user's temp root, the control socket is
 // inside it, log files are inside it or the project; the owner pid is believed only when the
 // environment's own owner.json names it and the process runs as this user.
+import type { MemberState } from './members.ts'
 import fs from 'node:fs'
 import path from 'node:path'
 import { STATE_DIR } from '../config/defaults.ts'
@@ -30,6 +31,8 @@ export interface ServiceState {
   logFile: string
   /** rig's proxy in front of the service, when it has one. */
   proxy?: ProxyState
+  /** The processes of a service that runs several, with their roles. */
+  members?: MemberState[]
 }
 
 /** The state file's content. */

@@ -14,6 +14,8 @@ export interface EndpointOwner {
   effectFor(from: string | undefined): Effect
   /** New connections: let through, hold until resumed, or refuse (reset at once). */
   readonly mode: 'open' | 'hold' | 'refuse'
+  /** See {@link LinkHost.upstreamFailed}. */
+  upstreamFailed?(): boolean
 }
 
 /** The proxy's port for `service` is taken. */
@@ -72,6 +74,10 @@ export class Endpoint implements LinkHost {
 
   forget(link: Link): void {
     if (this.links.delete(link)) this.bytesClosed += link.client.bytesRead
+  }
+
+  upstreamFailed(): boolean {
+    return this.owner.upstreamFailed?.() ?? false
   }
 
   private accept(socket: net.Socket): void {

@@ -9,6 +9,12 @@ import { Flow, type FlowOwner } from './flow.ts'
 export interface LinkHost {
   target(): { host: string; port: number }
   forget(link: Link): void
+  /**
+   * The service refused the connection before anything moved. True: the link waits, held,
+   * for `release()` (an address that follows a master holds while a new one is promoted);
+   * false or absent: the client is reset.
+   */
+  upstreamFailed?(link: Link): boolean
 }
 
 function reset(s: net.Socket | undefined): void {
@@ -109,10 +115,19 @@ export class Link implements FlowOwner {
         f.start()
       }
     })
-    // The service refused or dropped the connection: the client learns it as abruptly.
-    up.on('error', () => this.reset())
+    // The service refused or dropped the connection: the client learns it as abruptly, unless
+    // nothing moved yet and the host would rather hold it.
+    up.on('error', () => {
+      if (this.flows.length === 0 && !this.closed && this.host.upstreamFailed?.(this)) {
+        up.destroy()
+        this.upstream = undefined
+        this.held = true
+        return
+      }
+      this.reset()
+    })
     up.on('close', () => {
-      if (!this.client.writableEnded && this.flows.length === 0) this.reset()
+      if (this.upstream === up && !this.client.writableEnded && this.flows.length === 0) this.reset()
     })
   }
 

@@ -5,6 +5,7 @@ import { controlRequest } from '../env/control-client.ts'
 import { varName } from '../env/environment.ts'
 import { RigError } from '../errors.ts'
 import type { ServiceState } from '../env/state.ts'
+import type { MemberState } from '../env/members.ts'
 import type { ProvidedService, RigProvided } from './provided.ts'
 import { readdress } from '../proxy/service-proxy.ts'
 import { clearAllFaults, faultControls, type FaultControls } from '../proxy/test-faults.ts'
@@ -23,8 +24,16 @@ export interface TestService extends FaultControls {
   /** The service itself, past its proxy (the same as `url`… without one). */
   direct: { url: string; host: string; port: number }
   stop(): Promise<void>
-  kill(): Promise<void>
+  /** SIGKILLs the service; for one of several processes, only `member` (`node2`, or a role: `master`). */
+  kill(member?: string): Promise<void>
   restart(): Promise<void>
+  /**
+   * Makes a replica the master (Redis: `SENTINEL FAILOVER`) and resolves with its member name
+   * once it is seen as such; the service's address follows it.
+   */
+  failover(): Promise<string>
+  /** The processes of a service that runs several, with their roles now (empty for one of one). */
+  members(): Promise<MemberState[]>
   pause(): Promise<void>
   resume(): Promise<void>
 }
@@ -126,10 +135,14 @@ export function exportWorkerVars(p: RigProvided): void {
 }
 
 function handle(s: ProvidedService): TestService {
-  const control = (action: string) => async (): Promise<void> => {
+  const request = async (method: 'GET' | 'POST', path: string, what: string): Promise<ServiceState & { master?: string }> => {
     const socket = rigProvided().controlSocket
-    if (!socket) throw new RigError('RIG_NO_CONTROL', `cannot ${action} "${s.name}": the environment has no control socket`)
-    const after = await controlRequest<ServiceState>(socket, 'POST', `/services/${encodeURIComponent(s.name)}/${action}`)
+    if (!socket) throw new RigError('RIG_NO_CONTROL', `cannot ${what} "${s.name}": the environment has no control socket`)
+    return controlRequest<ServiceState & { master?: string }>(socket, method, path)
+  }
+  const base = `/services/${encodeURIComponent(s.name)}`
+  const control = (action: string) => async (member?: string): Promise<void> => {
+    const after = await request('POST', `${base}/${action}${member === undefined ? '' : `?member=${encodeURIComponent(member)}`}`, action)
     pids.set(s.name, after.pid)
   }
   const direct = { url: workerUrl(s), host: s.host, port: s.port }
@@ -143,11 +156,20 @@ function handle(s: ProvidedService): TestService {
     env: workerEnv(s),
     direct,
     ...faultControls(s.name, () => rigProvided().controlSocket),
-    stop: control('stop'),
     kill: control('kill'),
-    restart: control('restart'),
-    pause: control('pause'),
-    resume: control('resume'),
+    restart: () => control('restart')(),
+    pause: () => control('pause')(),
+    resume: () => control('resume')(),
+    stop: () => control('stop')(),
+    failover: async () => {
+      const after = await request('POST', `${base}/failover`, 'fail over')
+      pids.set(s.name, after.pid)
+      return after.master as string
+    },
+    members: async () => {
+      const status = await request('GET', '/status', 'read the members of')
+      return (status as unknown as { services: Record<string, ServiceState> }).services[s.name]?.members ?? []
+    },
   }
 }
 

@@ -129,8 +129,38 @@ export interface Launched {
    * the process has not exited shortly after, or at once when this rejects.
    */
   requestStop?: (teardown: boolean) => Promise<void>
-  /** Extra cleanup after the process stopped (the instance dir is removed by the environment). */
+  /** Extra cleanup after the environment stopped the service for good (the instance dir is removed by the environment). */
   cleanup?: () => Promise<void>
+  /**
+   * The processes of a service that runs several (a Redis master, replicas and sentinels; the
+   * instances of a command), in start order; they stop in reverse order. Replaces {@link launch}.
+   */
+  members?: MemberSpec[]
+  /** Role operations of a service with members (a Sentinel failover). */
+  roles?: RoleOps
+}
+
+/** One process of a service with several. */
+export interface MemberSpec {
+  /** Unique within the service: `master`, `replica1`, `sentinel2`, `1`… */
+  readonly name: string
+  /** What it does now (`master`, `replica`, `sentinel`, `instance`); a failover changes it. */
+  role: string
+  readonly host: string
+  readonly port: number
+  /** Starts (or restarts) the process. */
+  launch(): ManagedProcess
+  /** As {@link Launched.requestStop}, for this member. */
+  requestStop?: (teardown: boolean) => Promise<void>
+}
+
+/** Operations that move roles between the members of a service. */
+export interface RoleOps {
+  /**
+   * Makes another member the master (or primary) and resolves once the new one is seen as
+   * such; resolves with its member name. Throws a RigError when no member can take over.
+   */
+  failover(signal: AbortSignal): Promise<string>
 }
 
 /** A line of `rig doctor`. */

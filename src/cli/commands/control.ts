@@ -10,14 +10,19 @@ import type { ControlAction } from './index.ts'
 /** The command that applies `action` to the service named by its one argument. */
 export function control(action: ControlAction): CommandRun {
   return async ({ values, positionals, out }: CommandContext): Promise<number> => {
-    if (positionals.length !== 1) throw new RigError('RIG_USAGE', `rig ${action} takes one service name`, { exitCode: 2 })
+    const most = action === 'kill' ? 2 : 1
+    if (positionals.length < 1 || positionals.length > most) throw new RigError('RIG_USAGE', action === 'kill' ? 'rig kill takes a service name and, for a service of several processes, a member' : `rig ${action} takes one service name`, { exitCode: 2 })
     const name = positionals[0] as string
+    const member = positionals[1]
     const s = requireRunning(projectRoot(values.config as string | undefined))
     if (!Object.hasOwn(s.services, name)) throw new RigError('RIG_UNKNOWN_SERVICE', `no service "${name}" (services: ${Object.keys(s.services).join(', ')})`, { exitCode: 2 })
     const t = performance.now()
-    const svc = await controlRequest<ServiceState>(s.controlSocket, 'POST', `/services/${encodeURIComponent(name)}/${action}`)
+    const query = member === undefined ? '' : `?member=${encodeURIComponent(member)}`
+    const svc = await controlRequest<ServiceState & { master?: string }>(s.controlSocket, 'POST', `/services/${encodeURIComponent(name)}/${action}${query}`)
+    const ms = Math.round(performance.now() - t)
     if (values.json) out.json(svc)
-    else out.info(`${name}: ${svc.status}${svc.pid ? ` (pid ${svc.pid})` : ''} in ${Math.round(performance.now() - t)} ms`)
+    else if (svc.master !== undefined) out.info(`${name}: ${svc.master} is the master now, in ${ms} ms`)
+    else out.info(`${name}: ${member === undefined ? '' : `${member} killed; `}${svc.status}${svc.pid ? ` (pid ${svc.pid})` : ''} in ${ms} ms`)
     return 0
   }
 }

@@ -13,7 +13,17 @@ const CONTROLS = {
   restart: 'restart a service on the same port and data, and wait until ready',
   pause: 'freeze a service with SIGSTOP (connections hang)',
   resume: 'resume a paused service (SIGCONT)',
+  failover: 'make a replica the master (Redis: SENTINEL FAILOVER) and wait until it is seen as such',
 } as const
+
+const CONTROL_USAGE: Partial<Record<ControlAction, string>> = {
+  kill: 'rig kill NAME [MEMBER] [--json]',
+}
+
+const CONTROL_DETAILS: Partial<Record<ControlAction, string>> = {
+  kill: 'MEMBER kills one process of a service that runs several: a name from `rig status --json` (node2, sentinel1)\nor a role (master, replica); the others go on, and the sentinels fail a killed master over on their own.',
+  failover: 'The service needs replicas and sentinels: redis({ replicas: 1, sentinels: 3 }). Its address (RIG_NAME_URL) follows\nthe new master; clients that ask the sentinels (RIG_NAME_SENTINELS, RIG_NAME_MASTER_NAME) find it themselves.',
+}
 
 /** The name of a service control command. */
 export type ControlAction = keyof typeof CONTROLS
@@ -90,7 +100,8 @@ export const COMMANDS: readonly CommandSpec[] = [
     ([action, summary]): CommandSpec => ({
       name: action,
       summary,
-      usage: `rig ${action} NAME [--json]`,
+      usage: CONTROL_USAGE[action] ?? `rig ${action} NAME [--json]`,
+      ...(CONTROL_DETAILS[action] ? { details: CONTROL_DETAILS[action] } : {}),
       options: json('print the service as JSON afterwards'),
       positionals: true,
       load: async () => (await import('./control.ts')).control(action),

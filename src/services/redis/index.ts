@@ -2,8 +2,8 @@
 // with a password generated per start and, as root, under the unprivileged service account.
 import fs from 'node:fs'
 import path from 'node:path'
-import { check } from '../../config/option-checks.ts'
-import { MissingBinaryError } from '../../errors.ts'
+import { check, invalid } from '../../config/option-checks.ts'
+import { ConfigError, MissingBinaryError } from '../../errors.ts'
 import { redisPing } from '../../probes/redis.ts'
 import { findBinary } from '../../providers/process/binaries.ts'
 import { ManagedProcess } from '../../providers/process/managed-process.ts'
@@ -11,10 +11,11 @@ import { run } from '../../providers/process/run.ts'
 import { privateServiceDir, unprivilegedUser } from '../../providers/process/user.ts'
 import { newPassword } from '../credentials.ts'
 import { shutdownRedis } from './shutdown.ts'
+import { startTopology, type RedisTopologyOptions } from './topology.ts'
 import { defineService, type CommonOptions, type DoctorEntry, type ServiceDefinition, type ServiceKind } from '../service-kind.ts'
 
 /** Options of {@link redis}. */
-export interface RedisOptions {
+export interface RedisOptions extends RedisTopologyOptions {
   /** Directory holding `redis-server`; overrides the search. */
   binDir?: string
   /** Extra config directives, e.g. `{ maxmemory: '64mb' }`, passed as `--name value`. */
@@ -29,14 +30,22 @@ function find(binDir?: string) {
 
 const redisKind: ServiceKind<RedisOptions> = {
   name: 'redis',
-  optionKeys: ['binDir', 'settings'],
-  runsOnHosts: true,
-  errorPatterns: [/# (Error|Fatal)/i, /\bERR\b/],
+  optionKeys: ['binDir', 'settings', 'replicas', 'sentinels', 'masterName', 'downAfter'],
+  // A replica retrying its lost master (killed in a failover test) is what a topology is for,
+  // not an error of the test's.
+  errorPatterns: [/# (Error|Fatal)(?! condition on socket for SYNC)/i, /\bERR\b/],
   // Readiness speaks RESP itself; only the guard (data checks in tests) needs the client.
   drivers: [{ package: 'redis', purpose: 'guard in tests' }],
   validate(o, where) {
     check.string(where, 'binDir', o.binDir)
     check.scalarMap(where, 'settings', o.settings)
+    for (const key of ['replicas', 'sentinels'] as const) {
+      const v = o[key]
+      if (v !== undefined && !(Number.isInteger(v) && v >= 0 && v <= 9)) invalid(where, key, 'a whole number from 0 to 9', v)
+    }
+    if (o.masterName !== undefined && !(typeof o.masterName === 'string' && /^[A-Za-z0-9._-]{1,64}$/.test(o.masterName))) invalid(where, 'masterName', 'letters, digits, ".", "_" or "-" (at most 64)', o.masterName)
+    check.ms(where, 'downAfter', o.downAfter, true)
+    if ((o.replicas || o.sentinels) && o.host !== undefined) throw new ConfigError('RIG_CONFIG_INVALID', `${where}: a Redis with replicas or sentinels runs on 127.0.0.1 only: remove \`host\``)
   },
   async start(ctx, o) {
     const found = find(o.binDir)
@@ -47,14 +56,19 @@ const redisKind: ServiceKind<RedisOptions> = {
     const bin = found.path
     const user = unprivilegedUser()
     const password = newPassword()
+    const baseArgs = (dir: string, port: number): string[] => {
+      const a = ['--port', String(port), '--bind', port === ctx.port ? ctx.host : '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--daemonize', 'no', '--loglevel', 'notice', '--protected-mode', 'no']
+      for (const [k, v] of Object.entries(o.settings ?? {})) a.push(`--${k}`, String(v))
+      return a
+    }
+    if (o.replicas || o.sentinels) return startTopology(ctx, o, { bin, user, password, args: baseArgs })
     // The password goes in a file only the server's account can read: arguments are public
     // (/proc/<pid>/cmdline).
     const conf = path.join(ctx.dir, 'redis.conf')
     fs.writeFileSync(conf, `requirepass ${password}\n`, { flag: 'wx', mode: 0o600 })
     if (user) fs.chownSync(conf, user.uid, user.gid)
     privateServiceDir(ctx.dir, user)
-    const args = [conf, '--port', String(ctx.port), '--bind', ctx.host, '--save', '', '--appendonly', 'no', '--dir', ctx.dir, '--daemonize', 'no', '--loglevel', 'notice', '--protected-mode', 'no']
-    for (const [k, v] of Object.entries(o.settings ?? {})) args.push(`--${k}`, String(v))
+    const args = [conf, ...baseArgs(ctx.dir, ctx.port)]
     // `default:` (the ACL user requirepass sets, Redis 6+): redis-cli reads no password without a user name.
     const url = `redis://default:${password}@${ctx.host}:${ctx.port}`
     return {
