@@ -58,7 +58,7 @@ describe('the build', () => {
         calls.push(path.join('src', path.dirname(file), m[1]!.replace(/\.ts$/, '.js')))
       }
     }
-    expect(calls.map((c) => path.normalize(c)).sort()).toEqual(['bin/rig.js', 'src/env/watchdog-main.js', 'src/jest/environment.js', 'src/jest/global-setup.js', 'src/jest/global-teardown.js', 'src/jest/reporter.js', 'src/jest/sequencer.js', 'src/providers/embedded/pglite-server.js', 'src/services/rabbitmq/rig_agent.erl', 'src/services/sentry/server.js', 'src/vitest/setup.js'])
+    expect(calls.map((c) => path.normalize(c)).sort()).toEqual(['bin/rig.js', 'src/env/watchdog-main.js', 'src/jest/environment.js', 'src/jest/global-setup.js', 'src/jest/global-teardown.js', 'src/jest/reporter.js', 'src/jest/sequencer.js', 'src/providers/embedded/pglite-server.js', 'src/services/log-sink/server.js', 'src/services/rabbitmq/rig_agent.erl', 'src/services/sentry/server.js', 'src/vitest/setup.js'])
     for (const c of calls) expect(fs.existsSync(path.join(OUT, c)), c).toBe(true)
   })
 

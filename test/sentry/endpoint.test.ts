@@ -93,7 +93,7 @@ describe('sentry(): what it accepts', () => {
       'error payment failed for order 7 [event dddddddd]',
       'error TypeError: cannot read properties of undefined (eeeeeeee55) at handler (/app/server.js:12:17) < route (/app/server.js:30:9) < main (/app/server.js:40:3) [event eeeeeeee, environment test]',
     ])
-    expect(await stats()).toEqual({ events: 5, dropped: 0, rejected: 0, byStatus: {}, otherItems: { session: 1 } })
+    expect(await stats()).toEqual({ accepted: 5, dropped: 0, rejected: 0, byStatus: {}, otherItems: { session: 1 } })
     // The kind's error pattern: error and fatal lines fail a test, a warning does not.
     const patterns = sentryKind.errorPatterns ?? []
     expect(lines().filter((l) => patterns.some((p) => p.test(l))).map((l) => l.split(' ')[0])).toEqual(['error', 'fatal', 'error', 'error'])
@@ -119,7 +119,7 @@ describe('sentry(): bad input', () => {
       expect(r.status, String(reason)).toBe(/Content-Encoding/.test(String(reason)) ? 415 : 400)
       expect(String(r.json.detail)).toMatch(reason)
     }
-    expect(await stats()).toMatchObject({ events: 0, rejected: cases.length, byStatus: { 400: cases.length - 1, 415: 1 } })
+    expect(await stats()).toMatchObject({ accepted: 0, rejected: cases.length, byStatus: { 400: cases.length - 1, 415: 1 } })
     await waitUntil(() => lines().filter((l) => l.startsWith('error rejected envelope')).length === cases.length)
     expect(lines().find((l) => l.startsWith('error rejected'))).toMatch(/^error rejected envelope \(400\): malformed envelope: the envelope header/)
   })
@@ -138,7 +138,7 @@ describe('sentry(): bad input', () => {
     expect((await send('/api/7/envelope/'))[0]).toBe(401)
     expect((await send(`/api/7/events/?sentry_key=${key}`))[0]).toBe(404)
     const s = (await (await fetch(`${url}/stats`)).json()) as SentryStats
-    expect(s).toMatchObject({ events: 0, rejected: 3, byStatus: { 401: 2, 403: 1 } })
+    expect(s).toMatchObject({ accepted: 0, rejected: 3, byStatus: { 401: 2, 403: 1 } })
   })
 
   it('a flood is dropped beyond maxEventsPerSecond: 429 with Sentry\'s rate-limit header, every drop counted, told in one error line', async () => {
@@ -151,13 +151,13 @@ describe('sentry(): bad input', () => {
     expect(r.headers.get('retry-after')).toBe('1')
     const s = await stats()
     // All 50 are accounted for; a few may be let through by the refill while the request is read.
-    expect(s.events + s.dropped).toBe(50)
+    expect(s.accepted + s.dropped).toBe(50)
     expect(s.dropped).toBeGreaterThanOrEqual(40)
     await waitUntil(() => lines().some((l) => l.startsWith('error dropped')))
     const told = lines().filter((l) => l.startsWith('error dropped'))
-    expect(told[0]).toMatch(new RegExp(`^error dropped ${s.dropped} event\\(s\\) over the limit of 5 a second \\(${s.dropped} so far\\): the app reports errors in a loop; fix it, or raise maxEventsPerSecond$`))
+    expect(told[0]).toMatch(new RegExp(`^error dropped ${s.dropped} event\\(s\\) over the limit of 5 a second \\(${s.dropped} so far\\): the app sends them in a loop; fix it, or raise maxEventsPerSecond$`))
     // Bounded in lines too: the accepted events and one note.
-    expect(lines().filter((l) => l.startsWith('error TypeError')).length).toBe(s.events)
+    expect(lines().filter((l) => l.startsWith('error TypeError')).length).toBe(s.accepted)
   })
 
   it('a body over maxBodyBytes, also once decompressed, gets 413', async () => {

@@ -3,11 +3,10 @@
 // test like an error line of its own output, and shows in the report; `rig.expectReported()`
 // allows one. It runs as a child process (server.ts) that drops a flood beyond a rate, counted.
 import crypto from 'node:crypto'
-import { check, invalid } from '../../config/option-checks.ts'
+import { invalid } from '../../config/option-checks.ts'
 import { varName } from '../../env/var-name.ts'
 import { moduleFile } from '../../module-file.ts'
-import { tcp } from '../../probes/tcp.ts'
-import { ManagedProcess } from '../../providers/process/managed-process.ts'
+import { checkPositiveInt, launchIntake } from '../intake/launch.ts'
 import { defineService, type CommonOptions, type ServiceDefinition, type ServiceKind } from '../service-kind.ts'
 import type { ServerConfig } from './server.ts'
 
@@ -33,10 +32,6 @@ export interface SentryOptions {
 
 const DEFAULTS = { project: '1', maxEventsPerSecond: 500, maxBodyBytes: 5 * 1024 * 1024 }
 
-const positiveInt = (where: string, key: string, v: unknown): void => {
-  if (v !== undefined && !(typeof v === 'number' && Number.isInteger(v) && v > 0)) invalid(where, key, 'a positive whole number', v)
-}
-
 const sentryKind: ServiceKind<SentryOptions> = {
   name: 'sentry',
   optionKeys: ['project', 'maxEventsPerSecond', 'maxBodyBytes'],
@@ -45,8 +40,8 @@ const sentryKind: ServiceKind<SentryOptions> = {
   validate(o, where) {
     const p = o.project
     if (p !== undefined && !((typeof p === 'number' && Number.isInteger(p) && p >= 0) || (typeof p === 'string' && /^\d+$/.test(p)))) invalid(where, 'project', "a project id (digits, as in a DSN's path), e.g. 1 or '4505'", p)
-    positiveInt(where, 'maxEventsPerSecond', o.maxEventsPerSecond)
-    positiveInt(where, 'maxBodyBytes', o.maxBodyBytes)
+    checkPositiveInt(where, 'maxEventsPerSecond', o.maxEventsPerSecond)
+    checkPositiveInt(where, 'maxBodyBytes', o.maxBodyBytes)
   },
   async start(ctx, o) {
     const project = String(o.project ?? DEFAULTS.project)
@@ -61,17 +56,7 @@ const sentryKind: ServiceKind<SentryOptions> = {
       maxEventsPerSecond: o.maxEventsPerSecond ?? DEFAULTS.maxEventsPerSecond,
       maxBodyBytes: o.maxBodyBytes ?? DEFAULTS.maxBodyBytes,
     }
-    const script = moduleFile(import.meta.url, './server.ts')
-    return {
-      host: '127.0.0.1',
-      port: ctx.port,
-      url: `http://127.0.0.1:${ctx.port}`,
-      env: { DSN: dsn },
-      plainEnv: { SENTRY_DSN: dsn },
-      provider: 'process',
-      launch: () => new ManagedProcess({ command: process.execPath, args: ['--no-warnings', script, JSON.stringify(config)], stopSignal: 'SIGTERM', stopGraceMs: 2000 }, ctx.logs),
-      defaultReady: [tcp()],
-    }
+    return launchIntake(ctx, moduleFile(import.meta.url, './server.ts'), config, { env: { DSN: dsn }, plainEnv: { SENTRY_DSN: dsn } })
   },
 }
 
