@@ -5,6 +5,7 @@ import http from 'node:http'
 import { describeError, RigError } from '../errors.ts'
 import type { Environment } from './environment.ts'
 import { networkRoute } from '../proxy/control-routes.ts'
+import { hostsRoute } from '../hosts/control-routes.ts'
 
 const ACTIONS = ['stop', 'kill', 'restart', 'pause', 'resume', 'failover'] as const
 type Action = (typeof ACTIONS)[number]
@@ -27,7 +28,8 @@ export async function serveControl(env: Environment, socketPath: string, onDown:
           return onDown()
         }
         // Proxies and faults: src/proxy/control-routes.ts.
-        const routed = await networkRoute(env, req, parts)
+        // Hosts: src/hosts/control-routes.ts.
+        const routed = (await networkRoute(env, req, parts)) ?? (await hostsRoute(env, req, parts))
         if (routed !== undefined) return send(200, routed)
         if (req.method === 'POST' && parts[0] === 'services' && parts.length === 3) {
           const svc = env.get(decodeURIComponent(parts[1] ?? ''))

@@ -37,7 +37,11 @@ export function networkState(env: Environment): NetworkState {
 export async function networkRoute(env: Environment, req: http.IncomingMessage, parts: readonly string[]): Promise<unknown> {
   const method = req.method
   if (parts[0] === 'faults' && parts.length === 1 && method === 'GET') return networkState(env)
-  if (parts[0] === 'faults' && parts[1] === 'reset' && parts.length === 2 && method === 'POST') return { changed: env.network.reset(), ...networkState(env) }
+  if (parts[0] === 'faults' && parts[1] === 'reset' && parts.length === 2 && method === 'POST') {
+    // Hosts a test took down or partitioned are test state too: back up, healed.
+    const hostsChanged = (await env.hosts?.reset()) ?? false
+    return { changed: env.network.reset() || hostsChanged, ...networkState(env) }
+  }
   if (parts[0] !== 'services' || method !== 'POST' || parts.length < 3) return undefined
   const name = decodeURIComponent(parts[1] ?? '')
   const rest = parts.slice(2).join('/')

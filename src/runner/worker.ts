@@ -9,6 +9,7 @@ import type { MemberState } from '../env/members.ts'
 import type { ProvidedService, RigProvided } from './provided.ts'
 import { readdress } from '../proxy/service-proxy.ts'
 import { clearAllFaults, faultControls, type FaultControls } from '../proxy/test-faults.ts'
+import { hostControls, type TestHost } from '../hosts/test-hosts.ts'
 
 /**
  * A service as a test sees it, with controls for failover scenarios. With a proxy (`proxy:
@@ -185,6 +186,13 @@ export function service(name: string): TestService {
   if (!s) throw new RigError('RIG_UNKNOWN_SERVICE', `no service "${name}" (services: ${Object.keys(rigProvided().services).join(', ')})`)
   return handle(s)
 }
+
+/** Host `name` of rig.config.ts's `hosts`: `down()`/`up()`, `partition(other)`/`heal(other)`, undone after the test. */
+export function host(name: string): TestHost {
+  return hostControls(name, () => rigProvided().controlSocket)
+}
+
+export type { TestHost }
 
 /** Set by the test session: switches this worker's guarded stores to a fixture. */
 export const fixtures: { use?: (name: string) => Promise<void> } = {}

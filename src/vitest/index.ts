@@ -5,11 +5,11 @@
 // checks then need only vitest installed.
 import type { Plugin } from 'vitest/config'
 import type { RigPluginOptions } from './options.ts'
-import { allowLeak, clearFaults, expectLog, expectReported, service, services, settle, useFixture } from './runtime.ts'
+import { allowLeak, clearFaults, expectLog, expectReported, host, service, services, settle, useFixture } from './runtime.ts'
 
 export type { RigPluginOptions } from './options.ts'
 export type { RigProvided, ProvidedService } from './provided.ts'
-export { services, service, allowLeak, expectLog, expectReported, useFixture, clearFaults, settle } from './runtime.ts'
+export { host, services, service, allowLeak, expectLog, expectReported, useFixture, clearFaults, settle } from './runtime.ts'
 
 /** The variant of rig.config.ts this run uses (`RIG_VARIANT`, `rig({ variant })`), or undefined: `test.runIf(variant() === 'de')(…)`. */
 export function variant(): string | undefined {
@@ -31,6 +31,8 @@ export interface Rig {
   services: typeof services
   /** One service, with controls (stop, kill, restart, pause, resume). */
   service: typeof service
+  /** One host of rig.config.ts's `hosts`: down/up, partition/heal (undone after the test). */
+  host: typeof host
   /** Loads a fixture of rig.config.ts as the baseline of this file's next tests (call it in `beforeAll`). */
   useFixture: typeof useFixture
   /** Waits until the application has no work in flight (queues drained, transactions ended); throws what still moves at the deadline. */
@@ -55,4 +57,4 @@ function plugin(options: RigPluginOptions = {}): Plugin {
 }
 
 /** The testrig Vitest plugin and test helpers. */
-export const rig: Rig = Object.assign(plugin, { allowLeak, clearFaults, expectLog, expectReported, services, service, settle, useFixture })
+export const rig: Rig = Object.assign(plugin, { allowLeak, clearFaults, expectLog, expectReported, host, services, service, settle, useFixture })

@@ -6,8 +6,8 @@ import { RigError } from '../errors.ts'
 import type { RigProvided } from '../runner/provided.ts'
 import { bindWorker } from '../runner/worker.ts'
 
-export type { TestService, TestDeclarations } from '../runner/worker.ts'
-export { services, service, allowLeak, expectLog, expectReported, useFixture, rigProvided, workerUrl, clearFaults, settle } from '../runner/worker.ts'
+export type { TestService, TestDeclarations, TestHost } from '../runner/worker.ts'
+export { host, services, service, allowLeak, expectLog, expectReported, useFixture, rigProvided, workerUrl, clearFaults, settle } from '../runner/worker.ts'
 
 let provided: RigProvided | undefined
 bindWorker({

@@ -128,6 +128,23 @@ export const COMMANDS: readonly CommandSpec[] = [
     load: async () => (await import('./fault.ts')).fault,
   },
   {
+    name: 'host',
+    summary: "take a host (rig.config.ts's `hosts`) off the network, or cut two hosts apart",
+    usage: 'rig host NAME down|up | rig host NAME partition|heal OTHER | rig host --list',
+    details:
+      'Hosts are network namespaces with their own address (root and iproute2 needed). down: the host\'s link\n' +
+      'goes down, nothing reaches it and it reaches nothing (its processes keep running); up: back.\n' +
+      'partition OTHER: NAME and OTHER can no longer reach each other (new connections fail with "no route\n' +
+      'to host", open ones stall); this machine still reaches both. heal OTHER ends it. Tests that attach to\n' +
+      'this environment bring every host back after each test that changed one.',
+    options: {
+      list: { type: 'boolean', short: 'l', description: 'list the hosts, their addresses, links and partitions' },
+      ...json('print JSON: {"subnet", "gateway", "hosts": [{name, address, netns, down}], "partitions"}'),
+    },
+    positionals: true,
+    load: async () => (await import('./host.ts')).host,
+  },
+  {
     name: 'snapshot',
     summary: 'save, restore, list or drop a named snapshot of every data store at once',
     usage: 'rig snapshot save NAME | restore NAME | list | drop NAME [--only STORE]... [--allow STORE]... [--json]',
