@@ -31,6 +31,7 @@ function find(binDir?: string) {
 const redisKind: ServiceKind<RedisOptions> = {
   name: 'redis',
   optionKeys: ['binDir', 'settings', 'replicas', 'sentinels', 'masterName', 'downAfter'],
+  runsOnHosts: true,
   // A replica retrying its lost master (killed in a failover test) is what a topology is for,
   // not an error of the test's.
   errorPatterns: [/# (Error|Fatal)(?! condition on socket for SYNC)/i, /\bERR\b/],
