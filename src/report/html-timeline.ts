@@ -23,7 +23,8 @@ function row(s: TimelineEntry, span: number, critical: Set<string>, grid: string
   const pct = (ms: number): string => `${((ms / span) * 100).toFixed(2)}%`
   const start = s.startingAt
   const end = endOf(s)
-  const label = `<div class="tl-label"><b>${h(s.service)}</b><span class="muted">${h(s.kind)} · ${h(s.provider)}</span></div>`
+  const copy = s.worker === undefined ? '' : ` · worker ${s.worker}'s copy`
+  const label = `<div class="tl-label"><b>${h(s.service)}</b><span class="muted">${h(s.kind)} · ${h(s.provider)}${copy}</span></div>`
   const depCell = `<div class="tl-deps" data-testid="timeline-deps">${deps(s)}</div>`
   let track: string
   if (start === undefined || end === undefined) {
@@ -35,14 +36,14 @@ function row(s: TimelineEntry, span: number, critical: Set<string>, grid: string
     const spawned = s.startedAt !== undefined && s.startedAt > start && s.startedAt < end ? s.startedAt : undefined
     const head = spawned === undefined ? '' : `<span class="tl-prep" style="width:${(((spawned - start) / Math.max(end - start, 1)) * 100).toFixed(2)}%"></span>`
     const title = [
-      `${s.service}: starting at ${formatDuration(start)}`,
+      `${s.service}${copy}: starting at ${formatDuration(start)}`,
       spawned === undefined ? '' : `, spawned at ${formatDuration(spawned)}`,
       `, ${oneShot ? 'completed' : 'ready'} at ${formatDuration(end)} (${formatDuration(end - start)})`,
     ].join('')
-    const cls = ['tl-bar', oneShot ? 'oneshot' : '', critical.has(s.service) ? 'critical' : ''].filter(Boolean).join(' ')
+    const cls = ['tl-bar', oneShot ? 'oneshot' : '', critical.has(s.service) && s.worker === undefined ? 'critical' : ''].filter(Boolean).join(' ')
     track = `<div class="tl-track">${grid}<div class="${cls}" data-testid="timeline-bar" style="left:${pct(start)};width:max(3px,${pct(end - start)})" title="${h(title)}">${head}</div><span class="tl-time" style="left:${pct(end)}">${formatDuration(end - start)}</span></div>`
   }
-  return `<div class="tl-row" data-service="${h(s.service)}">${label}${track}${depCell}</div>`
+  return `<div class="tl-row" data-service="${h(s.service)}"${s.worker === undefined ? '' : ` data-worker="${s.worker}"`}>${label}${track}${depCell}</div>`
 }
 
 /** Render the start-up timeline section. */
@@ -61,7 +62,8 @@ export function renderTimeline(env: Environment): string {
   for (let t = 0; t <= last; t += step) ticks.push(t)
   const grid = ticks.map((t) => `<i class="tl-grid" style="left:${((t / span) * 100).toFixed(2)}%"></i>`).join('')
   const axis = ticks.map((t) => `<span style="left:${((t / span) * 100).toFixed(2)}%">${formatDuration(t)}</span>`).join('')
-  const chain = criticalChain(Object.fromEntries(timed.map((s) => [s.service, s])))
+  // Workers' copies (`isolation: 'stack'`) start after the environment: not on its critical path.
+  const chain = criticalChain(Object.fromEntries(timed.filter((s) => s.worker === undefined).map((s) => [s.service, s])))
   const critical = new Set(chain.map((l) => l.service))
   const what = env.attached
     ? 'Attached to an environment that was already running (rig up): start-up was not part of this run.'

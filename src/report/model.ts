@@ -63,6 +63,8 @@ export interface TimelineEntry {
   url: string
   /** The service's whole log, relative to the project root, when it outlives the run. */
   logFile?: string
+  /** A worker's copy of the service (`isolation: 'stack'`): that worker's number. */
+  worker?: number
 }
 
 /** One shard's part of a merged report. */

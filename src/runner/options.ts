@@ -1,8 +1,12 @@
 // Options of a test runner adapter (`rig()` in vitest.config.ts, and the same object for the
 // other runners); every default lives here.
 import type { GuardMode, RestoreStrategy } from '../guard/adapter.ts'
+import { ConfigError } from '../errors.ts'
 import { KEEP_MAX } from '../guard/guard.ts'
 import { DEFAULT_SETTLE_MS } from '../guard/settle/settle-stores.ts'
+
+/** How test files share the environment: see {@link RigRunnerOptions.isolation}. */
+export type Isolation = 'shared' | 'database' | 'stack'
 
 /** Options of `rig()` in vitest.config.ts (and of every other runner's adapter). */
 export interface RigRunnerOptions {
@@ -18,9 +22,12 @@ export interface RigRunnerOptions {
    * exactly (your app's processes and the tests see the same database).
    * `database`: files run in parallel, each worker gets its own clone of every guarded
    * database (for tests that talk to the database directly).
+   * `stack`: files run in parallel, each worker gets its own clone of every guarded database
+   * and its own copy of every long-running `command()` service, started on a port of its own
+   * and wired to that worker's clones (for tests that go through the app's own processes).
    * @default 'shared'
    */
-  isolation?: 'shared' | 'database'
+  isolation?: Isolation
   /**
    * A fixture of rig.config.ts loaded once before any test (and before per-worker copies are
    * made): the data every test starts from. When attached to `rig up`'s environment, its data
@@ -122,7 +129,7 @@ function settleConfig(s: false | { timeoutMs?: number; skip?: string[]; queues?:
 export type ResolvedRunnerOptions = {
   config: string | undefined
   attach: boolean
-  isolation: 'shared' | 'database'
+  isolation: Isolation
   fixture: string | undefined
   guard: { mode: GuardMode; strategy: RestoreStrategy; exclude: string[]; services: string[] | undefined; allowCleaning: string[]; keepOnFailure: false | { max: number }; settle: SettleConfig }
   logs: { failOnError: boolean; patterns: Record<string, (string | RegExp)[]>; ignore: string[]; allow: Record<string, (string | RegExp)[]>; allowIn: Record<string, Record<string, (string | RegExp)[]>> }
@@ -138,6 +145,14 @@ function keepOption(k: boolean | { max?: number } | undefined): false | { max: n
   return { max: typeof k === 'object' ? (k.max ?? KEEP_MAX) : KEEP_MAX }
 }
 
+const ISOLATIONS: readonly Isolation[] = ['shared', 'database', 'stack']
+
+function isolationOption(v: unknown): Isolation {
+  if (v === undefined) return 'shared'
+  if (!ISOLATIONS.includes(v as Isolation)) throw new ConfigError('RIG_CONFIG_INVALID', `rig({ isolation }) must be one of ${ISOLATIONS.map((i) => `'${i}'`).join(', ')}, got ${JSON.stringify(v)}`)
+  return v as Isolation
+}
+
 /** Fills in defaults. */
 export function resolveOptions(o: RigRunnerOptions = {}): ResolvedRunnerOptions {
   // A variant chosen in the plugin's options reaches the config loader and the workers through the env.
@@ -146,7 +161,7 @@ export function resolveOptions(o: RigRunnerOptions = {}): ResolvedRunnerOptions 
   return {
     config: o.config,
     attach: o.attach ?? true,
-    isolation: o.isolation ?? 'shared',
+    isolation: isolationOption(o.isolation),
     fixture: o.fixture,
     guard: { mode: o.guard?.mode ?? 'fail', strategy: o.guard?.strategy ?? 'auto', exclude: o.guard?.exclude ?? [], services: o.guard?.services, allowCleaning: o.guard?.allowCleaning ?? [], keepOnFailure: keepOption(o.guard?.keepOnFailure), settle: settleConfig(o.guard?.settle) },
     logs: { failOnError: o.logs?.failOnError ?? true, patterns: o.logs?.patterns ?? {}, ignore: o.logs?.ignore ?? [], allow: o.logs?.allow ?? {}, allowIn: o.logs?.allowIn ?? {} },

@@ -26,6 +26,23 @@ export interface ProvidedService {
   workerUrls?: string[]
   /** Per-worker variables of the copies (`RIG_DB_DATABASE`…), indexed like `workerUrls`. */
   workerEnvs?: Record<string, string>[]
+  /** Per-worker copies of a `command()` service (`isolation: 'stack'`), indexed by worker id − 1. */
+  workerCopies?: WorkerCopy[]
+  /** The control socket of the environment that runs this service when it is not the run's (a worker's copy). */
+  controlSocket?: string
+}
+
+/** One worker's copy of a service (`isolation: 'stack'`): its own process, port and log. */
+export interface WorkerCopy {
+  url: string
+  host: string
+  port: number
+  pid: number | null
+  /** `RIG_<NAME>_*` of the copy. */
+  env: Record<string, string>
+  logFile: string
+  /** The control socket of the worker's stack (stop, restart… act on the copy). */
+  controlSocket: string
 }
 
 /** Everything a worker needs. */

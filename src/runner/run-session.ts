@@ -20,12 +20,13 @@ import { resolveLogAllow, toSource, type LogAllow } from './log-patterns.ts'
 import type { ResolvedRunnerOptions } from './options.ts'
 import type { ProvidedService, RigProvided } from './provided.ts'
 import { prepareWorkerDatabases, type WorkerDatabases } from './worker-databases.ts'
+import { planStacks, startWorkerStacks, type StackPlan, type WorkerStacks } from './worker-stacks.ts'
 
 /** Where and how a run begins, as the runner knows it. */
 export interface RunStart {
   /** The runner's root: rig.config.ts is looked for from here upwards (unless `options.config`). */
   root: string
-  /** How many workers may run test files at once (the number of copies under `isolation: 'database'`). */
+  /** How many workers may run test files at once (the number of copies under `isolation: 'database'` and `'stack'`). */
   workers: number
   seed: number
   /** Where notes go (`rig: …` on stderr by default). */
@@ -60,6 +61,9 @@ export async function openRun(o: ResolvedRunnerOptions, start: RunStart): Promis
   if (o.fixture) fixtureNamed(loaded.config.fixtures, o.fixture)
   // So does a misspelt service or file in logs.allow / logs.allowIn.
   const logAllow = resolveLogAllow(o.logs, Object.keys(loaded.config.services), start.root)
+  // A suite that cannot be copied per worker says so before anything starts.
+  const stackPlan = o.isolation === 'stack' ? planStacks(loaded.config) : undefined
+  const t0 = performance.now()
   let env: Environment | undefined
   let attached: EnvState | undefined
   // `rig up`'s environment, or that of the `rig run` that started this run; never another `rig run`'s.
@@ -78,7 +82,7 @@ export async function openRun(o: ResolvedRunnerOptions, start: RunStart): Promis
     log(`environment ready in ${Math.round(env.startMs)} ms (${formatChain(criticalChain(Object.fromEntries(Object.entries(env.services).map(([k, s]) => [k, s.timeline]))))})`)
   }
   try {
-    return await describeRun(o, start, log, loaded, env, attached, logAllow)
+    return await describeRun(o, start, log, loaded, env, attached, logAllow, { plan: stackPlan, t0 })
   } catch (err) {
     // Nothing may outlive a run that could not begin.
     await env?.stop().catch(() => {})
@@ -87,7 +91,7 @@ export async function openRun(o: ResolvedRunnerOptions, start: RunStart): Promis
 }
 
 /** The services as workers see them, the run's fixture and per-worker copies. */
-async function describeRun(o: ResolvedRunnerOptions, start: RunStart, log: (line: string) => void, loaded: LoadedConfig, env: Environment | undefined, attached: EnvState | undefined, logAllow: LogAllow): Promise<RunSession> {
+async function describeRun(o: ResolvedRunnerOptions, start: RunStart, log: (line: string) => void, loaded: LoadedConfig, env: Environment | undefined, attached: EnvState | undefined, logAllow: LogAllow, stack: { plan: StackPlan | undefined; t0: number }): Promise<RunSession> {
   const services: Record<string, ProvidedService> = {}
   const timeline: TimelineEntry[] = []
   // external() databases are guarded too, read-only: leaks reported, never cleaned without allowCleaning.
@@ -112,15 +116,29 @@ async function describeRun(o: ResolvedRunnerOptions, start: RunStart, log: (line
   if (attached && o.guard.mode !== 'off') await dropKept(services, o, log)
   const fixtureGuard = o.fixture ? await loadRunFixture(o.fixture, loaded, services, o, log, Boolean(attached)) : undefined
   let workerDbs: WorkerDatabases | undefined
-  if (o.isolation === 'database') {
-    workerDbs = await prepareWorkerDatabases(services, Math.max(1, start.workers), start.seed)
+  let stacks: WorkerStacks | undefined
+  if (o.isolation !== 'shared') {
+    const workers = Math.max(1, start.workers)
+    workerDbs = await prepareWorkerDatabases(services, workers, start.seed)
     // A store shared by parallel workers cannot attribute a leak to one test: only the
     // cloned ones are guarded.
     for (const s of Object.values(services)) {
       if (s.guarded && !s.workerUrls) {
         s.guarded = false
-        log(`${s.name}: not guarded under isolation 'database' (no per-worker copy for ${s.kind})`)
+        log(`${s.name}: not guarded under isolation '${o.isolation}' (no per-worker copy for ${s.kind})`)
       }
+    }
+    if (stack.plan) {
+      if (stack.plan.copied.length === 0) log(`isolation 'stack': no command() service to copy per worker; each worker gets its own database copies only`)
+      const t = performance.now()
+      try {
+        stacks = await startWorkerStacks(loaded.config, stack.plan, services, workers, { root: loaded.root, logsDir: path.resolve(loaded.root, loaded.config.logsDir ?? path.join('.rig', 'logs')) })
+      } catch (err) {
+        await workerDbs.drop().catch(() => {})
+        throw err
+      }
+      if (stack.plan.copied.length > 0) log(`${workers} worker cop${workers === 1 ? 'y' : 'ies'} of ${stack.plan.copied.join(', ')} ready in ${Math.round(performance.now() - t)} ms`)
+      timeline.push(...stacks.timeline(stack.t0, start.root))
     }
   }
   const vars: Record<string, string> = Object.assign({}, ...Object.values(services).map((s) => s.env))
@@ -145,6 +163,8 @@ async function describeRun(o: ResolvedRunnerOptions, start: RunStart, log: (line
   let closing: Promise<void> | undefined
   const close = (): Promise<void> =>
     (closing ??= (async () => {
+      // The copies first: they hold connections to the clones.
+      await stacks?.stop()
       await workerDbs?.drop().catch(() => {})
       // rig up's environment outlives the run: give it back its data as it was before the fixture.
       if (attached) await fixtureGuard?.resetFixture().catch((err: unknown) => log(`could not put back the data held before fixture "${o.fixture}": ${(err as Error).message}`))

@@ -12,7 +12,8 @@ import { loggedSince, logOffsets, logTail, scanLogs, type LogOffsets } from './l
 import type { RigProvided } from './provided.ts'
 import type { TestMeta } from './test-meta.ts'
 import { resetAfterTest } from '../proxy/test-faults.ts'
-import { current, fixtures, pids, settling } from './worker.ts'
+import { current, fixtures, pids, settling, workerId } from './worker.ts'
+import { ownCopies } from './worker-copies.ts'
 
 export type { EndedTest } from './guard-session.ts'
 
@@ -41,7 +42,8 @@ export interface TestSession {
 }
 
 /** Opens the session: the guard's baseline of every guarded store this worker sees. Call it before the first test of a file. */
-export async function openTestSession(provided: RigProvided): Promise<TestSession> {
+export async function openTestSession(given: RigProvided): Promise<TestSession> {
+  const provided = ownCopies(given, workerId())
   const list = Object.values(provided.services)
   const guard: GuardSession | undefined = await openGuardSession(provided)
   fixtures.use = guard ? (name) => guard.useFixture(name) : undefined
@@ -61,15 +63,20 @@ export async function openTestSession(provided: RigProvided): Promise<TestSessio
       const pid = pids.has(s.name) ? pids.get(s.name) : s.pid
       return pid != null && !isAlive(pid) && !dead.has(s.name)
     })
-    if (gone.length === 0 || !provided.controlSocket) return gone.map((s) => s.name)
-    const status = await controlRequest<{ services: Record<string, { status: string; pid: number | null }> }>(provided.controlSocket, 'GET', '/status', 5000).catch(() => undefined)
-    return gone
-      .filter((s) => {
-        const now = status?.services[s.name]
+    if (gone.length === 0) return []
+    // Each asked of the environment that runs it: a worker's copy is its stack's (`isolation: 'stack'`).
+    const statuses = new Map<string, Promise<{ services: Record<string, { status: string; pid: number | null }> } | undefined>>()
+    const statusOf = (socket: string) => statuses.get(socket) ?? statuses.set(socket, controlRequest<{ services: Record<string, { status: string; pid: number | null }> }>(socket, 'GET', '/status', 5000).catch(() => undefined)).get(socket)
+    const confirmed = await Promise.all(
+      gone.map(async (s) => {
+        const socket = s.controlSocket ?? provided.controlSocket
+        if (!socket) return true
+        const now = (await statusOf(socket))?.services[s.name]
         if (now && now.status !== 'exited' && now.status !== 'failed') pids.set(s.name, now.pid)
         return !now || now.status === 'exited' || now.status === 'failed'
-      })
-      .map((s) => s.name)
+      }),
+    )
+    return gone.filter((_, i) => confirmed[i]).map((s) => s.name)
   }
 
   return {
@@ -94,7 +101,10 @@ export async function openTestSession(provided: RigProvided): Promise<TestSessio
       // service's output to its log file as it reads it. One request to it, answered once it
       // has read what was already in its pipes: a line a service wrote during the test is in
       // the file before the scan, however loaded the machine.
-      const st = provided.controlSocket && (countProxies || list.some((s) => s.errorPatterns.length > 0)) ? await status() : undefined
+      const scanned = list.some((s) => s.errorPatterns.length > 0)
+      // A worker's copies (`isolation: 'stack'`) are written by their stack's host: asked too.
+      const copies = new Set(list.filter((s) => s.errorPatterns.length > 0 && s.controlSocket).map((s) => s.controlSocket as string))
+      const [st] = await Promise.all([provided.controlSocket && (countProxies || scanned) ? status() : undefined, ...[...copies].map((socket) => controlRequest(socket, 'GET', '/status', 5000).catch(() => undefined))])
       const logErrors = scanLogs(list, offsets, current.expectedLogs, allowedIn(provided.logs.allow, path.resolve(test.file)))
       const unexpected = logErrors.filter((e) => !e.expected)
       if (unexpected.length > 0 && provided.logs.failOnError) {

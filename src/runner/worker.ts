@@ -7,6 +7,7 @@ import { RigError } from '../errors.ts'
 import type { ServiceState } from '../env/state.ts'
 import type { MemberState } from '../env/members.ts'
 import type { ProvidedService, RigProvided } from './provided.ts'
+import { ownCopies } from './worker-copies.ts'
 import { readdress } from '../proxy/service-proxy.ts'
 import { clearAllFaults, faultControls, type FaultControls } from '../proxy/test-faults.ts'
 import { hostControls, type TestHost } from '../hosts/test-hosts.ts'
@@ -61,10 +62,15 @@ export function bindWorker(b: WorkerBinding): void {
   binding = b
 }
 
+/** This worker's number, from 1 (1 when no runner is bound). */
+export function workerId(): number {
+  return binding?.workerId() ?? 1
+}
+
 /** The data the node side provided to this worker. */
 export function rigProvided(): RigProvided {
   if (!binding) throw new RigError('RIG_ADAPTER_MISSING', 'testrig is not set up in this test runner: use the adapter of your runner (testrig/vitest for Vitest)')
-  return binding.provided()
+  return ownCopies(binding.provided(), binding.workerId())
 }
 
 /** Declarations of the running test; reset before each test by the test session. */
@@ -72,14 +78,14 @@ export const current: TestDeclarations = { allowLeak: new Set(), expectedLogs: [
 /** Services whose process was replaced by a control (restart): new pids. */
 export const pids = new Map<string, number | null>()
 
-/** Which of a service's per-worker copies is this worker's. */
-function copyIndex(copies: readonly unknown[]): number {
-  return ((binding?.workerId() ?? 1) - 1) % copies.length
+/** Which of a service's per-worker copies is worker `id`'s (this worker's by default). */
+function copyIndex(copies: readonly unknown[], id = workerId()): number {
+  return (id - 1) % copies.length
 }
 
-/** This worker's view of a service: its own copy of the store under `isolation: 'database'`. */
-export function workerUrl(s: ProvidedService): string {
-  return s.workerUrls?.[copyIndex(s.workerUrls)] ?? s.url
+/** A worker's view of a service (this worker's by default): its own copy of the store under `isolation: 'database'`. */
+export function workerUrl(s: ProvidedService, id?: number): string {
+  return s.workerUrls?.[copyIndex(s.workerUrls, id)] ?? s.url
 }
 
 /** `value` with the database part of `from` (its path) replaced by `to`'s, when it is a URL of the same store. */
@@ -101,23 +107,23 @@ function toCopy(value: string, from: URL, to: URL): string {
  * as one past a proxy), `_DATABASE` / `_VHOST` / `_PREFIX` from the copy; for Redis `_DB` is
  * the database index, so a suite that connects with host, port and database gets the copy too.
  */
-export function workerEnv(s: ProvidedService): Record<string, string> {
+export function workerEnv(s: ProvidedService, id?: number): Record<string, string> {
   const env = { ...s.env }
-  const url = workerUrl(s)
+  const url = workerUrl(s, id)
   if (url !== s.url) {
     const from = new URL(s.url)
     const to = new URL(url)
     for (const [k, v] of Object.entries(env)) env[k] = v === s.url ? url : toCopy(v, from, to)
-    env[varName(s.name, 'URL')] = testUrl(s)
-    if (s.workerEnvs) Object.assign(env, s.workerEnvs[copyIndex(s.workerEnvs)])
+    env[varName(s.name, 'URL')] = testUrl(s, id)
+    if (s.workerEnvs) Object.assign(env, s.workerEnvs[copyIndex(s.workerEnvs, id)])
   }
   if (/^rediss?:\/\//.test(url)) env[varName(s.name, 'DB')] = new URL(url).pathname.replace(/^\//, '') || '0'
   return env
 }
 
 /** {@link workerUrl} as tests reach it: through the service's proxy when it has one. */
-export function testUrl(s: ProvidedService): string {
-  return s.proxy ? readdress(workerUrl(s), s, s.proxy) : workerUrl(s)
+export function testUrl(s: ProvidedService, id?: number): string {
+  return s.proxy ? readdress(workerUrl(s, id), s, s.proxy) : workerUrl(s, id)
 }
 
 /** Every service back to the faults of rig.config.ts (they are also put back after each test). */
@@ -130,14 +136,16 @@ export async function clearFaults(): Promise<void> {
  * place of the shared stores. Call it before the test files are imported: they may read them
  * at the top.
  */
-export function exportWorkerVars(p: RigProvided): void {
+export function exportWorkerVars(provided: RigProvided): void {
+  const p = ownCopies(provided, workerId())
   for (const [k, v] of Object.entries(p.vars)) process.env[k] = v
   for (const s of Object.values(p.services)) Object.assign(process.env, workerEnv(s))
 }
 
 function handle(s: ProvidedService): TestService {
   const request = async (method: 'GET' | 'POST', path: string, what: string): Promise<ServiceState & { master?: string }> => {
-    const socket = rigProvided().controlSocket
+    // A worker's copy (`isolation: 'stack'`) is run by its worker's stack, not by the environment.
+    const socket = s.controlSocket ?? rigProvided().controlSocket
     if (!socket) throw new RigError('RIG_NO_CONTROL', `cannot ${what} "${s.name}": the environment has no control socket`)
     return controlRequest<ServiceState & { master?: string }>(socket, method, path)
   }
