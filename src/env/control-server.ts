@@ -4,8 +4,9 @@ import fs from 'node:fs'
 import http from 'node:http'
 import { describeError, RigError } from '../errors.ts'
 import type { Environment } from './environment.ts'
-import { networkRoute } from '../proxy/control-routes.ts'
+import { networkRoute, readJson } from '../proxy/control-routes.ts'
 import { hostsRoute } from '../hosts/control-routes.ts'
+import type { RestartChange } from '../services/service-kind.ts'
 
 const ACTIONS = ['stop', 'kill', 'restart', 'pause', 'resume', 'failover'] as const
 type Action = (typeof ACTIONS)[number]
@@ -43,6 +44,11 @@ export async function serveControl(env: Environment, socketPath: string, onDown:
           svc.assertControllable(action)
           const member = url.searchParams.get('member') ?? undefined
           if (action === 'kill') await svc.kill(member)
+          else if (action === 'restart' && member === undefined) {
+            const body = (await readJson(req)) as RestartChange | null
+            const change = body && typeof body === 'object' && (body.run !== undefined || body.env !== undefined) ? { ...(body.run !== undefined ? { run: body.run } : {}), ...(body.env !== undefined ? { env: body.env } : {}) } : undefined
+            await svc.restart(undefined, change)
+          }
           else if (member !== undefined) throw new RigError('RIG_USAGE', `${action} applies to the whole service "${svc.name}": name no member`, { exitCode: 2 })
           else await svc[action]()
           return send(200, svc.toJSON())

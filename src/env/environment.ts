@@ -11,7 +11,7 @@ import { AbortedError, ConfigError, PortInUseError, PrivilegedPortError, RigErro
 import type { Probe } from '../probes/probe.ts'
 import { LogBuffer } from '../providers/process/log-buffer.ts'
 import { freePort, portProblem } from '../providers/process/ports.ts'
-import type { DependencyCondition, ServiceAddress, ServiceDefinition } from '../services/service-kind.ts'
+import type { DependencyCondition, Launched, RestartChange, ServiceAddress, ServiceDefinition } from '../services/service-kind.ts'
 import type { EnvEvent, EnvEventListener } from './events.ts'
 import { normaliseDependsOn } from './graph.ts'
 import { Network } from '../proxy/network.ts'
@@ -293,34 +293,48 @@ async function start(config: RigConfig, options: StartOptions): Promise<Environm
     await network.get(name)?.open(network.fixedPort(name))
     for (let attempt = 1; ; attempt++) {
       const port = fixedPort ?? (needsPort ? await freePort() : 0)
-      const launched = await def.kind.start(
-        {
-          name,
-          dir: svc.dir,
-          logs: svc.logs,
-          port,
-          host: placed?.address ?? '127.0.0.1',
-          netns: placed?.netns,
-          clientRange: placed && env.hosts ? env.hosts.state().subnet : undefined,
-          deps: depAddresses,
-          root,
-          signal: abort.signal,
-          env: shared,
-          notice: (message) => emit({ type: 'notice', service: name, at: at(), message }),
-        },
-        def.options,
-      )
-      if (frontPlan && Object.hasOwn(frontPlan.services, name) && launched.port === 0) {
-        throw new ConfigError('RIG_CONFIG_INVALID', `service "${name}" is public on the front proxy but has no port rig knows: use {port} in its command or env (or set \`port\`), or make it \`public: false\``)
+      // A new version (`restart({ run, env })`) starts the same way, on the same port.
+      const build = async (options: typeof def.options, signal: AbortSignal): Promise<{ launched: Launched; probes: Probe[] }> => {
+        const launched = await def.kind.start(
+          {
+            name,
+            dir: svc.dir,
+            logs: svc.logs,
+            port,
+            host: placed?.address ?? '127.0.0.1',
+            netns: placed?.netns,
+            clientRange: placed && env.hosts ? env.hosts.state().subnet : undefined,
+            deps: depAddresses,
+            root,
+            signal,
+            env: shared,
+            notice: (message) => emit({ type: 'notice', service: name, at: at(), message }),
+          },
+          options,
+        )
+        if (frontPlan && Object.hasOwn(frontPlan.services, name) && launched.port === 0) {
+          throw new ConfigError('RIG_CONFIG_INVALID', `service "${name}" is public on the front proxy but has no port rig knows: use {port} in its command or env (or set \`port\`), or make it \`public: false\``)
+        }
+        svc.env = exportsOf(name, launched.host, launched.port, launched.url, launched.env, launched.plainEnv)
+        if (network.get(name)) svc.env = network.proxiedExports(name, launched, svc.env).env
+        const own = varName(name, 'PUBLIC_URL')
+        if (shared[own]) svc.env[own] = shared[own]
+        const ready = options.ready
+        const probes: Probe[] = [...(launched.setup ?? []), ...(ready === undefined ? launched.defaultReady : Array.isArray(ready) ? ready : [ready as Probe])]
+        return { launched, probes: launched.wrapReady ? launched.wrapReady(probes) : probes }
       }
-      svc.env = exportsOf(name, launched.host, launched.port, launched.url, launched.env, launched.plainEnv)
-      if (network.get(name)) svc.env = network.proxiedExports(name, launched, svc.env).env
-      const own = varName(name, 'PUBLIC_URL')
-      if (shared[own]) svc.env[own] = shared[own]
-      const ready = def.options.ready
-      const probes: readonly Probe[] = [...(launched.setup ?? []), ...(ready === undefined ? launched.defaultReady : Array.isArray(ready) ? ready : [ready as Probe])]
+      const { launched, probes } = await build(def.options, abort.signal)
+      let current = def.options
+      const relaunch = def.kind.withChange
+        ? async (change: RestartChange, signal: AbortSignal) => {
+            const next = (def.kind.withChange as NonNullable<typeof def.kind.withChange>)(current, change, `restart of service "${name}"`)
+            const built = await build(next, signal)
+            return { ...built, commit: () => (current = next) }
+          }
+        : undefined
       try {
-        await svc.boot({ launched, probes, readyTimeoutMs: timeoutMs, registry, emit, t0 }, abort.signal)
+        const checkChange = def.kind.withChange ? (change: RestartChange): void => void def.kind.withChange?.(current, change, `restart of service "${name}"`) : undefined
+        await svc.boot({ launched, probes, readyTimeoutMs: timeoutMs, registry, emit, t0, ...(relaunch && checkChange ? { relaunch, checkChange } : {}) }, abort.signal)
         return
       } catch (err) {
         // Another process grabbed the port between our reservation and the server's bind: retry.

@@ -87,6 +87,11 @@ export class MemberGroup {
     })
   }
 
+  /** The spec of member `name` (or of the first whose role is `name`). */
+  specOf(name: string): MemberSpec {
+    return this.find(name).spec
+  }
+
   /** The member called `name`, or the first whose role is `name` (`master`); a clear error otherwise. */
   find(name: string): Running {
     const m = this.members.find((r) => r.spec.name === name) ?? this.members.find((r) => r.spec.role === name && r.proc?.running)

@@ -1,12 +1,12 @@
 // A service of a started environment: its address, logs, timeline and controls. Boot (launch
 // then wait for readiness) lives here so that `restart()` reuses exactly the start-up path.
-import { AbortedError, ReadinessTimeoutError, RigError, ServiceCrashedError } from '../errors.ts'
+import { AbortedError, describeError, ReadinessTimeoutError, RigError, ServiceCrashedError } from '../errors.ts'
 import type { Probe, ProbeTarget } from '../probes/probe.ts'
 import { waitFor } from '../probes/retry.ts'
 import { formatLogLine, type LogBuffer, type LogLine } from '../providers/process/log-buffer.ts'
 import type { ExitInfo, ManagedProcess } from '../providers/process/managed-process.ts'
 import { readinessError, spawnError } from './start-failure.ts'
-import type { Launched, ServiceAddress } from '../services/service-kind.ts'
+import type { Launched, RestartChange, ServiceAddress } from '../services/service-kind.ts'
 import type { EnvEventListener } from './events.ts'
 import { keepAlive } from './keep-alive.ts'
 import type { Registry } from './registry.ts'
@@ -36,6 +36,18 @@ export interface BootParams {
   emit: EnvEventListener
   /** `performance.now()` when the environment started. */
   t0: number
+  /** Builds a new version of the service (`restart({ run, env })`); absent for kinds that take none. */
+  relaunch?: (change: RestartChange, signal: AbortSignal) => Promise<{ launched: Launched; probes: Probe[]; commit: () => void }>
+  /** Checks a new version's options as the config's are (throws a ConfigError). */
+  checkChange?: (change: RestartChange) => void
+}
+
+/** What a change of version says in logs and errors. */
+function describeChange(change: RestartChange): string {
+  const parts: string[] = []
+  if (change.run !== undefined) parts.push(`run: ${typeof change.run === 'string' ? change.run : change.run.join(' ')}`)
+  if (change.env) parts.push(`env: ${Object.keys(change.env).join(', ')}`)
+  return parts.join('; ') || 'no change'
 }
 
 const LOG_TAIL = 20
@@ -349,15 +361,69 @@ export class StartedService implements ServiceAddress, ProbeTarget {
     return keepAlive(roles.failover(signal))
   }
 
-  /** Stops, then boots again on the same port and data, waiting for readiness. */
-  async restart(signal: AbortSignal = new AbortController().signal): Promise<void> {
+  /**
+   * Stops, then boots again on the same port and data, waiting for readiness. With `change`, a
+   * new version of a command (`run`, `env`) on the same address; when it does not get ready the
+   * previous version is started again and a `RIG_RESTART_FAILED` error thrown. A service of
+   * several instances is replaced one instance at a time, each new one ready before the old
+   * one stops, so its address never refuses.
+   */
+  async restart(signal: AbortSignal = new AbortController().signal, change?: RestartChange): Promise<void> {
     if (!this.params) throw new RigError('RIG_NOT_RUNNING', `service "${this.name}" was never started`, { exitCode: 2 })
     this.assertControllable('restart')
+    const p = this.params
+    if (change && !p.relaunch) {
+      throw new RigError('RIG_RESTART_INVALID', `service "${this.name}" (${this.kind}) takes no new run or env: only command() services do; restart it without them`, { exitCode: 2 })
+    }
+    if (change) p.checkChange?.(change)
+    if (p.launched.redeploy && this.group) return keepAlive(this.roll(p, change, signal))
+    if (change && p.relaunch) return keepAlive(this.replaceVersion(p, change, signal))
     await this.stop()
     this.logs.push('rig', 'restarting')
     this.readyMs = undefined
     const t0 = performance.now()
     await keepAlive(this.boot({ ...this.params, t0 }, signal))
+  }
+
+  /** One process replaced by a new version on the same address; the previous one back when it fails. */
+  private async replaceVersion(p: BootParams, change: RestartChange, signal: AbortSignal): Promise<void> {
+    const envBefore = this.env
+    const next = await (p.relaunch as NonNullable<BootParams['relaunch']>)(change, signal)
+    await this.stop()
+    this.logs.push('rig', `restarting with a new version (${describeChange(change)})`)
+    this.readyMs = undefined
+    try {
+      await this.boot({ ...p, launched: next.launched, probes: next.probes, t0: performance.now() }, signal)
+      next.commit()
+    } catch (err) {
+      this.logs.push('rig', 'the new version did not get ready: starting the previous one again')
+      await this.stop()
+      this.env = envBefore
+      this.readyMs = undefined
+      await this.boot({ ...p, t0: performance.now() }, signal)
+      throw new RigError('RIG_RESTART_FAILED', `the new version of service "${this.name}" (${describeChange(change)}) did not get ready: ${describeError(err)}\n  the previous version runs again on the same address; fix the new one and restart again (rig logs ${this.name})`, { cause: err })
+    }
+  }
+
+  /** Replaces the instances one at a time: each new one ready before the old one stops. */
+  private async roll(p: BootParams, change: RestartChange | undefined, signal: AbortSignal): Promise<void> {
+    const redeploy = p.launched.redeploy as NonNullable<Launched['redeploy']>
+    const group = this.group as MemberGroup
+    this.logs.push('rig', `rolling restart${change ? ` with a new version (${describeChange(change)})` : ''}`)
+    const done: string[] = []
+    for (const name of group.names) {
+      const old = group.specOf(name)
+      const next = await redeploy.next(old, change)
+      try {
+        await group.replace(name, next, () => redeploy.ready(next, signal), () => redeploy.switchOver(old, next))
+      } catch (err) {
+        const kept = done.length === 0 ? 'every instance keeps running the previous version' : `${done.join(', ')} already run the new version, the others the previous one`
+        throw new RigError('RIG_RESTART_FAILED', `the new ${name} of service "${this.name}"${change ? ` (${describeChange(change)})` : ''} did not get ready: ${describeError(err)}\n  it was stopped and ${name} kept; ${kept}. Fix it and restart again (rig logs ${this.name})`, { cause: err })
+      }
+      done.push(name)
+      this.logs.push('rig', `${name} replaced: port ${old.port} → ${next.port}`)
+    }
+    redeploy.commit(change)
   }
 
   /** SIGSTOP to every process of the service: it freezes, and so do connections already open to it. */

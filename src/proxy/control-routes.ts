@@ -9,7 +9,8 @@ import type { NetworkState } from './network.ts'
 const MODES = { hold: 'hold', refuse: 'refuse', resume: 'open' } as const
 const MAX_BODY = 64 * 1024
 
-function readJson(req: http.IncomingMessage): Promise<unknown> {
+/** The JSON body of a control request (at most 64 KiB). */
+export function readJson(req: http.IncomingMessage): Promise<unknown> {
   return new Promise((resolve, reject) => {
     let body = ''
     req.setEncoding('utf8')

@@ -15,7 +15,7 @@ export interface EndpointOwner {
   /** New connections: let through, hold until resumed, or refuse (reset at once). */
   readonly mode: 'open' | 'hold' | 'refuse'
   /** See {@link LinkHost.upstreamFailed}. */
-  upstreamFailed?(): boolean
+  upstreamFailed?(link: Link): boolean
 }
 
 /** The proxy's port for `service` is taken. */
@@ -76,8 +76,8 @@ export class Endpoint implements LinkHost {
     if (this.links.delete(link)) this.bytesClosed += link.client.bytesRead
   }
 
-  upstreamFailed(): boolean {
-    return this.owner.upstreamFailed?.() ?? false
+  upstreamFailed(link: Link): boolean {
+    return this.owner.upstreamFailed?.(link) ?? false
   }
 
   private accept(socket: net.Socket): void {

@@ -32,6 +32,8 @@ export class Link implements FlowOwner {
   effect: Effect = CLEAN
   /** Accepted while the proxy held new connections: waits for `release()`. */
   held = false
+  /** Where its upstream connection goes (set once it connects). */
+  to: { host: string; port: number } | undefined
   private upstream: net.Socket | undefined
   private flows: Flow[] = []
   private budget: number | undefined
@@ -94,6 +96,11 @@ export class Link implements FlowOwner {
     this.close(false)
   }
 
+  /** Whether both sides are closed. */
+  get done(): boolean {
+    return this.closed
+  }
+
   /** Resets both sides (RST). */
   reset(): void {
     if (this.closed) return
@@ -105,6 +112,7 @@ export class Link implements FlowOwner {
   private maybeConnect(): void {
     if (this.upstream || this.held || this.effect.stall || this.closed) return
     const { host, port } = this.host.target()
+    this.to = { host, port }
     const up = net.connect({ host, port, allowHalfOpen: true, noDelay: true })
     this.upstream = up
     up.on('connect', () => {

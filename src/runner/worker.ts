@@ -6,6 +6,7 @@ import { varName } from '../env/environment.ts'
 import { RigError } from '../errors.ts'
 import type { ServiceState } from '../env/state.ts'
 import type { MemberState } from '../env/members.ts'
+import type { RestartChange } from '../services/service-kind.ts'
 import type { ProvidedService, RigProvided } from './provided.ts'
 import { ownCopies } from './worker-copies.ts'
 import { readdress } from '../proxy/service-proxy.ts'
@@ -28,7 +29,13 @@ export interface TestService extends FaultControls {
   stop(): Promise<void>
   /** SIGKILLs the service; for one of several processes, only `member` (`node2`, or a role: `master`). */
   kill(member?: string): Promise<void>
-  restart(): Promise<void>
+  /**
+   * Stops and starts the service again, waiting until it is ready. `{ run, env }` (a command
+   * only): a new version on the same address, the previous one kept when the new one does not
+   * get ready. With `instances`, a rolling replacement: one instance at a time, each new one
+   * ready before the old one stops.
+   */
+  restart(change?: RestartChange): Promise<void>
   /**
    * Makes a replica the master (Redis: `SENTINEL FAILOVER`) and resolves with its member name
    * once it is seen as such; the service's address follows it.
@@ -143,11 +150,11 @@ export function exportWorkerVars(provided: RigProvided): void {
 }
 
 function handle(s: ProvidedService): TestService {
-  const request = async (method: 'GET' | 'POST', path: string, what: string): Promise<ServiceState & { master?: string }> => {
+  const request = async (method: 'GET' | 'POST', path: string, what: string, body?: unknown): Promise<ServiceState & { master?: string }> => {
     // A worker's copy (`isolation: 'stack'`) is run by its worker's stack, not by the environment.
     const socket = s.controlSocket ?? rigProvided().controlSocket
     if (!socket) throw new RigError('RIG_NO_CONTROL', `cannot ${what} "${s.name}": the environment has no control socket`)
-    return controlRequest<ServiceState & { master?: string }>(socket, method, path)
+    return controlRequest<ServiceState & { master?: string }>(socket, method, path, 600_000, body)
   }
   const base = `/services/${encodeURIComponent(s.name)}`
   const control = (action: string) => async (member?: string): Promise<void> => {
@@ -166,7 +173,10 @@ function handle(s: ProvidedService): TestService {
     direct,
     ...faultControls(s.name, () => rigProvided().controlSocket),
     kill: control('kill'),
-    restart: () => control('restart')(),
+    restart: async (change) => {
+      const after = await request('POST', `${base}/restart`, 'restart', change)
+      pids.set(s.name, after.pid)
+    },
     pause: () => control('pause')(),
     resume: () => control('resume')(),
     stop: () => control('stop')(),

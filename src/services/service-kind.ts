@@ -138,6 +138,36 @@ export interface Launched {
   members?: MemberSpec[]
   /** Role operations of a service with members (a Sentinel failover). */
   roles?: RoleOps
+  /**
+   * Replaces the service's members one at a time (`instances` of a command): each new one
+   * ready before traffic moves to it and the old one stops.
+   */
+  redeploy?: Redeploy
+  /**
+   * Turns the readiness probes (the user's, or {@link defaultReady}) into those of the whole
+   * service: each instance's probes against its own address, for a service of several.
+   */
+  wrapReady?: (probes: readonly Probe[]) => Probe[]
+}
+
+/** A new version of a service: what `restart({ run, env })` changes. */
+export interface RestartChange {
+  /** The command to run instead of the config's. */
+  run?: string | readonly string[]
+  /** Variables set on top of the config's `env`. */
+  env?: Record<string, string>
+}
+
+/** A rolling replacement of the members of a service. */
+export interface Redeploy {
+  /** A new member to take `old`'s place, on a port of its own, with `change` applied. */
+  next(old: MemberSpec, change: RestartChange | undefined): Promise<MemberSpec>
+  /** Resolves once `m` is ready (the service's probes against its own address). */
+  ready(m: MemberSpec, signal: AbortSignal): Promise<void>
+  /** Sends new connections to `next` instead of `old`, then waits until `old`'s open ones are done. */
+  switchOver(old: MemberSpec, next: MemberSpec): Promise<void>
+  /** Makes `change` the service's version from now on (a member started later runs it). */
+  commit(change: RestartChange | undefined): void
 }
 
 /** One process of a service with several. */
@@ -201,6 +231,11 @@ export interface ServiceKind<O extends object> {
   validate?(options: O & CommonOptions, where: string): void
   /** Starts one instance. */
   start(ctx: StartContext, options: O & CommonOptions): Promise<Launched>
+  /**
+   * The options of a new version (`restart({ run, env })`), checked; absent when the kind
+   * takes none (only the team's own commands do).
+   */
+  withChange?(options: O & CommonOptions, change: RestartChange, where: string): O & CommonOptions
   /** Driver packages its services use; `rig doctor` fails when one of a configured kind is missing. */
   readonly drivers?: readonly DriverNeed[]
   /** Checks this kind's prerequisites for `rig doctor` (binaries; drivers come from {@link drivers}). */

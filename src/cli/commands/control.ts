@@ -3,9 +3,24 @@
 import { controlRequest } from '../../env/control-client.ts'
 import type { ServiceState } from '../../env/state.ts'
 import { RigError } from '../../errors.ts'
+import type { RestartChange } from '../../services/service-kind.ts'
 import type { CommandContext, CommandRun } from '../command.ts'
 import { projectRoot, requireRunning } from '../_context.ts'
 import type { ControlAction } from './index.ts'
+
+/** `--run` and `--env KEY=VALUE` of `rig restart`, or undefined without them. */
+function restartChange(values: CommandContext['values']): RestartChange | undefined {
+  const run = values.run as string | undefined
+  const pairs = (values.env as string[] | undefined) ?? []
+  const env: Record<string, string> = {}
+  for (const p of pairs) {
+    const i = p.indexOf('=')
+    if (i <= 0) throw new RigError('RIG_USAGE', `--env takes KEY=VALUE, got "${p}"`, { exitCode: 2 })
+    env[p.slice(0, i)] = p.slice(i + 1)
+  }
+  if (run === undefined && pairs.length === 0) return undefined
+  return { ...(run !== undefined ? { run } : {}), ...(pairs.length > 0 ? { env } : {}) }
+}
 
 /** The command that applies `action` to the service named by its one argument. */
 export function control(action: ControlAction): CommandRun {
@@ -18,7 +33,8 @@ export function control(action: ControlAction): CommandRun {
     if (!Object.hasOwn(s.services, name)) throw new RigError('RIG_UNKNOWN_SERVICE', `no service "${name}" (services: ${Object.keys(s.services).join(', ')})`, { exitCode: 2 })
     const t = performance.now()
     const query = member === undefined ? '' : `?member=${encodeURIComponent(member)}`
-    const svc = await controlRequest<ServiceState & { master?: string }>(s.controlSocket, 'POST', `/services/${encodeURIComponent(name)}/${action}${query}`)
+    const change = action === 'restart' ? restartChange(values) : undefined
+    const svc = await controlRequest<ServiceState & { master?: string }>(s.controlSocket, 'POST', `/services/${encodeURIComponent(name)}/${action}${query}`, 600_000, change)
     const ms = Math.round(performance.now() - t)
     if (values.json) out.json(svc)
     else if (svc.master !== undefined) out.info(`${name}: ${svc.master} is the master now, in ${ms} ms`)

@@ -18,10 +18,15 @@ const CONTROLS = {
 
 const CONTROL_USAGE: Partial<Record<ControlAction, string>> = {
   kill: 'rig kill NAME [MEMBER] [--json]',
+  restart: "rig restart NAME [--run 'COMMAND'] [--env KEY=VALUE]... [--json]",
 }
 
 const CONTROL_DETAILS: Partial<Record<ControlAction, string>> = {
   kill: 'MEMBER kills one process of a service that runs several: a name from `rig status --json` (node2, sentinel1)\nor a role (master, replica); the others go on, and the sentinels fail a killed master over on their own.',
+  restart:
+    'A service with `instances` is replaced one instance at a time, each new one ready before the old one stops,\n' +
+    'so its address never refuses. --run and --env (a command() only) start a new version on the same address\n' +
+    '(--env on top of the config\'s env); when it does not get ready, the previous version is kept and rig exits 1.',
   failover: 'The service needs replicas and sentinels: redis({ replicas: 1, sentinels: 3 }). Its address (RIG_NAME_URL) follows\nthe new master; clients that ask the sentinels (RIG_NAME_SENTINELS, RIG_NAME_MASTER_NAME) find it themselves.',
 }
 
@@ -102,7 +107,15 @@ export const COMMANDS: readonly CommandSpec[] = [
       summary,
       usage: CONTROL_USAGE[action] ?? `rig ${action} NAME [--json]`,
       ...(CONTROL_DETAILS[action] ? { details: CONTROL_DETAILS[action] } : {}),
-      options: json('print the service as JSON afterwards'),
+      options: {
+        ...json('print the service as JSON afterwards'),
+        ...(action === 'restart'
+          ? {
+              run: { type: 'string', value: 'COMMAND', description: "the new version's command line (a command() service)" },
+              env: { type: 'string', multiple: true, value: 'KEY=VALUE', description: "a variable of the new version, on top of the config's env (repeatable)" },
+            }
+          : {}),
+      },
       positionals: true,
       load: async () => (await import('./control.ts')).control(action),
     }),

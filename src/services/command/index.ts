@@ -6,8 +6,9 @@ import { ConfigError } from '../../errors.ts'
 import { expandTemplate, usesOwnPort, type TemplateSelf } from '../../env/template.ts'
 import { ProbeFailure, type Probe } from '../../probes/probe.ts'
 import { tcp } from '../../probes/tcp.ts'
-import { ManagedProcess } from '../../providers/process/managed-process.ts'
-import { defineService, type CommonOptions, type ServiceAddress, type ServiceDefinition, type ServiceKind } from '../service-kind.ts'
+import { ManagedProcess, type SpawnSpec } from '../../providers/process/managed-process.ts'
+import { startInstances, withChange } from './instances.ts'
+import { defineService, type CommonOptions, type ServiceAddress, type ServiceDefinition, type Launched, type ServiceKind, type StartContext } from '../service-kind.ts'
 
 /** Env for a command: a map (values may use placeholders) or a function of the started dependencies. */
 export type CommandEnv = Record<string, string> | ((deps: Readonly<Record<string, ServiceAddress>>, self: TemplateSelf) => Record<string, string>)
@@ -29,6 +30,12 @@ export interface CommandOptions {
   stopSignal?: NodeJS.Signals
   /** @default 5000 */
   stopGrace?: number
+  /**
+   * Runs this many copies, each on a port of its own (`{port}` is the copy's), behind one
+   * stable address (the service's port) that hands each connection to the next copy; a
+   * restart replaces them one at a time, each new one ready before the old one stops.
+   */
+  instances?: number
   /**
    * A task that runs to completion (a migration, a seed): the environment is ready only once
    * it exited with code 0, and every dependent waits for that.
@@ -53,10 +60,49 @@ function mentionsPort(o: CommandOptions): boolean {
   return typeof o.env === 'function' || texts.some(usesOwnPort)
 }
 
+/** What one process of a command runs, for the port it gets. */
+export interface Prepared {
+  spawn: SpawnSpec
+  url: string
+  /** Whether the command line or env carries the port (or it was fixed): it listens there. */
+  usesPort: boolean
+}
+
+/** Expands the command's placeholders and env for a process listening on `port`. */
+function prepare(ctx: StartContext, o: CommandOptions & CommonOptions, port: number): Prepared {
+  const self: TemplateSelf = { name: ctx.name, host: ctx.host, port, dir: ctx.dir }
+  const expand = (s: string): string => expandTemplate(s, self, ctx.deps)
+  let userEnv: Record<string, string>
+  try {
+    userEnv = typeof o.env === 'function' ? o.env(ctx.deps, self) : (o.env ?? {})
+  } catch (err) {
+    throw new ConfigError('RIG_CONFIG_INVALID', `service "${ctx.name}": its \`env\` function threw: ${err instanceof Error ? err.message : String(err)} (it receives the started dependencies by name: list each one it reads in \`dependsOn\`)`, { cause: err })
+  }
+  // An env function is only called now, with the dependencies' addresses.
+  if (typeof o.env === 'function') {
+    try {
+      check.scalarMap(`service "${ctx.name}"`, 'env', userEnv ?? null)
+    } catch (err) {
+      throw new ConfigError('RIG_CONFIG_INVALID', `${(err as Error).message} (returned by its \`env\` function): return an object of strings, e.g. env: ({ db }) => ({ DATABASE_URL: db.url })`)
+    }
+  }
+  const env: NodeJS.ProcessEnv = { ...process.env, ...ctx.env }
+  for (const dep of Object.values(ctx.deps)) Object.assign(env, dep.env)
+  for (const [k, v] of Object.entries(userEnv)) env[k] = expand(String(v))
+  const cwd = path.resolve(ctx.root, o.cwd ?? '.')
+  const [command, args] = typeof o.run === 'string' ? ['/bin/sh', ['-c', expand(o.run)]] : [expand(o.run[0] ?? ''), o.run.slice(1).map(expand)]
+  // A port was reserved when the command might use one; it listens there only if the
+  // expanded command line or env actually carries it (or the user fixed it).
+  const portText = String(port)
+  const usesPort = port > 0 && (o.port !== undefined || o.url !== undefined || [...args, ...Object.values(userEnv).map((v) => expand(String(v)))].some((a) => a.includes(portText)))
+  const url = o.url ? expand(o.url) : usesPort ? `http://${ctx.host}:${port}` : ''
+  return { spawn: { command, args, cwd, env, netns: ctx.netns, stopSignal: o.stopSignal ?? 'SIGTERM', stopGraceMs: o.stopGrace ?? 5000 }, url, usesPort }
+}
+
 const commandKind: ServiceKind<CommandOptions> = {
   name: 'command',
-  optionKeys: ['run', 'cwd', 'env', 'url', 'stopSignal', 'stopGrace', 'oneShot'],
-  needsPort: mentionsPort,
+  optionKeys: ['run', 'cwd', 'env', 'url', 'stopSignal', 'stopGrace', 'oneShot', 'instances'],
+  needsPort: (o) => o.instances !== undefined || mentionsPort(o),
   runsOnHosts: true,
   errorPatterns: [/^\s*at .+:\d+:\d+\)?$/, /Unhandled(Promise)?Rejection|unhandled rejection/i, /\bpanic:/, /^(Type|Reference|Syntax|Range)Error\b/, /\bERROR\b/],
   validate(o, where) {
@@ -69,47 +115,38 @@ const commandKind: ServiceKind<CommandOptions> = {
     check.signal(where, 'stopSignal', o.stopSignal)
     check.ms(where, 'stopGrace', o.stopGrace)
     check.boolean(where, 'oneShot', o.oneShot)
+    const n = o.instances
+    if (n !== undefined && !(Number.isInteger(n) && n >= 1 && n <= 16)) invalid(where, 'instances', 'a whole number from 1 to 16', n)
+    if (n !== undefined && o.oneShot) throw new ConfigError('RIG_CONFIG_INVALID', `${where}: a oneShot task has no instances: remove one of the two`)
+    if (n !== undefined && o.host !== undefined) throw new ConfigError('RIG_CONFIG_INVALID', `${where}: instances run on 127.0.0.1 only: remove \`host\``)
   },
   async start(ctx, o) {
-    const self: TemplateSelf = { name: ctx.name, host: ctx.host, port: ctx.port, dir: ctx.dir }
-    const expand = (s: string): string => expandTemplate(s, self, ctx.deps)
-    let userEnv: Record<string, string>
-    try {
-      userEnv = typeof o.env === 'function' ? o.env(ctx.deps, self) : (o.env ?? {})
-    } catch (err) {
-      throw new ConfigError('RIG_CONFIG_INVALID', `service "${ctx.name}": its \`env\` function threw: ${err instanceof Error ? err.message : String(err)} (it receives the started dependencies by name: list each one it reads in \`dependsOn\`)`, { cause: err })
-    }
-    // An env function is only called now, with the dependencies' addresses.
-    if (typeof o.env === 'function') {
-      try {
-        check.scalarMap(`service "${ctx.name}"`, 'env', userEnv ?? null)
-      } catch (err) {
-        throw new ConfigError('RIG_CONFIG_INVALID', `${(err as Error).message} (returned by its \`env\` function): return an object of strings, e.g. env: ({ db }) => ({ DATABASE_URL: db.url })`)
-      }
-    }
-    const env: NodeJS.ProcessEnv = { ...process.env, ...ctx.env }
-    for (const dep of Object.values(ctx.deps)) Object.assign(env, dep.env)
-    for (const [k, v] of Object.entries(userEnv)) env[k] = expand(String(v))
-    const cwd = path.resolve(ctx.root, o.cwd ?? '.')
-    const [command, args] = typeof o.run === 'string' ? ['/bin/sh', ['-c', expand(o.run)]] : [expand(o.run[0] ?? ''), o.run.slice(1).map(expand)]
-    // A port was reserved when the command might use one; it listens there only if the
-    // expanded command line or env actually carries it (or the user fixed it).
-    const portText = String(ctx.port)
-    const usesPort = ctx.port > 0 && (o.port !== undefined || o.url !== undefined || [...args, ...Object.values(userEnv).map((v) => expand(String(v)))].some((a) => a.includes(portText)))
-    const url = o.url ? expand(o.url) : usesPort ? `http://${ctx.host}:${ctx.port}` : ''
-    return {
-      host: ctx.host,
-      port: usesPort ? ctx.port : 0,
-      url,
-      env: {},
-      provider: 'process',
-      launch: () => new ManagedProcess({ command, args, cwd, env, netns: ctx.netns, stopSignal: o.stopSignal ?? 'SIGTERM', stopGraceMs: o.stopGrace ?? 5000 }, ctx.logs),
-      // A command with a port is ready when it accepts connections; one without is ready once
-      // spawned; a one-shot task once it exited 0.
-      defaultReady: o.oneShot ? [untilExit] : usesPort ? [tcp()] : [],
-      completesOnExit: o.oneShot === true,
-    }
+    if (o.instances !== undefined) return startInstances(ctx, o, (opts, port) => prepare(ctx, opts, port))
+    return startOne(ctx, o)
   },
+  /** A new version of the command: the config's options with `change` applied, checked like the config. */
+  withChange(o, change, where) {
+    const next = withChange(o, change)
+    commandKind.validate?.(next, where)
+    return next
+  },
+}
+
+/** One process of a command on the service's own port. */
+function startOne(ctx: StartContext, o: CommandOptions & CommonOptions): Launched {
+  const p = prepare(ctx, o, ctx.port)
+  return {
+    host: ctx.host,
+    port: p.usesPort ? ctx.port : 0,
+    url: p.url,
+    env: {},
+    provider: 'process',
+    launch: () => new ManagedProcess(p.spawn, ctx.logs),
+    // A command with a port is ready when it accepts connections; one without is ready once
+    // spawned; a one-shot task once it exited 0.
+    defaultReady: o.oneShot ? [untilExit] : p.usesPort ? [tcp()] : [],
+    completesOnExit: o.oneShot === true,
+  }
 }
 
 /** One of the team's own processes, started with its dependencies' addresses in its env. */
