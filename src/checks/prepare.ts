@@ -3,6 +3,8 @@
 import { setEnvOverlay } from './env.ts'
 import { loadCheckProject, loadChecksConfig, type CheckProject } from './load.ts'
 import { resolveTarget, type ResolvedTarget } from './targets.ts'
+import { resolveLocalhost } from '../front/localhost.ts'
+import { trustRigCA } from '../tls/trust-process.ts'
 
 /** A project ready to run. */
 export interface PreparedChecks {
@@ -19,6 +21,10 @@ export async function prepareChecks(root: string, options: { include?: readonly 
   const loaded = await loadChecksConfig(root)
   const target = resolveTarget(root, loaded.config, options.target)
   setEnvOverlay(target.values)
+  // HTTPS targets on rig's names verify against rig's CA (checks stay on), and `*.localhost`
+  // resolves to loopback as in a browser.
+  resolveLocalhost()
+  trustRigCA({ ...process.env, ...target.values })
   const project = await loadCheckProject(root, { loaded, ...(options.include ? { include: options.include } : {}) })
   return { project, target }
 }

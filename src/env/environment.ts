@@ -28,6 +28,8 @@ import { DEFAULT_HOST_NETWORK } from '../hosts/subnet.ts'
 import { assertHostsSupported } from '../hosts/support.ts'
 import { planFront, publicVars } from '../front/plan.ts'
 import { startFront, type RunningFront } from '../front/start-front.ts'
+import { defaultProjectName } from '../front/plan.ts'
+import { environmentTls, needsTls, type EnvironmentTls } from '../tls/environment-tls.ts'
 
 /** Options of {@link startEnvironment}. */
 export interface StartOptions {
@@ -208,7 +210,7 @@ async function start(config: RigConfig, options: StartOptions): Promise<Environm
   // Before anything is made: without root or iproute2, say so and point at the proxy.
   if (placedOn.length > 0) assertHostsSupported(placedOn)
   const frontPlan = planFront(config, root)
-  const shared = frontPlan ? publicVars(frontPlan) : {}
+  const shared: Record<string, string> = frontPlan ? publicVars(frontPlan) : {}
   const t0 = performance.now()
   sweepStale()
   const id = `${Date.now().toString(36)}-${process.pid}-${randomBytes(3).toString('hex')}`
@@ -241,13 +243,16 @@ async function start(config: RigConfig, options: StartOptions): Promise<Environm
   }
   const emit: EnvEventListener = (e) => env.emit(e)
   const at = (): number => performance.now() - t0
-  if (frontPlan) {
-    try {
-      env.front = await startFront(frontPlan, { root, envId: id, network, service: (n) => (Object.hasOwn(services, n) ? services[n] : undefined) })
-    } catch (err) {
-      await env.stop()
-      throw err
+  let tls: EnvironmentTls | undefined
+  try {
+    if (needsTls(config)) {
+      tls = environmentTls(frontPlan?.project ?? config.project ?? defaultProjectName(root), dir)
+      Object.assign(shared, tls.vars)
     }
+    if (frontPlan) env.front = await startFront(frontPlan, { root, envId: id, network, tls: frontPlan.tls ? tls?.front() : undefined, service: (n) => (Object.hasOwn(services, n) ? services[n] : undefined) })
+  } catch (err) {
+    await env.stop()
+    throw err
   }
 
   const abort = new AbortController()
@@ -308,6 +313,7 @@ async function start(config: RigConfig, options: StartOptions): Promise<Environm
             root,
             signal,
             env: shared,
+            certificate: tls ? () => (tls as EnvironmentTls).forService(name) : undefined,
             notice: (message) => emit({ type: 'notice', service: name, at: at(), message }),
           },
           options,
@@ -319,6 +325,8 @@ async function start(config: RigConfig, options: StartOptions): Promise<Environm
         if (network.get(name)) svc.env = network.proxiedExports(name, launched, svc.env).env
         const own = varName(name, 'PUBLIC_URL')
         if (shared[own]) svc.env[own] = shared[own]
+        // Tests and `rig run` get the variables of every service: the CA goes with the HTTPS ones.
+        if (tls && (launched.url.startsWith('https:') || svc.env[own]?.startsWith('https:') || (options as { ssl?: unknown }).ssl === true)) Object.assign(svc.env, tls.vars)
         const ready = options.ready
         const probes: Probe[] = [...(launched.setup ?? []), ...(ready === undefined ? launched.defaultReady : Array.isArray(ready) ? ready : [ready as Probe])]
         return { launched, probes: launched.wrapReady ? launched.wrapReady(probes) : probes }

@@ -89,6 +89,11 @@ export interface StartContext {
    * of the front proxy (`RIG_<NAME>_PUBLIC_URL`), `NODE_EXTRA_CA_CERTS` when rig's CA is in use.
    */
   env?: Readonly<Record<string, string>>
+  /**
+   * Issues a server certificate for this service from rig's CA (`<service>.<project>.localhost`,
+   * localhost, loopback); present when the environment uses TLS (`front.tls`, a service's `ssl`).
+   */
+  certificate?: (() => { cert: string; key: string; caFile: string }) | undefined
 }
 
 /** What a kind hands back once it has launched a service. */

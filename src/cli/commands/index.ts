@@ -279,6 +279,24 @@ export const COMMANDS: readonly CommandSpec[] = [
     load: async () => (await import('./serve.ts')).serve,
   },
   {
+    name: 'trust',
+    summary: "rig's local certificate authority for HTTPS: where it is and how to trust it",
+    usage: 'rig trust [--remove] [--json]',
+    details:
+      'Makes the CA on first use (an EC P-256 key, 0600, in rig\'s cache: ~/.cache/testrig/ca, /var/cache/testrig/ca\n' +
+      'as root, $RIG_CACHE_DIR/ca when set), then prints the commands that trust it: the Debian system store\n' +
+      '(update-ca-certificates), Node.js (NODE_EXTRA_CA_CERTS) and Chromium (NSS certutil). rig runs none of them.\n' +
+      'The CA signs only names under .localhost and loopback addresses. rig uses it for `front: { tls: true }`\n' +
+      'and `postgres({ ssl: true })`, and `rig check` verifies HTTPS targets against it.\n' +
+      '--remove deletes the CA and prints the commands that untrust it; the next HTTPS start makes a new one.\n' +
+      'A CA key that others can read, a link or another user\'s file is refused (RIG_CA_KEY_UNSAFE).',
+    options: {
+      remove: { type: 'boolean', description: 'delete the CA and print how to remove it from the trust stores' },
+      ...json('print JSON: {certFile, keyFile, subject, validTo, fingerprint256, steps}'),
+    },
+    load: async () => (await import('./trust.ts')).trust,
+  },
+  {
     name: 'doctor',
     summary: 'check which binaries and drivers rig can use, and what to install',
     usage: 'rig doctor [--json]',

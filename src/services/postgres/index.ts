@@ -9,7 +9,8 @@ import { postgresQuery } from '../../probes/postgres.ts'
 import { launchPglite, pgliteAvailable } from '../../providers/embedded/pglite.ts'
 import type { LogBuffer } from '../../providers/process/log-buffer.ts'
 import { ManagedProcess } from '../../providers/process/managed-process.ts'
-import { privateServiceDir, unprivilegedUser } from '../../providers/process/user.ts'
+import { chownForService, privateServiceDir, unprivilegedUser, type ServiceUser } from '../../providers/process/user.ts'
+import { writePrivateFile } from '../../fs-safe/private-file.ts'
 import { newPassword } from '../credentials.ts'
 import { defineService, type CommonOptions, type DoctorEntry, type Launched, type ServiceDefinition, type ServiceKind, type StartContext } from '../service-kind.ts'
 import { scramVerifier, setPasswordProbe } from './auth.ts'
@@ -44,6 +45,13 @@ export interface PostgresOptions {
    * @default 'auto'
    */
   provider?: 'auto' | 'process' | 'embedded'
+  /**
+   * TLS with a certificate from rig's local CA (`<name>.<project>.localhost`, localhost,
+   * 127.0.0.1): the URL carries `sslmode=verify-full&sslrootcert=<rig's CA>`, so clients check
+   * the server's certificate and name. `RIG_<NAME>_SSL_ROOT_CERT` is the CA file.
+   * @default false
+   */
+  ssl?: boolean
 }
 
 /**
@@ -125,6 +133,19 @@ function refillWhenReady(probe: Probe, cached: string): Probe {
   }
 }
 
+/** Writes the server's certificate and key (0600, the server account's) into its private dir. */
+function serverCertificate(ctx: StartContext, user: ServiceUser | undefined): { cert: string; key: string; caFile: string } {
+  const issued = ctx.certificate?.()
+  if (!issued) throw new ConfigError('RIG_CONFIG_INVALID', `service "${ctx.name}": ssl needs rig's CA, which this start has none of`)
+  const cert = path.join(ctx.dir, 'server.crt')
+  const key = path.join(ctx.dir, 'server.key')
+  writePrivateFile(cert, issued.cert)
+  writePrivateFile(key, issued.key)
+  chownForService(cert, user)
+  chownForService(key, user)
+  return { cert, key, caFile: issued.caFile }
+}
+
 async function startProcess(ctx: StartContext, o: PostgresOptions, bin: string): Promise<Launched> {
   const user = unprivilegedUser()
   const binDir = path.dirname(bin)
@@ -148,14 +169,21 @@ async function startProcess(ctx: StartContext, o: PostgresOptions, bin: string):
   const settings = { ...TEST_SPEED_SETTINGS, unix_socket_permissions: '0700', ...o.settings }
   const args = ['-D', data, '-p', String(ctx.port), '-h', ctx.host, '-k', ctx.dir]
   for (const [k, v] of Object.entries(settings)) args.push('-c', `${k}=${typeof v === 'boolean' ? (v ? 'on' : 'off') : v}`)
-  const url = urlFor(ctx.host, pgUser, ctx.port, database, password)
+  let url = urlFor(ctx.host, pgUser, ctx.port, database, password)
+  const env: Record<string, string> = { DATABASE: database, USER: pgUser, PASSWORD: password, VERSION: version }
+  if (o.ssl) {
+    const tls = serverCertificate(ctx, user)
+    args.push('-c', 'ssl=on', '-c', `ssl_cert_file=${tls.cert}`, '-c', `ssl_key_file=${tls.key}`)
+    url += `?sslmode=verify-full&sslrootcert=${encodeURIComponent(tls.caFile)}`
+    env.SSL_ROOT_CERT = tls.caFile
+  }
   // The line PostgreSQL logs once it accepts connections, for the current run of the process.
   let accepting: Promise<void> = Promise.resolve()
   return {
     host: ctx.host,
     port: ctx.port,
     url,
-    env: { DATABASE: database, USER: pgUser, PASSWORD: password, VERSION: version },
+    env,
     setup: [refillWhenReady(setPasswordProbe({ socketDir: ctx.dir, port: ctx.port, user: pgUser, database, verifier, accepting: () => accepting }), cached)],
     provider: 'process',
     // SIGINT is PostgreSQL's "fast shutdown": no waiting for clients to disconnect, then a
@@ -177,6 +205,7 @@ function startEmbedded(ctx: StartContext, o: PostgresOptions): Launched {
   if (o.database && o.database !== 'postgres') {
     throw new ConfigError('RIG_EMBEDDED_UNSUPPORTED', `service "${ctx.name}": the embedded PostgreSQL (PGlite) has a single database named "postgres"; remove \`database: '${o.database}'\` or install PostgreSQL (${INSTALL_HINT})`)
   }
+  if (o.ssl) throw new ConfigError('RIG_CONFIG_INVALID', `service "${ctx.name}": the embedded PostgreSQL (PGlite) has no TLS, so \`ssl: true\` cannot work: install PostgreSQL (${INSTALL_HINT}) or remove \`ssl\``)
   const data = path.join(ctx.dir, 'pglite')
   return {
     host: '127.0.0.1',
@@ -191,7 +220,7 @@ function startEmbedded(ctx: StartContext, o: PostgresOptions): Launched {
 
 const postgresKind: ServiceKind<PostgresOptions> = {
   name: 'postgres',
-  optionKeys: ['version', 'binDir', 'database', 'user', 'settings', 'initdbArgs', 'provider'],
+  optionKeys: ['version', 'binDir', 'database', 'user', 'settings', 'initdbArgs', 'provider', 'ssl'],
   // PGlite is the exception: it runs in rig's own process group, never in a host's namespace.
   runsOnHosts: true,
   errorPatterns: [/\b(ERROR|FATAL|PANIC):/],
@@ -205,6 +234,7 @@ const postgresKind: ServiceKind<PostgresOptions> = {
     if (typeof o.user === 'string' && o.user.startsWith('pg_')) invalid(where, 'user', 'a name that does not start with "pg_" (PostgreSQL reserves those role names)', o.user)
     check.scalarMap(where, 'settings', o.settings)
     check.stringArray(where, 'initdbArgs', o.initdbArgs)
+    check.boolean(where, 'ssl', o.ssl)
     if (o.provider === 'embedded' && (o.version !== undefined || o.binDir !== undefined)) {
       throw new ConfigError('RIG_CONFIG_INVALID', `${where}: \`version\` and \`binDir\` choose a PostgreSQL binary, but \`provider: 'embedded'\` runs PGlite: remove one or the other`)
     }
