@@ -12,6 +12,8 @@ export { command, type CommandOptions, type CommandEnv } from './services/comman
 export { external, type ExternalOptions } from './services/external/index.ts'
 export { sentry, type SentryOptions } from './services/sentry/index.ts'
 export { logSink, type LogSinkOptions } from './services/log-sink/index.ts'
+export { prodLike, type ProdLikeOptions } from './variants/prod-like.ts'
+export type { Variant } from './variants/variants.ts'
 export { defineService, type ServiceKind, type ServiceDefinition, type ServiceAddress, type CommonOptions, type DependsOn, type DependencyCondition, type Launched, type StartContext } from './services/service-kind.ts'
 export * from './probes/index.ts'
 export * from './errors.ts'

@@ -5,6 +5,7 @@ import { ConfigError } from '../errors.ts'
 import type { RigConfig } from '../config/define-config.ts'
 import { suggest } from '../config/suggest.ts'
 import { commonOptionKeys, type ServiceDefinition } from '../services/service-kind.ts'
+import { checkFrontOptions } from '../front/plan.ts'
 import { applyVariant, isDefinition } from './variants.ts'
 
 const bad = (message: string): ConfigError => new ConfigError('RIG_CONFIG_INVALID', message)
@@ -23,12 +24,13 @@ export function checkVariants(config: RigConfig, source: string, checkService: (
     if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(name)) throw bad(`${where}: a variant name uses letters, digits, ".", "-" and "_" (it names report directories and matrix columns)`)
     if (typeof v !== 'object' || v === null || Array.isArray(v)) throw bad(`${where} must be an object: { services?: { NAME: options }, env?: { VAR: 'value' } }`)
     for (const key of Object.keys(v)) {
-      if (key !== 'services' && key !== 'env') {
-        const near = suggest(key, ['services', 'env'])
-        throw bad(`${where}: unknown key "${key}"${near ? ` — did you mean "${near}"?` : ''} (allowed: services, env)`)
+      if (key !== 'services' && key !== 'env' && key !== 'front') {
+        const near = suggest(key, ['services', 'env', 'front'])
+        throw bad(`${where}: unknown key "${key}"${near ? ` — did you mean "${near}"?` : ''} (allowed: services, env, front)`)
       }
     }
-    const { services: overlays, env } = v as { services?: unknown; env?: unknown }
+    const { services: overlays, env, front } = v as { services?: unknown; env?: unknown; front?: unknown }
+    checkFrontOptions(where, undefined, front)
     if (env !== undefined) {
       if (typeof env !== 'object' || env === null || Array.isArray(env)) throw bad(`${where}: env must be an object of strings, e.g. { APP_LOCALE: 'de' }`)
       for (const [k, value] of Object.entries(env)) if (typeof value !== 'string') throw bad(`${where}: env.${k} must be a string, got ${JSON.stringify(value)}`)

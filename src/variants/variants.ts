@@ -4,6 +4,7 @@
 // loader applies it, so `rig up`, `rig run` and the test runners all see the same services.
 import { ConfigError } from '../errors.ts'
 import type { RigConfig } from '../config/define-config.ts'
+import type { FrontOption } from '../front/plan.ts'
 import { suggest } from '../config/suggest.ts'
 import type { ServiceDefinition } from '../services/service-kind.ts'
 
@@ -17,6 +18,11 @@ export interface Variant {
   services?: Record<string, object>
   /** Env vars set for the services rig starts and for the tests, e.g. `{ APP_LOCALE: 'de' }`. */
   env?: Record<string, string>
+  /**
+   * The front proxy in this variant: `{ tls: true }` (HTTPS public URLs), `true`, `false`;
+   * merged over the config's `front` (its port kept), e.g. for a production-like run.
+   */
+  front?: FrontOption
 }
 
 /** Whether `v` is a service definition (a factory's result) rather than options. */
@@ -60,5 +66,12 @@ export function applyVariant(config: RigConfig, name: string, source = 'RIG_VARI
     if (!base) continue
     services[s] = isDefinition(overlay) ? overlay : { kind: base.kind, options: mergeOptions(base.options as Record<string, unknown>, overlay as Record<string, unknown>) as ServiceDefinition['options'] }
   }
-  return { ...config, services }
+  return v.front === undefined ? { ...config, services } : { ...config, services, front: mergeFront(config.front, v.front) }
+}
+
+/** A variant's `front` over the config's: objects merged, `true` keeps the config's settings, `false` turns it off. */
+export function mergeFront(base: FrontOption | undefined, overlay: FrontOption): FrontOption {
+  if (overlay === false) return false
+  const b = typeof base === 'object' ? base : {}
+  return overlay === true ? (typeof base === 'object' ? base : true) : { ...b, ...overlay }
 }
