@@ -72,7 +72,22 @@ function removeInBackground(dir: string): void {
     fs.rmSync(dir, { recursive: true, force: true })
     return
   }
-  void keepAlive(fs.promises.rm(trash, { recursive: true, force: true })).catch(() => {})
+  const removal: Promise<void> = keepAlive(fs.promises.rm(trash, { recursive: true, force: true }))
+    .catch(() => {})
+    .finally(() => removing.delete(removal))
+  removing.add(removal)
+}
+
+/** Removals of stopped environments' dirs still under way in this process. */
+const removing = new Set<Promise<void>>()
+
+/**
+ * Resolves once the dirs of every environment this process stopped are gone: for a test
+ * runner that exits the process right after its teardown (Playwright), which would cut a
+ * removal short.
+ */
+export async function dirsRemoved(): Promise<void> {
+  await Promise.all(removing)
 }
 
 /** A started environment. Stop it with `stop()` or `await using`. */

@@ -50,11 +50,26 @@ function faults(test: TestEntry): string {
   return `<h4>Network faults it set</h4><ul class="mono" data-testid="faults">${test.faults.map((f) => `<li>${h(f)}</li>`).join('')}</ul><p class="muted">Removed after the test.</p>`
 }
 
+function browserErrors(test: TestEntry): string {
+  if (!test.browserErrors?.length) return ''
+  const items = test.browserErrors.map(
+    (e) =>
+      `<li class="log-error${e.expected ? ' expected' : ''}" data-testid="browser-error" data-expected="${e.expected}">${e.expected ? '<span class="tag">expected</span>' : '<span class="tag bad">unexpected</span>'}<span class="tag">${h(e.kind)}</span><code>${h(e.text)}</code><div class="muted mono">${h(e.page || '(no page)')}${e.source ? ` · ${h(e.source)}` : ''}</div></li>`,
+  )
+  return `<h4>Browser errors</h4><ul>${items.join('')}</ul>`
+}
+
+function artifacts(test: TestEntry): string {
+  if (!test.artifacts?.length) return ''
+  const links = test.artifacts.map((a) => `<li><a href="${h(a.path.split('/').map(encodeURIComponent).join('/'))}" data-testid="artifact">${h(a.name)}</a> <span class="muted mono">${h(a.path)}</span></li>`)
+  return `<h4>Saved by the test runner</h4><ul data-testid="artifacts">${links.join('')}</ul>`
+}
+
 function details(test: TestEntry, logFiles: LogFiles): string {
   const errors = test.errors.length === 0 ? '' : `<h4>Errors</h4>${test.errors.map((e) => `<pre class="error">${h(errorForPage(e, test))}</pre>`).join('')}`
   const repro = test.repro ? `<h4>Replay this test</h4>${copyable(test.repro, 'test-repro')}` : ''
   const moving = test.notSettled ? `<h4>Still working at the check</h4><pre class="error" data-testid="not-settled">${h(test.notSettled)}</pre>` : ''
-  const body = errors + moving + leaks(test) + logErrors(test, logFiles) + faults(test) + repro
+  const body = errors + moving + leaks(test) + logErrors(test, logFiles) + browserErrors(test) + faults(test) + artifacts(test) + repro
   const reached = test.touched?.length ? `<p class="muted" data-testid="touched">Services it reached (wrote to their logs, or were sent bytes through rig's proxy): ${test.touched.map((s) => `<code>${h(s)}</code>`).join(', ')}</p>` : ''
   return (body || '<p class="muted">Nothing to report: no errors, no leaks, no log errors.</p>') + reached
 }
@@ -67,6 +82,8 @@ function flags(test: TestEntry): string {
   const expected = test.logErrors.length - unexpected
   if (unexpected > 0) out.push(`<span class="flag log-flag" title="error lines in service logs">${unexpected} log error${unexpected === 1 ? '' : 's'}</span>`)
   if (expected > 0) out.push(`<span class="flag expected-flag" title="declared with rig.expectLog">${expected} expected</span>`)
+  const browser = test.browserErrors?.filter((e) => !e.expected).length ?? 0
+  if (browser > 0) out.push(`<span class="flag log-flag" title="errors its browser pages reported" data-testid="browser-flag">${browser} browser error${browser === 1 ? '' : 's'}</span>`)
   return out.join('')
 }
 

@@ -20,6 +20,27 @@ export interface LogErrorEntry {
   expected: boolean
 }
 
+/** An error a browser page reported during a test (`testrig/playwright`). */
+export interface BrowserErrorEntry {
+  /** `console.error`, `console.warning`, `pageerror` (uncaught exception or unhandled rejection), `request` (a failed request to the system's own origins), `crash`. */
+  kind: 'console.error' | 'console.warning' | 'pageerror' | 'request' | 'crash'
+  text: string
+  /** The URL of the page it came from. */
+  page: string
+  /** Where in the page's code, `url:line:column`, when the browser says. */
+  source?: string
+  /** Whether the test or its project allowed it (`rig.expectConsole`, `rigBrowser.allow`). */
+  expected: boolean
+}
+
+/** A file the test runner saved for a test (Playwright's screenshot, trace, video). */
+export interface ArtifactEntry {
+  name: string
+  /** Relative to the report's directory, so the HTML page links to it. */
+  path: string
+  contentType: string
+}
+
 /** One test's result. */
 export interface TestEntry {
   /** Stable id: file + full name. */
@@ -39,6 +60,10 @@ export interface TestEntry {
   logErrors: LogErrorEntry[]
   /** Log error lines left out of `logErrors` to keep the report bounded; the whole log is the service's `logFile`. */
   logErrorsCut?: number
+  /** Errors its browser pages reported (`testrig/playwright`). */
+  browserErrors?: BrowserErrorEntry[]
+  /** Screenshots, traces and videos the test runner saved for it. */
+  artifacts?: ArtifactEntry[]
   /** Network faults and proxy switches the test set (each put back after it), e.g. `db: latency 200ms`. */
   faults?: string[]
   /** Copy-paste command that replays this test in the same order. */

@@ -77,6 +77,11 @@ export interface ReplayCommand {
   seedInCommand?: boolean
   /** How the runner joins describe names and the test's when it matches `testFlag` (Jest and node:test: a space); full names use ` > `. */
   nameSeparator?: string
+  /**
+   * The runner matches `testFlag` against more than the full name (Playwright: project, file,
+   * then the titles), so the pattern is anchored at its end only.
+   */
+  matchesEnd?: boolean
   /** Files come after every option (node: what follows the first file is not read as an option). */
   filesLast?: boolean
 }
@@ -102,7 +107,7 @@ export function reproCommand(seed: number, files: readonly string[], root: strin
   const rel = files.map((f) => shellQuote(path.relative(root, f) || f))
   const parts = [...(replay.seedInCommand ? [] : [`RIG_SEED=${seed}`]), ...replay.command.map((a, i) => (i === 0 ? a : shellQuote(a))), ...(replay.filesLast ? [] : rel)]
   const test = options.test !== undefined && replay.nameSeparator !== undefined ? options.test.split(' > ').join(replay.nameSeparator) : options.test
-  if (test) parts.push(replay.testFlag, shellQuote(`^${test.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`))
+  if (test) parts.push(replay.testFlag, shellQuote(`${replay.matchesEnd ? ' ' : '^'}${test.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`))
   if (options.shard && replay.shardFlag) parts.push(`${replay.shardFlag}=${options.shard}`)
   if (replay.filesLast) parts.push(...rel)
   return parts.join(' ')

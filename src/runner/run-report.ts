@@ -38,6 +38,8 @@ export interface EndedTestResult {
   errors: string[]
   /** What the test session recorded (absent when the test did not run). */
   meta?: TestMeta
+  /** Files the runner saved for it (absolute paths): screenshots, traces. */
+  artifacts?: { name: string; path: string; contentType: string }[]
 }
 
 /** The run's results, then its report. */
@@ -51,6 +53,11 @@ export class RunCollector {
 
   constructor(init: CollectorInit) {
     this.init = init
+  }
+
+  /** Where the report goes (artifact links are relative to it). */
+  private reportDir(): string {
+    return path.resolve(this.init.root, this.init.options.report.dir)
   }
 
   private repro(files: readonly string[], test?: string): string {
@@ -84,6 +91,8 @@ export class RunCollector {
       ...(t.meta?.restoredWith ? { restoredWith: t.meta.restoredWith } : {}),
       ...(t.meta?.notSettled ? { notSettled: t.meta.notSettled } : {}),
       ...(t.meta?.faults?.length ? { faults: t.meta.faults } : {}),
+      ...(t.meta?.browserErrors?.length ? { browserErrors: t.meta.browserErrors } : {}),
+      ...(t.artifacts?.length ? { artifacts: t.artifacts.map((a) => ({ ...a, path: path.relative(this.reportDir(), a.path) })) } : {}),
       ...(t.meta?.worker ? { worker: t.meta.worker } : {}),
       ...(t.meta?.touched?.length ? { touched: t.meta.touched } : {}),
     }
@@ -141,7 +150,7 @@ export class RunCollector {
       tests: this.tests,
     }
     if (this.init.options.report.enabled) {
-      const dir = path.resolve(this.init.root, this.init.options.report.dir)
+      const dir = this.reportDir()
       const files = writeReportSync(report, dir)
       out(`rig: seed ${this.init.seed}; ${report.summary.leaks} test(s) leaked data, ${report.summary.logErrors} unexpected log error(s)${interrupted ? '; interrupted' : ''}; report: ${path.relative(process.cwd(), files.html) || files.html}`)
     }

@@ -1,4 +1,4 @@
-import type { LeakEntry, LogErrorEntry } from '../report/model.ts'
+import type { BrowserErrorEntry, LeakEntry, LogErrorEntry } from '../report/model.ts'
 
 /**
  * What the test session found about one test, carried by the adapter from the worker to the
@@ -14,6 +14,8 @@ export interface TestMeta {
   faults?: string[]
   /** Services the test reached: ones that wrote to their logs during it, proxied ones that accepted a connection. */
   touched?: string[]
+  /** What the test's browser pages reported (`testrig/playwright`). */
+  browserErrors?: BrowserErrorEntry[]
   /** The worker slot that ran it (Vitest: VITEST_POOL_ID): tests of one slot share its stores. */
   worker?: number
 }

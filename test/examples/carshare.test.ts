@@ -17,6 +17,7 @@ import { waitUntil } from '../support/procs.ts'
 
 const EXAMPLE = path.join(REPO, 'examples/carshare')
 const VITEST = path.join(REPO, 'node_modules/vitest/vitest.mjs')
+const PLAYWRIGHT = path.join(REPO, 'node_modules/@playwright/test/cli.js')
 // A loaded 2-core CI machine, and the embedded PGlite alone takes 10-20 s to start.
 const RUN_TIMEOUT_MS = 300_000
 const TEST_TIMEOUT_MS = RUN_TIMEOUT_MS + 30_000
@@ -156,6 +157,28 @@ describe('examples/carshare', () => {
     expect(serviceNames(report)).not.toContain('mq')
     expect(report.environment?.services.find((s) => s.service === 'db')?.provider).toBe('embedded')
   })
+
+  // The front end (web/, served by the API) in Debian's Chromium through testrig/playwright.
+  test(
+    'the front end in Chromium: sign in, list the cars, rent one; rig fails the DEMO test on its page error',
+    async () => {
+      const reportDir = path.join(scratch, 'report-e2e')
+      const r = await runInExample([PLAYWRIGHT, 'test', `--output=${path.join(scratch, 'e2e-results')}`], { CARSHARE_QUEUE: 'postgres', CARSHARE_LEGACY: 'off', CARSHARE_REPORT_DIR: reportDir })
+      await expectNothingLeft()
+      expect(r.code, tail(r.output)).toBe(0)
+      const report = JSON.parse(fs.readFileSync(path.join(reportDir, 'report.json'), 'utf8')) as RunReport
+      expect(report.tests.map((t) => [t.name, t.status])).toEqual([
+        ['signs in, lists the cars and rents one; billing charges it', 'passed'],
+        ['DEMO: the receipt button throws in the page (rig fails the test with the browser error)', 'passed'],
+      ])
+      expect(report.tests[0]).toMatchObject({ leaks: [], logErrors: [] })
+      expect(report.tests[0]?.browserErrors).toBeUndefined()
+      // Passed as `test.fail()` expects: rig failed it on the page's TypeError, with its source.
+      expect(report.tests[1]).toMatchObject({ leaks: [], browserErrors: [{ kind: 'pageerror', text: "Cannot read properties of undefined (reading 'amount')", source: expect.stringMatching(/\/web\/app\.js:\d+:\d+$/), expected: false }] })
+      expect(report.tests[1]?.artifacts?.map((a) => a.name)).toContain('screenshot')
+    },
+    TEST_TIMEOUT_MS,
+  )
 
   test(
     'smoke.ts passes (both variants, billing queue on PostgreSQL)',

@@ -8,7 +8,7 @@ import { locked, type Consumer } from './consumer-project.ts'
 /** One runner's consumer project. */
 export interface ConsumerRunner {
   /** As `rig init --runner` names it. */
-  name: 'vitest' | 'jest' | 'node-test'
+  name: 'vitest' | 'jest' | 'node-test' | 'playwright'
   /** Registry packages it needs besides testrig, pg and redis. */
   packages: string[]
   /** package.json scripts besides `start` (e.g. the `test` script `rig init` reads). */
@@ -59,5 +59,17 @@ export const RUNNERS: readonly ConsumerRunner[] = [
       p.write('test/shop.test.js', consumerFile('node-test/shop.spec.js'))
     },
     command: ['npm', 'test'],
+  },
+  {
+    name: 'playwright',
+    // Playwright Test alone: Chromium is Debian's (/usr/bin/chromium), no browser download.
+    packages: [locked('@playwright/test')],
+    scripts: { test: 'playwright test' },
+    // What docs/playwright.md says: the config wrapped in withRig().
+    setup: (p) => {
+      p.write('playwright.config.ts', "import { defineConfig } from '@playwright/test'\nimport { withRig } from 'testrig/playwright'\n\nexport default defineConfig(withRig({ testDir: 'e2e' }))\n")
+      p.write('e2e/shop.spec.ts', consumerFile('playwright/shop.spec.ts'))
+    },
+    command: ['npx', 'playwright', 'test'],
   },
 ]

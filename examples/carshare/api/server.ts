@@ -25,6 +25,7 @@ import { formatMoney, localised, parseLocale, type Locale } from '../lib/locale.
 import { MAX_DAYS, rentalAmountCents } from '../lib/pricing.ts'
 import { billingQueue, parseQueueKind, type BillingJob, type QueueKind, type Queryable } from '../lib/queue.ts'
 import { requireEnv } from '../lib/require-env.ts'
+import { serveWeb } from './web.ts'
 
 let locale: Locale
 let queueKind: QueueKind
@@ -297,6 +298,7 @@ async function route(req: http.IncomingMessage, res: http.ServerResponse): Promi
     if (!rental) throw new HttpError(404, 'unknown_rental', `no rental "${m[1]}"`)
     return send(res, 200, rental)
   }
+  if (method === 'GET' && serveWeb(p, res)) return
   if (['/health', '/cars', '/plans', '/rentals'].includes(p) || m) throw new HttpError(405, 'method_not_allowed', `${method} ${p} is not supported`)
   throw new HttpError(404, 'not_found', `no route ${method} ${p}`)
 }

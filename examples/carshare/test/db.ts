@@ -1,11 +1,13 @@
 // What a well-behaved test does at its end: remove the rows it caused. (The one test in
-// leaks.test.ts that forgets to is the one rig catches.)
+// leaks.test.ts that forgets to is the one rig catches.) The database's address is
+// RIG_DB_URL, which rig sets in every test runner's workers (Vitest's here, Playwright's in e2e/).
 import pg from 'pg'
-import { services } from 'testrig/vitest'
+
+const dbUrl = (): string => process.env.RIG_DB_URL ?? ''
 
 /** Deletes a rental and its payments, as the test that created it should. */
 export async function deleteRental(id: string): Promise<void> {
-  const client = new pg.Client({ connectionString: services().db!.url })
+  const client = new pg.Client({ connectionString: dbUrl() })
   await client.connect()
   try {
     await client.query('delete from payments where rental_id = $1', [id])
@@ -17,7 +19,7 @@ export async function deleteRental(id: string): Promise<void> {
 
 /** The payments recorded for a rental, read straight from the database. */
 export async function paymentsOf(id: string): Promise<Array<{ amount_cents: number; currency: string }>> {
-  const client = new pg.Client({ connectionString: services().db!.url })
+  const client = new pg.Client({ connectionString: dbUrl() })
   await client.connect()
   try {
     const { rows } = await client.query<{ amount_cents: number; currency: string }>('select amount_cents, trim(currency) as currency from payments where rental_id = $1', [id])

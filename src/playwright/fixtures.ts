@@ -1,0 +1,111 @@
+// The Playwright Test fixtures: per worker, the test session on the run the global setup
+// published (the guard's baseline) and a watch on the worker's browser; per test, the same
+// checks as in every runner (dead services, service logs, the guard) and the browser's errors.
+// `_rigTest` is set up before any fixture a test asks for and torn down after its afterEach
+// hooks and after the contexts it opened closed, so its check comes last.
+import path from 'node:path'
+import type { Browser, BrowserContext, TestInfo, TestType, PlaywrightTestArgs, PlaywrightTestOptions, PlaywrightWorkerArgs, PlaywrightWorkerOptions } from '@playwright/test'
+import { RigError } from '../errors.ts'
+import { recordTest, type RunHandoff } from '../runner/handoff.ts'
+import { openTestSession, type TestSession } from '../runner/test-session.ts'
+import { services, type TestService } from '../runner/worker.ts'
+import { browserFailure, BrowserWatch, TestBrowserErrors } from './browser-errors.ts'
+import { resolveBrowserOptions, type RigBrowserOptions } from './browser-options.ts'
+import { ownOrigins } from './own-origins.ts'
+import { recordedName, testName } from './test-names.ts'
+
+/** The running test's declarations about the browser (reset before each test). */
+export const expectedConsole: (string | RegExp)[] = []
+
+export const MISSING = "testrig services are not available in this test: withRig()'s global setup did not run (wrap the Playwright config in withRig() from testrig/playwright, see docs/playwright.md)"
+
+/** What a worker holds for its tests. */
+export interface RigWorker {
+  run: RunHandoff
+  session: TestSession
+  watch: BrowserWatch
+}
+
+/** Fixtures rig adds to every test. */
+export interface RigTestFixtures {
+  /** Every service's address, as this worker sees it (`RIG_<NAME>_*` are in process.env too). */
+  services: Record<string, TestService>
+  /** The browser error check of this project (`use: { rigBrowser: { … } }`). */
+  rigBrowser: RigBrowserOptions
+  _rigTest: void
+}
+
+/** Worker fixtures rig adds. */
+export interface RigWorkerFixtures {
+  _rigWorker: RigWorker
+}
+
+/** An error whose message is the whole story (rig's own stack would only hide it). */
+function failure(message: string): Error {
+  const err = new Error(message)
+  err.stack = `Error: ${message}`
+  return err
+}
+
+type Base = TestType<PlaywrightTestArgs & PlaywrightTestOptions, PlaywrightWorkerArgs & PlaywrightWorkerOptions>
+
+/** `base` (Playwright's `test`) with rig's fixtures; `run()` is the run this worker was handed. */
+export function rigFixtures(base: Base, run: () => RunHandoff | undefined): TestType<PlaywrightTestArgs & PlaywrightTestOptions & RigTestFixtures, PlaywrightWorkerArgs & PlaywrightWorkerOptions & RigWorkerFixtures> {
+  return base.extend<RigTestFixtures, RigWorkerFixtures>({
+    _rigWorker: [
+      // eslint-disable-next-line no-empty-pattern
+      async ({}, use) => {
+        const handoff = run()
+        if (!handoff) throw new RigError('RIG_ADAPTER_MISSING', MISSING)
+        const session = await openTestSession(handoff.provided)
+        try {
+          await use({ run: handoff, session, watch: new BrowserWatch() })
+        } finally {
+          await session.close()
+        }
+      },
+      { scope: 'worker', auto: true, title: 'rig environment' },
+    ],
+    browser: [
+      async ({ browser, _rigWorker }: { browser: Browser; _rigWorker: RigWorker }, use: (b: Browser) => Promise<void>) => {
+        _rigWorker.watch.addBrowser(browser)
+        await use(browser)
+      },
+      { scope: 'worker' },
+    ],
+    context: async ({ context, _rigWorker }: { context: BrowserContext; _rigWorker: RigWorker }, use: (c: BrowserContext) => Promise<void>) => {
+      await use(context)
+      // Before Playwright closes it: what its pages still had queued is this test's.
+      await _rigWorker.watch.running?.drain(context)
+    },
+    rigBrowser: [{}, { option: true }],
+    services: async ({ _rigWorker }, use) => {
+      void _rigWorker
+      await use(services())
+    },
+    _rigTest: [
+      async ({ _rigWorker, rigBrowser, baseURL }, use, testInfo: TestInfo) => {
+        const { session, watch, run: handoff } = _rigWorker
+        const name = testName(testInfo.titlePath.slice(1))
+        expectedConsole.length = 0
+        session.beforeTest()
+        const o = resolveBrowserOptions(rigBrowser)
+        const errors = o.enabled ? new TestBrowserErrors(o, ownOrigins(handoff.provided, [baseURL, ...o.origins])) : undefined
+        if (errors) watch.startTest(errors)
+        try {
+          await use()
+        } finally {
+          await errors?.drain()
+          watch.endTest()
+        }
+        const browserErrors = errors?.entries(expectedConsole) ?? []
+        const verdict = await session.afterTest({ name, file: path.relative(process.cwd(), testInfo.file), failed: testInfo.errors.length > 0 })
+        const meta = browserErrors.length > 0 ? { ...verdict.meta, browserErrors } : verdict.meta
+        recordTest(handoff, { file: testInfo.file, name: recordedName(testInfo.project.name, name), meta })
+        const problems = [browserFailure(name, browserErrors), verdict.failure].filter((p): p is string => p !== undefined)
+        if (problems.length > 0) throw failure(problems.join('\n\n'))
+      },
+      { auto: true, title: 'rig checks' },
+    ],
+  }) as never
+}
