@@ -8,6 +8,9 @@ import { isNoise, matchesAny, type ResolvedBrowserOptions } from './browser-opti
 
 type Found = Omit<BrowserErrorEntry, 'expected'>
 
+/** Errors kept per test: a page that logs in a loop must not fill the report. */
+export const MAX_BROWSER_ERRORS = 100
+
 /** How long the drain at the end of a test waits for one page (a hung page must not hang the test). */
 const DRAIN_MS = 2000
 
@@ -54,6 +57,8 @@ export class TestBrowserErrors {
 
   private add(entry: Found, url?: string): void {
     if (this.o.ignoreNoise && isNoise(entry, url)) return
+    if (this.found.length > MAX_BROWSER_ERRORS) return
+    if (this.found.length === MAX_BROWSER_ERRORS) entry = { kind: entry.kind, text: `more browser errors followed; only the first ${MAX_BROWSER_ERRORS} were kept`, page: entry.page }
     this.found.push({ entry, url })
   }
 

@@ -34,13 +34,13 @@ describe('testrig/playwright', { timeout: 660_000 }, () => {
     expect(r.code, r.output).toBe(0)
     const report = readReport(p)
     const byName = new Map<string, TestEntry>(report.tests.map((t) => [t.name, t]))
-    const errorsOf = (name: string): TestEntry['browserErrors'] => {
+    const errorsOf = (name: string): NonNullable<TestEntry['browserErrors']> => {
       const t = byName.get(name)
       expect(t, `${name} in ${[...byName.keys()].join(', ')}`).toBeDefined()
       expect(t?.status, name).toBe('passed')
       return t?.browserErrors ?? []
     }
-    expect(report.tests).toHaveLength(17)
+    expect(report.tests).toHaveLength(18)
     expect(errorsOf('a clean page passes')).toEqual([])
     expect(errorsOf('console.error fails the test')).toEqual([{ kind: 'console.error', text: 'boom from the page', page: expect.stringMatching(/^http:\/\/127\.0\.0\.1:\d+\/console$/), source: expect.stringMatching(/\/console:1:\d+$/), expected: false }])
     expect(errorsOf('an uncaught error fails the test, with its source')).toEqual([{ kind: 'pageerror', text: 'uncaught in page', page: expect.stringMatching(/\/throw$/), source: expect.stringMatching(/\/throw\.js:2:\d+$/), expected: false }])
@@ -50,6 +50,10 @@ describe('testrig/playwright', { timeout: 660_000 }, () => {
     expect(errorsOf('a 4xx, a foreign origin and warnings do not count')).toEqual([])
     expect(errorsOf('with 4xx counted > a 4xx fails the test')).toMatchObject([{ kind: 'request', text: expect.stringMatching(/\/api\/missing answered 404/) }])
     expect(errorsOf('with 4xx counted > a missing favicon is noise')).toEqual([])
+    const loop = errorsOf('a page that logs in a loop: the first 100 errors are kept')
+    expect(loop).toHaveLength(101)
+    expect(loop[99]).toMatchObject({ text: 'error 100 of a loop' })
+    expect(loop[100]).toMatchObject({ kind: 'console.error', text: 'more browser errors followed; only the first 100 were kept', expected: false })
     expect(errorsOf('rig.expectConsole allows what the test expects')).toMatchObject([{ kind: 'console.error', text: 'boom from the page', expected: true }])
     expect(errorsOf("the project's allow list allows what every test may see")).toMatchObject([{ kind: 'console.error', expected: true }])
     expect(errorsOf('a context and page the test opens itself are watched')).toMatchObject([{ kind: 'console.error', text: 'boom from the page', expected: false }])

@@ -18,6 +18,7 @@ const PAGES = {
   '/server-error': page('<script>fetch("/api/broken")</script>'),
   '/network-error': page('<script>fetch("/api/hang-up").catch(() => {})</script>'),
   '/not-ours': page('<script>fetch("/api/missing").catch(() => {}); fetch("http://127.0.0.1:9/x").catch(() => {})</script>'),
+  '/loop': page('<script>for (let i = 1; i <= 150; i++) console.error(`error ${i} of a loop`)</script>'),
   '/late': page('<script>document.getElementById("go").onclick = () => setTimeout(() => { throw new Error("thrown after the click") }, 0)</script>'),
 }
 const SCRIPTS = { '/throw.js': 'function explode() {\n  throw new Error("uncaught in page")\n}\nexplode()\n' }
