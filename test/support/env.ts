@@ -27,7 +27,16 @@ export async function start(config: RigConfig, options: StartOptions = {}): Prom
   })
   // `started` events of restarts come later, through the environment's listeners.
   env.on(recordPids)
+  recordMembers(env)
   return env
+}
+
+/** Records the pids of the members of services that run several processes (they have no `started` event); call it again after a member was replaced. */
+export function recordMembers(env: Environment): void {
+  for (const s of Object.values(env.services)) {
+    if (s.pid) spawned.add(s.pid)
+    for (const m of s.members?.state() ?? []) if (m.pid) spawned.add(m.pid)
+  }
 }
 
 /** Env dirs owned by this process (the test file's worker). */

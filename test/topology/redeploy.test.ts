@@ -6,7 +6,7 @@ import path from 'node:path'
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
 import { command, defineConfig, redis, type Environment } from '../../src/index.ts'
 import { FIXTURES, leftovers, makeProject } from '../support/project.ts'
-import { assertNothingLeft, rejection, spawned, start } from '../support/env.ts'
+import { assertNothingLeft, recordMembers, rejection, start } from '../support/env.ts'
 import { pidAlive, waitUntil } from '../support/procs.ts'
 
 const SERVER = path.join(FIXTURES, 'echo-server.cjs')
@@ -20,12 +20,7 @@ afterAll(async () => {
   await assertNothingLeft()
 })
 
-function record(e: Environment): void {
-  for (const s of Object.values(e.services)) {
-    if (s.pid) spawned.add(s.pid)
-    for (const m of s.members?.state() ?? []) if (m.pid) spawned.add(m.pid)
-  }
-}
+const record = recordMembers
 
 /** GET `path` on a new connection (no keep-alive): the body, or throws. */
 function get(port: number, p = '/env/VERSION'): Promise<string> {

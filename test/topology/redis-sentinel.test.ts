@@ -6,7 +6,7 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest'
 import { createClient, createSentinel } from 'redis'
 import { respCommand } from '../../src/drivers/resp.ts'
 import { defineConfig, redis, type Environment } from '../../src/index.ts'
-import { assertNothingLeft, rejection, spawned, start } from '../support/env.ts'
+import { assertNothingLeft, recordMembers, rejection, start } from '../support/env.ts'
 import { waitUntil } from '../support/procs.ts'
 
 let env: Environment | undefined
@@ -18,10 +18,9 @@ afterAll(async () => {
   await assertNothingLeft()
 })
 
-/** Starts `config` and records the pids of every member, for the final check. */
+/** Starts `services` as this file's environment. */
 async function up(services: Parameters<typeof defineConfig>[0]['services']): Promise<Environment> {
   env = await start(defineConfig({ services }))
-  for (const s of Object.values(env.services)) for (const m of s.members?.state() ?? []) if (m.pid) spawned.add(m.pid)
   return env
 }
 
@@ -113,7 +112,7 @@ describe('redis({ replicas, sentinels })', () => {
     await svc.members?.start('node1')
     const password = vars.RIG_CACHE_PASSWORD as string
     const node1 = svc.members?.state().find((m) => m.name === 'node1')
-    for (const m of svc.members?.state() ?? []) if (m.pid) spawned.add(m.pid)
+    recordMembers(e)
     expect(await waitUntil(async () => (await role(node1?.port as number, password).catch(() => '')) === 'slave', 30_000)).toBe(true)
   })
 })
