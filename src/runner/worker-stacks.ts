@@ -53,6 +53,12 @@ export function planStacks(config: RigConfig): StackPlan {
         `service "${name}" listens on a fixed port (${o.port}): under isolation 'stack' every worker runs its own copy of it, and they cannot all listen on ${o.port}. Remove \`port\` and pass {port} to the command (rig picks a free port per copy and hands it to tests as RIG_${name.toUpperCase().replace(/[^A-Z0-9]/g, '_')}_URL), or keep isolation 'shared' or 'database' for this suite`,
       )
     }
+    if (o.host !== undefined) {
+      throw new ConfigError(
+        'RIG_STACK_HOST',
+        `service "${name}" runs on host "${o.host}": under isolation 'stack' every worker runs its own copy of it on this machine's network, where that host's partitions and outages would not reach them. Run the tests of hosts in a Vitest project of their own with isolation 'shared', and this one without \`host\` (e.g. a variant of rig.config.ts)`,
+      )
+    }
     dependsOn[name] = {}
     for (const [dep, cond] of Object.entries(normaliseDependsOn(o.dependsOn))) {
       const d = defs[dep]
@@ -100,7 +106,8 @@ function stackConfig(config: RigConfig, plan: StackPlan, services: Record<string
   }
   for (const name of plan.copied) {
     const def = defs[name]!
-    out[name] = { kind: def.kind, options: { ...def.options, dependsOn: plan.dependsOn[name] ?? {} } }
+    // Copies are not on the front proxy: it serves the originals' names.
+    out[name] = { kind: def.kind, options: { ...def.options, dependsOn: plan.dependsOn[name] ?? {}, public: false } }
   }
   return { services: out, ...(config.readyTimeout !== undefined ? { readyTimeout: config.readyTimeout } : {}) }
 }

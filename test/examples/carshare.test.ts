@@ -73,9 +73,9 @@ async function expectNothingLeft(): Promise<void> {
 const tail = (text: string, lines = 60): string => text.split('\n').slice(-lines).join('\n')
 
 /** Runs the example's suite and returns its rig report. */
-async function suite(name: string, env: Record<string, string>): Promise<RunReport> {
+async function suite(name: string, env: Record<string, string>, args: string[] = []): Promise<RunReport> {
   const reportDir = path.join(scratch, `report-${name}`)
-  const r = await runInExample([VITEST, 'run'], { ...env, CARSHARE_REPORT_DIR: reportDir })
+  const r = await runInExample([VITEST, 'run', ...args], { ...env, CARSHARE_REPORT_DIR: reportDir })
   await expectNothingLeft()
   expect(r.code, `vitest in examples/carshare (${name}) exited ${r.code}:\n${tail(r.output)}`).toBe(0)
   const file = path.join(reportDir, 'report.json')
@@ -147,6 +147,22 @@ describe('examples/carshare', () => {
       TEST_TIMEOUT_MS,
     )
   }
+
+  // Files in parallel, each Vitest worker with its own copies of the database, the queue and
+  // the app's processes: the same tests pass, the DEMO tests are caught the same way, and the
+  // report shows each worker's copies.
+  test(
+    "the suite passes with isolation 'stack' on 2 workers, each with its own api and billing",
+    async () => {
+      const queue = chooseQueue({ ...process.env, CARSHARE_QUEUE: '' }).kind
+      const report = await suite('stack', { CARSHARE_LOCALE: 'fr', CARSHARE_QUEUE: queue, CARSHARE_ISOLATION: 'stack' }, ['--maxWorkers=2'])
+      expectDemoCaught(report, queue)
+      const copies = (report.environment?.services ?? []).filter((s) => s.worker !== undefined).map((s) => `${s.service}@${s.worker}`)
+      expect(copies.sort()).toEqual(['api@1', 'api@2', 'billing@1', 'billing@2', ...(legacyFleetAvailable() ? ['legacy@1', 'legacy@2'] : [])].sort())
+      expect(new Set(report.tests.map((t) => t.worker).filter((w) => w !== undefined)).size).toBe(2)
+    },
+    TEST_TIMEOUT_MS,
+  )
 
   // PGlite's socket server can interleave two connections' extended-protocol messages
   // (upstream electric-sql/pglite#1046); until it is fixed, a rare mixed-up query is retried.

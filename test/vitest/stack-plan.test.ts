@@ -30,6 +30,11 @@ describe("isolation 'stack': the plan", () => {
     expect(() => planStacks(withProxy('api'))).toThrow(expect.objectContaining({ code: 'RIG_STACK_PROXY' }))
   })
 
+  test('a command on a named host is refused: its copies would run outside that host', () => {
+    const config = defineConfig({ hosts: { core1: {} }, services: { db: postgres(), api: command({ run: 'node api.js {port}', dependsOn: ['db'], host: 'core1' }) } })
+    expect(() => planStacks(config)).toThrow(expect.objectContaining({ code: 'RIG_STACK_HOST', message: expect.stringContaining(`service "api" runs on host "core1"`) }))
+  })
+
   test('an unknown isolation is refused with the ones there are', () => {
     expect(() => resolveOptions({ isolation: 'stacks' as 'stack' })).toThrow(`rig({ isolation }) must be one of 'shared', 'database', 'stack', got "stacks"`)
   })
