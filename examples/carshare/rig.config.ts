@@ -15,7 +15,12 @@
 // is (service `cache`); else, or with CARSHARE_QUEUE=postgres, no broker at all and the queue
 // is the `billing_jobs` table in PostgreSQL. Together with the embedded PGlite fallback, the
 // whole system then runs with nothing but Node.
-import { defineConfig, http, logLine, mariadb, postgres, rabbitmq, redis, command } from 'testrig'
+//
+// Variant `prod-like` (RIG_VARIANT=prod-like npx vitest run): the same suite with the front
+// proxy on, so the API is also reached at its public name (RIG_API_PUBLIC_URL,
+// http://api.carshare.localhost:<port>), and RIG_PROFILE=prod-like; the API has no production
+// switches of its own yet, so its env overlay is empty (see docs/variants.md).
+import { defineConfig, http, logLine, mariadb, postgres, prodLike, rabbitmq, redis, command } from 'testrig'
 import { chooseQueue, legacyFleetAvailable } from './lib/queue-choice.ts'
 
 // The Node running rig (it loaded this TypeScript file, so it runs TypeScript too); a bare
@@ -73,5 +78,8 @@ export default defineConfig({
       // Ready once connected to its queue and waiting for the first job.
       ready: logLine(/billing worker ready/),
     }),
+  },
+  variants: {
+    'prod-like': prodLike(),
   },
 })
