@@ -4,7 +4,7 @@
 // partition is an `unreachable` route on both sides; a host's loss is its bridge port down.
 import { RigError } from '../errors.ts'
 import { suggest } from '../config/suggest.ts'
-import { ip, IpCommandError, ipJson } from './ip.ts'
+import { ip, ipBatch, IpCommandError, ipJson } from './ip.ts'
 import { bridgeAlias, bridgeName, netnsName, portName } from './names.ts'
 import { removeHostsOf } from './sweep.ts'
 import { type Cidr, dotted, formatCidr, overlaps, parseCidr, slash24s } from './subnet.ts'
@@ -41,14 +41,16 @@ export class HostError extends RigError {
 /** Addresses and routes the machine has, as ranges with where they are. */
 async function rangesInUse(): Promise<Array<{ range: Cidr; where: string }>> {
   const out: Array<{ range: Cidr; where: string }> = []
-  const links = await ipJson<Array<{ ifname: string; addr_info?: Array<{ local: string; prefixlen: number }> }>>(['-4', 'addr', 'show'])
+  const [links, routes] = await Promise.all([
+    ipJson<Array<{ ifname: string; addr_info?: Array<{ local: string; prefixlen: number }> }>>(['-4', 'addr', 'show']),
+    ipJson<Array<{ dst: string; dev?: string; type?: string }>>(['-4', 'route', 'show', 'table', 'all']),
+  ])
   for (const l of links) {
     for (const a of l.addr_info ?? []) {
       const range = parseCidr(`${a.local}/${a.prefixlen}`)
       if (range) out.push({ range, where: `${a.local}/${a.prefixlen} on ${l.ifname}` })
     }
   }
-  const routes = await ipJson<Array<{ dst: string; dev?: string; type?: string }>>(['-4', 'route', 'show', 'table', 'all'])
   for (const r of routes) {
     if (r.dst === 'default' || r.type === 'broadcast') continue
     const range = parseCidr(r.dst)
@@ -113,22 +115,30 @@ export class HostNetwork {
 
   private async build(names: readonly string[]): Promise<void> {
     const b = this.bridge
-    await ip(['link', 'set', 'dev', b, 'alias', bridgeAlias(this.envId)])
-    await ip(['addr', 'add', `${this.gateway}/24`, 'dev', b])
-    await ip(['link', 'set', 'dev', b, 'up'])
+    // One `ip` process for the root namespace's part, then one per host for its own, in parallel.
+    const root: string[][] = [
+      ['link', 'set', 'dev', b, 'alias', `"${bridgeAlias(this.envId)}"`],
+      ['addr', 'add', `${this.gateway}/24`, 'dev', b],
+      ['link', 'set', 'dev', b, 'up'],
+    ]
+    names.forEach((name, i) => {
+      const netns = netnsName(this.envId, name)
+      const port = portName(b, i + 1)
+      this.hosts.set(name, { name, address: dotted(this.subnet.base + i + 2), netns, down: false, port })
+      root.push(['netns', 'add', netns], ['link', 'add', port, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', netns], ['link', 'set', 'dev', port, 'master', b, 'up'])
+    })
+    await ipBatch(root)
     await Promise.all(
-      names.map(async (name, i) => {
-        const netns = netnsName(this.envId, name)
-        const port = portName(b, i + 1)
-        const address = dotted(this.subnet.base + i + 2)
-        this.hosts.set(name, { name, address, netns, down: false, port })
-        await ip(['netns', 'add', netns])
-        await ip(['link', 'add', port, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', netns])
-        await ip(['link', 'set', 'dev', port, 'master', b, 'up'])
-        await ip(['-n', netns, 'addr', 'add', `${address}/24`, 'dev', 'eth0'])
-        await ip(['-n', netns, 'link', 'set', 'dev', 'eth0', 'up'])
-        await ip(['-n', netns, 'link', 'set', 'dev', 'lo', 'up'])
-      }),
+      [...this.hosts.values()].map((h) =>
+        ipBatch(
+          [
+            ['addr', 'add', `${h.address}/24`, 'dev', 'eth0'],
+            ['link', 'set', 'dev', 'eth0', 'up'],
+            ['link', 'set', 'dev', 'lo', 'up'],
+          ],
+          h.netns,
+        ),
+      ),
     )
   }
 
@@ -170,8 +180,7 @@ export class HostNetwork {
     const [ha, hb, key] = this.pair(a, b)
     if (this.cut.has(key)) return false
     this.cut.add(key)
-    await ip(['-n', ha.netns, 'route', 'replace', 'unreachable', `${hb.address}/32`])
-    await ip(['-n', hb.netns, 'route', 'replace', 'unreachable', `${ha.address}/32`])
+    await Promise.all([ip(['-n', ha.netns, 'route', 'replace', 'unreachable', `${hb.address}/32`]), ip(['-n', hb.netns, 'route', 'replace', 'unreachable', `${ha.address}/32`])])
     return true
   }
 
@@ -179,8 +188,7 @@ export class HostNetwork {
   async heal(a: string, b: string): Promise<boolean> {
     const [ha, hb, key] = this.pair(a, b)
     if (!this.cut.has(key)) return false
-    await this.dropRoute(ha.netns, hb.address)
-    await this.dropRoute(hb.netns, ha.address)
+    await Promise.all([this.dropRoute(ha.netns, hb.address), this.dropRoute(hb.netns, ha.address)])
     this.cut.delete(key)
     return true
   }
@@ -236,6 +244,7 @@ export class HostNetwork {
   async close(): Promise<void> {
     if (this.closed) return
     this.closed = true
-    removeHostsOf(this.envId)
+    // The hosts' processes stopped with their services: nothing to kill inside.
+    removeHostsOf(this.envId, { killInside: false })
   }
 }

@@ -4,7 +4,7 @@
 // environment, and their ports.
 import fs from 'node:fs'
 import { isAlive } from '../env/proc.ts'
-import { ipBinary, ipSync } from './ip.ts'
+import { ipBatchSync, ipBinary, ipSync } from './ip.ts'
 import { BRIDGE, bridgeAlias, NETNS, ownerPid } from './names.ts'
 
 const NETNS_DIR = '/run/netns'
@@ -50,36 +50,42 @@ function envIdsWithHosts(): Set<string> {
 }
 
 /**
- * Removes every namespace, bridge and port of environment `envId`; processes still inside its
- * namespaces (none after a clean stop) are killed first, or a namespace would live on in them.
- * Returns how many namespaces and links were removed.
+ * Removes every namespace, bridge and port of environment `envId` (one `ip -batch`). Processes
+ * still inside its namespaces (none after a clean stop, so `killInside: false` skips the look)
+ * are killed first, or a namespace would live on in them. Returns how many namespaces and
+ * bridges were removed.
  */
-export function removeHostsOf(envId: string): number {
+export function removeHostsOf(envId: string, options: { killInside?: boolean } = {}): number {
   if (process.getuid?.() !== 0 || !ipBinary()) return 0
-  let removed = 0
+  const lines: string[][] = []
   const prefix = `rig-${envId}-`
+  let removed = 0
   for (const n of list(NETNS_DIR)) {
     if (!n.startsWith(prefix) || NETNS.exec(n)?.[1] !== envId) continue
-    for (const pid of quietly(['netns', 'pids', n]).split('\n').map(Number)) {
-      if (Number.isInteger(pid) && pid > 1 && pid !== process.pid) {
-        try {
-          process.kill(pid, 'SIGKILL')
-        } catch {
-          // gone meanwhile
+    if (options.killInside !== false) {
+      for (const pid of quietly(['netns', 'pids', n]).split('\n').map(Number)) {
+        if (Number.isInteger(pid) && pid > 1 && pid !== process.pid) {
+          try {
+            process.kill(pid, 'SIGKILL')
+          } catch {
+            // gone meanwhile
+          }
         }
       }
     }
-    quietly(['netns', 'del', n])
+    lines.push(['netns', 'del', n])
     removed++
   }
   const alias = bridgeAlias(envId)
   for (const bridge of list(NET_DIR)) {
     if (!BRIDGE.test(bridge) || aliasOf(bridge) !== alias) continue
     // A port outlives its bridge while the namespace at its other end lives: delete each pair.
-    for (const port of list(NET_DIR)) if (new RegExp(`^${bridge}h\\d+$`).test(port)) quietly(['link', 'del', 'dev', port])
-    quietly(['link', 'del', 'dev', bridge])
+    const port = new RegExp(`^${bridge}h\\d+$`)
+    for (const p of list(NET_DIR)) if (port.test(p)) lines.push(['link', 'del', 'dev', p])
+    lines.push(['link', 'del', 'dev', bridge])
     removed++
   }
+  ipBatchSync(lines)
   return removed
 }
 
