@@ -240,7 +240,8 @@ describe('postgres({ provider: "embedded" })', () => {
     const db = env.get('db')
     expect(db.provider).toBe('embedded')
     expect((await pgQuery<{ one: number }>(db.url, 'select 1 as one')).rows[0]?.one).toBe(1)
-  })
+    // PGlite compiles its WebAssembly at every start: tens of seconds on a loaded machine (readyTimeout is scaled by 2 under CI).
+  }, 180_000)
 
   it('refuses what PGlite cannot do, clearly', async () => {
     const err = await start({ services: { db: postgres({ provider: 'embedded', database: 'app' }) } }).then(
