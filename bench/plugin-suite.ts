@@ -13,11 +13,15 @@ export let TESTS_PER_FILE = 20
 /** Number of tests the suite holds. */
 export let TESTS = FILES * TESTS_PER_FILE
 
-/** Another shape of suite (e.g. 100 files × 2 tests: where per-file costs show). */
-export function setShape(files: number, testsPerFile: number): void {
+/** Seeded tables no test touches (`seed_01`…, 20 rows each): what the guard's baseline copies. */
+export let SEEDED = 0
+
+/** Another shape of suite (e.g. 100 files × 2 tests: where per-file costs show), with `seeded` untouched seeded tables. */
+export function setShape(files: number, testsPerFile: number, seeded = 0): void {
   FILES = files
   TESTS_PER_FILE = testsPerFile
   TESTS = files * testsPerFile
+  SEEDED = seeded
 }
 
 const REPO = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..')
@@ -43,6 +47,10 @@ export function schemaSql(): string {
     const p = parentOf(i)
     const ref = p ? `, parent_id int references ${tableName(p)}(id)` : ''
     out.push(`create table ${tableName(i)} (id serial primary key, name text not null, n int not null default 0, created_at timestamptz not null default now()${ref})`)
+  }
+  for (let i = 1; i <= SEEDED; i++) {
+    const t = `seed_${String(i).padStart(2, '0')}`
+    out.push(`create table ${t} (id serial primary key, name text not null)`, `insert into ${t} (name) select 'row ' || g from generate_series(1, 20) g`)
   }
   return out.join(';\n')
 }
@@ -196,8 +204,8 @@ export default class TimingReporter {
 }
 `
 
-/** Writes the project into a new temp dir and returns its path. */
-export function generateSuite(dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rig-plugin-bench-'))): string {
+/** Writes the project into a new temp dir and returns its path; `testrig` there is the checkout at `repo`. */
+export function generateSuite(dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rig-plugin-bench-')), repo = REPO): string {
   const tables = Array.from({ length: TABLES }, (_, i) => tableName(i + 1))
   const files: Record<string, string> = {
     'package.json': JSON.stringify({ name: 'plugin-bench-suite', private: true, type: 'module' }, null, 2),
@@ -217,7 +225,7 @@ export function generateSuite(dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rig-p
   // `testrig` resolves to this repository; `vitest` and `pg` to its copies (Node follows the
   // links to real paths, so the TypeScript sources load with type stripping).
   fs.mkdirSync(path.join(dir, 'node_modules'), { recursive: true })
-  fs.symlinkSync(REPO, path.join(dir, 'node_modules', 'testrig'))
+  fs.symlinkSync(repo, path.join(dir, 'node_modules', 'testrig'))
   for (const m of ['vitest', 'pg']) fs.symlinkSync(path.join(REPO, 'node_modules', m), path.join(dir, 'node_modules', m))
   return dir
 }

@@ -10,7 +10,7 @@
 // (e.g. --files 100 --tests-per-file 2, where per-file costs show) writes plugin-100x2.json and
 // its own section.
 // See bench/README.md for what each figure means.
-import { execFileSync, spawn } from 'node:child_process'
+import { execFileSync } from 'node:child_process'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
@@ -25,11 +25,10 @@ import type { ProvidedService, RigProvided } from '../src/runner/provided.ts'
 import { FILES, generateSuite, schemaSql, setShape, TABLES, tableName, TESTS, TESTS_PER_FILE } from './plugin-suite.ts'
 import { round, summarize, type Summary } from './lib/stats.ts'
 import { writeResultsSection } from './lib/results-md.ts'
+import { processesIn, runVitest as runSuite, type RunSample as VitestSample } from './lib/vitest-run.ts'
 
 const BENCH_DIR = path.dirname(fileURLToPath(import.meta.url))
 const REPO = path.resolve(BENCH_DIR, '..')
-const NODE = process.execPath
-const VITEST = path.join(REPO, 'node_modules', 'vitest', 'vitest.mjs')
 
 const { values: args } = parseArgs({
   options: {
@@ -47,78 +46,8 @@ const SHAPE = FILES === 10 && TESTS_PER_FILE === 20 ? '' : `-${FILES}x${TESTS_PE
 type Variant = 'rig' | 'baseline'
 const log = (line: string): void => void process.stderr.write(`${line}\n`)
 
-/** What the suite's timing reporter writes (epoch ms and durations in ms). */
-interface Timing {
-  init: number
-  runStart: number
-  firstModule: number
-  runEnd: number
-  modules: { file: string; duration: number; setup: number; collect: number; prepare: number; environment: number }[]
-  tests: { file: string; name: string; state: string; duration: number }[]
-}
-
-/** One `vitest run` of one variant. */
-interface RunSample {
-  variant: Variant
-  wallMs: number
-  envReadyMs: number
-  /** spawn → first test file starts (Vitest boot, config, environment start, first worker). */
-  beforeTestsMs: number
-  /** first test file starts → run ends. */
-  testsMs: number
-  /** run ends → process exited (reporters, rig's report, environment stop). */
-  afterTestsMs: number
-  testDurations: number[]
-  /** Per file: module duration − its tests' durations (beforeAll/afterAll hooks). */
-  fileHooksMs: number[]
-  /** Per file: time to import the setup files. */
-  setupImportMs: number[]
-  /** Per file: time to import the test file. */
-  collectMs: number[]
-  restoredWith: Record<string, number>
-}
-
-async function runVitest(dir: string, variant: Variant, index: number): Promise<RunSample> {
-  const timingFile = path.join(dir, 'out', `${variant}-${index}.json`)
-  fs.mkdirSync(path.dirname(timingFile), { recursive: true })
-  fs.rmSync(path.join(dir, 'rig-report'), { recursive: true, force: true })
-  const argv = [VITEST, 'run', '--config', `vitest.${variant}.config.ts`, '--reporter=default', '--reporter=./timing-reporter.js']
-  const env: NodeJS.ProcessEnv = { ...process.env, BENCH_TIMING_FILE: timingFile, NO_COLOR: '1', FORCE_COLOR: '0' }
-  delete env.RIG_SEED
-  delete env.CI
-  const spawnedAt = performance.timeOrigin + performance.now()
-  const child = spawn(NODE, argv, { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] })
-  let output = ''
-  child.stdout.on('data', (d: Buffer) => void (output += d.toString()))
-  child.stderr.on('data', (d: Buffer) => void (output += d.toString()))
-  const code = await new Promise<number | null>((resolve) => child.on('close', resolve))
-  const exitedAt = performance.timeOrigin + performance.now()
-  if (code !== 0) throw new Error(`${variant} run ${index} exited with ${code}:\n${output.slice(-4000)}`)
-  const t = JSON.parse(fs.readFileSync(timingFile, 'utf8')) as Timing
-  const passed = t.tests.filter((x) => x.state === 'passed').length
-  if (passed !== TESTS) throw new Error(`${variant} run ${index}: ${passed}/${TESTS} tests passed:\n${output.slice(-4000)}`)
-  const ready = /(?:rig|baseline): environment ready in (\d+) ms/.exec(output)
-  const byFile = new Map<string, number>()
-  for (const x of t.tests) byFile.set(x.file, (byFile.get(x.file) ?? 0) + x.duration)
-  const restoredWith: Record<string, number> = {}
-  if (variant === 'rig') {
-    const report = JSON.parse(fs.readFileSync(path.join(dir, 'rig-report', 'report.json'), 'utf8')) as { tests: { restoredWith?: string }[] }
-    for (const x of report.tests) restoredWith[x.restoredWith ?? 'none'] = (restoredWith[x.restoredWith ?? 'none'] ?? 0) + 1
-  }
-  return {
-    variant,
-    wallMs: exitedAt - spawnedAt,
-    envReadyMs: ready ? Number(ready[1]) : Number.NaN,
-    beforeTestsMs: t.firstModule - spawnedAt,
-    testsMs: t.runEnd - t.firstModule,
-    afterTestsMs: exitedAt - t.runEnd,
-    testDurations: t.tests.map((x) => x.duration),
-    fileHooksMs: t.modules.map((m) => m.duration - (byFile.get(m.file) ?? 0)),
-    setupImportMs: t.modules.map((m) => m.setup),
-    collectMs: t.modules.map((m) => m.collect),
-    restoredWith,
-  }
-}
+type RunSample = VitestSample<Variant>
+const runVitest = (dir: string, variant: Variant, index: number): Promise<RunSample> => runSuite(dir, variant, variant, index, TESTS)
 
 // ---------------------------------------------------------------------------------------------
 // Breakdown: what each variant's per-test hook does, measured alone in this process against a
@@ -215,18 +144,6 @@ async function breakdown(runs: number): Promise<Record<string, Summary>> {
 
 function writeResultsMd(section: string): void {
   writeResultsSection(`plugin${SHAPE}`, section)
-}
-
-/** Our own leftovers: processes whose working directory is inside the suite's dir. */
-function processesIn(dir: string): number[] {
-  const out: number[] = []
-  for (const p of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(p) || Number(p) === process.pid) continue
-    try {
-      if (fs.readlinkSync(`/proc/${p}/cwd`).startsWith(dir)) out.push(Number(p))
-    } catch {}
-  }
-  return out
 }
 
 const ms = (x: number): string => `${Math.round(x)} ms`

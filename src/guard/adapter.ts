@@ -119,6 +119,19 @@ export interface StoreAdapter {
   readonly url?: string
   /** Records the current content as what every test must leave behind. */
   baseline(options: BaselineOptions): Promise<void>
+  /**
+   * The baseline just taken, as a serialisable value another process can
+   * {@link adoptBaseline adopt}: a test runner takes it once per run in its main process
+   * instead of once per test file in every worker. Absent: each process takes its own.
+   */
+  exportBaseline?(): Promise<unknown>
+  /**
+   * Makes `state` (from {@link exportBaseline}, for this store or a copy of it made after the
+   * baseline) this store's baseline when the store still holds exactly that; returns false when
+   * it does not (tables created, dropped or altered since, rows left behind, another shape of
+   * options): take one with {@link baseline} then.
+   */
+  adoptBaseline?(state: unknown, options: BaselineOptions): Promise<boolean>
   /** What changed since the baseline (or the last restore). */
   diff(): Promise<StoreDiff>
   /** Puts the store back to its baseline. */

@@ -1,6 +1,7 @@
 // The guard's registry of store kinds: which service kinds it watches, how to open a store for
 // one, and how to copy it per worker. Each kind describes itself in its own folder
-// (`<kind>/guard-kind.ts`); adding one is that folder and one line below.
+// (`<kind>/guard-kind.ts`); adding one is that folder and one line below, and one in
+// `guard-kind-list.ts` (the same list, each kind loaded only when asked for).
 import type { StoreAdapter, StoreInfo, WorkerCloner } from './adapter.ts'
 import { mariadbGuardKind, mysqlGuardKind } from './mariadb/guard-kind.ts'
 import { postgresGuardKind } from './postgres/guard-kind.ts'
@@ -38,17 +39,4 @@ export function guardKind(kind: string): GuardKind | undefined {
   return GUARD_KINDS.find((k) => k.kind === kind)
 }
 
-/**
- * The store kind of a service: its own kind, or for an `external()` service the kind whose
- * `schemes` its URL uses (`postgres://…`, `redis://…`), so a shared store rig did not start is
- * watched too.
- */
-export function storeKindOf(kind: string, url: string): string {
-  if (kind !== 'external') return kind
-  try {
-    const scheme = new URL(url).protocol
-    return GUARD_KINDS.find((k) => k.schemes?.includes(scheme))?.kind ?? kind
-  } catch {
-    return kind
-  }
-}
+export { storeKindOf } from './guard-kind-list.ts'

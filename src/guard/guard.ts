@@ -167,12 +167,36 @@ export class Guard implements AsyncDisposable {
     return s.baseline({ writable, snapshot: writable && this.options.snapshot === true })
   }
 
-  /** Records every store's current content as what each test must leave behind. Call it after fixtures load. */
-  async baseline(): Promise<void> {
+  /**
+   * Records every store's current content as what each test must leave behind. Call it after
+   * fixtures load. `shared`: baselines another process took ({@link exportBaseline}), by store
+   * name; a store that still holds its shared baseline adopts it instead of taking one.
+   */
+  async baseline(shared?: Readonly<Record<string, unknown>>): Promise<void> {
     if (this.mode === 'off') return
-    await Promise.all(this.stores.map((s) => this.baselineOne(s)))
+    await Promise.all(
+      this.stores.map(async (s) => {
+        const state = shared && Object.hasOwn(shared, s.info.name) ? shared[s.info.name] : undefined
+        const writable = this.writable(s)
+        if (state !== undefined && s.adoptBaseline && (await s.adoptBaseline(state, { writable, snapshot: writable && this.options.snapshot === true }))) return
+        await this.baselineOne(s)
+      }),
+    )
     this.unavailable.clear()
     this.baselined = true
+  }
+
+  /**
+   * The baselines of the stores that can hand theirs to another process, by store name: taken
+   * once (e.g. in a test runner's main process), adopted by {@link baseline} elsewhere.
+   */
+  async exportBaseline(): Promise<Record<string, unknown>> {
+    const out: Record<string, unknown> = {}
+    for (const s of this.stores) {
+      const state = this.baselined ? await s.exportBaseline?.() : undefined
+      if (state !== undefined) out[s.info.name] = state
+    }
+    return out
   }
 
   /**

@@ -6,7 +6,8 @@ import { shown } from '../config/option-checks.ts'
 import type { ServiceAddress } from '../services/service-kind.ts'
 import { varName } from '../env/var-name.ts'
 import { checkFaults, describeFaults, needsOwnProxy, partitionsOf, type Faults } from './faults.ts'
-import { readdress, ServiceProxy, type ProxyMode } from './service-proxy.ts'
+import { readdress } from './readdress.ts'
+import { ServiceProxy, type ProxyMode } from './service-proxy.ts'
 
 /** The `proxy` option of a service: `true`, or a fixed port for the address tests use. */
 export type ProxyOption = boolean | { port?: number }

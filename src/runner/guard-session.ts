@@ -7,7 +7,7 @@ import { type NotSettledError, StoreUnavailableError } from '../guard/errors.ts'
 import { DEFAULT_SETTLE_MS } from '../guard/settle/settle-stores.ts'
 import type { StoreAdapter } from '../guard/adapter.ts'
 import type { Fixtures } from '../guard/fixtures.ts'
-import { guardKind, storeKindOf } from '../guard/guard-kinds.ts'
+import { loadGuardKind, storeKindOf } from '../guard/guard-kind-list.ts'
 import type { LeakEntry } from '../report/model.ts'
 import type { ProvidedService, RigProvided } from './provided.ts'
 import { workerUrl } from './worker.ts'
@@ -53,7 +53,7 @@ const KEPT_GOES = "  (kept data goes with this run's environment or its per-work
 
 /** The guard adapter of a service at `url`, for the kinds the guard knows. */
 export async function adapterFor(s: ProvidedService, url: string, exclude: string[], queues?: string[]): Promise<StoreAdapter | undefined> {
-  return guardKind(storeKindOf(s.kind, s.url))?.store({ name: s.name, url, provider: s.startedByRig ? 'process' : 'external' }, { exclude, ...(queues ? { queues } : {}) })
+  return (await loadGuardKind(storeKindOf(s.kind, s.url)))?.store({ name: s.name, url, provider: s.startedByRig ? 'process' : 'external' }, { exclude, ...(queues ? { queues } : {}) })
 }
 
 /** The fixtures of rig.config.ts, read in this worker only when a test asks for one. */
@@ -74,7 +74,7 @@ export async function openGuardSession(p: RigProvided): Promise<GuardSession | u
   if (stores.length === 0) return undefined
   const { timeoutMs, skip } = p.guard.settle ?? { timeoutMs: DEFAULT_SETTLE_MS, skip: [] }
   const guard: Guard = createGuard({ stores, mode: p.guard.mode, strategy: p.guard.strategy, allowClean: p.guard.allowCleaning, keepOnFailure: p.guard.keepOnFailure ?? false, settle: { timeoutMs, skip } })
-  await guard.baseline()
+  await guard.baseline(p.guard.baselines)
   let fixturesRead = false
   return {
     async check(test, allowed) {

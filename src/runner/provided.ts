@@ -68,6 +68,12 @@ export interface RigProvided {
     keptOutlivesRun?: boolean
     /** Waiting for the application's work in flight before each check. */
     settle?: SettleConfig
+    /**
+     * The guard's baseline of each store that can share one, taken once for the run by the main
+     * process (`Guard.exportBaseline`), by service name: a worker adopts it while its store
+     * (or its per-worker copy, made after it) still holds it, instead of taking its own.
+     */
+    baselines?: Record<string, unknown>
   }
   /** `allow`: the lines the options allow (`logs.allow`, `logs.allowIn`). */
   logs: { failOnError: boolean; allow?: LogAllow }

@@ -10,7 +10,7 @@ import { criticalChain, formatChain } from '../env/timeline.ts'
 import type { StoreAdapter } from '../guard/adapter.ts'
 import { fixtureNamed, loadFixture } from '../guard/fixtures.ts'
 import { createGuard, type Guard } from '../guard/guard.ts'
-import { guardKind, storeKindOf } from '../guard/guard-kinds.ts'
+import { isGuardKind, storeKindOf } from '../guard/guard-kind-list.ts'
 import { assertMayClean, mayClean } from '../guard/safety.ts'
 import type { TimelineEntry } from '../report/model.ts'
 import { maskPassword } from '../services/credentials.ts'
@@ -95,7 +95,7 @@ async function describeRun(o: ResolvedRunnerOptions, start: RunStart, log: (line
   const services: Record<string, ProvidedService> = {}
   const timeline: TimelineEntry[] = []
   // external() databases are guarded too, read-only: leaks reported, never cleaned without allowCleaning.
-  const guardedNames = (name: string, kind: string, url: string): boolean => o.guard.mode !== 'off' && guardKind(storeKindOf(kind, url)) !== undefined && (o.guard.services ? o.guard.services.includes(name) : true)
+  const guardedNames = (name: string, kind: string, url: string): boolean => o.guard.mode !== 'off' && isGuardKind(storeKindOf(kind, url)) && (o.guard.services ? o.guard.services.includes(name) : true)
   // One view of the services whether they were started here or by `rig up`.
   let view: EnvState
   if (env) {
@@ -115,6 +115,8 @@ async function describeRun(o: ResolvedRunnerOptions, start: RunStart, log: (line
   // What keepOnFailure kept in rig up's environment during the last run goes now (before any copy is made).
   if (attached && o.guard.mode !== 'off') await dropKept(services, o, log)
   const fixtureGuard = o.fixture ? await loadRunFixture(o.fixture, loaded, services, o, log, Boolean(attached)) : undefined
+  // Before the copies: they carry what the baseline put in the store (shadow copies, triggers).
+  const baselines = o.guard.mode !== 'off' ? await shareBaseline(services, o, log) : undefined
   let workerDbs: WorkerDatabases | undefined
   let stacks: WorkerStacks | undefined
   if (o.isolation !== 'shared') {
@@ -157,6 +159,7 @@ async function describeRun(o: ResolvedRunnerOptions, start: RunStart, log: (line
       keepOnFailure: o.guard.keepOnFailure,
       keptOutlivesRun: Boolean(attached) && o.isolation === 'shared',
       settle: o.guard.settle,
+      ...(baselines ? { baselines } : {}),
     },
     logs: { failOnError: o.logs.failOnError, allow: logAllow },
   }
@@ -172,6 +175,33 @@ async function describeRun(o: ResolvedRunnerOptions, start: RunStart, log: (line
       await env?.stop()
     })())
   return { loaded, provided, attached: Boolean(attached), timeline, startMs: env?.startMs ?? attached?.startMs ?? 0, close }
+}
+
+/**
+ * The guard's baseline of every guarded store that can hand one to the workers, taken once for
+ * the run instead of once per test file in every worker. A store that cannot share one, or a
+ * baseline that fails here, is left to the workers (each takes its own, as without this).
+ */
+async function shareBaseline(services: Record<string, ProvidedService>, o: ResolvedRunnerOptions, log: (line: string) => void): Promise<Record<string, unknown> | undefined> {
+  const stores: StoreAdapter[] = []
+  for (const s of Object.values(services)) {
+    const a = s.guarded ? await adapterFor(s, s.url, o.guard.exclude, o.guard.settle?.queues[s.name]) : undefined
+    if (a?.exportBaseline) stores.push(a)
+    else await a?.close()
+  }
+  if (stores.length === 0) return undefined
+  const guard = createGuard({ stores, mode: o.guard.mode, allowClean: o.guard.allowCleaning })
+  try {
+    await guard.baseline()
+    const shared = await guard.exportBaseline()
+    return Object.keys(shared).length > 0 ? shared : undefined
+  } catch (err) {
+    log(`the guard's baseline was not taken once for the run (each test file takes its own): ${(err as Error).message}`)
+    return undefined
+  } finally {
+    // Copies of the database may be made next: they need it without other sessions.
+    await guard.close()
+  }
 }
 
 /** Drops the data `keepOnFailure` kept in every guarded store rig may clean. */
@@ -201,7 +231,7 @@ async function dropKept(services: Record<string, ProvidedService>, o: ResolvedRu
 async function loadRunFixture(name: string, loaded: LoadedConfig, services: Record<string, ProvidedService>, o: ResolvedRunnerOptions, log: (line: string) => void, attached: boolean): Promise<Guard | undefined> {
   const stores: StoreAdapter[] = []
   for (const s of Object.values(services)) {
-    const a = guardKind(storeKindOf(s.kind, s.url)) ? await adapterFor(s, s.url, o.guard.exclude) : undefined
+    const a = isGuardKind(storeKindOf(s.kind, s.url)) ? await adapterFor(s, s.url, o.guard.exclude) : undefined
     // A fixture writes: only into stores rig started, or that allowCleaning names.
     if (a && mayClean(a.info, { allowClean: o.guard.allowCleaning })) stores.push(a)
   }

@@ -2,7 +2,7 @@
 // cloned from the baseline, a Redis logical database), prepared before the workers start,
 // handed to each through its provided urls, dropped at the end.
 import type { WorkerCloner } from '../guard/adapter.ts'
-import { guardKind } from '../guard/guard-kinds.ts'
+import { loadGuardKind } from '../guard/guard-kind-list.ts'
 import { varName } from '../env/environment.ts'
 import { maskPassword } from '../services/credentials.ts'
 import type { ProvidedService } from './provided.ts'
@@ -12,9 +12,9 @@ export interface WorkerDatabases {
   drop(): Promise<void>
 }
 
-function clonerFor(s: ProvidedService): WorkerCloner | undefined {
+async function clonerFor(s: ProvidedService): Promise<WorkerCloner | undefined> {
   const info = { name: s.name, kind: s.kind, target: maskPassword(s.url), startedByRig: s.startedByRig }
-  return guardKind(s.kind)?.workers?.(info, s.url)
+  return (await loadGuardKind(s.kind))?.workers?.(info, s.url)
 }
 
 /** Prepares `workers` copies of each guarded store and records their urls and variables on the services. */
@@ -24,7 +24,7 @@ export async function prepareWorkerDatabases(services: Record<string, ProvidedSe
   await Promise.all(
     Object.values(services).map(async (s) => {
       if (!s.guarded || !s.startedByRig) return
-      const cloner = clonerFor(s)
+      const cloner = await clonerFor(s)
       if (!cloner) return
       await cloner.sweep().catch(() => 0)
       const clones = await cloner.prepare(workers, runId)

@@ -2,14 +2,14 @@
 // `useFixture()`) and the per-test declarations the test session reads. An adapter binds it
 // to its runner once (`bindWorker`): where the provided data comes from, which worker this is.
 import { controlRequest } from '../env/control-client.ts'
-import { varName } from '../env/environment.ts'
+import { varName } from '../env/var-name.ts'
 import { RigError } from '../errors.ts'
 import type { ServiceState } from '../env/state.ts'
 import type { MemberState } from '../env/members.ts'
 import type { RestartChange } from '../services/service-kind.ts'
 import type { ProvidedService, RigProvided } from './provided.ts'
 import { ownCopies } from './worker-copies.ts'
-import { readdress } from '../proxy/service-proxy.ts'
+import { readdress } from '../proxy/readdress.ts'
 import { clearAllFaults, faultControls, type FaultControls } from '../proxy/test-faults.ts'
 import { hostControls, type TestHost } from '../hosts/test-hosts.ts'
 

@@ -67,6 +67,7 @@ export async function configureHook(ctx: { vitest: Vitest; project: TestProject 
   }
   const session = await p
   project.provide('rig', session.provided)
+  project.provide('rigIsolate', project.config.isolate !== false)
   if (!first) return
   const replay = vitestReplay()
   process.stderr.write(`rig: seed ${state.seed} (replay this order: ${reproCommand(state.seed, [], vitest.config.root, replay)})\n`)

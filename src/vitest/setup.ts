@@ -27,9 +27,20 @@ beforeAll(async () => {
   session = await openTestSession(provided)
 })
 
+// With `isolate: false` a worker runs many test files: the guard's connections stay open for
+// the next one (Vitest ends its workers itself, so they hold nothing up). A fresh worker per
+// file closes them, so none outlives its file while the next file's worker starts.
 afterAll(async () => {
-  await session?.close()
+  await session?.close({ keepGuard: !isolated() })
 })
+
+function isolated(): boolean {
+  try {
+    return vitest.inject('rigIsolate') !== false
+  } catch {
+    return true
+  }
+}
 
 async function afterTest(ctx: TestContext): Promise<void> {
   if (!session) return

@@ -60,6 +60,8 @@ ${extra}
 
 function fixtureProject(pluginOptions: string): Project {
   const p = pluginProject(config, pluginOptions)
+  // Switching fixtures copies the database twice and loads rig.config.ts in the worker: seconds on a loaded machine.
+  p.write('vitest.config.ts', `import { defineConfig } from 'vitest/config'\nimport { rig } from 'testrig/vitest'\nexport default defineConfig({ plugins: [rig(${pluginOptions})], test: { include: ['test/**/*.test.ts'], hookTimeout: 120_000 } })\n`)
   p.write('migrate.ts', migrate)
   p.write('fixtures/fleet.sql', "insert into cars (name) values ('van'), ('truck');\n")
   const fleet = { cars: ['van', 'truck'], customers: [] }
@@ -79,7 +81,7 @@ const report = (p: Project): { tests: { name: string; status: string; errors: st
 
 describe('vitest plugin: fixtures', () => {
   for (const isolation of ['shared', 'database'] as const) {
-    test(`rig({ fixture }) is every file's data; rig.useFixture switches one file (isolation '${isolation}')`, async () => {
+    test(`rig({ fixture }) is every file's data; rig.useFixture switches one file (isolation '${isolation}')`, { timeout: 240_000 }, async () => {
       project = fixtureProject(`{ fixture: 'fleet', isolation: '${isolation}', order: { shuffle: false } }`)
       const r = await vitest(project)
       expect(r.output).toMatch(/rig: fixture "fleet" loaded in \d+ ms/)
@@ -107,7 +109,7 @@ describe('vitest plugin: fixtures', () => {
     expect(leftovers(project.dir)).toEqual([])
   })
 
-  test('on the environment of rig up, the run gives the data back as it was', async () => {
+  test('on the environment of rig up, the run gives the data back as it was', { timeout: 240_000 }, async () => {
     project = fixtureProject(`{ fixture: 'fleet', order: { shuffle: false } }`)
     const up = await project.rig(['up', '--detach', '--json'])
     expect(up.code).toBe(0)

@@ -116,3 +116,22 @@ export async function readCatalog(client: PgClient, exclude: readonly string[], 
   return { tables, sequences, foreignKeys }
 }
 
+
+/**
+ * A fingerprint of what the guard relies on in `catalog`'s tables and sequences: names,
+ * columns, primary keys, foreign keys, a sequence's file node. Equal fingerprints mean a
+ * baseline read with this catalog still applies (see `PostgresStore.adoptBaseline`); a test
+ * that renamed, altered or truncated with RESTART IDENTITY changes it.
+ */
+export async function catalogShape(client: PgClient, catalog: Catalog): Promise<string> {
+  const res = await client.query<{ shape: string | null }>(
+    `select md5(string_agg(concat_ws(':', c.oid, c.relnamespace, c.relname, case when c.relkind = 'S' then pg_relation_filenode(c.oid) end,
+         (select string_agg(concat_ws(' ', a.attnum, a.attname, a.atttypid, a.attgenerated), ',' order by a.attnum) from pg_attribute a where a.attrelid = c.oid and a.attnum > 0 and not a.attisdropped),
+         (select string_agg(i.indkey::text, ',') from pg_index i where i.indrelid = c.oid and i.indisprimary),
+         (select string_agg(concat_ws('>', f.conrelid, f.confrelid), ',' order by f.oid) from pg_constraint f where f.contype = 'f' and (f.conrelid = c.oid or f.confrelid = c.oid))),
+       ';' order by c.oid)) as shape
+     from pg_class c where c.oid = any($1::oid[])`,
+    [[...catalog.tables.map((t) => t.oid), ...catalog.sequences.map((s) => s.oid)]],
+  )
+  return `${catalog.tables.length}/${catalog.sequences.length}/${res.rows[0]?.shape ?? ''}`
+}

@@ -6,7 +6,7 @@ import { createHash, randomBytes } from 'node:crypto'
 import { connectPg, type PgClient, type PgResult } from '../../drivers/pg.ts'
 import type { BaselineOptions, Change, InFlight, KeepOptions, KeptData, RestoreOutcome, RestoreStrategy, StoreAdapter, StoreDiff, StoreInfo, WorkerCloner } from '../adapter.ts'
 import { GuardRefusedError, GuardRestoreError, GuardUsageError, StoreUnavailableError } from '../errors.ts'
-import { type Catalog, changesSchema, MIGRATION_TABLES, readCatalog, type TableInfo } from './catalog.ts'
+import { type Catalog, catalogShape, changesSchema, MIGRATION_TABLES, readCatalog, type TableInfo } from './catalog.ts'
 import { buildCheckSql, type CheckRow } from './check-query.ts'
 import { databaseOf, isConnectionError, openGuardSession, quoteIdent, redactUrl, sqlState } from './connection.ts'
 import { compare, type PgBaseline, parseCheck } from './postgres-diff.ts'
@@ -86,6 +86,27 @@ interface PgInternal {
   keys?: Map<number, KeyValues[]>
   /** Log path: what was read, cleared by the restore. */
   read?: LogRead
+}
+
+/**
+ * A baseline as another process adopts it ({@link PostgresStore.exportBaseline}): what the
+ * check compares with, and what it was taken with.
+ */
+interface SharedBaseline {
+  format: 'rig-pg-baseline-1'
+  shadowSchema: string
+  exclusions: string[]
+  writable: boolean
+  catalog: Catalog
+  schemas: string[]
+  shadows: Array<[number, string]>
+  rows: Array<[number, number]>
+  sequences: Array<[number, string]>
+  catalogPrint: string
+  /** {@link catalogShape} of `catalog` when the baseline was taken. */
+  shape: string
+  /** Changes were logged: the log is empty at the clean state and rows need not be counted. */
+  logged: boolean
 }
 
 /** How long baseline DDL waits for a lock (autovacuum gives way after deadlock_timeout). */
@@ -267,12 +288,65 @@ export class PostgresStore implements StoreAdapter {
     }
   }
 
+  /** The baseline just taken, for another process to adopt; its catalog's shape is read once, here. */
+  async exportBaseline(): Promise<SharedBaseline | undefined> {
+    if (!this.base || !this.baselineOptions || this.tx) return undefined
+    return {
+      shape: await catalogShape(await this.session(), this.catalog),
+      format: 'rig-pg-baseline-1',
+      shadowSchema: this.shadowSchema,
+      exclusions: this.exclusions(),
+      writable: this.baselineOptions.writable,
+      catalog: this.catalog,
+      schemas: [...this.baseSchemas],
+      shadows: [...this.shadows],
+      rows: [...this.base.rows],
+      sequences: [...this.base.sequences],
+      catalogPrint: this.base.catalog,
+      logged: this.detect.log !== undefined,
+    }
+  }
+
+  async adoptBaseline(state: unknown, options: BaselineOptions): Promise<boolean> {
+    const s = state as Partial<SharedBaseline> | undefined
+    if (s?.format !== 'rig-pg-baseline-1' || !s.catalog || options.snapshot || this.tx) return false
+    if (s.writable !== options.writable || s.shadowSchema !== this.shadowSchema || s.exclusions?.join('\n') !== this.exclusions().join('\n')) return false
+    if (options.writable) assertMayClean(this.info, {}, 'write a baseline copy to')
+    this.detect.stop('taking the baseline')
+    const catalog = s.catalog
+    const base: PgBaseline = { rows: new Map(s.rows), sequences: new Map(s.sequences), catalog: s.catalogPrint ?? '' }
+    // The store must hold exactly that baseline now. An earlier test file may have created,
+    // dropped or altered tables (the catalog's fingerprint moved), a process that died may have
+    // left rows behind: then a baseline is taken here, as when none is shared. Logged changes
+    // leave the log empty at every clean state, so the log and the probe (sequences, catalog)
+    // say it without counting the tables; otherwise every table is counted once.
+    try {
+      const rows = await this.check(new Set(), [], catalog, !s.logged, s.logged)
+      const now = parseCheck(rows, catalog)
+      if (now.catalog !== base.catalog || (await catalogShape(await this.session(), catalog)) !== s.shape) return false
+      if (compare(now, base, catalog).changes.some((c) => c.kind !== 'open-transaction')) return false
+      if (s.logged && (await this.run<{ any: boolean }>(`select exists (select from ${quoteIdent(changesSchema(this.shadowSchema))}.log) as any`)).rows[0]?.any !== false) return false
+    } catch (err) {
+      if (err instanceof StoreUnavailableError) throw err
+      return false
+    }
+    this.catalog = catalog
+    this.baseSchemas = new Set(s.schemas)
+    this.shadows = new Map(s.shadows)
+    this.baselineOptions = options
+    this.base = base
+    await this.startLog()
+    this.mark = await this.horizon()
+    return true
+  }
+
   /**
    * Runs the check (in the transaction client's session when one is handed out: it alone sees
    * its uncommitted rows, and its open transaction hides them from the horizon, so the tables
-   * are always counted there). `force` counts them even when nothing was written.
+   * are always counted there). `force` counts them even when nothing was written;
+   * `probeOnly` never does.
    */
-  private async check(seeded: ReadonlySet<number>, ignore: number[], catalog = this.catalog, force = false): Promise<CheckRow[]> {
+  private async check(seeded: ReadonlySet<number>, ignore: number[], catalog = this.catalog, force = false, probeOnly = false): Promise<CheckRow[]> {
     const { probe, tables } = buildCheckSql(catalog, seeded, this.shadowSchema)
     const exec = async (text: string, values: unknown[]): Promise<CheckRow[]> => {
       const statement = { name: `rig_check_${this.statementTag}_${createHash('sha1').update(text).digest('hex').slice(0, 16)}`, text, values }
@@ -280,7 +354,7 @@ export class PostgresStore implements StoreAdapter {
     }
     const head = await exec(probe, [this.tx ? [...ignore, this.tx.pid] : ignore])
     const horizon = head.find((r) => r.k === 'm')?.a
-    if (!tables || (!force && !this.tx && horizon === String(this.mark))) return head
+    if (!tables || probeOnly || (!force && !this.tx && horizon === String(this.mark))) return head
     return [...head, ...(await exec(tables, tables.includes('$1') ? [String(this.mark % 4294967296n)] : []))]
   }
 

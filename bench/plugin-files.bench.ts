@@ -1,0 +1,189 @@
+// Per-file cost of the Vitest plugin: a suite of many small files (100 × 2 tests by default,
+// where per-file costs show) run through the plugin and under plain Vitest with a hand-written
+// TRUNCATE-all afterEach, on bench/plugin-suite.ts's 20-table schema and again with 50 more
+// seeded tables no test touches (what the guard's baseline copies), all in the same run; with
+// `--before DIR`, the plugin of another checkout (e.g. a worktree of an older commit, with its
+// node_modules) runs next to them on the same suite.
+//
+//   node_modules/.bin/node bench/plugin-files.bench.ts [--runs 3] [--files 100 --tests-per-file 2]
+//     [--seeded 0,50] [--before DIR] [--warmup 1] [--no-write] [--keep]
+//
+// Writes bench/results/plugin-files.json and the plugin-files section of bench/RESULTS.md.
+import { execFileSync } from 'node:child_process'
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { parseArgs } from 'node:util'
+import { FILES, generateSuite, setShape, TABLES, TESTS, TESTS_PER_FILE } from './plugin-suite.ts'
+import { writeResultsSection } from './lib/results-md.ts'
+import { round, summarize, type Summary } from './lib/stats.ts'
+import { processesIn, runVitest, type RunSample } from './lib/vitest-run.ts'
+
+const BENCH_DIR = path.dirname(fileURLToPath(import.meta.url))
+const REPO = path.resolve(BENCH_DIR, '..')
+
+const { values: args } = parseArgs({
+  options: {
+    runs: { type: 'string', default: '3' },
+    warmup: { type: 'string', default: '1' },
+    files: { type: 'string', default: '100' },
+    'tests-per-file': { type: 'string', default: '2' },
+    seeded: { type: 'string', default: '0,50' },
+    before: { type: 'string' },
+    'no-write': { type: 'boolean', default: false },
+    keep: { type: 'boolean', default: false },
+  },
+})
+
+type Variant = 'rig' | 'before' | 'baseline'
+const log = (line: string): void => void process.stderr.write(`${line}\n`)
+const sum = (xs: number[]): number => xs.reduce((a, b) => a + b, 0)
+const ms = (x: number): string => `${Math.round(x)} ms`
+const ms1 = (x: number): string => `${x.toFixed(1)} ms`
+
+const gitCommit = (dir: string): string => {
+  try {
+    return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: dir, encoding: 'utf8' }).trim()
+  } catch {
+    return ''
+  }
+}
+
+/** Figures of one variant in one scenario. */
+interface Series {
+  wall: Summary
+  perFileHooks: Summary
+  perFileSetupImport: Summary
+  perFileCollect: Summary
+  /** Per file: hooks + setup import + collection, summed per file, then the median. */
+  perFile: Summary
+  perTest: Summary
+  restoredWith: Record<string, number>
+}
+
+function seriesOf(rs: RunSample<Variant>[]): Series {
+  const restoredWith: Record<string, number> = {}
+  for (const r of rs) for (const [k, n] of Object.entries(r.restoredWith)) restoredWith[k] = (restoredWith[k] ?? 0) + n
+  return {
+    wall: summarize(rs.map((r) => r.wallMs)),
+    perFileHooks: summarize(rs.flatMap((r) => r.fileHooksMs)),
+    perFileSetupImport: summarize(rs.flatMap((r) => r.setupImportMs)),
+    perFileCollect: summarize(rs.flatMap((r) => r.collectMs)),
+    perFile: summarize(rs.flatMap((r) => r.fileHooksMs.map((h, i) => h + (r.setupImportMs[i] ?? 0) + (r.collectMs[i] ?? 0)))),
+    perTest: summarize(rs.flatMap((r) => r.testDurations)),
+    restoredWith,
+  }
+}
+
+/** Runs every variant `runs` times on a suite with `seeded` untouched seeded tables; the order rotates each round. */
+async function scenario(seeded: number, runs: number, variants: Variant[]): Promise<{ seeded: number; series: Partial<Record<Variant, Series>>; paired: Partial<Record<Variant, Summary>>; leftovers: number }> {
+  setShape(Number(args.files), Number(args['tests-per-file']), seeded)
+  const dirs: Partial<Record<Variant, string>> = {}
+  dirs.rig = generateSuite()
+  dirs.baseline = dirs.rig
+  if (variants.includes('before')) dirs.before = generateSuite(undefined, path.resolve(args.before ?? ''))
+  log(`suite: ${FILES} files × ${TESTS_PER_FILE} tests, ${TABLES} tables + ${seeded} seeded (${dirs.rig}${dirs.before ? `, before: ${dirs.before}` : ''})`)
+  const samples: RunSample<Variant>[] = []
+  let leftovers = 0
+  try {
+    // Warm-up runs (init cache, Vite's transform cache, page cache), not counted.
+    for (const v of Number(args.warmup) > 0 ? variants : []) {
+      const r = await runVitest(dirs[v] as string, v, v === 'baseline' ? 'baseline' : 'rig', 0, TESTS)
+      log(`  warm-up ${v}: ${ms(r.wallMs)}`)
+    }
+    for (let i = 1; i <= runs; i++) {
+      const order = variants.map((_, k) => variants[(k + i) % variants.length] as Variant)
+      for (const v of order) {
+        const r = await runVitest(dirs[v] as string, v, v === 'baseline' ? 'baseline' : 'rig', i, TESTS)
+        samples.push(r)
+        log(`  run ${i} ${v}: wall ${ms(r.wallMs)}; per file: hooks ${ms1(summarize(r.fileHooksMs).median)}, setup ${ms1(summarize(r.setupImportMs).median)}, collect ${ms1(summarize(r.collectMs).median)}`)
+      }
+    }
+  } finally {
+    for (const d of new Set(Object.values(dirs))) {
+      const pids = processesIn(d)
+      leftovers += pids.length
+      for (const pid of pids) {
+        try {
+          process.kill(pid, 'SIGKILL')
+        } catch {}
+      }
+      if (!args.keep) fs.rmSync(d, { recursive: true, force: true })
+    }
+  }
+  const of = (v: Variant): RunSample<Variant>[] => samples.filter((r) => r.variant === v)
+  const series: Partial<Record<Variant, Series>> = {}
+  const paired: Partial<Record<Variant, Summary>> = {}
+  for (const v of variants) {
+    series[v] = seriesOf(of(v))
+    // Ratio to the baseline run of the same round: less sensitive to load that comes and goes.
+    if (v !== 'baseline') paired[v] = summarize(of(v).map((r, i) => r.wallMs / (of('baseline')[i]?.wallMs ?? Number.NaN)))
+  }
+  return { seeded, series, paired, leftovers }
+}
+
+async function main(): Promise<void> {
+  const runs = Number(args.runs)
+  const variants: Variant[] = args.before ? ['rig', 'before', 'baseline'] : ['rig', 'baseline']
+  const loadBefore = os.loadavg()
+  const started = performance.now()
+  const scenarios = []
+  for (const seeded of args.seeded.split(',').map(Number)) scenarios.push(await scenario(seeded, runs, variants))
+  const loadAfter = os.loadavg()
+  const commit = gitCommit(REPO)
+  const beforeCommit = args.before ? gitCommit(args.before) : undefined
+  const result = {
+    benchmark: 'plugin-files',
+    date: new Date().toISOString(),
+    commit,
+    ...(beforeCommit !== undefined ? { beforeCommit } : {}),
+    durationS: round((performance.now() - started) / 1000, 1),
+    machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model.trim() ?? '', node: process.version, loadAvgBefore: loadBefore.map((x) => round(x, 2)), loadAvgAfter: loadAfter.map((x) => round(x, 2)) },
+    suite: { files: FILES, testsPerFile: TESTS_PER_FILE, tables: TABLES, fileParallelism: false, guardMode: 'clean', runsPerVariant: runs },
+    scenarios: scenarios.map((s) => ({
+      seededTables: s.seeded,
+      ...s.series,
+      ratioToBaseline: Object.fromEntries(variants.filter((v) => v !== 'baseline').map((v) => [v, round((s.series[v]?.wall.median ?? Number.NaN) / (s.series.baseline?.wall.median ?? Number.NaN), 2)])),
+      pairedRatio: s.paired,
+      perFileOverheadMs: Object.fromEntries(variants.filter((v) => v !== 'baseline').map((v) => [v, round((s.series[v]?.perFile.median ?? Number.NaN) - (s.series.baseline?.perFile.median ?? Number.NaN), 1)])),
+      leftovers: s.leftovers,
+    })),
+  }
+  const label: Record<Variant, string> = { rig: `**rig** (\`${commit}\`)`, before: `rig before (\`${beforeCommit}\`)`, baseline: 'baseline (TRUNCATE-all afterEach)' }
+  const tables = result.scenarios.map((s) => {
+    const rows = variants.map((v) => {
+      const x = s[v] as Series
+      const ratio = v === 'baseline' ? '1' : `${s.ratioToBaseline[v]}× (paired ${round(s.pairedRatio[v]?.median ?? Number.NaN, 2)}×)`
+      const over = v === 'baseline' ? '—' : ms1(s.perFileOverheadMs[v] ?? Number.NaN)
+      return `| ${label[v]} | ${ms(x.wall.median)} | ${ratio} | ${ms1(x.perFileHooks.median)} | ${ms1(x.perFileSetupImport.median)} | ${ms1(x.perFileCollect.median)} | ${ms1(x.perFile.median)} | ${over} | ${ms1(x.perTest.median)} |`
+    })
+    const restored = Object.entries((s.rig as Series).restoredWith).map(([k, n]) => `\`${k}\` ${n}×`).join(', ')
+    return `**${s.seededTables === 0 ? `${TABLES} tables, none seeded` : `${TABLES} tables + ${s.seededTables} seeded tables no test touches (20 rows each)`}**
+
+| variant | wall (median) | / baseline | per file: hooks | setup import | test import | per file, all three | above baseline | per test |
+|---|---|---|---|---|---|---|---|---|
+${rows.join('\n')}
+
+rig restored with: ${restored || 'nothing'}.`
+  })
+  const section = `
+## Vitest plugin, per test file (\`bench/plugin-files.bench.ts\`)
+
+${result.date.slice(0, 10)}, commit \`${commit}\`${beforeCommit ? ` against \`${beforeCommit}\`` : ''}; ${result.machine.cpus} × ${result.machine.cpuModel}, Node ${result.machine.node}; load average ${result.machine.loadAvgBefore.join(' / ')} before, ${result.machine.loadAvgAfter.join(' / ')} after (other work shares this machine: read ratios, not times). ${runs} runs per variant after ${Number(args.warmup) > 0 ? 'one warm-up each' : 'no warm-up'}, the order rotating every round; total ${result.durationS} s.
+
+Suite: ${FILES * TESTS_PER_FILE} tests in ${FILES} files of ${TESTS_PER_FILE} (bench/plugin-suite.ts: each test inserts 1–3 rows into 1–2 of ${TABLES} tables, reads them back, asserts exact ids). **rig**: \`plugins: [rig({ guard: { mode: 'clean' } })]\`; **baseline**: plain Vitest, the same environment started in a globalSetup, an \`afterEach\` TRUNCATE of the ${TABLES} tables. Both \`fileParallelism: false\`, Vitest's default pool and \`isolate: true\` (a fresh worker per file). Per file: hooks = the file's duration minus its tests' (beforeAll/afterAll), setup import = the setup files, test import = the test file (Vitest's per-module figures); "above baseline" is the per-file median of the three summed, minus the baseline's.
+
+${tables.join('\n\n')}
+`
+  if (!args['no-write']) {
+    fs.writeFileSync(path.join(BENCH_DIR, 'results', 'plugin-files.json'), `${JSON.stringify(result, null, 2)}\n`)
+    writeResultsSection('plugin-files', section)
+  }
+  process.stdout.write(section)
+  const leftovers = sum(scenarios.map((s) => s.leftovers))
+  log(`leftover processes: ${leftovers}`)
+  if (leftovers > 0) process.exitCode = 3
+}
+
+await main()
