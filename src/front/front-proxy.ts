@@ -114,7 +114,10 @@ export class FrontProxy {
   }
 
   private listen(host: string): Promise<void> {
-    const srv = net.createServer((sock) => this.onConnection(sock))
+    // No Nagle: a response's head and body go out as separate writes, and on a keep-alive
+    // connection the second would wait for the client's delayed ACK (node:http's own servers
+    // set this; sockets handed to them from another server keep what that server gave them).
+    const srv = net.createServer({ noDelay: true }, (sock) => this.onConnection(sock))
     return new Promise((resolve, reject) => {
       srv.once('error', reject)
       srv.listen({ port: this.plan.port, host, exclusive: true }, () => {
@@ -200,7 +203,7 @@ export class FrontProxy {
       socket.end(`HTTP/1.1 308 Permanent Redirect\r\nlocation: https://${req.headers.host}${req.url ?? '/'}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`)
       return
     }
-    const conn = net.connect(r.target.port, r.target.host)
+    const conn = net.connect({ port: r.target.port, host: r.target.host, noDelay: true })
     const h = withForwarded(req, proto, true)
     let text = `${req.method} ${req.url} HTTP/1.1\r\n`
     for (let i = 0; i < h.length; i += 2) text += `${h[i]}: ${h[i + 1]}\r\n`
