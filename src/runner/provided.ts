@@ -32,15 +32,8 @@ export interface ProvidedService {
   controlSocket?: string
 }
 
-/** One worker's copy of a service (`isolation: 'stack'`): its own process, port and log. */
-export interface WorkerCopy {
-  url: string
-  host: string
-  port: number
-  pid: number | null
-  /** `RIG_<NAME>_*` of the copy. */
-  env: Record<string, string>
-  logFile: string
+/** One worker's copy of a service (`isolation: 'stack'`): its own process, port, log and `RIG_<NAME>_*` variables. */
+export type WorkerCopy = Pick<ProvidedService, 'url' | 'host' | 'port' | 'pid' | 'env' | 'logFile'> & {
   /** The control socket of the worker's stack (stop, restart… act on the copy). */
   controlSocket: string
 }
