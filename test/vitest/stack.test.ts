@@ -132,7 +132,8 @@ interface Report {
 }
 
 describe("vitest plugin: isolation 'stack'", () => {
-  test('each worker calls its own copy of the app, wired to its own database clone; leaks and log lines go to the test that caused them; nothing is left running', async () => {
+  // A loaded machine: an inner run with an environment, two clones and two copies of the app.
+  test('each worker calls its own copy of the app, wired to its own database clone; leaks and log lines go to the test that caused them; nothing is left running', { timeout: 240_000 }, async () => {
     project = pluginProject(config(), `{ order: { shuffle: false }, isolation: 'stack' }`)
     project.write('migrate.mjs', migrate)
     project.write('app.mjs', app)
