@@ -20,6 +20,9 @@
 // proxy on, so the API is also reached at its public name (RIG_API_PUBLIC_URL,
 // http://api.carshare.localhost:<port>), and RIG_PROFILE=prod-like; the API has no production
 // switches of its own yet, so its env overlay is empty (see docs/variants.md).
+// Variant `failover` (RIG_VARIANT=failover, needs the PostgreSQL binaries): the database gets a
+// synchronous replica; the API and the worker reach the primary through rig's stable address,
+// which follows a failover (test/failover.test.ts).
 import { defineConfig, http, logLine, mariadb, postgres, prodLike, rabbitmq, redis, command } from 'testrig'
 import { chooseQueue, legacyFleetAvailable } from './lib/queue-choice.ts'
 
@@ -81,5 +84,7 @@ export default defineConfig({
   },
   variants: {
     'prod-like': prodLike(),
+    // Replicas need the PostgreSQL binaries: not on PGlite.
+    ...(dbProvider === 'embedded' ? {} : { failover: { services: { db: { replicas: 1, synchronous: true } } } }),
   },
 })

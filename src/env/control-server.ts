@@ -7,6 +7,7 @@ import type { Environment } from './environment.ts'
 import { networkRoute, readJson } from '../proxy/control-routes.ts'
 import { hostsRoute } from '../hosts/control-routes.ts'
 import type { RestartChange } from '../services/service-kind.ts'
+import { topologyOp, topologyRoute } from '../topology/control-routes.ts'
 
 const ACTIONS = ['stop', 'kill', 'restart', 'pause', 'resume', 'failover'] as const
 type Action = (typeof ACTIONS)[number]
@@ -29,14 +30,18 @@ export async function serveControl(env: Environment, socketPath: string, onDown:
           return onDown()
         }
         // Proxies and faults: src/proxy/control-routes.ts.
-        // Hosts: src/hosts/control-routes.ts.
-        const routed = (await networkRoute(env, req, parts)) ?? (await hostsRoute(env, req, parts))
+        // Hosts: src/hosts/control-routes.ts; roles: src/topology/control-routes.ts.
+        const routed = (await networkRoute(env, req, parts)) ?? (await hostsRoute(env, req, parts)) ?? (await topologyRoute(env, req, parts))
         if (routed !== undefined) return send(200, routed)
         if (req.method === 'POST' && parts[0] === 'services' && parts.length === 3) {
           const svc = env.get(decodeURIComponent(parts[1] ?? ''))
           const action = parts[2] as Action
           if (!ACTIONS.includes(action)) return send(404, { error: `unknown action "${action}" (${ACTIONS.join(', ')})` })
           // `stop` alone is quiet for an external service when the environment ends; asked for by name, it is an error.
+          if (action === 'failover' && svc.topology) {
+            const { change } = await topologyOp(env, svc.name, 'failover', ((await readJson(req)) ?? {}) as Record<string, unknown>)
+            return send(200, { ...svc.toJSON(), master: `node${change.primary}`, change })
+          }
           if (action === 'failover') {
             const master = await svc.failover()
             return send(200, { ...svc.toJSON(), master })

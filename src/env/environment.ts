@@ -30,6 +30,9 @@ import { planFront, publicVars } from '../front/plan.ts'
 import { startFront, type RunningFront } from '../front/start-front.ts'
 import { defaultProjectName } from '../front/plan.ts'
 import { environmentTls, needsTls, type EnvironmentTls } from '../tls/environment-tls.ts'
+import type { TimelineChange } from './timeline.ts'
+import type { ManagedProcess } from '../providers/process/managed-process.ts'
+import { attachTopology } from '../topology/attach.ts'
 
 /** Options of {@link startEnvironment}. */
 export interface StartOptions {
@@ -90,6 +93,12 @@ export async function dirsRemoved(): Promise<void> {
   await Promise.all(removing)
 }
 
+/** Records a process a kind spawned besides its own (a replica) until its group is empty. */
+function track(registry: Registry, service: string, proc: ManagedProcess): void {
+  registry.add(service, proc.pid)
+  void proc.exited.then(() => registry.release(proc.pid))
+}
+
 /** A started environment. Stop it with `stop()` or `await using`. */
 export class Environment implements AsyncDisposable {
   /** Unique id; also the name of its temp dir. */
@@ -100,6 +109,9 @@ export class Environment implements AsyncDisposable {
   /** Wall time from start to every service ready, in ms. */
   startMs = 0
   readonly events: EnvEvent[] = []
+  /** Role changes and network faults since the start, in order. */
+  readonly changes: TimelineChange[] = []
+  private readonly t0 = performance.now()
   private readonly order: string[]
   private readonly watchdog: Watchdog
   private stopping: Promise<void> | undefined
@@ -132,6 +144,13 @@ export class Environment implements AsyncDisposable {
   host(name: string): HostHandle {
     if (!this.hosts) throw new HostError('RIG_UNKNOWN_HOST', `no host "${name}": this environment has no hosts (add hosts: { ${name}: {} } to rig.config.ts and host: '${name}' to services)`)
     return hostHandle(this.hosts, name)
+  }
+
+  /** Records a change of roles or of the network in the timeline. */
+  record(service: string, kind: TimelineChange['kind'], text: string): TimelineChange {
+    const change: TimelineChange = { at: Math.round(performance.now() - this.t0), time: new Date().toISOString(), service, kind, text }
+    this.changes.push(change)
+    return change
   }
 
   /** Subscribes to events (start-up, unexpected exits, controls); returns the unsubscribe function. */
@@ -219,7 +238,12 @@ export function startEnvironment(config: RigConfig, options: StartOptions = {}):
 
 async function start(config: RigConfig, options: StartOptions): Promise<Environment> {
   const order = validateConfig(config)
-  const network = new Network({ services: config.services, dependsOn: Object.fromEntries(order.map((n) => [n, Object.keys(normaliseDependsOn(config.services[n]?.options.dependsOn))])) })
+  // A kind's role addresses (PostgreSQL replicas) are proxies: the service gets one as if asked.
+  const planned = Object.fromEntries(order.map((n) => {
+    const def = config.services[n] as ServiceDefinition
+    return [n, { options: { ...def.options, proxy: def.options.proxy || (def.kind.wantsProxy?.(def.options) ?? false) } }]
+  }))
+  const network = new Network({ services: planned, dependsOn: Object.fromEntries(order.map((n) => [n, Object.keys(normaliseDependsOn(config.services[n]?.options.dependsOn))])) })
   const root = path.resolve(options.root ?? process.cwd())
   const placedOn = hostNames(config)
   // Before anything is made: without root or iproute2, say so and point at the proxy.
@@ -330,6 +354,7 @@ async function start(config: RigConfig, options: StartOptions): Promise<Environm
             env: shared,
             certificate: tls ? () => (tls as EnvironmentTls).forService(name) : undefined,
             notice: (message) => emit({ type: 'notice', service: name, at: at(), message }),
+            track: (proc) => track(registry, name, proc),
           },
           options,
         )
@@ -358,6 +383,7 @@ async function start(config: RigConfig, options: StartOptions): Promise<Environm
       try {
         const checkChange = def.kind.withChange ? (change: RestartChange): void => void def.kind.withChange?.(current, change, `restart of service "${name}"`) : undefined
         await svc.boot({ launched, probes, readyTimeoutMs: timeoutMs, registry, emit, t0, ...(relaunch && checkChange ? { relaunch, checkChange } : {}) }, abort.signal)
+        if (launched.topology) Object.assign(svc.env, await attachTopology(svc, launched.topology, network))
         return
       } catch (err) {
         // Another process grabbed the port between our reservation and the server's bind: retry.

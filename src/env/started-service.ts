@@ -11,7 +11,8 @@ import type { EnvEventListener } from './events.ts'
 import { keepAlive } from './keep-alive.ts'
 import type { Registry } from './registry.ts'
 import type { ServiceState } from './state.ts'
-import { MemberGroup } from './members.ts'
+import { MemberGroup, type MemberState } from './members.ts'
+import type { Topology } from '../topology/topology.ts'
 
 /** Lifecycle of a started service. */
 export type ServiceStatus = 'starting' | 'ready' | 'completed' | 'paused' | 'stopped' | 'exited' | 'failed'
@@ -52,6 +53,11 @@ function describeChange(change: RestartChange): string {
 
 const LOG_TAIL = 20
 
+/** A topology's nodes as members (`node0`, `node1`…), for `rig status --json` and `members()`. */
+function topologyMembers(t: Topology): MemberState[] {
+  return t.nodes().map((n) => ({ name: `node${n.node}`, role: n.role === 'down' ? 'replica' : n.role, host: n.host, port: n.port, pid: n.pid, status: n.role === 'down' ? 'stopped' : 'running' }))
+}
+
 /** Waits for `proc` to exit, at most `ms`. */
 async function exitWithin(proc: ManagedProcess, ms: number): Promise<void> {
   let timer: NodeJS.Timeout | undefined
@@ -90,6 +96,11 @@ export class StartedService implements ServiceAddress, ProbeTarget {
     this.dir = dir
     this.logs = logs
     this.timeline = { dependsOn }
+  }
+
+  /** Its members and their roles, when it has some (PostgreSQL replicas). */
+  get topology(): Topology | undefined {
+    return this.params?.launched.topology
   }
 
   /** The pid of the service's process (its process group leader), if rig runs it. */
@@ -273,6 +284,12 @@ export class StartedService implements ServiceAddress, ProbeTarget {
   }
 
   private async doStop(teardown: boolean): Promise<void> {
+    await this.stopProcess(teardown)
+    // The other members of a topology (replicas) go with it.
+    await this.params?.launched.topology?.stop(teardown)
+  }
+
+  private async stopProcess(teardown: boolean): Promise<void> {
     if (this.group) {
       if (this.status !== 'stopped') this.note('stopping')
       await this.group.stop(teardown)
@@ -362,6 +379,18 @@ export class StartedService implements ServiceAddress, ProbeTarget {
   }
 
   /**
+   * The service's process is now `proc`, the primary a topology promoted: the previous one's exit
+   * is no longer the service's, and the service is ready again.
+   */
+  follow(proc: ManagedProcess | undefined): void {
+    if (!proc || proc === this.proc) return
+    this.proc = proc
+    this.expectExit = false
+    this.status = 'ready'
+    void proc.exited.then((info) => this.onExit(proc, info))
+  }
+
+  /**
    * Stops, then boots again on the same port and data, waiting for readiness. With `change`, a
    * new version of a command (`run`, `env`) on the same address; when it does not get ready the
    * previous version is started again and a `RIG_RESTART_FAILED` error thrown. A service of
@@ -372,6 +401,9 @@ export class StartedService implements ServiceAddress, ProbeTarget {
     if (!this.params) throw new RigError('RIG_NOT_RUNNING', `service "${this.name}" was never started`, { exitCode: 2 })
     this.assertControllable('restart')
     const p = this.params
+    if (p.launched.topology) {
+      throw new RigError('RIG_NOT_SUPPORTED', `service "${this.name}" has replicas: restart moves no role. Use switchover() (rig topology ${this.name} switchover) to restart its primary as a replica, or failover() and rejoin()`, { exitCode: 2 })
+    }
     if (change && !p.relaunch) {
       throw new RigError('RIG_RESTART_INVALID', `service "${this.name}" (${this.kind}) takes no new run or env: only command() services do; restart it without them`, { exitCode: 2 })
     }
@@ -465,7 +497,7 @@ export class StartedService implements ServiceAddress, ProbeTarget {
       readyMs: this.readyMs === undefined ? null : Math.round(this.readyMs),
       env: this.env,
       logFile: this.logs.file,
-      ...(this.group ? { members: this.group.state() } : {}),
+      ...(this.group ? { members: this.group.state() } : this.topology ? { members: topologyMembers(this.topology) } : {}),
     }
   }
 

@@ -2,6 +2,18 @@
 // (the sequence of dependencies that decided the total start time).
 import type { ServiceTimeline } from './started-service.ts'
 
+/** A change of roles or network after the start, as the environment recorded it. */
+export interface TimelineChange {
+  /** ms since the environment started. */
+  at: number
+  /** Wall time (ISO 8601). */
+  time: string
+  service: string
+  kind: 'role' | 'fault'
+  /** e.g. `failover: node 0 killed, node 1 promoted`, `latency 200ms`. */
+  text: string
+}
+
 /** One link of the critical chain. */
 export interface ChainLink {
   service: string

@@ -5,6 +5,7 @@ import type http from 'node:http'
 import { RigError } from '../errors.ts'
 import type { Environment } from '../env/environment.ts'
 import type { NetworkState } from './network.ts'
+import { describeFaults, type Faults } from './faults.ts'
 
 const MODES = { hold: 'hold', refuse: 'refuse', resume: 'open' } as const
 const MAX_BODY = 64 * 1024
@@ -41,22 +42,28 @@ export async function networkRoute(env: Environment, req: http.IncomingMessage, 
   if (parts[0] === 'faults' && parts[1] === 'reset' && parts.length === 2 && method === 'POST') {
     // Hosts a test took down or partitioned are test state too: back up, healed.
     const hostsChanged = (await env.hosts?.reset()) ?? false
-    return { changed: env.network.reset() || hostsChanged, ...networkState(env) }
+    const changed = env.network.reset() || hostsChanged
+    if (changed) env.record('*', 'fault', 'every service back to the faults of rig.config.ts')
+    return { changed, ...networkState(env) }
   }
   if (parts[0] !== 'services' || method !== 'POST' || parts.length < 3) return undefined
   const name = decodeURIComponent(parts[1] ?? '')
   const rest = parts.slice(2).join('/')
   if (rest === 'fault') {
-    env.network.fault(name, (await readJson(req)) as never)
+    const faults = (await readJson(req)) as Faults
+    env.network.fault(name, faults)
+    env.record(name, 'fault', describeFaults(faults))
     return networkState(env)
   }
   if (rest === 'faults/clear') {
     env.network.clear(name)
+    env.record(name, 'fault', 'cleared')
     return networkState(env)
   }
   const m = /^proxy\/(hold|refuse|resume)$/.exec(rest)
   if (m) {
     env.network.setMode(name, MODES[m[1] as keyof typeof MODES])
+    env.record(name, 'fault', `new connections ${m[1] === 'hold' ? 'held' : m[1] === 'refuse' ? 'refused' : 'resumed'}`)
     return networkState(env)
   }
   return undefined

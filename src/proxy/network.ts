@@ -65,6 +65,8 @@ export interface NetworkPlanInput {
 /** The proxies and faults of one environment. */
 export class Network {
   private readonly proxies = new Map<string, ServiceProxy>()
+  /** Role addresses besides a service's own proxy (`db.replica`), by `<service>.<role>`. */
+  private readonly roles = new Map<string, ServiceProxy>()
   private partitions: Partition[] = []
   private readonly fixedPorts = new Map<string, number>()
   private dirty = false
@@ -110,6 +112,21 @@ export class Network {
   /** The proxy of `name`, if it has one. */
   get(name: string): ServiceProxy | undefined {
     return this.proxies.get(name)
+  }
+
+  /**
+   * Opens the address of `role` of `service` (`db.replica`): a proxy of its own, which the
+   * service's topology points at a member. The service's own proxy is its primary's address.
+   */
+  async openRole(service: string, role: string): Promise<ServiceProxy> {
+    const name = `${service}.${role}`
+    let p = this.roles.get(name)
+    if (!p) {
+      p = new ServiceProxy(name, () => false)
+      this.roles.set(name, p)
+      await p.open()
+    }
+    return p
   }
 
   /** The fixed port of `name`'s proxy, from its `proxy: { port }`. */
@@ -211,6 +228,7 @@ export class Network {
       p.setMode('open')
       p.refresh()
     }
+    for (const p of this.roles.values()) p.setMode('open')
     return true
   }
 
@@ -259,7 +277,7 @@ export class Network {
 
   /** The state of `name`'s proxy, or undefined without one (or before it listens). */
   stateOf(name: string, directUrl?: string): ProxyState | undefined {
-    const p = this.proxies.get(name)
+    const p = this.proxies.get(name) ?? this.roles.get(name)
     const outside = p?.outside
     if (!p || !outside) return undefined
     const t = p.target()
@@ -282,14 +300,14 @@ export class Network {
   /** Every proxy and partition. */
   state(directUrls: Record<string, string> = {}): NetworkState {
     return {
-      proxies: this.names.flatMap((n) => this.stateOf(n, directUrls[n]) ?? []),
+      proxies: [...this.names, ...this.roles.keys()].flatMap((n) => this.stateOf(n, directUrls[n]) ?? []),
       partitions: this.partitions.map((p) => ({ between: [p.a, p.b], config: p.config })),
     }
   }
 
   /** Closes every proxy. */
   async close(): Promise<void> {
-    await Promise.all([...this.proxies.values()].map((p) => p.close()))
+    await Promise.all([...this.proxies.values(), ...this.roles.values()].map((p) => p.close()))
   }
 }
 

@@ -65,11 +65,16 @@ function artifacts(test: TestEntry): string {
   return `<h4>Saved by the test runner</h4><ul data-testid="artifacts">${links.join('')}</ul>`
 }
 
+function roles(test: TestEntry): string {
+  if (!test.roles?.length) return ''
+  return `<h4>Roles it changed</h4><ul class="mono" data-testid="roles">${test.roles.map((r) => `<li>${h(r)}</li>`).join('')}</ul><p class="muted">Roles stay as the test left them.</p>`
+}
+
 function details(test: TestEntry, logFiles: LogFiles): string {
   const errors = test.errors.length === 0 ? '' : `<h4>Errors</h4>${test.errors.map((e) => `<pre class="error">${h(errorForPage(e, test))}</pre>`).join('')}`
   const repro = test.repro ? `<h4>Replay this test</h4>${copyable(test.repro, 'test-repro')}` : ''
   const moving = test.notSettled ? `<h4>Still working at the check</h4><pre class="error" data-testid="not-settled">${h(test.notSettled)}</pre>` : ''
-  const body = errors + moving + leaks(test) + logErrors(test, logFiles) + browserErrors(test) + faults(test) + artifacts(test) + repro
+  const body = errors + moving + leaks(test) + logErrors(test, logFiles) + browserErrors(test) + faults(test) + roles(test) + artifacts(test) + repro
   const reached = test.touched?.length ? `<p class="muted" data-testid="touched">Services it reached (wrote to their logs, or were sent bytes through rig's proxy): ${test.touched.map((s) => `<code>${h(s)}</code>`).join(', ')}</p>` : ''
   return (body || '<p class="muted">Nothing to report: no errors, no leaks, no log errors.</p>') + reached
 }

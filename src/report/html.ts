@@ -7,6 +7,7 @@ import { SCRIPT } from './html-script.ts'
 import { STYLE } from './html-style.ts'
 import { copyable, renderTests } from './html-tests.ts'
 import { renderTimeline } from './html-timeline.ts'
+import { renderChanges } from './html-changes.ts'
 import type { RunReport } from './model.ts'
 
 type Summary = RunReport['summary']
@@ -74,6 +75,7 @@ export function renderHtml(report: RunReport): string {
 <main>
 ${header(report)}
 ${renderTests(report.tests, new Map(report.environment.services.flatMap((s) => (s.logFile ? [[s.service, s.logFile] as const] : []))))}
+${renderChanges(report)}
 ${renderTimeline(report.environment)}
 ${files(report)}
 <footer class="muted">report.json and junit.xml sit next to this page · format version ${report.version}</footer>

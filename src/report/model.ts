@@ -66,6 +66,8 @@ export interface TestEntry {
   artifacts?: ArtifactEntry[]
   /** Network faults and proxy switches the test set (each put back after it), e.g. `db: latency 200ms`. */
   faults?: string[]
+  /** Role changes the test made (they stay after it), e.g. `db: failover: node 0 killed, node 1 promoted (412 ms)`. */
+  roles?: string[]
   /** Copy-paste command that replays this test in the same order. */
   repro?: string
   /** The worker slot (Vitest's pool id) it ran in: tests of one slot share its stores. */

@@ -93,6 +93,7 @@ export class RunCollector {
       ...(t.meta?.faults?.length ? { faults: t.meta.faults } : {}),
       ...(t.meta?.browserErrors?.length ? { browserErrors: t.meta.browserErrors } : {}),
       ...(t.artifacts?.length ? { artifacts: t.artifacts.map((a) => ({ ...a, path: path.relative(this.reportDir(), a.path) })) } : {}),
+      ...(t.meta?.roles?.length ? { roles: t.meta.roles } : {}),
       ...(t.meta?.worker ? { worker: t.meta.worker } : {}),
       ...(t.meta?.touched?.length ? { touched: t.meta.touched } : {}),
     }

@@ -16,6 +16,8 @@ export interface TestMeta {
   touched?: string[]
   /** What the test's browser pages reported (`testrig/playwright`). */
   browserErrors?: BrowserErrorEntry[]
+  /** Role changes the test made (switchover, failover…); they stay after it. */
+  roles?: string[]
   /** The worker slot that ran it (Vitest: VITEST_POOL_ID): tests of one slot share its stores. */
   worker?: number
 }

@@ -14,6 +14,7 @@ import type { TestMeta } from './test-meta.ts'
 import { resetAfterTest } from '../proxy/test-faults.ts'
 import { current, fixtures, pids, settling, workerId, workerUrl } from './worker.ts'
 import { ownCopies } from './worker-copies.ts'
+import { takeRoleChanges } from '../topology/test-topology.ts'
 
 export type { EndedTest } from './guard-session.ts'
 
@@ -170,6 +171,8 @@ export async function openTestSession(given: RigProvided): Promise<TestSession> 
         return undefined
       })
       if (faults) meta.faults = faults
+      const roles = takeRoleChanges()
+      if (roles) meta.roles = roles
       if (guard && newlyDead.length === 0) {
         const outcome = await guard.check(test, current.allowLeak)
         meta.leaks = outcome.leaks

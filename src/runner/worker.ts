@@ -12,12 +12,14 @@ import { ownCopies } from './worker-copies.ts'
 import { readdress } from '../proxy/readdress.ts'
 import { clearAllFaults, faultControls, type FaultControls } from '../proxy/test-faults.ts'
 import { hostControls, type TestHost } from '../hosts/test-hosts.ts'
+import { noteRoleChange, ROLE_CHANGE_TIMEOUT_MS, topologyControls, type TopologyControls } from '../topology/test-topology.ts'
+import type { RoleChange, RoleChangeOptions } from '../topology/topology.ts'
 
 /**
  * A service as a test sees it, with controls for failover scenarios. With a proxy (`proxy:
  * true`), `url`/`host`/`port` go through it and `direct` does not.
  */
-export interface TestService extends FaultControls {
+export interface TestService extends FaultControls, TopologyControls {
   name: string
   kind: string
   url: string
@@ -37,10 +39,11 @@ export interface TestService extends FaultControls {
    */
   restart(change?: RestartChange): Promise<void>
   /**
-   * Makes a replica the master (Redis: `SENTINEL FAILOVER`) and resolves with its member name
-   * once it is seen as such; the service's address follows it.
+   * Makes a replica the master and resolves with its member name once it is seen as such; the
+   * service's address follows it. Redis: `SENTINEL FAILOVER`. PostgreSQL with replicas: the
+   * primary is killed (SIGKILL) and the most advanced replica (or `to`) promoted (`node1`).
    */
-  failover(): Promise<string>
+  failover(options?: RoleChangeOptions): Promise<string>
   /** The processes of a service that runs several, with their roles now (empty for one of one). */
   members(): Promise<MemberState[]>
   pause(): Promise<void>
@@ -150,11 +153,11 @@ export function exportWorkerVars(provided: RigProvided): void {
 }
 
 function handle(s: ProvidedService): TestService {
-  const request = async (method: 'GET' | 'POST', path: string, what: string, body?: unknown): Promise<ServiceState & { master?: string }> => {
+  const request = async (method: 'GET' | 'POST', path: string, what: string, body?: unknown): Promise<ServiceState & { master?: string; change?: RoleChange }> => {
     // A worker's copy (`isolation: 'stack'`) is run by its worker's stack, not by the environment.
     const socket = s.controlSocket ?? rigProvided().controlSocket
     if (!socket) throw new RigError('RIG_NO_CONTROL', `cannot ${what} "${s.name}": the environment has no control socket`)
-    return controlRequest<ServiceState & { master?: string }>(socket, method, path, 600_000, body)
+    return controlRequest<ServiceState & { master?: string; change?: RoleChange }>(socket, method, path, 600_000, body)
   }
   const base = `/services/${encodeURIComponent(s.name)}`
   const control = (action: string) => async (member?: string): Promise<void> => {
@@ -172,6 +175,7 @@ function handle(s: ProvidedService): TestService {
     env: workerEnv(s),
     direct,
     ...faultControls(s.name, () => rigProvided().controlSocket),
+    ...topologyControls(s.name, () => rigProvided().controlSocket, expectLog),
     kill: control('kill'),
     restart: async (change) => {
       const after = await request('POST', `${base}/restart`, 'restart', change)
@@ -180,9 +184,10 @@ function handle(s: ProvidedService): TestService {
     pause: () => control('pause')(),
     resume: () => control('resume')(),
     stop: () => control('stop')(),
-    failover: async () => {
-      const after = await request('POST', `${base}/failover`, 'fail over')
+    failover: async (options) => {
+      const after = await request('POST', `${base}/failover`, 'fail over', options ?? {})
       pids.set(s.name, after.pid)
+      if (after.change) noteRoleChange(s.name, after.change, expectLog)
       return after.master as string
     },
     members: async () => {

@@ -5,6 +5,7 @@ import type { LogBuffer } from '../providers/process/log-buffer.ts'
 import type { ManagedProcess } from '../providers/process/managed-process.ts'
 import type { Faults } from '../proxy/faults.ts'
 import type { ProxyOption } from '../proxy/network.ts'
+import type { Topology } from '../topology/topology.ts'
 
 /** How a dependent waits for a dependency. */
 export type DependencyCondition = 'started' | 'ready' | 'completed'
@@ -94,6 +95,11 @@ export interface StartContext {
    * localhost, loopback); present when the environment uses TLS (`front.tls`, a service's `ssl`).
    */
   certificate?: (() => { cert: string; key: string; caFile: string }) | undefined
+  /**
+   * Records a process the kind spawns besides the one `launch` returns (a replica), so the
+   * watchdog kills it were rig to die; the kind stops it (see {@link Launched.topology}).
+   */
+  track(proc: ManagedProcess): void
 }
 
 /** What a kind hands back once it has launched a service. */
@@ -143,6 +149,12 @@ export interface Launched {
   members?: MemberSpec[]
   /** Role operations of a service with members (a Sentinel failover). */
   roles?: RoleOps
+  /**
+   * A primary and replicas the kind runs itself (PostgreSQL `replicas`): `launch` starts the
+   * primary, the topology the rest; the environment gives each role an address through rig's
+   * proxy that follows role changes, and stops the members with the service.
+   */
+  topology?: Topology
   /**
    * Replaces the service's members one at a time (`instances` of a command): each new one
    * ready before traffic moves to it and the old one stops.
@@ -227,6 +239,8 @@ export interface ServiceKind<O extends object> {
   readonly optionKeys: readonly string[]
   /** Whether its services may be placed on a host (the kind listens on `ctx.host` and spawns in `ctx.netns`). */
   readonly runsOnHosts?: boolean
+  /** Whether the options ask for role addresses through rig's proxy (PostgreSQL `replicas`). @default false */
+  readonly wantsProxy?: (options: O) => boolean
   /** Whether rig must pick a port for it when none is fixed. @default true */
   readonly needsPort?: (options: O) => boolean
   /**

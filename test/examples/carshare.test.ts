@@ -11,6 +11,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { afterAll, describe, expect, test } from 'vitest'
 import type { RunReport, TestEntry } from '../../src/report/model.ts'
+import { findPostgres } from '../../src/services/postgres/binaries.ts'
 import { chooseQueue, legacyFleetAvailable, redisServerInstalled } from '../../examples/carshare/lib/queue-choice.ts'
 import { leftovers, NODE, REPO } from '../support/project.ts'
 import { waitUntil } from '../support/procs.ts'
@@ -192,6 +193,22 @@ describe('examples/carshare', () => {
       // Passed as `test.fail()` expects: rig failed it on the page's TypeError, with its source.
       expect(report.tests[1]).toMatchObject({ leaks: [], browserErrors: [{ kind: 'pageerror', text: "Cannot read properties of undefined (reading 'amount')", source: expect.stringMatching(/\/web\/app\.js:\d+:\d+$/), expected: false }] })
       expect(report.tests[1]?.artifacts?.map((a) => a.name)).toContain('screenshot')
+    },
+    TEST_TIMEOUT_MS,
+  )
+
+  test.skipIf(!findPostgres({}).path)(
+    'the failover suite (variant failover: a synchronous replica): the API carries on through a failover, the report lists the role changes',
+    async () => {
+      const reportDir = path.join(scratch, 'report-failover')
+      const r = await runInExample([VITEST, 'run', 'test/failover.test.ts'], { CARSHARE_LOCALE: 'fr', CARSHARE_LEGACY: 'off', RIG_VARIANT: 'failover', CARSHARE_REPORT_DIR: reportDir })
+      await expectNothingLeft()
+      expect(r.code, tail(r.output)).toBe(0)
+      const report = JSON.parse(fs.readFileSync(path.join(reportDir, 'report.json'), 'utf8')) as RunReport
+      expect(report.variant).toBe('failover')
+      expect(report.tests.map((t) => t.status)).toEqual(['passed', 'passed'])
+      expect(report.tests.flatMap((t) => t.roles ?? []).map((x) => x.replace(/ \(.*$/, ''))).toEqual(['db: failover: node 0 killed, node 1 promoted', 'db: rejoin: node 0 back as a replica', 'db: switchover: node 1 → replica, node 0 promoted'])
+      expect(fs.readFileSync(path.join(reportDir, 'index.html'), 'utf8')).toContain('Roles and faults')
     },
     TEST_TIMEOUT_MS,
   )

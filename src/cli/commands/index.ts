@@ -158,6 +158,25 @@ export const COMMANDS: readonly CommandSpec[] = [
     load: async () => (await import('./host.ts')).host,
   },
   {
+    name: 'topology',
+    summary: 'show the members and roles of a service with replicas, or switch them over, fail over, promote, rejoin',
+    usage: 'rig topology NAME [--json] | rig topology NAME switchover|failover [--to N] [--during hold|refuse] | rig topology NAME promote N | rig topology NAME rejoin [N]',
+    details:
+      'For a service with replicas (postgres({ replicas: N })). Nodes are numbered: 0 started as primary, 1… as\n' +
+      'replicas. switchover: the primary stops cleanly, a caught-up replica is promoted, the old primary follows it\n' +
+      'as a replica. failover: the primary is killed (SIGKILL) and the replica that received the most is promoted.\n' +
+      'promote N: once the primary is gone (rig kill NAME). rejoin [N]: a node that went down comes back as a\n' +
+      'replica (pg_rewind, else a fresh copy). RIG_<NAME>_PRIMARY_URL and _REPLICA_URL follow: while roles change,\n' +
+      'new connections to them wait (--during hold, the default) or are reset (--during refuse).',
+    options: {
+      to: { type: 'string', value: 'N', description: 'the replica to promote (default: the first running, after a failover the most advanced)' },
+      during: { type: 'string', value: 'MODE', description: 'hold or refuse: new connections to the role addresses while roles change (default hold)' },
+      ...json('print JSON: {service, nodes: [{node, role, host, port, url, pid}], changes, change?}'),
+    },
+    positionals: true,
+    load: async () => (await import('./topology.ts')).topology,
+  },
+  {
     name: 'snapshot',
     summary: 'save, restore, list or drop a named snapshot of every data store at once',
     usage: 'rig snapshot save NAME | restore NAME | list | drop NAME [--only STORE]... [--allow STORE]... [--json]',

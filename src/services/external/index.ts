@@ -1,5 +1,6 @@
 // A service that already runs elsewhere: rig only probes it and hands out its address.
 import { check, invalid } from '../../config/option-checks.ts'
+import { ConfigError } from '../../errors.ts'
 import { tcp } from '../../probes/tcp.ts'
 import { defineService, type CommonOptions, type ServiceDefinition, type ServiceKind } from '../service-kind.ts'
 
@@ -15,9 +16,16 @@ const DEFAULT_PORTS: Record<string, number> = { 'http:': 80, 'https:': 443, 'pos
 
 const externalKind: ServiceKind<ExternalOptions> = {
   name: 'external',
-  optionKeys: ['url', 'exports'],
+  // `replicas` is known only to say why it cannot apply.
+  optionKeys: ['url', 'exports', 'replicas'],
   needsPort: () => false,
   validate(o, where) {
+    if ((o as { replicas?: unknown }).replicas !== undefined) {
+      throw new ConfigError(
+        'RIG_REPLICAS_UNSUPPORTED',
+        `${where}: an external() service runs elsewhere and rig does not start it, so it cannot start replicas of it: use postgres({ replicas: N }) for a primary and replicas rig runs, or name each server of yours as its own external()`,
+      )
+    }
     // `localhost:8080` parses as a URL of scheme "localhost:": require scheme://.
     if (typeof o.url !== 'string' || !/^[a-z][a-z0-9+.-]*:\/\//i.test(o.url) || !URL.canParse(o.url)) invalid(where, 'url', 'an absolute URL such as postgres://host:5432/db', o.url)
     check.scalarMap(where, 'exports', o.exports)

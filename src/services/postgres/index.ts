@@ -2,6 +2,7 @@
 // test-speed settings), or PGlite when no binary is installed.
 import fs from 'node:fs'
 import path from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
 import { check, invalid } from '../../config/option-checks.ts'
 import { ConfigError, MissingBinaryError } from '../../errors.ts'
 import type { Probe } from '../../probes/probe.ts'
@@ -17,6 +18,8 @@ import { scramVerifier, setPasswordProbe } from './auth.ts'
 import { findPostgres, INSTALL_HINT, resolvePostgres } from './binaries.ts'
 import { copyDataDir, ensureInitialised, postgresVersion } from './init-cache.ts'
 import { refillSpares, takeSpare } from './spare.ts'
+import { freePort } from '../../providers/process/ports.ts'
+import { ReplicaSet, replicaLogs, replicationSettings } from './replica-set.ts'
 
 /** Options of {@link postgres}. */
 export interface PostgresOptions {
@@ -52,6 +55,22 @@ export interface PostgresOptions {
    * @default false
    */
   ssl?: boolean
+  /**
+   * Streaming replicas of the primary, each started from a copy of the same init cache entry
+   * (no base backup). The service is ready once every replica replayed the primary's WAL as it
+   * was when they started. Exports `RIG_<NAME>_PRIMARY_URL` and `RIG_<NAME>_REPLICA_URL` (rig's
+   * proxy: addresses that follow switchovers and failovers) and `RIG_<NAME>_REPLICA_<n>_URL`
+   * (replica n itself). Needs the PostgreSQL binaries (not PGlite).
+   * @default 0
+   */
+  replicas?: number
+  /**
+   * Commits wait until a replica applied them (`synchronous_commit = remote_apply`), so a
+   * failover loses no committed write and a read on a replica sees it. While no replica runs,
+   * the primary commits alone.
+   * @default false
+   */
+  synchronous?: boolean
 }
 
 /**
@@ -118,7 +137,7 @@ function nextLine(logs: LogBuffer, re: RegExp): Promise<void> {
 }
 
 /** Once the server answers (the copy no longer competes with its start), the next start's copy is made. */
-function refillWhenReady(probe: Probe, cached: string): Probe {
+function refillWhenReady(probe: Probe, cached: string, want: number): Probe {
   let refilled = false
   return {
     ...probe,
@@ -126,7 +145,7 @@ function refillWhenReady(probe: Probe, cached: string): Probe {
       const out = await probe.run(ctx)
       if (!refilled) {
         refilled = true
-        refillSpares(cached)
+        refillSpares(cached, want)
       }
       return out
     },
@@ -146,6 +165,11 @@ function serverCertificate(ctx: StartContext, user: ServiceUser | undefined): { 
   return { cert, key, caFile: issued.caFile }
 }
 
+/** A data dir for an instance: a spare copy moved into place, or a copy made now. */
+async function dataDirFrom(cached: string, data: string, user: ReturnType<typeof unprivilegedUser>): Promise<void> {
+  if (!takeSpare(cached, data, user)) await copyDataDir(cached, data)
+}
+
 async function startProcess(ctx: StartContext, o: PostgresOptions, bin: string): Promise<Launched> {
   const user = unprivilegedUser()
   const binDir = path.dirname(bin)
@@ -162,13 +186,21 @@ async function startProcess(ctx: StartContext, o: PostgresOptions, bin: string):
   // The socket lives here: only the server's account (and root) may open it.
   privateServiceDir(ctx.dir, user)
   const data = path.join(ctx.dir, 'data')
+  const replicas = o.replicas ?? 0
   // A copy made ahead of time moves into place with one rename; without one, copy now.
-  if (!takeSpare(cached, data, user)) await copyDataDir(cached, data)
+  // Replicas are copies of the same cache entry, made at the same time.
+  const replicaPorts = await Promise.all(Array.from({ length: replicas }, () => freePort()))
+  const replicaData = replicaPorts.map((_, i) => path.join(ctx.dir, `data-replica-${i + 1}`))
+  await Promise.all([data, ...replicaData].map((d) => dataDirFrom(cached, d, user)))
   // On a host, clients come from the hosts' range (tests from its first address), with the password.
-  if (ctx.clientRange) fs.appendFileSync(path.join(data, 'pg_hba.conf'), `host all all ${ctx.clientRange} scram-sha-256\n`)
-  const settings = { ...TEST_SPEED_SETTINGS, unix_socket_permissions: '0700', ...o.settings }
-  const args = ['-D', data, '-p', String(ctx.port), '-h', ctx.host, '-k', ctx.dir]
-  for (const [k, v] of Object.entries(settings)) args.push('-c', `${k}=${typeof v === 'boolean' ? (v ? 'on' : 'off') : v}`)
+  if (ctx.clientRange) for (const d of [data, ...replicaData]) fs.appendFileSync(path.join(d, 'pg_hba.conf'), `host all all ${ctx.clientRange} scram-sha-256\n`)
+  const settings = { ...TEST_SPEED_SETTINGS, unix_socket_permissions: '0700', ...(replicas > 0 ? replicationSettings(replicas, o.synchronous === true) : {}), ...o.settings }
+  const argsFor = (dir: string, port: number): string[] => {
+    const a = ['-D', dir, '-p', String(port), '-h', ctx.host, '-k', ctx.dir]
+    for (const [k, v] of Object.entries(settings)) a.push('-c', `${k}=${typeof v === 'boolean' ? (v ? 'on' : 'off') : v}`)
+    return a
+  }
+  const args = argsFor(data, ctx.port)
   let url = urlFor(ctx.host, pgUser, ctx.port, database, password)
   const env: Record<string, string> = { DATABASE: database, USER: pgUser, PASSWORD: password, VERSION: version }
   if (o.ssl) {
@@ -177,6 +209,27 @@ async function startProcess(ctx: StartContext, o: PostgresOptions, bin: string):
     url += `?sslmode=verify-full&sslrootcert=${encodeURIComponent(tls.caFile)}`
     env.SSL_ROOT_CERT = tls.caFile
   }
+  const set =
+    replicas > 0
+      ? new ReplicaSet({
+          service: ctx.name,
+          binDir,
+          user,
+          socketDir: ctx.dir,
+          pgUser,
+          database,
+          password,
+          synchronous: o.synchronous === true,
+          members: [{ data, port: ctx.port, logs: ctx.logs }, ...replicaPorts.map((port, i) => ({ data: replicaData[i] as string, port, logs: replicaLogs(ctx.logs.file, ctx.name, i + 1) }))],
+          args: argsFor,
+          host: ctx.host,
+          netns: ctx.netns,
+          track: ctx.track,
+        })
+      : undefined
+  set?.prepare()
+  const setup = [refillWhenReady(setPasswordProbe({ socketDir: ctx.dir, port: ctx.port, user: pgUser, database, verifier, accepting: () => accepting }), cached, replicas + 1)]
+  if (set) setup.push(caughtUpProbe(set))
   // The line PostgreSQL logs once it accepts connections, for the current run of the process.
   let accepting: Promise<void> = Promise.resolve()
   return {
@@ -184,19 +237,56 @@ async function startProcess(ctx: StartContext, o: PostgresOptions, bin: string):
     port: ctx.port,
     url,
     env,
-    setup: [refillWhenReady(setPasswordProbe({ socketDir: ctx.dir, port: ctx.port, user: pgUser, database, verifier, accepting: () => accepting }), cached)],
+    setup,
+    ...(set ? { topology: set } : {}),
     provider: 'process',
     // SIGINT is PostgreSQL's "fast shutdown": no waiting for clients to disconnect, then a
     // checkpoint, so a restart finds its data. At teardown the data is thrown away: SIGQUIT, the
     // "immediate" shutdown (no checkpoint; the postmaster still ends every backend first).
     launch: () => {
       accepting = nextLine(ctx.logs, ACCEPTING)
-      return new ManagedProcess({ command: bin, args, cwd: ctx.dir, user, netns: ctx.netns, stopSignal: 'SIGINT', stopGraceMs: 5000 }, ctx.logs)
+      if (!set) return new ManagedProcess({ command: bin, args, cwd: ctx.dir, user, netns: ctx.netns, stopSignal: 'SIGINT', stopGraceMs: 5000 }, ctx.logs)
+      // The replicas start with the primary: each retries every 100 ms until the primary listens.
+      const primary = set.launch(0)
+      set.launchReplicas()
+      return primary
     },
     teardownSignal: 'SIGQUIT',
     // The password step already ran a query on the socket; TCP listens before the socket does.
     defaultReady: [],
     crashHint,
+  }
+}
+
+/**
+ * Readiness of a service with replicas: every replica replayed the primary's WAL as it was when
+ * the wait began (the password the previous step stored included).
+ */
+function caughtUpProbe(set: ReplicaSet): Probe {
+  let target: string | undefined
+  // The check runs on its own and an attempt reads how the last one ended: an attempt cut by
+  // the deadline (connections are slow on a loaded machine) still reports what was behind.
+  let checking: Promise<void> | undefined
+  let caughtUp = false
+  let last: unknown
+  return {
+    name: 'replicas caught up with the primary',
+    timeoutMs: 2000,
+    async run(ctx) {
+      target ??= await set.primaryLsn()
+      const lsn = target
+      checking ??= set
+        .caughtUp(lsn)
+        .then(
+          () => void (caughtUp = true),
+          (err: unknown) => void (last = err),
+        )
+        .finally(() => (checking = undefined))
+      await Promise.race([checking, sleep(50, undefined, { signal: ctx.signal }).catch(() => {})])
+      if (!caughtUp) throw last ?? new Error(`checking that every replica replayed the primary's WAL up to ${lsn}`)
+      await set.started()
+      return { detail: `replayed up to ${lsn}` }
+    },
   }
 }
 
@@ -220,7 +310,8 @@ function startEmbedded(ctx: StartContext, o: PostgresOptions): Launched {
 
 const postgresKind: ServiceKind<PostgresOptions> = {
   name: 'postgres',
-  optionKeys: ['version', 'binDir', 'database', 'user', 'settings', 'initdbArgs', 'provider', 'ssl'],
+  optionKeys: ['version', 'binDir', 'database', 'user', 'settings', 'initdbArgs', 'provider', 'ssl', 'replicas', 'synchronous'],
+  wantsProxy: (o) => (o.replicas ?? 0) > 0,
   // PGlite is the exception: it runs in rig's own process group, never in a host's namespace.
   runsOnHosts: true,
   errorPatterns: [/\b(ERROR|FATAL|PANIC):/],
@@ -235,6 +326,12 @@ const postgresKind: ServiceKind<PostgresOptions> = {
     check.scalarMap(where, 'settings', o.settings)
     check.stringArray(where, 'initdbArgs', o.initdbArgs)
     check.boolean(where, 'ssl', o.ssl)
+    if (o.replicas !== undefined && !(Number.isInteger(o.replicas) && o.replicas >= 0 && o.replicas <= 8)) invalid(where, 'replicas', 'a whole number from 0 to 8', o.replicas)
+    check.boolean(where, 'synchronous', o.synchronous)
+    if (o.synchronous && !o.replicas) throw new ConfigError('RIG_CONFIG_INVALID', `${where}: \`synchronous: true\` makes commits wait for a replica, but it has none: add \`replicas: 1\` (or more), or remove \`synchronous\``)
+    if (o.replicas && o.provider === 'embedded') {
+      throw new ConfigError('RIG_REPLICAS_UNSUPPORTED', `${where}: the embedded PostgreSQL (PGlite) has no replication: remove \`replicas\` or \`provider: 'embedded'\` (replicas need the PostgreSQL binaries: ${INSTALL_HINT})`)
+    }
     if (o.provider === 'embedded' && (o.version !== undefined || o.binDir !== undefined)) {
       throw new ConfigError('RIG_CONFIG_INVALID', `${where}: \`version\` and \`binDir\` choose a PostgreSQL binary, but \`provider: 'embedded'\` runs PGlite: remove one or the other`)
     }
@@ -245,6 +342,9 @@ const postgresKind: ServiceKind<PostgresOptions> = {
     // An explicit binDir or version that cannot be met throws here: no silent fallback.
     const bin = await resolvePostgres(ctx.name, o)
     if (bin) return startProcess(ctx, o, bin)
+    if (provider === 'auto' && pgliteAvailable() && o.replicas) {
+      throw new ConfigError('RIG_REPLICAS_UNSUPPORTED', `service "${ctx.name}": \`replicas\` need the PostgreSQL binaries, and none was found (the embedded PGlite fallback has no replication): ${INSTALL_HINT}, or remove \`replicas\``)
+    }
     if (provider === 'auto' && pgliteAvailable()) {
       ctx.notice(`no PostgreSQL binary found; "${ctx.name}" runs on embedded PGlite (install PostgreSQL for full fidelity: ${INSTALL_HINT})`)
       return startEmbedded(ctx, o)

@@ -148,17 +148,17 @@ function track(p: Promise<void>): void {
 }
 
 /**
- * Fills free spare slots for `cachedData` in the background (`cp -a`, in its own process) and
+ * Fills free spare slots for `cachedData` (`RIG_POSTGRES_SPARES`, or `want` when more) in the background (`cp -a`, in its own process) and
  * returns at once; the work starts on the next turn of the event loop, so a start that has just
  * become ready resolves first (spawning costs the loop a few ms). Removes abandoned slots and,
  * after a day, spares of other cache entries.
  */
-export function refillSpares(cachedData: string): void {
+export function refillSpares(cachedData: string, want = 1): void {
   track(
     new Promise((resolve) =>
       setImmediate(() => {
         try {
-          refillNow(cachedData)
+          refillNow(cachedData, want)
         } catch {
           // a spare is an optimisation: the next start copies instead
         }
@@ -168,9 +168,11 @@ export function refillSpares(cachedData: string): void {
   )
 }
 
-function refillNow(cachedData: string): void {
-  const count = spareCount()
-  if (count === 0) return
+function refillNow(cachedData: string, want: number): void {
+  // A service with replicas takes a copy per member: keep that many ready (at most 8).
+  const configured = spareCount()
+  if (configured === 0) return
+  const count = Math.min(8, Math.max(configured, want))
   const dir = sparesDir(true)
   const id = spareId(cachedData)
   if (!dir || !id) return
