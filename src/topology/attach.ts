@@ -4,7 +4,7 @@
 import type { StartedService } from '../env/started-service.ts'
 import { varName } from '../env/var-name.ts'
 import type { Network } from '../proxy/network.ts'
-import { readdress } from '../proxy/service-proxy.ts'
+import { readdress } from '../proxy/readdress.ts'
 import type { Topology } from './topology.ts'
 
 /**
