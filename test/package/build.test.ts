@@ -1,7 +1,7 @@
 // The published build, checked offline by npm test: compiled into a temp dir by the same script
 // that builds the package; every entry of its manifest present as JavaScript with types; no
 // tests and no TypeScript sources shipped; the files rig runs by path (Vitest's setup, Jest's
-// environment, setup, sequencer and reporter, the watchdog, the PGlite server, the supervisor) present as JavaScript, RabbitMQ's agent as
+// environment, setup, sequencer and reporter, Playwright's global setup and reporter, the sentry and log sink servers, the watchdog, the PGlite server, the supervisor) present as JavaScript, RabbitMQ's agent as
 // Erlang; README and docs links inside the package; the CLI working from the build through a
 // whole up/status/down; an unsupported Node told in one line. The consumer tests (test/package/consumer.test.ts) install
 // the packed tarball from a registry-like install instead.
@@ -58,7 +58,7 @@ describe('the build', () => {
         calls.push(path.join('src', path.dirname(file), m[1]!.replace(/\.ts$/, '.js')))
       }
     }
-    expect(calls.map((c) => path.normalize(c)).sort()).toEqual(['bin/rig.js', 'src/env/watchdog-main.js', 'src/jest/environment.js', 'src/jest/global-setup.js', 'src/jest/global-teardown.js', 'src/jest/reporter.js', 'src/jest/sequencer.js', 'src/providers/embedded/pglite-server.js', 'src/services/log-sink/server.js', 'src/services/rabbitmq/rig_agent.erl', 'src/services/sentry/server.js', 'src/vitest/setup.js'])
+    expect(calls.map((c) => path.normalize(c)).sort()).toEqual(['bin/rig.js', 'src/env/watchdog-main.js', 'src/jest/environment.js', 'src/jest/global-setup.js', 'src/jest/global-teardown.js', 'src/jest/reporter.js', 'src/jest/sequencer.js', 'src/playwright/global-setup.js', 'src/playwright/reporter.js', 'src/providers/embedded/pglite-server.js', 'src/services/log-sink/server.js', 'src/services/rabbitmq/rig_agent.erl', 'src/services/sentry/server.js', 'src/vitest/setup.js'])
     for (const c of calls) expect(fs.existsSync(path.join(OUT, c)), c).toBe(true)
   })
 
