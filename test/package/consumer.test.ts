@@ -72,7 +72,8 @@ describe.skipIf(!enabled)('testrig installed from its tarball', () => {
   describe('the installed CLI and types', () => {
     let p: Consumer
     beforeAll(async () => {
-      p = await consumer('cli', {}, [locked('pg'), locked('redis'), locked('vitest'), locked('typescript'), locked('@types/node')])
+      // Every public entry's types, with the peer each one is for (testrig/playwright's types name @playwright/test's).
+      p = await consumer('cli', {}, [locked('pg'), locked('redis'), locked('vitest'), locked('@playwright/test'), locked('typescript'), locked('@types/node')])
       p.write('rig.config.ts', "import { defineConfig, postgres, redis } from 'testrig'\n\nexport default defineConfig({ services: { db: postgres(), cache: redis() } })\n")
     }, INSTALL_MS)
 

@@ -198,11 +198,18 @@ export class ReplicaSet implements Topology {
     for (const l of this.listeners) l(phase, during)
   }
 
-  /** The primary's current WAL position. */
+  /**
+   * The primary's WAL position just after a commit made now: a replica that replayed up to it
+   * applied that commit (a replica that streams but holds commits back, as with
+   * recovery_min_apply_delay, replays the records before a commit and would otherwise look
+   * caught up on a primary that wrote nothing since it was copied).
+   */
   async primaryLsn(): Promise<string> {
     const m = this.members.find((x) => x.role === 'primary' && this.running(x))
     if (!m) throw new TopologyError(`service "${this.p.service}" has no running primary`)
-    const [row] = await this.query<{ lsn: string }>(m, 'select pg_current_wal_lsn()::text as lsn')
+    await this.query(m, 'select txid_current()')
+    // The insert position: with synchronous_commit off the commit may not be written out yet, and pg_current_wal_lsn() is the write position.
+    const [row] = await this.query<{ lsn: string }>(m, 'select pg_current_wal_insert_lsn()::text as lsn')
     return row?.lsn ?? '0/0'
   }
 
