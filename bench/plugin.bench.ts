@@ -20,7 +20,7 @@ import pg from 'pg'
 import { defineConfig, postgres, startEnvironment } from '../src/index.ts'
 import { isAlive } from '../src/env/proc.ts'
 import { openGuardSession } from '../src/runner/guard-session.ts'
-import { logOffsets, scanLogs } from '../src/runner/log-scan.ts'
+import { linesWritten, logOffsets, scanLogs } from '../src/runner/log-scan.ts'
 import type { ProvidedService, RigProvided } from '../src/runner/provided.ts'
 import { FILES, generateSuite, schemaSql, setShape, TABLES, tableName, TESTS, TESTS_PER_FILE } from './plugin-suite.ts'
 import { round, summarize, type Summary } from './lib/stats.ts'
@@ -103,7 +103,7 @@ async function breakdown(runs: number): Promise<Record<string, Summary>> {
         })
         const t0 = performance.now()
         const tAlive = await timed(() => list.filter((x) => x.pid != null && !isAlive(x.pid)))
-        const tScan = await timed(() => scanLogs(list, offsets, []))
+        const tScan = await timed(() => scanLogs(list, linesWritten(list, offsets), []))
         const tCheck = await timed(async () => {
           const o = await guard.check({ name: 'bench', file: 'bench', failed: false }, new Set())
           if (o.leaks.length === 0) throw new Error('the benchmark test should have leaked')

@@ -49,24 +49,27 @@ function linesSince(s: ProvidedService, offsets: LogOffsets): string[] {
   return out
 }
 
-/** Error lines written since `offsets`; `expected` marks the ones the test declared, and those `allowed` (by the options). */
-export function scanLogs(services: readonly ProvidedService[], offsets: LogOffsets, expected: readonly { service: string; pattern: RegExp }[], allowed: (service: string, line: string) => boolean = () => false): LogErrorEntry[] {
+/** Each service's lines written since `offsets`, read once (a file that did not grow is not read). */
+export type NewLines = Map<string, string[]>
+
+/** Reads what every service wrote since `offsets`. */
+export function linesWritten(services: readonly ProvidedService[], offsets: LogOffsets): NewLines {
+  const now = logOffsets(services)
+  return new Map(services.map((s) => [s.name, (now.get(s.name) ?? 0) > (offsets.get(s.name) ?? 0) ? linesSince(s, offsets) : []]))
+}
+
+/** Error lines among `written`; `expected` marks the ones the test declared, and those `allowed` (by the options). */
+export function scanLogs(services: readonly ProvidedService[], written: NewLines, expected: readonly { service: string; pattern: RegExp }[], allowed: (service: string, line: string) => boolean = () => false): LogErrorEntry[] {
   const found: LogErrorEntry[] = []
   for (const s of services) {
     if (s.errorPatterns.length === 0) continue
     const patterns = s.errorPatterns.map((p) => new RegExp(p.source, p.flags))
-    for (const text of linesSince(s, offsets)) {
+    for (const text of written.get(s.name) ?? []) {
       if (!patterns.some((p) => p.test(text))) continue
       found.push({ service: s.name, line: text, expected: expected.some((e) => e.service === s.name && e.pattern.test(text)) || allowed(s.name, text) })
     }
   }
   return found
-}
-
-/** Services that wrote anything to their logs since `offsets` (a file that did not grow is not read). */
-export function loggedSince(services: readonly ProvidedService[], offsets: LogOffsets): string[] {
-  const now = logOffsets(services)
-  return services.filter((s) => (now.get(s.name) ?? 0) > (offsets.get(s.name) ?? 0) && linesSince(s, offsets).length > 0).map((s) => s.name)
 }
 
 /** The last `n` lines of a log file, for "service died" messages. */

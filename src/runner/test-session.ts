@@ -8,7 +8,7 @@ import { controlRequest } from '../env/control-client.ts'
 import { isAlive } from '../env/proc.ts'
 import type { EndedTest, GuardSession } from './guard-session.ts'
 import { allowedIn } from './log-patterns.ts'
-import { loggedSince, logOffsets, logTail, scanLogs, type LogOffsets } from './log-scan.ts'
+import { linesWritten, logOffsets, logTail, scanLogs, type LogOffsets } from './log-scan.ts'
 import type { RigProvided } from './provided.ts'
 import type { TestMeta } from './test-meta.ts'
 import { resetAfterTest } from '../proxy/test-faults.ts'
@@ -73,6 +73,12 @@ async function guardSessionFor(p: RigProvided, key: string): Promise<GuardSessio
   return (await import('./guard-session.ts')).openGuardSession(p)
 }
 
+/** What the environment's `GET /status` answers, as far as a test session reads it. */
+type Status = { services: Record<string, { status: string; pid: number | null; proxy?: { bytesIn?: number } }> }
+
+/** The status of the environment behind `socket`; undefined when it does not answer. */
+const statusAt = (socket: string): Promise<Status | undefined> => controlRequest<Status>(socket, 'GET', '/status', 5000).catch(() => undefined)
+
 /** Opens the session: the guard's baseline of every guarded store this worker sees. Call it before the first test of a file. */
 export async function openTestSession(given: RigProvided): Promise<TestSession> {
   const provided = ownCopies(given, workerId())
@@ -95,8 +101,7 @@ export async function openTestSession(given: RigProvided): Promise<TestSession> 
   // Bytes sent through each proxy so far: a test during which more went through reached that
   // service. Only when files run one at a time: with parallel workers, another worker's test may have.
   const countProxies = list.some((s) => s.proxy) && !list.some((s) => s.workerUrls) && provided.controlSocket !== undefined
-  type Status = { services: Record<string, { status: string; pid: number | null; proxy?: { bytesIn?: number } }> }
-  const status = (): Promise<Status | undefined> => controlRequest<Status>(provided.controlSocket as string, 'GET', '/status', 5000).catch(() => undefined)
+  const status = (): Promise<Status | undefined> => statusAt(provided.controlSocket as string)
   const sentIn = (st: Status | undefined): Map<string, number> => new Map(Object.entries(st?.services ?? {}).flatMap(([n, v]) => (v.proxy?.bytesIn !== undefined ? [[n, v.proxy.bytesIn] as const] : [])))
   let sent = countProxies ? sentIn(await status()) : new Map<string, number>()
 
@@ -108,8 +113,8 @@ export async function openTestSession(given: RigProvided): Promise<TestSession> 
     })
     if (gone.length === 0) return []
     // Each asked of the environment that runs it: a worker's copy is its stack's (`isolation: 'stack'`).
-    const statuses = new Map<string, Promise<{ services: Record<string, { status: string; pid: number | null }> } | undefined>>()
-    const statusOf = (socket: string) => statuses.get(socket) ?? statuses.set(socket, controlRequest<{ services: Record<string, { status: string; pid: number | null }> }>(socket, 'GET', '/status', 5000).catch(() => undefined)).get(socket)
+    const statuses = new Map<string, Promise<Status | undefined>>()
+    const statusOf = (socket: string) => statuses.get(socket) ?? statuses.set(socket, statusAt(socket)).get(socket)
     const confirmed = await Promise.all(
       gone.map(async (s) => {
         const socket = s.controlSocket ?? provided.controlSocket
@@ -147,8 +152,10 @@ export async function openTestSession(given: RigProvided): Promise<TestSession> 
       const scanned = list.some((s) => s.errorPatterns.length > 0)
       // A worker's copies (`isolation: 'stack'`) are written by their stack's host: asked too.
       const copies = new Set(list.filter((s) => s.errorPatterns.length > 0 && s.controlSocket).map((s) => s.controlSocket as string))
-      const [st] = await Promise.all([provided.controlSocket && (countProxies || scanned) ? status() : undefined, ...[...copies].map((socket) => controlRequest(socket, 'GET', '/status', 5000).catch(() => undefined))])
-      const logErrors = scanLogs(list, offsets, current.expectedLogs, allowedIn(provided.logs.allow, path.resolve(test.file)))
+      const [st] = await Promise.all([provided.controlSocket && (countProxies || scanned) ? status() : undefined, ...[...copies].map(statusAt)])
+      // Read once: the error scan and "what the test reached" both look at these lines.
+      const written = linesWritten(list, offsets)
+      const logErrors = scanLogs(list, written, current.expectedLogs, allowedIn(provided.logs.allow, path.resolve(test.file)))
       const unexpected = logErrors.filter((e) => !e.expected)
       if (unexpected.length > 0 && provided.logs.failOnError) {
         const first = unexpected[0]?.service ?? ''
@@ -158,7 +165,7 @@ export async function openTestSession(given: RigProvided): Promise<TestSession> 
       }
       const meta: TestMeta = { leaks: [], logErrors }
       // What the test reached: services that logged anything during it, and proxied ones it (or an app it called) sent bytes to.
-      const touched = new Set(loggedSince(list, offsets))
+      const touched = new Set([...written].flatMap(([name, lines]) => (lines.length > 0 ? [name] : [])))
       if (countProxies) {
         const now = sentIn(st)
         for (const [n, c] of now) if (c > (sent.get(n) ?? c)) touched.add(n)
