@@ -15,7 +15,9 @@ const api = (): string => service('api').url
 // seconds on a loaded machine.
 const ROLE_CHANGES = { timeout: 120_000 }
 
-describe.skipIf(variant() !== 'failover')('failover', () => {
+// One scenario in two steps: the rejoin needs the node the failover took down, so the steps keep
+// their written order while the rest of the suite is shuffled by rig's seed.
+describe.skipIf(variant() !== 'failover')('failover', { shuffle: false }, () => {
   test('the primary is killed, a replica is promoted, the API carries on and no committed rental is lost', ROLE_CHANGES, async () => {
     const db = service('db')
     const rented: string[] = []
