@@ -15,11 +15,19 @@ import { suggest } from './suggest.ts'
 import { checkVariants } from '../variants/check-variants.ts'
 import { checkHosts } from '../hosts/check-hosts.ts'
 
+/** What to say of `tls`/`ssl` asked of a kind that takes neither, or the other one. */
+function tlsHint(key: string, allowed: readonly string[]): string {
+  if (key !== 'tls' && key !== 'ssl') return ''
+  if (allowed.includes('url')) return ': an external() service is reached over TLS through its URL (`rediss://…`, `?sslmode=verify-full`)'
+  return ': rig serves TLS for postgres() (`ssl: true`), redis() (`tls: true`) and the front proxy (`front: { tls: true }`)'
+}
+
 function unknownKey(where: string, key: string, allowed: readonly string[]): ConfigError {
-  const s = suggest(key, allowed)
+  const other = key === 'ssl' ? 'tls' : key === 'tls' ? 'ssl' : undefined
+  const s = other && allowed.includes(other) ? other : suggest(key, allowed)
   return new ConfigError(
     'RIG_CONFIG_UNKNOWN_KEY',
-    `${where}: unknown option "${key}"${s ? ` — did you mean "${s}"?` : ''} (allowed: ${allowed.join(', ')})`,
+    `${where}: unknown option "${key}"${s ? ` — did you mean "${s}"?` : tlsHint(key, allowed)} (allowed: ${allowed.join(', ')})`,
   )
 }
 

@@ -1,5 +1,7 @@
 // The subset of the official `redis` client (v5) rig calls; rig never imports the driver's own
 // types, so the package stays an optional peer loaded on first use.
+import type { ConnectionOptions } from 'node:tls'
+import { redisTlsOptions } from '../tls/client-trust.ts'
 import { loadDriver } from './load-driver.ts'
 
 /** A raw reply; blob strings are Buffers when asked with {@link BUFFER_REPLIES}. */
@@ -25,17 +27,19 @@ export interface RedisClient {
 }
 
 interface RedisModule {
-  createClient(options: { url: string; socket?: { connectTimeout?: number; reconnectStrategy?: false } }): RedisClient
+  createClient(options: { url: string; socket?: { connectTimeout?: number; reconnectStrategy?: false; tls?: boolean } & ConnectionOptions }): RedisClient
 }
 
 /**
  * Opens a client to `url` that never reconnects by itself: a server that went away must
- * surface as an error, not as commands queued forever.
+ * surface as an error, not as commands queued forever. A `rediss://` URL is reached over TLS,
+ * its certificate verified against `ca` (a CA file) and rig's CAs (`src/tls/client-trust.ts`).
  */
-export async function connectRedis(url: string, options: { timeoutMs?: number; purpose?: string } = {}): Promise<RedisClient> {
+export async function connectRedis(url: string, options: { timeoutMs?: number; purpose?: string; ca?: string } = {}): Promise<RedisClient> {
   const mod = await loadDriver<RedisModule & { default?: RedisModule }>('redis', options.purpose ?? 'the Redis guard')
   const { createClient } = mod.default?.createClient ? mod.default : mod
-  const client = createClient({ url, socket: { connectTimeout: options.timeoutMs ?? 5000, reconnectStrategy: false } })
+  const secure = redisTlsOptions(url, options.ca)
+  const client = createClient({ url, socket: { connectTimeout: options.timeoutMs ?? 5000, reconnectStrategy: false, ...(secure ? { tls: true, ...secure } : {}) } })
   client.on('error', () => {})
   try {
     await client.connect()

@@ -2,6 +2,7 @@
 // loading a client library. RESP counts bytes, not characters: replies are parsed from
 // Buffers, and arguments may be Buffers (a key need not be UTF-8).
 import net from 'node:net'
+import tls from 'node:tls'
 import { ProbeFailure } from '../probes/probe.ts'
 
 /** A RESP reply: simple string, integer, bulk string (decoded as UTF-8), null or array. */
@@ -53,10 +54,13 @@ function parse(buf: Buffer, pos: number): { value: RespValue; next: number } | u
   }
 }
 
-/** Sends the commands (e.g. AUTH then PING) and resolves with the last reply. */
-export function respCommand(host: string, port: number, commands: readonly (readonly (string | Buffer)[])[], signal?: AbortSignal): Promise<RespValue> {
+/**
+ * Sends the commands (e.g. AUTH then PING) and resolves with the last reply; over TLS when
+ * `secure` is given (`redisTlsOptions`: the CAs to verify against).
+ */
+export function respCommand(host: string, port: number, commands: readonly (readonly (string | Buffer)[])[], signal?: AbortSignal, secure?: tls.ConnectionOptions): Promise<RespValue> {
   return new Promise((resolve, reject) => {
-    const socket = net.connect({ host, port })
+    const socket = secure ? tls.connect({ ...secure, host, port }) : net.connect({ host, port })
     let buf = Buffer.alloc(0)
     let pos = 0
     const replies: RespValue[] = []
@@ -68,7 +72,7 @@ export function respCommand(host: string, port: number, commands: readonly (read
     }
     const onAbort = (): void => finish(signal?.reason ?? new Error('aborted'))
     signal?.addEventListener('abort', onAbort, { once: true })
-    socket.on('connect', () => socket.write(Buffer.concat(commands.map(encode))))
+    socket.on(secure ? 'secureConnect' : 'connect', () => socket.write(Buffer.concat(commands.map(encode))))
     socket.on('data', (chunk: Buffer) => {
       buf = Buffer.concat([buf, chunk])
       try {

@@ -29,7 +29,7 @@ import { assertHostsSupported } from '../hosts/support.ts'
 import { planFront, publicVars } from '../front/plan.ts'
 import { startFront, type RunningFront } from '../front/start-front.ts'
 import { defaultProjectName } from '../front/plan.ts'
-import { environmentTls, needsTls, type EnvironmentTls } from '../tls/environment-tls.ts'
+import { environmentTls, needsTls, servesTls, type EnvironmentTls } from '../tls/environment-tls.ts'
 import type { TimelineChange } from './timeline.ts'
 import type { ManagedProcess } from '../providers/process/managed-process.ts'
 import { attachTopology } from '../topology/attach.ts'
@@ -366,7 +366,7 @@ async function start(config: RigConfig, options: StartOptions): Promise<Environm
         const own = varName(name, 'PUBLIC_URL')
         if (shared[own]) svc.env[own] = shared[own]
         // Tests and `rig run` get the variables of every service: the CA goes with the HTTPS ones.
-        if (tls && (launched.url.startsWith('https:') || svc.env[own]?.startsWith('https:') || (options as { ssl?: unknown }).ssl === true)) Object.assign(svc.env, tls.vars)
+        if (tls && (launched.url.startsWith('https:') || svc.env[own]?.startsWith('https:') || servesTls(options))) Object.assign(svc.env, tls.vars)
         const ready = options.ready
         const probes: Probe[] = [...(launched.setup ?? []), ...(ready === undefined ? launched.defaultReady : Array.isArray(ready) ? ready : [ready as Probe])]
         return { launched, probes: launched.wrapReady ? launched.wrapReady(probes) : probes }

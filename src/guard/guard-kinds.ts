@@ -26,9 +26,10 @@ export interface GuardKind {
   store(source: StoreSource, options?: { exclude?: readonly string[]; queues?: readonly string[] }): StoreAdapter
   /**
    * Per-worker copies an application reaches through its URL alone (the test runners'
-   * `isolation: 'database'`), of the store `info` describes at `url`; absent when the kind has none.
+   * `isolation: 'database'`), of the store `info` describes at `url` (`ca`: the CA file of a
+   * store served over TLS); absent when the kind has none.
    */
-  workers?(info: StoreInfo, url: string): WorkerCloner
+  workers?(info: StoreInfo, url: string, ca?: string): WorkerCloner
 }
 
 /** Every store kind the guard knows. */

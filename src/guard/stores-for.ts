@@ -1,5 +1,6 @@
 // Guard stores for every data service of an environment, by kind (the kinds of guard-kinds.ts,
 // or the caller's own factories).
+import { varName } from '../env/var-name.ts'
 import type { StoreAdapter } from './adapter.ts'
 import { GUARD_KINDS, storeKindOf } from './guard-kinds.ts'
 import type { StoreSource } from './postgres/postgres-store.ts'
@@ -9,6 +10,8 @@ export interface ServiceLike {
   kind: string
   url: string
   provider?: string
+  /** Its `RIG_<NAME>_*` variables: a TLS service's CA file is read from them. */
+  env?: Readonly<Record<string, string>>
 }
 
 /** Makes a store for services of one kind. */
@@ -34,7 +37,8 @@ export function storesFor(
   for (const [name, svc] of Object.entries(env.services)) {
     if (options.only && !options.only.includes(name)) continue
     const make = factories[storeKindOf(svc.kind, svc.url)]
-    if (make) out.push(make({ name, url: svc.url, ...(svc.provider ? { provider: svc.provider } : {}) }))
+    const ca = svc.env?.[varName(name, 'CA_CERT')] ?? svc.env?.RIG_CA_CERT
+    if (make) out.push(make({ name, url: svc.url, ...(svc.provider ? { provider: svc.provider } : {}), ...(ca ? { ca } : {}) }))
   }
   return out
 }

@@ -13,6 +13,8 @@ export interface ProbeTarget {
   host: string
   port: number
   url: string
+  /** The variables the service exports (`RIG_<NAME>_*`, and `RIG_CA_CERT` with TLS). */
+  env?: Readonly<Record<string, string>>
   /** Log lines the service wrote so far (newest last). */
   logLines(): readonly string[]
 }

@@ -9,7 +9,7 @@ import type { StoreAdapter } from '../guard/adapter.ts'
 import type { Fixtures } from '../guard/fixtures.ts'
 import { loadGuardKind, storeKindOf } from '../guard/guard-kind-list.ts'
 import type { LeakEntry } from '../report/model.ts'
-import type { ProvidedService, RigProvided } from './provided.ts'
+import { caOf, type ProvidedService, type RigProvided } from './provided.ts'
 import { workerUrl } from './worker.ts'
 
 /** What the guard concluded about one test. */
@@ -53,7 +53,7 @@ const KEPT_GOES = "  (kept data goes with this run's environment or its per-work
 
 /** The guard adapter of a service at `url`, for the kinds the guard knows. */
 export async function adapterFor(s: ProvidedService, url: string, exclude: string[], queues?: string[]): Promise<StoreAdapter | undefined> {
-  return (await loadGuardKind(storeKindOf(s.kind, s.url)))?.store({ name: s.name, url, provider: s.startedByRig ? 'process' : 'external' }, { exclude, ...(queues ? { queues } : {}) })
+  return (await loadGuardKind(storeKindOf(s.kind, s.url)))?.store({ name: s.name, url, provider: s.startedByRig ? 'process' : 'external', ...caOf(s) }, { exclude, ...(queues ? { queues } : {}) })
 }
 
 /** The fixtures of rig.config.ts, read in this worker only when a test asks for one. */

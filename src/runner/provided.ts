@@ -3,6 +3,7 @@
 import type { GuardMode, RestoreStrategy } from '../guard/adapter.ts'
 import type { LogAllow } from './log-patterns.ts'
 import type { SettleConfig } from './options.ts'
+import { varName } from '../env/var-name.ts'
 
 /** A service as a worker sees it. */
 export interface ProvidedService {
@@ -70,4 +71,10 @@ export interface RigProvided {
   }
   /** `allow`: the lines the options allow (`logs.allow`, `logs.allowIn`). */
   logs: { failOnError: boolean; allow?: LogAllow }
+}
+
+/** The CA file of a service served over TLS (`RIG_<NAME>_CA_CERT`, else the `RIG_CA_CERT` among its variables). */
+export function caOf(s: Pick<ProvidedService, 'name' | 'env'>): { ca?: string } {
+  const ca = s.env[varName(s.name, 'CA_CERT')] ?? s.env.RIG_CA_CERT
+  return ca ? { ca } : {}
 }

@@ -5,7 +5,7 @@ import type { WorkerCloner } from '../guard/adapter.ts'
 import { loadGuardKind } from '../guard/guard-kind-list.ts'
 import { varName } from '../env/environment.ts'
 import { maskPassword } from '../services/credentials.ts'
-import type { ProvidedService } from './provided.ts'
+import { caOf, type ProvidedService } from './provided.ts'
 
 /** Clones prepared for a run. */
 export interface WorkerDatabases {
@@ -14,7 +14,7 @@ export interface WorkerDatabases {
 
 async function clonerFor(s: ProvidedService): Promise<WorkerCloner | undefined> {
   const info = { name: s.name, kind: s.kind, target: maskPassword(s.url), startedByRig: s.startedByRig }
-  return (await loadGuardKind(s.kind))?.workers?.(info, s.url)
+  return (await loadGuardKind(s.kind))?.workers?.(info, s.url, caOf(s).ca)
 }
 
 /** Prepares `workers` copies of each guarded store and records their urls and variables on the services. */

@@ -6,6 +6,7 @@ import path from 'node:path'
 import { writePrivateFile } from '../fs-safe/private-file.ts'
 import { hostLabel } from '../front/plan.ts'
 import { loadCA, type LocalCA } from './ca.ts'
+import { rememberTrust } from './client-trust.ts'
 import { frontNames, issueCertificate, type IssuedCertificate } from './issue.ts'
 
 /** A certificate for one service, with the CA file clients verify it against. */
@@ -27,16 +28,23 @@ export interface EnvironmentTls {
   forService(service: string): ServiceCertificate
 }
 
-/** Whether a config needs rig's CA: HTTPS on the front proxy, or a service with `ssl: true`. */
+/** Whether a service asks for TLS of its own: PostgreSQL's `ssl: true`, Redis's `tls: true`. */
+export function servesTls(options: object): boolean {
+  const o = options as { ssl?: unknown; tls?: unknown }
+  return o.ssl === true || o.tls === true
+}
+
+/** Whether a config needs rig's CA: HTTPS on the front proxy, or a service serving TLS ({@link servesTls}). */
 export function needsTls(config: { front?: unknown; services: Record<string, { options: object }> }): boolean {
   const front = config.front
   if (typeof front === 'object' && front !== null && (front as { tls?: unknown }).tls === true) return true
-  return Object.values(config.services).some((d) => (d.options as { ssl?: unknown }).ssl === true)
+  return Object.values(config.services).some((d) => servesTls(d.options))
 }
 
 /** Loads the CA and prepares the environment's TLS; `dir` is the environment's private dir. */
 export function environmentTls(project: string, dir: string): EnvironmentTls {
   const ca = loadCA() as LocalCA
+  rememberTrust(ca.certFile)
   // NODE_EXTRA_CA_CERTS names one file: a user's own extra CAs stay trusted beside rig's.
   const own = process.env.NODE_EXTRA_CA_CERTS
   let bundle = ca.certFile

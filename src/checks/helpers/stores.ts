@@ -2,6 +2,7 @@
 import { pgQuery } from '../../drivers/pg.ts'
 import { respCommand, type RespValue } from '../../drivers/resp.ts'
 import { ProbeFailure } from '../../probes/probe.ts'
+import { redisTlsOptions } from '../../tls/client-trust.ts'
 import { note, signalFor } from '../context.ts'
 import { failure } from './_fail.ts'
 
@@ -57,7 +58,7 @@ export interface ExpectRedisOptions {
   signal?: AbortSignal
 }
 
-/** PINGs Redis at `url` (and checks that `key` exists); no client library needed. */
+/** PINGs Redis at `url` (and checks that `key` exists); no client library needed. `rediss://` goes over TLS, verified. */
 export async function expectRedis(url: string | undefined, options: ExpectRedisOptions = {}): Promise<void> {
   if (!url) throw new ProbeFailure('assertion', 'expectRedis() got no URL: is the variable set for this target?')
   const u = new URL(url)
@@ -66,9 +67,10 @@ export async function expectRedis(url: string | undefined, options: ExpectRedisO
   const db = u.pathname.replace(/^\//, '')
   if (db) pre.push(['SELECT', db])
   const where = `redis ${redact(url)}`
+  const secure = redisTlsOptions(u)
   const send = async (cmd: string[]): Promise<RespValue> => {
     try {
-      return await respCommand(u.hostname || '127.0.0.1', Number(u.port || 6379), [...pre, cmd], signalFor(options.signal))
+      return await respCommand(u.hostname || '127.0.0.1', Number(u.port || 6379), [...pre, cmd], signalFor(options.signal), secure)
     } catch (err) {
       throw failure(where, err)
     }

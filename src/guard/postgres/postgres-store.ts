@@ -28,6 +28,10 @@ export interface StoreSource {
   url: string
   /** `process`/`embedded` mean rig started it; `external` or absent mean it did not. */
   provider?: string
+  /** The CA file its certificate is verified against, for a store served over TLS (else `RIG_<NAME>_CA_CERT` of `env`). */
+  ca?: string
+  /** Its `RIG_<NAME>_*` variables (`env.get(name)` carries them). */
+  env?: Readonly<Record<string, string>>
 }
 
 /** Options of {@link postgresStore}. */

@@ -10,5 +10,5 @@ export const redisGuardKind: GuardKind = {
   schemes: REDIS_SCHEMES,
   store: (source, options = {}) => redisStore(source, { ...(options.exclude ? { exclude: options.exclude } : {}), ...(options.queues ? { queues: options.queues } : {}) }),
   // A key prefix would need the application's cooperation; a database index travels in the URL.
-  workers: (info, url) => redisWorkers(info, url, { mode: 'db' }),
+  workers: (info, url, ca) => redisWorkers(info, url, { mode: 'db', ...(ca ? { ca } : {}) }),
 }

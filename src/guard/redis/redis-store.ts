@@ -1,6 +1,7 @@
 // The Redis guard adapter: keys added, removed or changed since the baseline (by pattern),
 // keys left without a TTL, restored with DEL and DUMP/RESTORE.
 import { connectRedis, type RedisClient } from '../../drivers/redis.ts'
+import { varName } from '../../env/var-name.ts'
 import type { BaselineOptions, InFlight, KeepOptions, KeptData, RestoreOutcome, RestoreStrategy, StoreAdapter, StoreDiff, StoreInfo, WorkerCloner } from '../adapter.ts'
 import { GuardUsageError, StoreUnavailableError } from '../errors.ts'
 import type { StoreSource } from '../postgres/postgres-store.ts'
@@ -48,6 +49,7 @@ export class RedisStore implements StoreAdapter {
   readonly info: StoreInfo
   readonly workers: WorkerCloner
   readonly url: string
+  private readonly ca: string | undefined
   private readonly patterns: readonly string[]
   private readonly exclude: readonly string[]
   private readonly snapshots: RedisSnapshots
@@ -59,13 +61,14 @@ export class RedisStore implements StoreAdapter {
 
   constructor(source: StoreSource, options: RedisStoreOptions = {}) {
     this.url = source.url
+    this.ca = source.ca ?? source.env?.[varName(source.name, 'CA_CERT')]
     this.patterns = typeof options.keys === 'string' ? [options.keys] : (options.keys ?? ['*'])
     this.exclude = [...(options.exclude ?? []), WORKER_MARKER, KEPT_PATTERN]
     this.queues = options.queues ?? []
     this.info = { name: source.name, kind: 'redis', target: redact(source.url), startedByRig: source.provider === 'process' || source.provider === 'embedded' }
     const db = Number(new URL(source.url).pathname.replace(/^\//, '') || 0)
     this.snapshots = new RedisSnapshots(source.name, async () => options.snapshotDir ?? defaultSnapshotDir(await this.session(), source.url, db))
-    this.workers = redisWorkers(this.info, source.url, options.workers)
+    this.workers = redisWorkers(this.info, source.url, { ...options.workers, ...(this.ca ? { ca: this.ca } : {}) })
   }
 
   private async session(): Promise<RedisClient> {
@@ -73,7 +76,7 @@ export class RedisStore implements StoreAdapter {
       destroy(this.client)
       this.client = undefined
       try {
-        this.client = await connectRedis(this.url)
+        this.client = await connectRedis(this.url, this.ca ? { ca: this.ca } : {})
       } catch (err) {
         throw new StoreUnavailableError(this.info.name, this.info.target, err)
       }

@@ -25,6 +25,8 @@ export interface RedisWorkerOptions {
    * @default 'auto'
    */
   mode?: 'auto' | 'db' | 'prefix'
+  /** The CA file a `rediss://` server's certificate is verified against (besides rig's CAs). */
+  ca?: string
 }
 
 function dbOf(url: string): number {
@@ -47,8 +49,8 @@ const gone = (m: Marker): boolean => {
   }
 }
 
-async function withClient<T>(url: string, fn: (c: RedisClient) => Promise<T>): Promise<T> {
-  const c = await connectRedis(url)
+async function withClient<T>(url: string, fn: (c: RedisClient) => Promise<T>, ca?: string): Promise<T> {
+  const c = await connectRedis(url, ca ? { ca } : {})
   try {
     return await fn(c)
   } finally {
@@ -107,7 +109,7 @@ export function redisWorkers(info: StoreInfo, url: string, options: RedisWorkerO
           }
         }
         return clones
-      })
+      }, options.ca)
     },
     drop: (runId) => sweep(url, (m) => m.runId === runId),
     sweep: ({ maxAgeMs = 24 * 3600_000 } = {}) => sweep(url, (m) => gone(m) || Date.now() - Date.parse(m.createdAt) > maxAgeMs),
@@ -142,6 +144,6 @@ export function redisWorkers(info: StoreInfo, url: string, options: RedisWorkerO
         n++
       }
       return n
-    })
+    }, options.ca)
   }
 }

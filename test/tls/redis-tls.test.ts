@@ -1,0 +1,126 @@
+// Redis with `tls: true` against the real server rig starts: node-redis over rediss:// with
+// rig's CA verifies it (and fails without the CA: the check is on), the plain port is off,
+// rig's own clients (readiness, SHUTDOWN at stop, the guard, `rig check`'s expectRedis) speak
+// TLS, and the bad input is refused before anything starts.
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { validateConfig } from '../../src/config/validate.ts'
+import { respCommand } from '../../src/drivers/resp.ts'
+import { expectRedis } from '../../src/checks/helpers/stores.ts'
+import { createGuard, storesFor } from '../../src/guard/index.ts'
+import { command, external, postgres, redis, tcp, type Environment } from '../../src/index.ts'
+import { loadCA, type LocalCA } from '../../src/tls/ca.ts'
+import { assertNothingLeft, rejection, start } from '../support/env.ts'
+
+const project = `rtls-${process.pid}`
+const APP = path.join(import.meta.dirname, 'fixtures/redis-app.mjs')
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'rig-redis-tls-'))
+
+let ca: LocalCA
+let env: Environment | undefined
+beforeAll(() => {
+  process.env.RIG_CA_DIR = path.join(tmp, 'ca')
+  ca = loadCA() as LocalCA
+})
+afterEach(async () => {
+  await env?.stop()
+  env = undefined
+})
+afterAll(async () => {
+  delete process.env.RIG_CA_DIR
+  fs.rmSync(tmp, { recursive: true, force: true })
+  await assertNothingLeft()
+})
+
+type Client = { connect(): Promise<unknown>; sendCommand(a: string[]): Promise<unknown>; destroy(): void; on(e: 'error', f: (err: Error) => void): unknown }
+
+/** A node-redis client as an application makes one: the URL, and the CA when given. */
+async function client(url: string, caFile?: string): Promise<Client> {
+  const { createClient } = await import('redis')
+  const c = createClient({ url, socket: { reconnectStrategy: false, connectTimeout: 5000, ...(caFile ? { tls: true as const, ca: fs.readFileSync(caFile, 'utf8') } : {}) } }) as unknown as Client
+  c.on('error', () => {})
+  return c
+}
+
+describe('Redis with tls: true', () => {
+  it('serves TLS only, with a certificate node-redis verifies against the CA; without the CA the connection is refused', async () => {
+    const logsDir = path.join(tmp, 'logs')
+    env = await start({ project, services: { cache: redis({ tls: true }) } }, { logsDir })
+    const cache = env.get('cache')
+    expect(cache.url).toMatch(/^rediss:\/\/default:[^@]+@127\.0\.0\.1:\d+$/)
+    expect(cache.env.RIG_CACHE_CA_CERT).toBe(ca.certFile)
+    expect(cache.env.RIG_CA_CERT).toBe(ca.certFile)
+    expect(cache.env.NODE_EXTRA_CA_CERTS).toBeDefined()
+
+    const good = await client(cache.url, cache.env.RIG_CACHE_CA_CERT)
+    await good.connect()
+    await good.sendCommand(['SET', 'greeting', 'hello'])
+    expect(await good.sendCommand(['GET', 'greeting'])).toBe('hello')
+    await good.sendCommand(['DEL', 'greeting'])
+    good.destroy()
+
+    // The same URL without the CA: Node's usual roots do not know rig's CA.
+    const bad = await client(cache.url)
+    const err = await rejection(bad.connect())
+    expect(err.message).toMatch(/self[- ]signed certificate in certificate chain|unable to (get local issuer|verify)/)
+
+    // No plain port: RESP without TLS on the same port gets no PONG.
+    const plain = await rejection(respCommand('127.0.0.1', cache.port, [['PING']], AbortSignal.timeout(5000)))
+    expect(plain.message).not.toBe('')
+
+    // rig check's helper reaches it over TLS, verified.
+    await expectRedis(cache.url)
+    await env.stop()
+    env = undefined
+    // The stop asked Redis over TLS (SHUTDOWN NOSAVE): no SIGTERM was needed.
+    const log = fs.readFileSync(path.join(logsDir, 'cache.log'), 'utf8')
+    expect(log).toMatch(/User requested shutdown/)
+    expect(log).not.toMatch(/Received SIGTERM/)
+  })
+
+  it('an application rig starts connects with the URL alone: NODE_EXTRA_CA_CERTS carries the CA', async () => {
+    env = await start({
+      project,
+      services: {
+        cache: redis({ tls: true }),
+        api: command({ run: [process.execPath, APP], env: ({ cache }) => ({ REDIS_URL: cache?.url ?? '', PORT: '{port}' }), dependsOn: ['cache'], ready: tcp() }),
+      },
+    })
+    const r = await fetch(env.get('api').url, { signal: AbortSignal.timeout(30_000) })
+    expect(await r.json()).toEqual({ ok: true, ping: 'PONG' })
+  })
+
+  it("the guard sees a test's keys over TLS and removes them", async () => {
+    env = await start({ project, services: { cache: redis({ tls: true }) } })
+    const cache = env.get('cache')
+    const app = await client(cache.url, cache.env.RIG_CACHE_CA_CERT)
+    await app.connect()
+    await app.sendCommand(['SET', 'config:currency', 'EUR'])
+    const guard = createGuard({ stores: storesFor(env) })
+    try {
+      await guard.baseline()
+      await app.sendCommand(['SET', 'session:1', 'a'])
+      const rep = await guard.check('logs in')
+      expect(rep.leaked).toBe(true)
+      expect(rep.message).toContain('redis cache: 1 key added without TTL: session:1')
+      expect(await app.sendCommand(['EXISTS', 'session:1'])).toBe(0)
+      expect(await app.sendCommand(['GET', 'config:currency'])).toBe('EUR')
+      expect((await guard.check('next')).leaked).toBe(false)
+    } finally {
+      await guard.close()
+      app.destroy()
+    }
+  })
+
+  it('bad input is refused before anything starts', () => {
+    expect(() => validateConfig({ services: { cache: redis({ tls: 'yes' as never }) } })).toThrow(/tls must be true or false/)
+    expect(() => validateConfig({ services: { cache: redis({ tls: true, replicas: 1 }) } })).toThrow(/`tls: true` with replicas is not supported.*Remove `tls`/)
+    expect(() => validateConfig({ services: { cache: redis({ tls: true, sentinels: 3 }) } })).toThrow(/`tls: true` with sentinels is not supported/)
+    expect(() => validateConfig({ services: { cache: redis({ tls: true, settings: { port: 6380 } }) } })).toThrow(/sets `port` itself/)
+    expect(() => validateConfig({ services: { cache: redis({ ssl: true } as never) } })).toThrow(/unknown option "ssl" — did you mean "tls"\?/)
+    expect(() => validateConfig({ services: { db: postgres({ tls: true } as never) } })).toThrow(/unknown option "tls" — did you mean "ssl"\?/)
+    expect(() => validateConfig({ services: { cache: external({ url: 'redis://127.0.0.1:6379', tls: true } as never) } })).toThrow(/unknown option "tls": an external\(\) service is reached over TLS through its URL \(`rediss:/)
+  })
+})
