@@ -1,6 +1,8 @@
 // Connections and URLs for the PostgreSQL guard: the guard's own session, the maintenance
-// session used for CREATE/DROP DATABASE, and telling "the server went away" from a SQL error.
+// session used for CREATE/DROP DATABASE, connecting on a loaded machine (attempts that time out
+// are tried again, longer), and telling "the server went away" from a SQL error.
 import { connectPg, type PgClient } from '../../drivers/pg.ts'
+import { GuardUsageError } from '../errors.ts'
 
 /** The database name in a `postgres://` URL (`postgres` when absent). */
 export function databaseOf(url: string): string {
@@ -66,9 +68,124 @@ export function isConnectionError(err: unknown): boolean {
   return /connection (terminated|refused|ended)|Client has encountered a connection error|not queryable|ECONNREFUSED|ECONNRESET|timeout expired/i.test(msg)
 }
 
+/** How long the guard waits for a connection, all attempts together, unless told otherwise. */
+export const DEFAULT_CONNECT_WAIT_MS = 60_000
+/** The first attempt's timeout; each further one waits twice as long, within the whole wait. */
+const FIRST_ATTEMPT_MS = 5_000
+/** Refused (or "starting up") this long: the server is not coming, whatever the wait allows. */
+const REFUSED_WAIT_MS = 3_000
+
+/** How long to wait for a connection: `RIG_GUARD_CONNECT_TIMEOUT_MS`, else {@link DEFAULT_CONNECT_WAIT_MS}. */
+export function connectWaitMs(option?: number): number {
+  const env = process.env.RIG_GUARD_CONNECT_TIMEOUT_MS
+  const v = option ?? (env !== undefined && env !== '' ? Number(env) : DEFAULT_CONNECT_WAIT_MS)
+  if (!Number.isFinite(v) || v <= 0) {
+    throw new GuardUsageError('RIG_GUARD_BAD_CONNECT_TIMEOUT', `the guard's connect timeout must be a number of milliseconds above 0, got ${JSON.stringify(option ?? env)} (option \`connectTimeoutMs\` or RIG_GUARD_CONNECT_TIMEOUT_MS)`)
+  }
+  return v
+}
+
+/** Options of {@link connectGuard}. */
+export interface ConnectOptions {
+  /** The whole wait, all attempts together (ms). */
+  waitMs?: number
+  /** The first attempt's timeout (ms); each further one waits twice as long. */
+  firstAttemptMs?: number
+  /** How long a server that refuses connections is tried (ms); 0: give up at the first refusal. */
+  refusedMs?: number
+  /** Told of every failed attempt that is tried again. */
+  onRetry?: (attempt: number, err: unknown) => void
+}
+
+/** The guard could not connect within its wait: names the database, the wait and what to do. */
+export class GuardConnectError extends Error {
+  readonly code = 'RIG_GUARD_CONNECT_FAILED'
+  /** Attempts made. */
+  readonly attempts: number
+  /** The server refused connections (not running, starting up): waiting longer does not help. */
+  readonly refused: boolean
+  constructor(message: string, attempts: number, cause: unknown, refused = false) {
+    super(message, { cause })
+    this.name = 'GuardConnectError'
+    this.attempts = attempts
+    this.refused = refused
+  }
+}
+
+type Failure = 'timeout' | 'refused' | 'busy' | 'fatal'
+
+function failure(err: unknown): Failure {
+  const state = sqlState(err)
+  // 57P03: starting up or shutting down; 53300: too many connections (other workers connecting).
+  if (state === '57P03') return 'refused'
+  if (state === '53300') return 'busy'
+  if (state) return 'fatal'
+  const code = (err as { code?: unknown } | null)?.code
+  if (code === 'ECONNREFUSED' || code === 'ENOENT') return 'refused'
+  const msg = err instanceof Error ? err.message : String(err)
+  if (/timeout expired|timed out|Connection terminated/i.test(msg) || code === 'ETIMEDOUT') return 'timeout'
+  if (code === 'ECONNRESET' || code === 'EPIPE') return 'busy'
+  return 'fatal'
+}
+
+const seconds = (ms: number): string => `${Math.round(ms / 100) / 10} s`
+
+/**
+ * Connects to `url` for the guard, retrying what a loaded machine causes: an attempt that times
+ * out (each one waits twice as long as the one before, within `waitMs`), a server out of
+ * connection slots, a reset. A server that refuses connections (not listening, starting up) is
+ * tried for a few seconds only: a server that is not there does not come by waiting. Anything
+ * else (a wrong password, a missing database) fails at once.
+ */
+export async function connectGuard(url: string, options: ConnectOptions = {}): Promise<PgClient> {
+  const waitMs = options.waitMs ?? connectWaitMs()
+  const deadline = performance.now() + waitMs
+  let attemptMs = Math.min(options.firstAttemptMs ?? FIRST_ATTEMPT_MS, waitMs)
+  let refusedSince: number | undefined
+  for (let attempt = 1; ; attempt++) {
+    const timeoutMs = Math.max(1, Math.min(attemptMs, deadline - performance.now()))
+    try {
+      return await connectPg(url, { timeoutMs })
+    } catch (err) {
+      const kind = failure(err)
+      const now = performance.now()
+      if (kind === 'refused') refusedSince ??= now
+      else refusedSince = undefined
+      const left = deadline - now
+      const refusedTooLong = refusedSince !== undefined && now - refusedSince >= Math.min(options.refusedMs ?? REFUSED_WAIT_MS, waitMs)
+      if (kind === 'fatal' || left <= 0 || refusedTooLong) throw connectError(url, err, kind, attempt, waitMs, refusedSince === undefined ? 0 : now - refusedSince)
+      options.onRetry?.(attempt, err)
+      if (kind === 'timeout') attemptMs *= 2
+      else await new Promise((r) => setTimeout(r, Math.min(kind === 'refused' ? 100 : 250, left)))
+    }
+  }
+}
+
+function connectError(url: string, err: unknown, kind: Failure, attempts: number, waitMs: number, refusedMs: number): GuardConnectError {
+  const db = `database "${databaseOf(url)}" at ${redactUrl(url)}`
+  const why = err instanceof Error ? err.message : String(err)
+  const tries = `${attempts} attempt${attempts === 1 ? '' : 's'}`
+  if (kind === 'fatal') return new GuardConnectError(`could not connect to ${db}: ${why}`, attempts, err)
+  if (kind === 'refused') {
+    return new GuardConnectError(
+      `could not connect to ${db}: refused for ${seconds(refusedMs)} (${tries}: ${why}). ` +
+        'The server is not running or not accepting connections: `rig env status` says whether it is up, its log why not.',
+      attempts,
+      err,
+      true,
+    )
+  }
+  return new GuardConnectError(
+    `could not connect to ${db} within ${seconds(waitMs)} (${tries}, the last: ${why}). ` +
+      'The machine is probably overloaded (or the server frozen): run fewer workers, or wait longer with the store option `connectTimeoutMs` or RIG_GUARD_CONNECT_TIMEOUT_MS (ms).',
+    attempts,
+    err,
+  )
+}
+
 /** Opens a session for the guard: short lock waits, so a lock held by a test surfaces fast. */
-export async function openGuardSession(url: string, lockTimeoutMs: number): Promise<PgClient> {
-  const client = await connectPg(url, { timeoutMs: 5000 })
+export async function openGuardSession(url: string, lockTimeoutMs: number, connect: ConnectOptions = {}): Promise<PgClient> {
+  const client = await connectGuard(url, connect)
   // Parallel workers cost more to start than the guard's small scans; a generic plan keeps the
   // prepared check from being re-planned for every new horizon. pg_walinspect reads flushed WAL
   // only: the guard's own commits flush (rig's servers commit asynchronously by default).
@@ -81,7 +198,7 @@ export async function openGuardSession(url: string, lockTimeoutMs: number): Prom
 
 /** Runs `fn` with a short-lived maintenance session. */
 export async function withMaintenance<T>(url: string, fn: (client: PgClient) => Promise<T>): Promise<T> {
-  const client = await connectPg(maintenanceUrl(url), { timeoutMs: 5000 })
+  const client = await connectGuard(maintenanceUrl(url))
   try {
     await client.query(`set application_name = 'rig-guard'`)
     return await fn(client)

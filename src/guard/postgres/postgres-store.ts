@@ -3,12 +3,12 @@
 // (change-log.ts: cost follows what the test wrote), counted table by table otherwise
 // (check-query.ts: cost follows the size of the schema).
 import { createHash, randomBytes } from 'node:crypto'
-import { connectPg, type PgClient, type PgResult } from '../../drivers/pg.ts'
+import type { PgClient, PgResult } from '../../drivers/pg.ts'
 import type { BaselineOptions, Change, InFlight, KeepOptions, KeptData, RestoreOutcome, RestoreStrategy, StoreAdapter, StoreDiff, StoreInfo, WorkerCloner } from '../adapter.ts'
 import { GuardRefusedError, GuardRestoreError, GuardUsageError, StoreUnavailableError } from '../errors.ts'
 import { type Catalog, catalogShape, changesSchema, MIGRATION_TABLES, readCatalog, type TableInfo } from './catalog.ts'
 import { buildCheckSql, type CheckRow } from './check-query.ts'
-import { databaseOf, isConnectionError, openGuardSession, quoteIdent, redactUrl, sqlState } from './connection.ts'
+import { connectGuard, connectWaitMs, databaseOf, GuardConnectError, isConnectionError, openGuardSession, quoteIdent, redactUrl, sqlState } from './connection.ts'
 import { compare, type PgBaseline, parseCheck } from './postgres-diff.ts'
 import { BASELINE_SNAPSHOT, PgSnapshots } from './postgres-snapshots.ts'
 import { buildRestoreSql } from './restore-sql.ts'
@@ -53,6 +53,13 @@ export interface PostgresStoreOptions {
    * @default 500
    */
   lockTimeoutMs?: number
+  /**
+   * How long the guard waits to connect, all attempts together (ms). An attempt that times out
+   * (a loaded machine) is tried again with a longer timeout; a server that refuses connections
+   * fails within a few seconds.
+   * @default process.env.RIG_GUARD_CONNECT_TIMEOUT_MS ?? 60000
+   */
+  connectTimeoutMs?: number
   /**
    * Under `auto`, when more rows than this changed, TRUNCATE beats row-by-row DELETE.
    * @default 5000
@@ -148,6 +155,8 @@ export class PostgresStore implements StoreAdapter {
   /** The embedded PGlite fallback: one session serves every connection. */
   private readonly embedded: boolean
   private readonly detect: ChangeDetection
+  /** How long a connection may take, all attempts together. */
+  private readonly connectWait: number
 
   constructor(source: StoreSource, options: PostgresStoreOptions = {}) {
     this.url = source.url
@@ -159,6 +168,7 @@ export class PostgresStore implements StoreAdapter {
     this.snapshots = new PgSnapshots(source.url, source.name, () => this.disconnect())
     this.workers = postgresWorkers(this.info, source.url, options.workers)
     this.detect = new ChangeDetection(source.name, options.detection)
+    this.connectWait = connectWaitMs(options.connectTimeoutMs)
   }
 
   /** The database this store guards. */
@@ -225,10 +235,16 @@ export class PostgresStore implements StoreAdapter {
     return this.restoreClient
   }
 
+  /** The last connect found the server refusing connections: the next one does not wait for it to start. */
+  private down = false
+
   private async open(): Promise<PgClient> {
     try {
-      return await openGuardSession(this.url, this.options.lockTimeoutMs ?? 500)
+      const client = await openGuardSession(this.url, this.options.lockTimeoutMs ?? 500, { waitMs: this.connectWait, ...(this.down ? { refusedMs: 0 } : {}) })
+      this.down = false
+      return client
     } catch (err) {
+      this.down = err instanceof GuardConnectError && err.refused
       throw new StoreUnavailableError(this.info.name, this.info.target, err)
     }
   }
@@ -571,14 +587,14 @@ export class PostgresStore implements StoreAdapter {
    */
   async transactionClient(): Promise<TransactionClient> {
     if (!this.base) throw new GuardUsageError('RIG_GUARD_NO_BASELINE', `store "${this.info.name}": call baseline() before transactionClient()`)
-    this.tx ??= await TransactionClient.open(this.url)
+    this.tx ??= await TransactionClient.open(this.url, { waitMs: this.connectWait })
     return this.tx
   }
 
   /** Runs an SQL script (a fixture file) on a connection of its own, as one simple query. */
   async runScript(text: string): Promise<void> {
     assertMayClean(this.info, {}, 'load a fixture into')
-    const client = await connectPg(this.url).catch((err: unknown) => {
+    const client = await connectGuard(this.url, { waitMs: this.connectWait }).catch((err: unknown) => {
       throw new StoreUnavailableError(this.info.name, this.info.target, err)
     })
     try {

@@ -2,7 +2,8 @@
 // Everything it does happens inside one transaction and a savepoint taken before each test, so
 // the restore is a ROLLBACK TO SAVEPOINT. The code's own BEGIN/COMMIT/ROLLBACK become nested
 // savepoints so it cannot end rig's transaction by accident.
-import { connectPg, type PgClient, type PgResult } from '../../drivers/pg.ts'
+import type { PgClient, PgResult } from '../../drivers/pg.ts'
+import { connectGuard, type ConnectOptions } from './connection.ts'
 
 /** What tests use: `query` like a `pg` client. */
 export interface GuardedPgClient {
@@ -27,8 +28,8 @@ export class TransactionClient implements GuardedPgClient {
   }
 
   /** Opens the session and its transaction. */
-  static async open(url: string): Promise<TransactionClient> {
-    const client = await connectPg(url, { timeoutMs: 5000 })
+  static async open(url: string, connect: ConnectOptions = {}): Promise<TransactionClient> {
+    const client = await connectGuard(url, connect)
     const r = await client.query<{ pid: number }>(`set application_name = 'rig-guard-tx'; select pg_backend_pid() as pid`)
     const rows = (Array.isArray(r) ? (r as PgResult<{ pid: number }>[]).at(-1)?.rows : r.rows) ?? []
     await client.query('begin; savepoint rig_test')
