@@ -285,7 +285,7 @@ async function start(config: RigConfig, options: StartOptions): Promise<Environm
   let tls: EnvironmentTls | undefined
   try {
     if (needsTls(config)) {
-      tls = environmentTls(frontPlan?.project ?? config.project ?? defaultProjectName(root), dir)
+      tls = environmentTls(frontPlan?.project ?? config.project ?? defaultProjectName(root), dir, env.hosts ? { hostSubnet: env.hosts.state().subnet } : {})
       Object.assign(shared, tls.vars)
     }
     if (frontPlan) env.front = await startFront(frontPlan, { root, envId: id, network, tls: frontPlan.tls ? tls?.front() : undefined, service: (n) => (Object.hasOwn(services, n) ? services[n] : undefined) })
@@ -352,7 +352,7 @@ async function start(config: RigConfig, options: StartOptions): Promise<Environm
             root,
             signal,
             env: shared,
-            certificate: tls ? () => (tls as EnvironmentTls).forService(name) : undefined,
+            certificate: tls ? () => (tls as EnvironmentTls).forService(name, placed?.address) : undefined,
             notice: (message) => emit({ type: 'notice', service: name, at: at(), message }),
             track: (proc) => track(registry, name, proc),
           },

@@ -92,7 +92,8 @@ export interface StartContext {
   env?: Readonly<Record<string, string>>
   /**
    * Issues a server certificate for this service from rig's CA (`<service>.<project>.localhost`,
-   * localhost, loopback); present when the environment uses TLS (`front.tls`, a service's `ssl`).
+   * localhost, loopback; on a host also its address, from the environment's hosts CA); present
+   * when the environment uses TLS (`front.tls`, a service's `ssl` or `tls`). `caFile` verifies it.
    */
   certificate?: (() => { cert: string; key: string; caFile: string }) | undefined
   /**

@@ -4,6 +4,7 @@
 import { generateKeyPairSync, createPublicKey } from 'node:crypto'
 import net from 'node:net'
 import { RigError } from '../errors.ts'
+import type { Cidr } from '../hosts/subnet.ts'
 import type { LocalCA } from './ca.ts'
 import { createCertificate } from './x509.ts'
 
@@ -17,11 +18,23 @@ export interface IssuedCertificate {
 
 const LOOPBACK = (n: string): boolean => (net.isIPv4(n) && n.startsWith('127.')) || n === '::1'
 
-/** Throws `RIG_TLS_NAME_OUTSIDE` for a name a certificate of `project` may not carry. */
-export function checkNames(project: string, names: readonly string[]): void {
+/** Whether IPv4 address `n` lies in `r`. */
+function inRange(n: string, r: Cidr): boolean {
+  if (!net.isIPv4(n)) return false
+  const addr = n.split('.').reduce((a, o) => a * 256 + Number(o), 0)
+  const mask = r.prefix === 0 ? 0 : (0xffffffff << (32 - r.prefix)) >>> 0
+  return ((addr & mask) >>> 0) === r.base
+}
+
+/**
+ * Throws `RIG_TLS_NAME_OUTSIDE` for a name a certificate of `project` may not carry; `ranges`:
+ * addresses an environment's hosts CA may vouch for besides.
+ */
+export function checkNames(project: string, names: readonly string[], ranges: readonly Cidr[] = []): void {
   const domain = `${project}.localhost`
   for (const n of names) {
-    const ok = n === 'localhost' || LOOPBACK(n) || n === domain || (n.endsWith(`.${domain}`) && /^(\*|[a-z0-9]([a-z0-9-]*[a-z0-9])?)$/.test(n.slice(0, -domain.length - 1)))
+    const ok =
+      n === 'localhost' || LOOPBACK(n) || ranges.some((r) => inRange(n, r)) || n === domain || (n.endsWith(`.${domain}`) && /^(\*|[a-z0-9]([a-z0-9-]*[a-z0-9])?)$/.test(n.slice(0, -domain.length - 1)))
     if (!ok) {
       throw new RigError(
         'RIG_TLS_NAME_OUTSIDE',
@@ -32,9 +45,9 @@ export function checkNames(project: string, names: readonly string[]): void {
   }
 }
 
-/** Issues a server certificate for `names` of `project`, valid `days` (30) from `now`. */
-export function issueCertificate(ca: LocalCA, project: string, names: readonly string[], options: { days?: number; now?: number } = {}): IssuedCertificate {
-  checkNames(project, names)
+/** Issues a server certificate for `names` of `project`, valid `days` (30) from `now`; `ranges` as {@link checkNames}. */
+export function issueCertificate(ca: Pick<LocalCA, 'cert' | 'key'>, project: string, names: readonly string[], options: { days?: number; now?: number; ranges?: readonly Cidr[] } = {}): IssuedCertificate {
+  checkNames(project, names, options.ranges)
   const now = options.now ?? Date.now()
   const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' })
   const cert = createCertificate({

@@ -4,13 +4,17 @@
 import fs from 'node:fs'
 import tls from 'node:tls'
 import { loadCA } from './ca.ts'
+import { splitPem } from './client-trust.ts'
 
-/** Adds `pem` to this process's default CA certificates; false where Node cannot (before 22.19). */
+/** Adds the certificates of `pem` (one or several) to this process's default CA certificates; false where Node cannot (before 22.19). */
 export function trustInProcess(pem: string): boolean {
   const t = tls as typeof tls & { setDefaultCACertificates?: (certs: string[]) => void; getCACertificates?: (type: string) => string[] }
   if (typeof t.setDefaultCACertificates !== 'function' || typeof t.getCACertificates !== 'function') return false
   const current = t.getCACertificates('default')
-  if (!current.includes(pem)) t.setDefaultCACertificates([...current, pem])
+  const norm = (c: string): string => c.replace(/\s+/g, '')
+  const known = new Set(current.map(norm))
+  const added = splitPem(pem).filter((c) => !known.has(norm(c)))
+  if (added.length > 0) t.setDefaultCACertificates([...current, ...added])
   return true
 }
 

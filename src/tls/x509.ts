@@ -26,6 +26,8 @@ export interface CertificateSpec {
   notAfter: Date
   /** A CA: may sign certificates, only for names under `.localhost` and loopback addresses. */
   ca?: boolean
+  /** IPv4 ranges such a CA may vouch for besides, e.g. `10.213.7.0/24` (an environment's hosts CA). */
+  permitIpv4?: readonly { base: number; prefix: number }[]
   /** DNS names and IP addresses of a server certificate. */
   names?: readonly string[]
 }
@@ -57,14 +59,25 @@ const altNames = (names: readonly string[]): Buffer => seq(...names.map((n) => (
  * The CA may only vouch for `localhost` and names under it, and loopback addresses: trusting it
  * system-wide cannot let its key impersonate any other site (RFC 5280 §4.2.1.10).
  */
-const LOCAL_ONLY = seq(ctx(0, Buffer.concat([seq(ctx(2, Buffer.from('localhost'), false)), seq(ctx(7, Buffer.from([127, 0, 0, 0, 255, 0, 0, 0]), false)), seq(ctx(7, Buffer.concat([ipBytes('::1'), Buffer.alloc(16, 0xff)]), false))])))
+const LOCAL_SUBTREES = [seq(ctx(2, Buffer.from('localhost'), false)), seq(ctx(7, Buffer.from([127, 0, 0, 0, 255, 0, 0, 0]), false)), seq(ctx(7, Buffer.concat([ipBytes('::1'), Buffer.alloc(16, 0xff)]), false))]
+
+/** The permitted subtrees: the local ones, and `ranges` (address and mask, 8 bytes each). */
+function permitted(ranges: readonly { base: number; prefix: number }[]): Buffer {
+  const extra = ranges.map((r) => {
+    const b = Buffer.alloc(8)
+    b.writeUInt32BE(r.base >>> 0, 0)
+    b.writeUInt32BE(r.prefix === 0 ? 0 : (0xffffffff << (32 - r.prefix)) >>> 0, 4)
+    return seq(ctx(7, b, false))
+  })
+  return seq(ctx(0, Buffer.concat([...LOCAL_SUBTREES, ...extra])))
+}
 
 /** Builds and signs a certificate; returns it as PEM. */
 export function createCertificate(spec: CertificateSpec): string {
   const serial = randomBytes(16)
   serial[0] = (serial[0] as number) & 0x7f
   const extensions = spec.ca
-    ? [ext('2.5.29.19', true, seq(bool(true), small(0))), ext('2.5.29.15', true, namedBits(0, 5, 6)), ext('2.5.29.30', true, LOCAL_ONLY), ext('2.5.29.14', false, octets(keyId(spec.publicKey)))]
+    ? [ext('2.5.29.19', true, seq(bool(true), small(0))), ext('2.5.29.15', true, namedBits(0, 5, 6)), ext('2.5.29.30', true, permitted(spec.permitIpv4 ?? [])), ext('2.5.29.14', false, octets(keyId(spec.publicKey)))]
     : [
         ext('2.5.29.19', true, seq()),
         ext('2.5.29.15', true, namedBits(0)),

@@ -3,7 +3,7 @@
 // HTTPS, PostgreSQL with sslmode=verify-full; and the bad input: a CA key others can read, a
 // link, an expired or foreign certificate, a name outside the project.
 import { execFile, execFileSync, spawnSync } from 'node:child_process'
-import { X509Certificate } from 'node:crypto'
+import { generateKeyPairSync, X509Certificate } from 'node:crypto'
 import fs from 'node:fs'
 import https from 'node:https'
 import net from 'node:net'
@@ -18,6 +18,9 @@ import { freePort } from '../../src/providers/process/ports.ts'
 import { loadCA, removeCA, type LocalCA } from '../../src/tls/ca.ts'
 import { frontNames, issueCertificate } from '../../src/tls/issue.ts'
 import { trustInProcess } from '../../src/tls/trust-process.ts'
+import { splitPem } from '../../src/tls/client-trust.ts'
+import { environmentTls } from '../../src/tls/environment-tls.ts'
+import { createCertificate } from '../../src/tls/x509.ts'
 import { assertNothingLeft, rejection, start } from '../support/env.ts'
 
 const app = path.join(import.meta.dirname, '../front/fixtures/app.mjs')
@@ -111,6 +114,39 @@ describe("rig's CA", () => {
   it('never issues for a name outside the project: another project, another domain, two labels deep', () => {
     for (const name of [`api.other.localhost`, 'example.com', `a.b.${project}.localhost`, '10.0.0.1', `*.localhost`]) {
       expect(() => issueCertificate(ca, project, [name]), name).toThrow(new RegExp(`"${name.replace(/[.*]/g, '\\$&')}" is outside`))
+    }
+  })
+
+  it("an environment's hosts CA vouches for the host addresses of its /24 and loopback names, nothing else", () => {
+    const dir = fs.mkdtempSync(path.join(tmp, 'hosts-'))
+    const t = environmentTls(project, dir, { hostSubnet: '10.213.9.0/24' })
+    const trust = t.vars.RIG_CA_CERT as string
+    expect(splitPem(fs.readFileSync(trust, 'utf8'))).toHaveLength(2)
+    const onHost = t.forService('db', '10.213.9.2')
+    expect(onHost.caFile).toBe(trust)
+    const x = new X509Certificate(onHost.cert)
+    expect(x.checkIP('10.213.9.2')).toBe('10.213.9.2')
+    expect(x.checkHost(`db.${project}.localhost`)).toBe(`db.${project}.localhost`)
+    expect(x.checkIssued(ca.cert)).toBe(false)
+    // Loopback services of the same environment keep certificates of rig's CA.
+    expect(new X509Certificate(t.forService('api', '127.0.0.1').cert).checkIssued(ca.cert)).toBe(true)
+    expect(() => t.forService('db', '10.213.10.2')).toThrow(/"10\.213\.10\.2" is outside/)
+    if (hasOpenssl) {
+      const file = path.join(dir, 'leaf.crt')
+      fs.writeFileSync(file, onHost.cert)
+      expect(execFileSync('openssl', ['verify', '-CAfile', trust, '-purpose', 'sslserver', file], { encoding: 'utf8' }).trim()).toBe(`${file}: OK`)
+      // A CA with the same constraints signing outside them: OpenSSL refuses the certificate.
+      const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' })
+      const now = Date.now()
+      const caPem = createCertificate({ subject: 'c', issuer: 'c', publicKey, signingKey: privateKey, issuerPublicKey: publicKey, notBefore: new Date(now - 60_000), notAfter: new Date(now + 3_600_000), ca: true, permitIpv4: [{ base: (10 << 24) + (213 << 16) + (9 << 8), prefix: 24 }] })
+      expect(execFileSync('openssl', ['x509', '-noout', '-text'], { input: caPem, encoding: 'utf8' })).toMatch(/IP:10\.213\.9\.0\/255\.255\.255\.0/)
+      const leafKey = generateKeyPairSync('ec', { namedCurve: 'P-256' })
+      const outside = createCertificate({ subject: 'x', issuer: 'c', publicKey: leafKey.publicKey, signingKey: privateKey, issuerPublicKey: publicKey, notBefore: new Date(now - 60_000), notAfter: new Date(now + 3_600_000), names: ['10.213.10.2'] })
+      fs.writeFileSync(path.join(dir, 'c.crt'), caPem)
+      fs.writeFileSync(path.join(dir, 'outside.crt'), outside)
+      const r = spawnSync('openssl', ['verify', '-CAfile', path.join(dir, 'c.crt'), path.join(dir, 'outside.crt')], { encoding: 'utf8' })
+      expect(r.status).not.toBe(0)
+      expect(r.stdout + r.stderr).toMatch(/permitted subtree violation/)
     }
   })
 

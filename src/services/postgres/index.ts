@@ -50,8 +50,9 @@ export interface PostgresOptions {
   provider?: 'auto' | 'process' | 'embedded'
   /**
    * TLS with a certificate from rig's local CA (`<name>.<project>.localhost`, localhost,
-   * 127.0.0.1): the URL carries `sslmode=verify-full&sslrootcert=<rig's CA>`, so clients check
-   * the server's certificate and name. `RIG_<NAME>_SSL_ROOT_CERT` is the CA file.
+   * 127.0.0.1; on a host also the host's address, from the environment's hosts CA): the URL
+   * carries `sslmode=verify-full&sslrootcert=<CA file>`, so clients check the server's
+   * certificate and name. `RIG_<NAME>_SSL_ROOT_CERT` is the CA file.
    * @default false
    */
   ssl?: boolean
