@@ -12,7 +12,11 @@ import { expectRedis } from '../../src/checks/helpers/stores.ts'
 import { createGuard, storesFor } from '../../src/guard/index.ts'
 import { command, external, postgres, redis, tcp, type Environment } from '../../src/index.ts'
 import { loadCA, type LocalCA } from '../../src/tls/ca.ts'
+import type { ProvidedService } from '../../src/runner/provided.ts'
+import { prepareWorkerDatabases } from '../../src/runner/worker-databases.ts'
 import { assertNothingLeft, rejection, start } from '../support/env.ts'
+import { REPO } from '../support/project.ts'
+import { pluginProject, vitest } from '../support/vitest-project.ts'
 
 const project = `rtls-${process.pid}`
 const APP = path.join(import.meta.dirname, 'fixtures/redis-app.mjs')
@@ -113,6 +117,63 @@ describe('Redis with tls: true', () => {
       app.destroy()
     }
   })
+
+  it("per-worker databases (isolation: 'database') are copied and reached over TLS", async () => {
+    env = await start({ project, services: { cache: redis({ tls: true }) } })
+    const cache = env.get('cache')
+    const app = await client(cache.url, cache.env.RIG_CACHE_CA_CERT)
+    await app.connect()
+    await app.sendCommand(['SET', 'config:currency', 'EUR'])
+    const provided: ProvidedService = { name: 'cache', kind: 'redis', url: cache.url, host: cache.host, port: cache.port, pid: null, env: cache.env, logFile: '', errorPatterns: [], guarded: true, startedByRig: true }
+    const dbs = await prepareWorkerDatabases({ cache: provided }, 2, 7)
+    try {
+      expect(provided.workerUrls).toEqual([expect.stringMatching(/^rediss:\/\/.*\/\d+$/), expect.stringMatching(/^rediss:\/\/.*\/\d+$/)])
+      const w2 = await client(provided.workerUrls?.[1] as string, cache.env.RIG_CACHE_CA_CERT)
+      await w2.connect()
+      expect(await w2.sendCommand(['GET', 'config:currency'])).toBe('EUR')
+      w2.destroy()
+    } finally {
+      await dbs.drop()
+      app.destroy()
+    }
+  })
+
+  it("under the Vitest plugin: each worker's guard reaches its copy over TLS, reports the key a test left and removes it", async () => {
+    const p = pluginProject(`import { defineConfig, redis } from 'testrig'\nexport default defineConfig({ project: '${project}', services: { cache: redis({ tls: true }) } })\n`, "{ isolation: 'database', order: { shuffle: false } }")
+    try {
+      fs.symlinkSync(path.join(REPO, 'node_modules', 'redis'), path.join(p.dir, 'node_modules', 'redis'))
+      const file = (n: number): string => `import fs from 'node:fs'
+import { expect, test } from 'vitest'
+import { createClient } from 'redis'
+const client = async () => {
+  const c = createClient({ url: process.env.RIG_CACHE_URL, socket: { tls: true, ca: fs.readFileSync(process.env.RIG_CACHE_CA_CERT, 'utf8'), reconnectStrategy: false } })
+  await c.connect()
+  return c
+}
+test('leaves a key ${n}', async () => {
+  expect(process.env.RIG_CACHE_URL).toMatch(/^rediss:/)
+  const c = await client()
+  await c.set('session:${n}', 'a')
+  c.destroy()
+})
+test('starts clean ${n}', async () => {
+  const c = await client()
+  expect(await c.exists('session:${n}')).toBe(0)
+  c.destroy()
+})
+`
+      for (const n of [1, 2]) p.write(`test/f${n}.test.ts`, file(n))
+      const r = await vitest(p)
+      expect(r.output).toContain('Data left behind by "leaves a key 1"')
+      expect(r.output).toContain('redis cache: 1 key added without TTL: session:1')
+      expect(r.output).toContain('redis cache: 1 key added without TTL: session:2')
+      expect(r.output).toMatch(/× leaves a key 1[\s\S]*✓ starts clean 1/)
+      expect(r.output).toMatch(/Tests\s+2 failed \| 2 passed \(4\)/)
+      expect(r.code).toBe(1)
+    } finally {
+      await p.dispose()
+    }
+  }, 180_000)
 
   it('bad input is refused before anything starts', () => {
     expect(() => validateConfig({ services: { cache: redis({ tls: 'yes' as never }) } })).toThrow(/tls must be true or false/)
