@@ -17,6 +17,14 @@ export interface RigPlaywrightOptions extends RigRunnerOptions {
    * @default process.env.RIG_CHROMIUM, else '/usr/bin/chromium' (Debian's `chromium` package) when it is installed
    */
   chromium?: string | false
+  /**
+   * Chromium trusts rig's CA when the environment serves HTTPS, for its own launches only (an NSS
+   * database of rig's as its `HOME`; needs `certutil`, `apt-get install libnss3-tools`). `false`
+   * launches it with the machine's trust alone (`use.rigTrustCA: false` per project): checks stay
+   * on either way.
+   * @default true
+   */
+  trustCA?: boolean
 }
 
 /** Flags for Chromium on a machine without display, GPU or sandbox, that must not phone home. */
@@ -39,6 +47,11 @@ function withChromium(use: Use | undefined, chromium: string | false): Use | und
   if ((use?.browserName && use.browserName !== 'chromium') || use?.channel || use?.launchOptions?.executablePath) return use
   const lo = use?.launchOptions
   return { ...use, launchOptions: { ...lo, executablePath: chromium, args: [...CHROMIUM_ARGS, ...(lo?.args ?? [])] } }
+}
+
+/** `use` with `rigTrustCA: false` when `withRig()` was told not to trust the CA. */
+function withTrustOption(use: Use | undefined, trustCA: boolean | undefined): Use | undefined {
+  return trustCA === false ? ({ ...use, rigTrustCA: false } as Use) : use
 }
 
 /** Reporters as a list of descriptions. */
@@ -75,7 +88,7 @@ export function withRig<T extends PlaywrightTestConfig>(config: T, options: RigP
     globalSetup: [moduleFile(import.meta.url, './global-setup.ts'), ...setups],
     reporter: [...reporters(config.reporter), [moduleFile(import.meta.url, './reporter.ts')]],
     ...(config.workers === undefined && shared ? { workers: 1 } : {}),
-    use: withChromium(config.use, chromium),
+    use: withTrustOption(withChromium(config.use, chromium), options.trustCA),
     ...(config.projects ? { projects: config.projects.map((p) => (p.use?.launchOptions ? { ...p, use: withChromium(p.use, chromium) } : p)) } : {}),
   }
 }

@@ -4,13 +4,14 @@
 // `_rigTest` is set up before any fixture a test asks for and torn down after its afterEach
 // hooks and after the contexts it opened closed, so its check comes last.
 import path from 'node:path'
-import type { Browser, BrowserContext, TestInfo, TestType, PlaywrightTestArgs, PlaywrightTestOptions, PlaywrightWorkerArgs, PlaywrightWorkerOptions } from '@playwright/test'
+import type { Browser, BrowserContext, LaunchOptions, TestInfo, TestType, PlaywrightTestArgs, PlaywrightTestOptions, PlaywrightWorkerArgs, PlaywrightWorkerOptions } from '@playwright/test'
 import { RigError } from '../errors.ts'
 import { recordTest, type RunHandoff } from '../runner/handoff.ts'
 import { openTestSession, type TestSession } from '../runner/test-session.ts'
 import { services, type TestService } from '../runner/worker.ts'
 import { browserFailure, BrowserWatch, TestBrowserErrors } from './browser-errors.ts'
 import { resolveBrowserOptions, type RigBrowserOptions } from './browser-options.ts'
+import { withTrust } from './launch-trust.ts'
 import { ownOrigins } from './own-origins.ts'
 import { recordedName, testName } from './test-names.ts'
 
@@ -37,6 +38,12 @@ export interface RigTestFixtures {
 
 /** Worker fixtures rig adds. */
 export interface RigWorkerFixtures {
+  /**
+   * Chromium trusts rig's CA when the environment serves HTTPS (a private NSS database as its
+   * `HOME`, for this launch only; needs `certutil`). `false`: the machine's trust alone.
+   * @default true
+   */
+  rigTrustCA: boolean
   _rigWorker: RigWorker
 }
 
@@ -65,6 +72,15 @@ export function rigFixtures(base: Base, run: () => RunHandoff | undefined): Test
         }
       },
       { scope: 'worker', auto: true, title: 'rig environment' },
+    ],
+    rigTrustCA: [true, { scope: 'worker', option: true }],
+    // Every Chromium launched with these options trusts rig's CA: the fixtures' browser, and one a
+    // test launches itself with `playwright.chromium.launch()` (Playwright's default options).
+    launchOptions: [
+      async ({ launchOptions, browserName, connectOptions, rigTrustCA, _rigWorker }: { launchOptions: LaunchOptions; browserName: string; connectOptions: unknown; rigTrustCA: boolean; _rigWorker: RigWorker }, use: (o: LaunchOptions) => Promise<void>) => {
+        await use(withTrust(launchOptions, { browserName, connectOptions, rigTrustCA }, _rigWorker.run.provided))
+      },
+      { scope: 'worker' },
     ],
     browser: [
       async ({ browser, _rigWorker }: { browser: Browser; _rigWorker: RigWorker }, use: (b: Browser) => Promise<void>) => {

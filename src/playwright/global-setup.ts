@@ -9,6 +9,7 @@ import { RigError } from '../errors.ts'
 import { resolveSeed } from '../runner/order.ts'
 import { resolveOptions } from '../runner/options.ts'
 import { openPublishedRun } from '../runner/publish-run.ts'
+import { trustHome, trustsCA, type TrustUse } from './launch-trust.ts'
 import { runSlot } from './run-slot.ts'
 
 /** Every Chromium a project names must be there before a test waits for it. */
@@ -37,6 +38,17 @@ export default async function rigGlobalSetup(config: FullConfig): Promise<() => 
   }
   checkBrowsers(config)
   const run = await openPublishedRun(o, { root: config.configFile ? path.dirname(config.configFile) : process.cwd(), workers: Math.max(1, config.workers), seed: resolveSeed(o.order.seed) })
+  // The CA's NSS database made once, before any worker launches a browser: a missing certutil
+  // fails the run here, with nothing left running.
+  if (config.projects.some((p) => trustsCA(p.use as TrustUse))) {
+    try {
+      trustHome(run.handoff.provided)
+    } catch (err) {
+      await run.close()
+      await dirsRemoved()
+      throw err
+    }
+  }
   slot.run = run
   return async () => {
     await run.close()

@@ -20,7 +20,7 @@ export function trustSteps(certFile: string): TrustStep[] {
   return [
     { store: 'Debian/Ubuntu system store (curl, wget, OpenSSL, Python)', commands: [`sudo cp ${certFile} /usr/local/share/ca-certificates/${NICK()}.crt`, 'sudo update-ca-certificates'] },
     { store: 'Node.js (processes rig starts already get it)', commands: [`export NODE_EXTRA_CA_CERTS=${certFile}`] },
-    { store: 'Chromium and Chrome (NSS; apt-get install libnss3-tools for certutil)', commands: [`mkdir -p ${os.homedir()}/.pki/nssdb`, `certutil -d ${nssDb()} -A -t C,, -n ${NICK()} -i ${certFile}`] },
+    { store: "Chromium and Chrome (NSS; apt-get install libnss3-tools for certutil; the Chromium of rig's Playwright fixtures needs no step)", commands: [`mkdir -p ${os.homedir()}/.pki/nssdb`, `certutil -d ${nssDb()} -A -t C,, -n ${NICK()} -i ${certFile}`] },
   ]
 }
 

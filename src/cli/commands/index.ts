@@ -304,7 +304,8 @@ export const COMMANDS: readonly CommandSpec[] = [
     details:
       'Makes the CA on first use (an EC P-256 key, 0600, in rig\'s cache: ~/.cache/testrig/ca, /var/cache/testrig/ca\n' +
       'as root, $RIG_CACHE_DIR/ca when set), then prints the commands that trust it: the Debian system store\n' +
-      '(update-ca-certificates), Node.js (NODE_EXTRA_CA_CERTS) and Chromium (NSS certutil). rig runs none of them.\n' +
+      '(update-ca-certificates), Node.js (NODE_EXTRA_CA_CERTS) and Chromium (NSS certutil). rig runs none of them;\n' +
+      'the Chromium of testrig/playwright trusts it by itself, for its own launches (a private NSS database; certutil).\n' +
       'The CA signs only names under .localhost and loopback addresses. rig uses it for `front: { tls: true }`\n' +
       'and `postgres({ ssl: true })`, and `rig check` verifies HTTPS targets against it.\n' +
       '--remove deletes the CA and prints the commands that untrust it; the next HTTPS start makes a new one.\n' +
