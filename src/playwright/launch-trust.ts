@@ -1,5 +1,5 @@
 // The Chromium rig's fixtures launch trusts rig's CA when the environment serves HTTPS (the
-// front proxy's `tls: true`, a service with `ssl`): its launch options get `HOME` pointed at a
+// front proxy's `tls: true`, a service's TLS): its launch options get `HOME` pointed at a
 // directory whose NSS database holds the CA (src/tls/browser-trust.ts). For that launch only,
 // with certificate checks on; nothing on the machine changes. `use.rigTrustCA: false`
 // (`withRig(config, { trustCA: false })`) launches it with the machine's trust alone.
