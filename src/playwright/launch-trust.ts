@@ -25,13 +25,18 @@ export function trustsCA(use: TrustUse): boolean {
   return use.rigTrustCA !== false && (use.browserName ?? 'chromium') === 'chromium' && !use.connectOptions
 }
 
-/** rig's CA certificate (PEM) when the environment has one. */
+/**
+ * rig's CA certificate (PEM) when the environment has one: the first certificate of the file
+ * `RIG_CA_CERT` names. An environment with hosts lists its hosts CA after it (made at each start,
+ * for the addresses of services on hosts, which the browser does not open): left out, so the
+ * database stays one per CA.
+ */
 export function environmentCA(provided: Pick<RigProvided, 'vars'>): string | undefined {
   const file = provided.vars.RIG_CA_CERT
   if (!file) return undefined
-  const pem = readOwnFile(file)
-  if (pem === undefined) throw new RigError('RIG_CA_BROKEN', `rig's CA certificate ${file} is missing or not a file of this user: run \`rig trust --remove\`, then start the environment again`, { exitCode: 2 })
-  return pem
+  const first = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/.exec(readOwnFile(file) ?? '')?.[0]
+  if (first === undefined) throw new RigError('RIG_CA_BROKEN', `rig's CA certificate ${file} is missing, not a file of this user, or holds no certificate: run \`rig trust --remove\`, then start the environment again`, { exitCode: 2 })
+  return `${first}\n`
 }
 
 /** The directory Chromium gets as `HOME` for this environment, made on first use; undefined when it serves no HTTPS. */

@@ -74,6 +74,7 @@ export function environmentTls(project: string, dir: string, options: { hostSubn
   const subnet = options.hostSubnet === undefined ? undefined : parseCidr(options.hostSubnet)
   const hosts = subnet ? hostsCA(project, subnet) : undefined
   // The CAs that verify this environment's certificates: rig's, and the hosts CA when there is one.
+  // rig's comes first: the Playwright fixtures' Chromium trusts that one only (src/playwright/launch-trust.ts).
   let trust = ca.certFile
   if (hosts) {
     trust = path.join(dir, 'ca-trust.pem')

@@ -8,6 +8,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { browserTrustHome, browserTrustRoot, chromiumTrustHome } from '../../src/tls/browser-trust.ts'
+import { environmentCA } from '../../src/playwright/launch-trust.ts'
 import { loadCA, type LocalCA } from '../../src/tls/ca.ts'
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'rig-browser-trust-'))
@@ -88,5 +89,18 @@ describe("Chromium's NSS database for rig's CA", () => {
     }
     expect(fs.existsSync(browserTrustHome(ca.certPem))).toBe(false)
     expect(fs.readdirSync(browserTrustRoot()).filter((n) => n.endsWith('.tmp'))).toEqual([])
+  })
+})
+
+describe("the CA the fixtures' Chromium trusts", () => {
+  it("is the first certificate of RIG_CA_CERT: rig's CA, not an environment's hosts CA after it", () => {
+    const ca = newCA('five')
+    const hosts = newCA('hosts-like')
+    const file = path.join(tmp, 'ca-trust.pem')
+    fs.writeFileSync(file, `${ca.certPem.trimEnd()}\n${hosts.certPem}`)
+    expect(environmentCA({ vars: { RIG_CA_CERT: file } })).toBe(ca.certPem)
+    expect(environmentCA({ vars: {} })).toBeUndefined()
+    fs.writeFileSync(file, 'no certificate')
+    expect(() => environmentCA({ vars: { RIG_CA_CERT: file } })).toThrow(expect.objectContaining({ code: 'RIG_CA_BROKEN' }))
   })
 })
