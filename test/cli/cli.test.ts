@@ -270,6 +270,7 @@ describe('rig doctor and usage', () => {
       expect(r.code, r.stdout + r.stderr).toBe(0)
       expect(r.stdout).toMatch(/✓\s+postgres\s+PostgreSQL \d+/)
       expect(r.stdout).toMatch(/✓\s+redis-server/)
+      expect(r.stdout).toMatch(/✓\s+certutil\s+\/usr\/bin\/certutil \(Chromium in testrig\/playwright trusts rig's CA with it\)/)
       const j = await p.rig(['doctor', '--json'])
       expect(JSON.parse(j.stdout)).toMatchObject({ ok: true, checks: expect.arrayContaining([expect.objectContaining({ what: 'postgres', ok: true })]) })
     } finally {

@@ -3,6 +3,7 @@ import { loadConfig } from '../../config/load-config.ts'
 import { loadDriver } from '../../drivers/load-driver.ts'
 import { describeError, RigError } from '../../errors.ts'
 import { NODE_RANGE, nodeSupported } from '../../node-version.ts'
+import { findBinary } from '../../providers/process/binaries.ts'
 import { cacheRoot } from '../../providers/process/cache-dir.ts'
 import { tempRoot, tempRootPath } from '../../fs-safe/temp-root.ts'
 import { SERVICE_ACCOUNT, unprivilegedUser } from '../../providers/process/user.ts'
@@ -49,6 +50,17 @@ async function systemEntries(): Promise<DoctorEntry[]> {
     entries.push({ what: 'service user', ok: true, detail })
   } catch (err) {
     entries.push({ what: 'service user', ok: false, detail: (err as Error).message, fix: `set RIG_SERVICE_USER to a non-root account that owns nothing else, or unset it to use "${SERVICE_ACCOUNT}"` })
+  }
+  {
+    // Only testrig/playwright uses it, for an environment that serves HTTPS: never required here.
+    const certutil = findBinary({ name: 'certutil' }).path
+    entries.push({
+      what: 'certutil',
+      ok: certutil !== undefined,
+      detail: certutil ? `${certutil} (Chromium in testrig/playwright trusts rig's CA with it)` : "not installed: Chromium in testrig/playwright cannot trust rig's CA for an environment that serves HTTPS",
+      fix: 'apt-get install libnss3-tools',
+      optional: true,
+    })
   }
   return entries
 }
