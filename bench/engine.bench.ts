@@ -28,6 +28,7 @@ import { findPostgres } from '../src/services/postgres/binaries.ts'
 import { copyDataDir, ensureInitialised, postgresVersion } from '../src/services/postgres/init-cache.ts'
 import { TEST_SPEED_SETTINGS } from '../src/services/postgres/index.ts'
 import { sparesSettled } from '../src/services/postgres/spare.ts'
+import { shutdownRedis } from '../src/services/redis/shutdown.ts'
 import { formatSummary, round, summarize, type Summary } from './lib/stats.ts'
 import { writeResultsSection } from './lib/results-md.ts'
 
@@ -333,6 +334,11 @@ interface Breakdown {
   serverStop: Summary
   serverStopImmediate: Summary
   fixtureSpawnToListening: Summary
+  /** The api fixture: SIGTERM → exit (a command() service's stop, the step a dependent adds to a stop). */
+  fixtureStop: Summary
+  /** Redis: `SHUTDOWN NOSAVE` over a connection → exit (rig's teardown), and SIGTERM → exit (in turn). */
+  redisStopNosave: Summary
+  redisStopSigterm: Summary
   postgresVersionExec: Summary
 }
 
@@ -349,6 +355,9 @@ async function breakdown(p: Pg, runs: number): Promise<Breakdown> {
   const stop: number[] = []
   const stopImmediate: number[] = []
   const fixture: number[] = []
+  const fixtureStop: number[] = []
+  const redisNosave: number[] = []
+  const redisSigterm: number[] = []
   const versionExec: number[] = []
   try {
     for (let i = 0; i < runs; i++) {
@@ -429,8 +438,27 @@ async function breakdown(p: Pg, runs: number): Promise<Breakdown> {
         fx.once('close', () => resolve())
       })
       fixture.push(now() - tf)
+      const tfs = now()
       fx.kill('SIGTERM')
       await fxExited
+      fixtureStop.push(now() - tfs)
+
+      // Redis alone: spawn, "Ready to accept connections", then SHUTDOWN NOSAVE or SIGTERM → exit.
+      const rport = await freePort()
+      const rs = spawn('redis-server', ['--port', String(rport), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', base], { cwd: base, stdio: ['ignore', 'pipe', 'ignore'] })
+      const rsExited = new Promise<void>((r) => rs.once('close', () => r()))
+      await new Promise<void>((resolve) => {
+        rs.stdout.setEncoding('utf8')
+        rs.stdout.on('data', (s: string) => {
+          if (s.includes('Ready to accept connections')) resolve()
+        })
+        rs.once('close', () => resolve())
+      })
+      const trs = now()
+      if (i % 2) rs.kill('SIGTERM')
+      else await shutdownRedis(`redis://127.0.0.1:${rport}`, true).catch(() => rs.kill('SIGTERM'))
+      await rsExited
+      ;(i % 2 ? redisSigterm : redisNosave).push(now() - trs)
     }
   } finally {
     fs.rmSync(base, { recursive: true, force: true })
@@ -448,6 +476,9 @@ async function breakdown(p: Pg, runs: number): Promise<Breakdown> {
     serverStop: summarize(stop),
     serverStopImmediate: summarize(stopImmediate),
     fixtureSpawnToListening: summarize(fixture),
+    fixtureStop: summarize(fixtureStop),
+    redisStopNosave: summarize(redisNosave),
+    redisStopSigterm: summarize(redisSigterm),
     postgresVersionExec: summarize(versionExec),
   }
 }
@@ -478,13 +509,25 @@ interface AbRun {
   stopMs: number
   /** Per service: `stopping` → `stopped`. */
   stopOf: Record<string, number>
+  /** The `db` service's start, split: before it starts, prepare, spawn → "ready to accept connections", that line → ready. */
+  db: { pre: number; prepare: number; spawnToUp: number; upToReady: number }
 }
 
 async function abOnce(I: Rig, config: RigConfig): Promise<AbRun> {
+  let spawnedWall = Number.NaN
+  let readyWall = Number.NaN
+  const onEvent = (e: EnvEvent): void => {
+    if (e.service !== 'db') return
+    if (e.type === 'started') spawnedWall = Date.now()
+    if (e.type === 'ready') readyWall = Date.now()
+  }
   const t0 = now()
-  const env = await I.startEnvironment(config)
+  const env = await I.startEnvironment(config, { onEvent })
   const readyMs = now() - t0
   envDirs.push(env.dir)
+  const ph = phasesOf(env.events, 'db')
+  const upLine = env.services.db?.logs.tail(1000).find((l) => l.stream !== 'rig' && UP_LINE.db?.test(l.text))
+  const db = { pre: ph.pre, prepare: ph.prepare, spawnToUp: upLine ? upLine.at - spawnedWall : Number.NaN, upToReady: upLine ? readyWall - upLine.at : Number.NaN }
   const began: Record<string, number> = {}
   const stopOf: Record<string, number> = {}
   env.on((e) => {
@@ -495,7 +538,7 @@ async function abOnce(I: Rig, config: RigConfig): Promise<AbRun> {
   await env.stop()
   const stopMs = now() - t1
   await sparesSettled()
-  return { readyMs, stopMs, stopOf }
+  return { readyMs, stopMs, stopOf, db }
 }
 
 interface TenRun {
@@ -577,6 +620,7 @@ function summarizeSide(side: AbSide) {
   return {
     postgresReady: summarize(side.pg.map((r) => r.readyMs)),
     postgresStop: summarize(side.pg.map((r) => r.stopMs)),
+    postgresPhases: Object.fromEntries((['pre', 'prepare', 'spawnToUp', 'upToReady'] as const).map((k) => [k, summarize(side.pg.map((r) => r.db[k]).filter((x) => !Number.isNaN(x)))])) as Record<keyof AbRun['db'], Summary>,
     environmentReady: summarize(side.env.map((r) => r.readyMs)),
     environmentStop: summarize(side.env.map((r) => r.stopMs)),
     serviceStop: Object.fromEntries(services.map((s) => [s, summarize(side.env.map((r) => r.stopOf[s] ?? Number.NaN).filter((x) => !Number.isNaN(x)))])) as Record<string, Summary>,
@@ -605,6 +649,10 @@ The engine of commit \`${r.baseCommit}\` (before) and of this checkout (after), 
 | figure | before | after | after / before | target |
 |---|---|---|---|---|
 ${row('`postgres()` ready, warm', b.postgresReady, a.postgresReady, verdict(a.postgresReady, TARGETS.postgresReadyFloorMs))}
+${row('… before the service starts (validation, stale sweep, watchdog, log files)', b.postgresPhases.pre, a.postgresPhases.pre)}
+${row('… prepare (port, cache lookup, spare data dir, spawn)', b.postgresPhases.prepare, a.postgresPhases.prepare)}
+${row('… spawn → PostgreSQL logs "ready to accept connections" (the server)', b.postgresPhases.spawnToUp, a.postgresPhases.spawnToUp)}
+${row('… that line → ready (socket login, password set)', b.postgresPhases.upToReady, a.postgresPhases.upToReady)}
 ${row('`postgres()` stop', b.postgresStop, a.postgresStop)}
 ${row('Postgres + Redis + 2 `command()` ready', b.environmentReady, a.environmentReady)}
 ${row('Postgres + Redis + 2 `command()` stop', b.environmentStop, a.environmentStop, verdict(a.environmentStop, TARGETS.environmentStopMs))}
@@ -656,6 +704,7 @@ ${beforeAfterMd(ab)}`
   const { before: b, after: a } = ab
   log(`postgres() ready ${ms(b.postgresReady.median)} → ${ms(a.postgresReady.median)}; stop ${ms(b.postgresStop.median)} → ${ms(a.postgresStop.median)}; 4 services stop ${ms(b.environmentStop.median)} → ${ms(a.environmentStop.median)}`)
   if (!args['no-write']) writeStartStop(ab, md, machine)
+  else log(md)
 }
 
 async function main(): Promise<void> {
@@ -832,6 +881,8 @@ Where a warm \`postgres()\` start goes (medians): before the service starts (val
 
 Each step measured alone (${breakdownRuns} runs, medians): \`cp -a\` of the ${round(bd.dataDir.bytes / 2 ** 20)} MiB / ${bd.dataDir.files}-entry cached data dir into ${bd.tempRoot} ${ms(bd.copyDataDir.median)} (a bare fork+exec: ${ms(bd.spawnTrue.median)}; in-process \`fs.cpSync\` + chown instead: ${ms(bd.cpSyncThenChown.median)}); PostgreSQL spawn → "ready to accept connections" ${ms(bd.serverSpawnToLogReady.median)}, spawn → first \`select 1\` polling every 2 ms ${ms(bd.serverSpawnToQuery.median)}; SIGINT (fast shutdown) → exit ${ms(bd.serverStop.median)}, SIGQUIT (immediate) ${ms(bd.serverStopImmediate.median)}; removing a data dir ${ms(bd.rmDataDir.median)}; \`node -e 0\` ${ms(bd.nodeStartup.median)}; \`postgres --version\` ${ms(bd.postgresVersionExec.median)}; the \`api\` fixture spawn → "listening" ${ms(bd.fixtureSpawnToListening.median)}.
 
+Stopping, each step alone (medians): the \`api\` fixture SIGTERM → exit ${ms(bd.fixtureStop.median)}; Redis \`SHUTDOWN NOSAVE\` → exit ${ms(bd.redisStopNosave.median)} (SIGTERM → exit ${ms(bd.redisStopSigterm.median)}: it waits for Redis's timer tick); PostgreSQL SIGQUIT → exit ${ms(bd.serverStopImmediate.median)}. The 4-service environment stops dependents first (\`web\`, then \`api\`, then \`db\` and \`cache\` together): its floor on this machine is fixture + fixture + the slower of PostgreSQL and Redis, ${ms(2 * bd.fixtureStop.median + Math.max(bd.serverStopImmediate.median, bd.redisStopNosave.median))}.
+
 A warm start in a fresh Node process (what a test runner worker pays once) spends ${ms(f.postgresWarmFreshProcess.phases.prepare.median)} preparing instead of ${ms(wp.prepare.median)} (first \`postgres --version\`, first port reservation, cold code paths) and ${ms(f.postgresWarmFreshProcess.phases.readyWait.median)} from spawn to ready.
 
 Environment, per service (medians, ms since \`startEnvironment\` was called; critical chain db → api → web):
@@ -870,7 +921,7 @@ ${Object.entries(f.environment.services)
     writeResultsMd(md)
     if (result.beforeAfter) writeStartStop(result.beforeAfter, `## Start and stop, before / after (\`bench/engine.bench.ts --base\`)\n\nLoad average ${result.machine.loadAvgBefore.join(' / ')} before, ${result.machine.loadAvgAfter.join(' / ')} after the whole engine run.\n${abMd}`, result.machine)
     log(`wrote ${path.relative(process.cwd(), RESULTS_JSON)} and ${path.relative(process.cwd(), RESULTS_MD)}`)
-  }
+  } else log(`\n${md}${abMd}`)
   if (leftovers.length > 0) process.exitCode = 3
   else if (args.strict && !result.pass) process.exitCode = 1
 }
