@@ -18,7 +18,8 @@ export function redisPing(options: { url?: string; timeoutMs?: number; caFile?: 
       const cmds: string[][] = []
       if (u.password) cmds.push(u.username ? ['AUTH', decodeURIComponent(u.username), decodeURIComponent(u.password)] : ['AUTH', decodeURIComponent(u.password)])
       cmds.push(['PING'])
-      const secure = redisTlsOptions(u, options.caFile ?? target?.env?.RIG_CA_CERT)
+      // The service's own CA file for its own address; a URL given here may be anyone's.
+      const secure = redisTlsOptions(u, options.caFile ?? (options.url === undefined ? target?.env?.RIG_CA_CERT : undefined))
       const reply = await respCommand(u.hostname || '127.0.0.1', Number(u.port || 6379), cmds, ctx.signal, secure)
       if (reply !== 'PONG') throw new ProbeFailure('assertion', `PING answered ${JSON.stringify(reply)}`)
     },

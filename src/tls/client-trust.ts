@@ -24,9 +24,13 @@ function defaults(): string[] {
   return typeof t.getCACertificates === 'function' ? t.getCACertificates('default') : [...tls.rootCertificates]
 }
 
-/** The CA certificates (PEM) a client of rig's TLS services verifies against; `caFile` first. */
+/**
+ * The CA certificates (PEM) a client of rig's TLS services verifies against. With `caFile` (a
+ * service rig started: its certificate comes from one of rig's CAs) only rig's CA files; without
+ * (an `external()` server, a store opened by hand), the usual roots besides.
+ */
 export function trustedCAs(caFile?: string): string[] {
-  const out = new Set(defaults())
+  const out = new Set(caFile ? [] : defaults())
   let found = false
   for (const f of [caFile, process.env.RIG_CA_CERT, ...remembered]) {
     if (!f) continue
@@ -51,10 +55,34 @@ export function trustedCAs(caFile?: string): string[] {
   return [...out]
 }
 
+// A context holding a few hundred roots costs 70-130 ms to build on a loaded machine: made once
+// per set of files (and their versions), not per readiness attempt or guard connection.
+const contexts = new Map<string, tls.SecureContext>()
+
+function mtime(f: string): number {
+  try {
+    return fs.statSync(f).mtimeMs
+  } catch {
+    return -1
+  }
+}
+
+/** A secure context trusting {@link trustedCAs}, cached while the files stay the same. */
+export function trustContext(caFile?: string): tls.SecureContext {
+  const files = [caFile ?? '', process.env.RIG_CA_CERT ?? '', ...remembered]
+  const key = `${caFile ? 'own' : `roots:${defaults().length}`}|${files.map((f) => `${f}@${f ? mtime(f) : 0}`).join('|')}`
+  let ctx = contexts.get(key)
+  if (!ctx) {
+    ctx = tls.createSecureContext({ ca: trustedCAs(caFile) })
+    contexts.set(key, ctx)
+  }
+  return ctx
+}
+
 /** TLS options for a client of `url`: undefined unless it is `rediss://`. */
 export function redisTlsOptions(url: string | URL, caFile?: string): tls.ConnectionOptions | undefined {
   const u = typeof url === 'string' ? new URL(url) : url
   if (u.protocol !== 'rediss:') return undefined
   const host = u.hostname.replace(/^\[|\]$/g, '')
-  return { ca: trustedCAs(caFile), ...(net.isIP(host) ? {} : { servername: host }) }
+  return { secureContext: trustContext(caFile), ...(net.isIP(host) ? {} : { servername: host }) }
 }
