@@ -3,6 +3,7 @@
 // gets there. The shared init cache holds no password: each start sets its own through the
 // socket, as the first step of readiness, with a verifier computed while the data is copied.
 import { createHash, createHmac, pbkdf2, randomBytes } from 'node:crypto'
+import fs from 'node:fs'
 import { promisify } from 'node:util'
 import { pgQuery } from '../../drivers/pg.ts'
 import type { Probe } from '../../probes/probe.ts'
@@ -47,19 +48,68 @@ export interface SocketLogin {
    * {@link LOG_WAIT_MS}) instead of polling a server that is still starting.
    */
   accepting?: () => Promise<void>
+  /**
+   * The server's `postmaster.pid`: when the log line is late (or logging is set not to say it),
+   * the status PostgreSQL writes there tells whether a login can work yet.
+   */
+  pidFile?: string
 }
 
-/** How long an attempt waits for the log line before it tries anyway (logging may be set not to say it). */
+/** How long an attempt waits for the log line before it reads the status in `postmaster.pid`… */
 const LOG_WAIT_MS = 100
+/** … which it then reads this often… */
+const STATUS_POLL_MS = 10
+/** … until the server says it accepts connections, or this long has passed: then it tries anyway. */
+const MAX_WAIT_MS = 1000
 
-function waitLine(accepting: () => Promise<void>, signal: AbortSignal): Promise<void> {
+const { O_RDONLY, O_NOFOLLOW, O_NONBLOCK } = fs.constants
+
+/**
+ * PostgreSQL's own state, line 8 of `postmaster.pid` (what `pg_ctl start -w` reads): `ready`
+ * (or `standby`) once it accepts connections, `starting` before. Undefined when the file is
+ * missing, not a regular file, or says nothing yet. Opened without following a link and without
+ * blocking: the data dir belongs to the server's account.
+ */
+export function postmasterStatus(pidFile: string): string | undefined {
+  let fd: number
+  try {
+    fd = fs.openSync(pidFile, O_RDONLY | O_NOFOLLOW | O_NONBLOCK)
+  } catch {
+    return undefined
+  }
+  try {
+    if (!fs.fstatSync(fd).isFile()) return undefined
+    const buf = Buffer.alloc(4096)
+    const text = buf.subarray(0, fs.readSync(fd, buf, 0, buf.length, 0)).toString('utf8')
+    return text.split('\n')[7]?.trim() || undefined
+  } catch {
+    return undefined
+  } finally {
+    fs.closeSync(fd)
+  }
+}
+
+/**
+ * Resolves once a login can work: at the log line; past {@link LOG_WAIT_MS} without it, once
+ * `postmaster.pid` says ready (no login is tried on a server still starting: each one costs it a
+ * fork, and a failed attempt under way when the line comes delays the next); at the latest
+ * after {@link MAX_WAIT_MS}.
+ */
+function waitAccepting(login: SocketLogin, accepting: () => Promise<void>, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
+    const began = performance.now()
+    let timer: NodeJS.Timeout | undefined
     const done = (): void => {
       clearTimeout(timer)
       signal.removeEventListener('abort', done)
       resolve()
     }
-    const timer = setTimeout(done, LOG_WAIT_MS)
+    const look = (): void => {
+      const status = login.pidFile ? postmasterStatus(login.pidFile) : undefined
+      if (!login.pidFile || status === 'ready' || status === 'standby' || performance.now() - began >= MAX_WAIT_MS) done()
+      else timer = setTimeout(look, STATUS_POLL_MS)
+    }
+    timer = setTimeout(look, LOG_WAIT_MS)
     signal.addEventListener('abort', done, { once: true })
     void accepting().then(done)
   })
@@ -78,7 +128,7 @@ export function setPasswordProbe(login: SocketLogin): Probe {
     name: 'postgres login on its socket (sets the password)',
     timeoutMs: 2000,
     async run(ctx) {
-      if (login.accepting) await waitLine(login.accepting, ctx.signal)
+      if (login.accepting) await waitAccepting(login, login.accepting, ctx.signal)
       const verifier = await login.verifier
       // One round trip: the verifier is a literal (single quotes cannot occur in base64).
       await pgQuery(url, `alter role ${ident(login.user)} password '${verifier}'; select 1`, { signal: ctx.signal })

@@ -229,7 +229,7 @@ async function startProcess(ctx: StartContext, o: PostgresOptions, bin: string):
         })
       : undefined
   set?.prepare()
-  const setup = [refillWhenReady(setPasswordProbe({ socketDir: ctx.dir, port: ctx.port, user: pgUser, database, verifier, accepting: () => accepting }), cached, replicas + 1)]
+  const setup = [refillWhenReady(setPasswordProbe({ socketDir: ctx.dir, port: ctx.port, user: pgUser, database, verifier, accepting: () => accepting, pidFile: path.join(data, 'postmaster.pid') }), cached, replicas + 1)]
   if (set) setup.push(caughtUpProbe(set))
   // The line PostgreSQL logs once it accepts connections, for the current run of the process.
   let accepting: Promise<void> = Promise.resolve()
