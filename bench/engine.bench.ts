@@ -659,10 +659,14 @@ ${row('Postgres + Redis + 2 `command()` stop', b.environmentStop, a.environmentS
 ${Object.keys(a.serviceStop)
   .map((k) => row(`… of which \`${k}\` (stopping → stopped)`, b.serviceStop[k] as Summary, a.serviceStop[k] as Summary))
   .join('\n')}
-${row('10 `postgres()` environments at once: each ready', b.tenReadyEach, a.tenReadyEach)}
+${
+  r.tenRuns > 0
+    ? `${row('10 `postgres()` environments at once: each ready', b.tenReadyEach, a.tenReadyEach)}
 ${row('… all ten ready', b.tenAllReady, a.tenAllReady)}
 ${row('… all ten stopped (at once)', b.tenStopAll, a.tenStopAll)}
 `
+    : ''
+}`
 }
 
 function writeResultsMd(section: string): void {
