@@ -56,6 +56,8 @@ export interface RestoreOutcome {
   ms: number
   /** Why `auto` chose it, or anything the user should know. */
   note?: string
+  /** Done in the check's own round trip ({@link StoreAdapter.diffAndRestore}); `ms` is then the check's and the restore's. */
+  withCheck?: boolean
 }
 
 /** Where {@link StoreAdapter.keep} put what a failed test left. */
@@ -136,6 +138,13 @@ export interface StoreAdapter {
   diff(): Promise<StoreDiff>
   /** Puts the store back to its baseline. */
   restore(diff: StoreDiff, strategy: RestoreStrategy): Promise<RestoreOutcome>
+  /**
+   * {@link diff} and, where the store can, {@link restore} in the same step (one round trip):
+   * the diff is the one `diff()` would return; `restore` is absent when nothing was restored,
+   * and then the caller restores as usual. Only called when the store may be cleaned and
+   * nothing needs to be kept before the restore.
+   */
+  diffAndRestore?(strategy: RestoreStrategy): Promise<{ diff: StoreDiff; restore?: RestoreOutcome }>
   /** Saves the whole store under `name`, replacing an older one. */
   saveSnapshot(name: string): Promise<void>
   /** Replaces the store's content by the snapshot `name`; the baseline must be taken again after. */

@@ -271,7 +271,9 @@ export class Guard implements AsyncDisposable {
       return out
     }
     try {
-      const diff = await s.diff()
+      // One step where the store can: nothing to keep before its restore, and it may be cleaned.
+      const fused = s.diffAndRestore && !this.options.keepOnFailure && this.writable(s) ? await s.diffAndRestore(this.strategyFor(s.info.name)) : undefined
+      const diff = fused?.diff ?? (await s.diff())
       out.changes = diff.changes
       if (diff.detection) out.detection = diff.detection
       if (diff.changes.length === 0) return out
@@ -281,6 +283,10 @@ export class Guard implements AsyncDisposable {
         // the next test is not blamed for it.
         await this.baselineOne(s)
         if (out.status === 'leaked') assertMayClean(s.info, this.options)
+        return out
+      }
+      if (fused?.restore) {
+        out.restore = fused.restore
         return out
       }
       if (this.keeps(s, out.status === 'leaked', context)) await this.keepOne(s, diff, test, out, errors)

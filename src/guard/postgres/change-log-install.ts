@@ -46,6 +46,141 @@ function functionBody(t: TableInfo, logTable: string): string {
 }
 
 /**
+ * The check and the restore in one call, on the restore session (the guard's per-test round
+ * trip, see change-log.ts): `check_restore` reads what the probe of {@link ChangeLog} reads and,
+ * when the changes are plain rows and sequences (no DDL, no TRUNCATE, no transaction left open,
+ * every table known to `meta` of this generation, no more rows than the key limit), puts them
+ * back in the same transaction: each table by the keys logged, or whole (emptied and reloaded
+ * from its shadow copy) when it has no key, no copy or a key the log could not read; the
+ * sequences the WAL names are set back to their baseline values. It returns the probe's rows and
+ * one `r` row: `on` restored, `none` nothing to restore, `off` left to the guard (counted or
+ * restored the usual way). `after_restore` reads, after COMMIT, what the usual restore reads
+ * after it. Statements are prepared by the guard in `meta` and `seqs` (one row per table and
+ * leaf partition, per sequence), written when its catalog or baseline changes.
+ */
+function functionsSql(schema: string, inspect: string): string[] {
+  const row = `${schema}.probe_row`
+  return [
+    `drop function if exists ${schema}.check_restore`,
+    `drop function if exists ${schema}.after_restore`,
+    `drop type if exists ${row}`,
+    `create type ${row} as (k text, a text, b text, c text, n int8)`,
+    `create unlogged table if not exists ${schema}.meta (rel oid primary key, gen text not null, del text, ins text, wdel text not null, wins text)`,
+    `create unlogged table if not exists ${schema}.seqs (oid oid primary key, gen text not null, node oid not null, value int8 not null, called bool not null)`,
+    `create index if not exists seqs_node on ${schema}.seqs (node)`,
+    `create function ${schema}.check_restore(mark pg_lsn, own xid[], pids int[], db oid, cls oid, trg oid, key_limit int, gen text, do_restore boolean)
+returns setof ${row} language plpgsql as $rig$
+declare
+  got ${row}[];
+  r ${row};
+  plain boolean := do_restore;
+  todo boolean := false;
+  nodes oid[] := '{}';
+  total int8 := 0;
+  moved pg_lsn := mark;
+  quiet boolean;
+  before txid_snapshot := txid_current_snapshot();
+  rels oid[] := '{}';
+  xids xid[] := '{}';
+  keys jsonb[];
+  m record;
+begin
+  with p as materialized (select pg_current_wal_insert_lsn() as i, pg_current_wal_flush_lsn() as f),
+    g as materialized (select i, f, i <> mark as go from p),
+    c as materialized (select l.xmin, l.id, l.rel, l.op, l.k, l.n from ${schema}.log l)
+  select array_agg(row(q.k, q.a, q.b, q.c, q.n)::${row}) into got from (
+    select 'p'::text as k, (select i from g)::text as a, (select f from g)::text as b, null::text as c, null::int8 as n
+    union all select 'x', s.pid::text, null, null, (extract(epoch from clock_timestamp() - s.xact_start) * 1000)::int8 from pg_stat_get_activity(null) s
+      where s.datid = db and s.pid <> pg_backend_pid() and s.state like 'idle in transaction%' and s.pid <> all(pids)
+    union all select 'c', c.rel::text, c.op::text, null, sum(coalesce(c.n, 1))::int8 from c group by c.rel, c.op
+    union all select 'l', l.rel::text, l.op::text, l.k::text, l.id from (select c.id, c.rel, c.op, c.k, row_number() over (partition by c.rel order by c.id) as rn from c where c.n is null) l
+      where l.rn <= key_limit + 1
+    union all select 'v', v.xmin::text, null, null, null from (select distinct c.xmin from c) v
+    union all select 'w', w.resource_manager, substring(coalesce(w.block_ref, '') || ' ' || coalesce(w.description, '') from '\\m\\d+/(\\d+/\\d+)\\M'), null, null
+      from ${inspect}.pg_get_wal_records_info(mark, (select f from g)) w
+      where (select go from g) and mark < (select f from g) and w.xid <> all(own)
+        and (w.resource_manager = 'Sequence' or (w.resource_manager = 'Heap' and w.record_type ~ '^(INSERT|UPDATE|HOT_UPDATE|DELETE)'
+          and (w.block_ref like ('% rel %/' || db || '/' || cls || ' fork %') or w.block_ref like ('% rel %/' || db || '/' || trg || ' fork %'))))
+  ) q;
+  -- Nobody else holds a transaction id now, and nothing is written beyond the flushed WAL.
+  quiet := txid_snapshot_xmin(before) = txid_snapshot_xmax(before);
+  foreach r in array coalesce(got, '{}') loop
+    if r.k = 'p' then
+      if r.a::pg_lsn <> mark then moved := r.b::pg_lsn; end if;
+      quiet := quiet and r.a = r.b;
+    elsif r.k = 'x' then plain := false;
+    elsif r.k = 'c' then
+      total := total + r.n;
+      todo := true;
+      if not r.a::oid = any(rels) then rels := rels || r.a::oid; end if;
+      if r.b = 't' then plain := false; end if;
+    elsif r.k = 'v' then xids := xids || r.a::xid; todo := true;
+    elsif r.k = 'w' and r.b is not null and split_part(r.b, '/', 1)::oid = db then
+      if r.a = 'Sequence' then nodes := nodes || split_part(r.b, '/', 2)::oid; todo := true;
+      else plain := false; end if;
+    end if;
+  end loop;
+  if total > key_limit then plain := false; end if;
+  -- Every table written to is described by this generation of meta (else: a table rig no longer watches, or meta lost).
+  if plain and todo and (select count(*) from ${schema}.meta t where t.rel = any(rels) and t.gen = check_restore.gen) <> cardinality(rels) then
+    plain := false;
+  end if;
+  if plain and todo then
+    for m in select t.* from ${schema}.meta t where t.rel = any(rels) loop
+      keys := null;
+      if m.del is not null then
+        select array_agg(x.c::jsonb order by x.n) into keys from unnest(got) x where x.k = 'l' and x.a = m.rel::text;
+      end if;
+      if keys is null or exists (select from unnest(keys) e where e is null or exists (select from jsonb_array_elements(e) v where jsonb_typeof(v) in ('null', 'object', 'array'))) then
+        execute m.wdel;
+        if m.wins is not null then execute m.wins; end if;
+      else
+        execute m.del using keys;
+        if m.ins is not null then execute m.ins using keys; end if;
+      end if;
+    end loop;
+    if cardinality(nodes) > 0 then
+      perform setval(s.oid, s.value, s.called) from ${schema}.seqs s where s.node = any(nodes) and s.gen = check_restore.gen;
+    end if;
+    if cardinality(xids) > 0 then
+      delete from ${schema}.log where xmin = any(xids);
+    end if;
+    -- This transaction's id is the first handed out since the read began: nobody else wrote meanwhile.
+    quiet := quiet and txid_current() = txid_snapshot_xmax(before);
+    perform set_config('rig.restore_xid', (txid_current() % 4294967296)::text, false);
+    perform set_config('rig.read_mark', moved::text, false);
+    perform set_config('rig.read_quiet', case when quiet then 'on' else 'off' end, false);
+    perform set_config('rig.restored', 'on', false);
+  else
+    perform set_config('rig.restored', 'off', false);
+  end if;
+  return query select * from unnest(got);
+  return next row('r', case when not plain then 'off' when todo then 'on' else 'none' end, null, null, null)::${row};
+end $rig$`,
+    // Nobody else wrote since the read when no other transaction id was handed out until after
+    // this COMMIT (records without one, hint bits and pruning, do not count): then the WAL need
+    // not be read to know it.
+    `create function ${schema}.after_restore() returns table (r_lsn text, r_xid text, r_mark text, r_others int8)
+language plpgsql as $rig$
+declare
+  since pg_lsn;
+  upto pg_lsn := pg_current_wal_flush_lsn();
+  snap txid_snapshot := txid_current_snapshot();
+  own int8;
+begin
+  if current_setting('rig.restored', true) is distinct from 'on' then return; end if;
+  perform set_config('rig.restored', 'off', false);
+  since := current_setting('rig.read_mark')::pg_lsn;
+  own := current_setting('rig.restore_xid')::int8;
+  return query select pg_current_wal_insert_lsn()::text, current_setting('rig.restore_xid'), txid_snapshot_xmax(snap)::text,
+    case when current_setting('rig.read_quiet') = 'on' and txid_snapshot_xmin(snap) = txid_snapshot_xmax(snap) and txid_snapshot_xmax(snap) % 4294967296 = (own + 1) % 4294967296 then 0::int8
+      when since < upto then (select count(*) from ${inspect}.pg_get_wal_records_info(since, upto) w
+      where w.xid <> all(array['0', own::text]::xid[]))::int8 else 0::int8 end;
+end $rig$`,
+  ]
+}
+
+/**
  * Creates the log, pg_walinspect (unless installed elsewhere) and one trigger function plus four
  * triggers per watched table and leaf partition; a table whose function is unchanged and whose
  * triggers are all there is left alone. Returns the (quoted) schema of pg_walinspect and the
@@ -81,6 +216,11 @@ export async function install(client: PgClient, schema: string, catalog: Catalog
   const done = new Map(present.rows.filter((r) => Number(r.n) === TRIGGERS.length).map((r) => [Number(r.rel), r.def]))
   const log = `${schema}.log`
   const statements: string[] = []
+  // The check-and-restore functions, under oid 0 of `installed`.
+  const functions = functionsSql(schema, inspect)
+  const functionsDef = createHash('sha1').update(functions.join(';\n')).digest('hex')
+  const installed = await client.query<{ def: string }>(`select def from ${schema}.installed where rel = 0`)
+  if (installed.rows[0]?.def !== functionsDef) statements.push(...functions, `insert into ${schema}.installed values (0, '${functionsDef}') on conflict (rel) do update set def = excluded.def`)
   for (const { oid, sql, t } of targets) {
     const body = functionBody(t, log)
     const def = createHash('sha1').update(body).digest('hex')

@@ -17,7 +17,8 @@
 // database, but every `pg_logical_slot_get_changes` call throws away the session's catalog
 // caches, which made a check cost 1–5 ms where this one costs a fraction of a millisecond.
 import type { PgClient, PgResult } from '../../drivers/pg.ts'
-import { changesSchema, type Catalog } from './catalog.ts'
+import { randomBytes } from 'node:crypto'
+import { changesSchema, type Catalog, type TableInfo } from './catalog.ts'
 import { install, resetSequences, TRIGGERS, unavailable } from './change-log-install.ts'
 import { quoteIdent, quoteLiteral } from './connection.ts'
 
@@ -51,6 +52,19 @@ interface ProbeRow {
 
 const LSN = /^[0-9A-F]{1,8}\/[0-9A-F]{1,8}$/
 const OWN_XIDS_KEPT = 32
+
+/** What {@link ChangeLog.fusedSql} needs beyond the log. */
+export interface FusedInput {
+  catalog: Catalog
+  /** Seeded tables: oid → quoted shadow copy. */
+  shadows: ReadonlyMap<number, string>
+  /** `last_value/is_called` per sequence oid at the baseline. */
+  baseSequences: ReadonlyMap<number, string>
+  /** Restore when the changes allow it (else read only). */
+  restore: boolean
+  /** Open transactions not to report. */
+  ignorePids: readonly number[]
+}
 
 /** Why changes cannot be logged here, or the log. */
 export type LogStart = { log: ChangeLog } | { reason: string }
@@ -154,7 +168,11 @@ union all select 'w', resource_manager, substring(coalesce(block_ref, '') || ' '
       `begin; select case when pg_current_wal_insert_lsn() > pg_current_wal_flush_lsn() then pg_logical_emit_message(true, 'rig-flush', '') end; commit;
        execute rig_probe('${this.mark}', '${xids}', '${pids}')`,
     )) as unknown as PgResult<ProbeRow> | PgResult<ProbeRow>[]
-    const rows = (Array.isArray(res) ? res.at(-1)?.rows : res.rows) ?? []
+    return this.parse((Array.isArray(res) ? res.at(-1)?.rows : res.rows) ?? [])
+  }
+
+  /** The probe's rows as a {@link LogRead}; moves the mark to the flushed WAL when the position moved. */
+  private parse(rows: readonly ProbeRow[]): LogRead {
     const out: LogRead = { open: new Map(), counts: [], keys: [], xids: [], sequences: new Set(), unloggedSequences: new Map(), catalogTouched: false, triggersTouched: false }
     const keys: Array<[number, LogRead['keys'][number]]> = []
     for (const r of rows) {
@@ -200,6 +218,87 @@ union all select 'w', resource_manager, substring(coalesce(block_ref, '') || ' '
         `and xid <> all(array['0', current_setting('rig.restore_xid')]::xid[]))::int8 as others`,
     }
   }
+
+  /** Meta rows written by this process, for this catalog, these shadows and this baseline. */
+  private meta: { catalog: Catalog; shadows: ReadonlyMap<number, string>; sequences: ReadonlyMap<number, string>; gen: string } | undefined
+
+  /** True when the log can be read and restored in one call: no unlogged sequence to read. */
+  get fusable(): boolean {
+    return this.unloggedSequences.length === 0 && LSN.test(this.mark)
+  }
+
+  /** Statements writing `meta` and `seqs` (see change-log-install.ts) when what they describe changed. */
+  private metaSql(input: FusedInput): string[] {
+    const m = this.meta
+    if (m && m.catalog === input.catalog && m.shadows === input.shadows && m.sequences === input.baseSequences) return []
+    const gen = randomBytes(6).toString('hex')
+    this.meta = { catalog: input.catalog, shadows: input.shadows, sequences: input.baseSequences, gen }
+    const lit = (v: string | undefined): string => (v === undefined ? 'null' : quoteLiteral(v))
+    const byOid = new Map(input.catalog.tables.map((t) => [t.oid, t]))
+    const rels = [...input.catalog.tables.map((t) => [t.oid, t] as const), ...[...this.roots].flatMap(([leaf, root]) => (byOid.has(root) ? [[leaf, byOid.get(root) as TableInfo] as const] : []))]
+    const rows = rels.map(([rel, t]) => {
+      const shadow = input.shadows.get(t.oid)
+      const keys = `unnest($1::jsonb[]) k`
+      const typed = t.pk.map((_, i) => `(k ->> ${i})::${t.pkTypes[i] ?? 'text'}`)
+      const match = (alias: string): string =>
+        t.pk.length === 1 ? `${alias}${t.pk[0]} = any(array(select ${typed[0]} from ${keys}))` : `(${t.pk.map((c) => `${alias}${c}`).join(', ')}) in (select ${typed.join(', ')} from ${keys})`
+      const insert = (where: string): string => `insert into ${t.sql} (${t.columns}) overriding system value select ${t.columns} from ${shadow} s${where}`
+      const keyed = t.pk.length > 0 && shadow !== undefined
+      return `(${rel}, '${gen}', ${lit(keyed ? `delete from ${t.sql} where ${match('')}` : undefined)}, ${lit(keyed ? insert(` where ${match('s.')}`) : undefined)}, ${lit(`delete from ${t.sql}`)}, ${lit(shadow ? insert('') : undefined)})`
+    })
+    const seqs = input.catalog.sequences.map((q) => {
+      const [value = '1', called = '0'] = (input.baseSequences.get(q.oid) ?? '1/0').split('/')
+      return `(${q.oid}, '${gen}', ${q.filenode}, ${/^-?\d+$/.test(value) ? value : '1'}, ${called === '1'})`
+    })
+    return [
+      ...(rows.length > 0 ? [`insert into ${this.schema}.meta values ${rows.join(', ')} on conflict (rel) do update set gen = excluded.gen, del = excluded.del, ins = excluded.ins, wdel = excluded.wdel, wins = excluded.wins`] : []),
+      ...(seqs.length > 0 ? [`insert into ${this.schema}.seqs values ${seqs.join(', ')} on conflict (oid) do update set gen = excluded.gen, node = excluded.node, value = excluded.value, called = excluded.called`] : []),
+    ]
+  }
+
+  /**
+   * The check and, when the changes allow it, the restore, as one simple query (one round
+   * trip) for the restore session: flush, then in one transaction read the log and the WAL and
+   * put the rows and sequences back (`check_restore`), then after COMMIT what the usual restore
+   * reads after it (`after_restore`). Read the result with {@link fusedResult}.
+   */
+  fusedSql(input: FusedInput): { sql: string; index: number } {
+    if (!LSN.test(this.mark)) throw new Error(`bad WAL position ${this.mark}`)
+    const xids = `{${this.ownXids.join(',')}}`
+    const pids = `{${input.ignorePids.map((p) => Math.trunc(p)).join(',')}}`
+    const parts = [
+      `begin`,
+      `select case when pg_current_wal_insert_lsn() > pg_current_wal_flush_lsn() then pg_logical_emit_message(true, 'rig-flush', '') end`,
+      `commit`,
+      `begin`,
+      `set local session_replication_role = replica`,
+      `set local rig.restoring = 'on'`,
+      ...this.metaSql(input),
+      `select * from ${this.schema}.check_restore('${this.mark}', '${xids}', '${pids}', ${this.db}, ${this.catalogNodes.cls}, ${this.catalogNodes.trg}, ${this.limit}, '${this.meta?.gen ?? ''}', ${input.restore})`,
+      `commit`,
+      `select * from ${this.schema}.after_restore()`,
+    ]
+    return { sql: parts.join(';\n'), index: parts.length - 3 }
+  }
+
+  /**
+   * What {@link fusedSql} returned: the read, and whether the changes were restored (`on`),
+   * there was nothing to restore (`none`), or they are left to the usual restore (`off`).
+   */
+  fusedResult(results: ReadonlyArray<PgResult<Record<string, unknown>>>, index: number): { read: LogRead; restored: 'on' | 'none' | 'off' } {
+    const rows = (results[index]?.rows ?? []) as unknown as ProbeRow[]
+    const state = rows.find((r) => r.k === 'r')?.a
+    const read = this.parse(rows.filter((r) => r.k !== 'r'))
+    const after = results.at(-1)?.rows[0] as { r_lsn?: string; r_xid?: string; r_mark?: string; r_others?: string } | undefined
+    if (state === 'on' && after) {
+      this.restored({ lsn: after.r_lsn, xid: after.r_xid, others: after.r_others })
+      this.restoredMark = after.r_mark
+    }
+    return { read, restored: state === 'on' ? 'on' : state === 'none' ? 'none' : 'off' }
+  }
+
+  /** The transaction horizon after the last fused restore (`after_restore`). */
+  restoredMark: string | undefined
 
   /** Records what the restore reported (`restoreSql().afterCommit`). */
   restored(row: { lsn?: string; xid?: string; others?: string | number }): void {

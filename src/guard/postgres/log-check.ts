@@ -34,6 +34,8 @@ export interface LogCheckInput {
   keyLimit: number
   /** Transactions not to report as left open. */
   ignorePids: readonly number[]
+  /** What the log said, when it was read already (the fused check of the restore session). */
+  read?: LogRead
 }
 
 /** The result of {@link logCheck}. */
@@ -59,7 +61,7 @@ const xidParam = (mark: bigint): string => String(mark % 4294967296n)
  * touched (disabled, dropped): the log may have missed writes, the rows must be counted.
  */
 export async function logCheck(input: LogCheckInput): Promise<LogCheck | undefined> {
-  const read = await input.log.read(input.ignorePids)
+  const read = input.read ?? (await input.log.read(input.ignorePids))
   if (read.triggersTouched && !(await input.log.intact(input.markXid, input.catalog.tables.map((t) => t.oid)))) return undefined
   const moved = new Set<number>()
   for (const [oid, v] of read.unloggedSequences) if (v !== input.baseSequences.get(oid)) moved.add(oid)

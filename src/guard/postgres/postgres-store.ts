@@ -18,6 +18,7 @@ import type { ChangeLog, LogRead } from './change-log.ts'
 import { ChangeDetection, type Detection } from './detection.ts'
 import { type CreatedTable, logCheck } from './log-check.ts'
 import type { KeyValues } from './log-diff.ts'
+import { referencedFirst } from './fk-order.ts'
 import { type PostgresWorkerOptions, postgresWorkers } from './worker-clones.ts'
 import { assertMayClean } from '../safety.ts'
 import { dropKeptSchemas, KEPT_SCHEMA, keepTables, schemaNames } from './keep.ts'
@@ -229,8 +230,17 @@ export class PostgresStore implements StoreAdapter {
 
   private async restoreSession(): Promise<PgClient> {
     if (!this.restoreClient) {
-      this.restoreClient = await this.open()
-      this.restoreClient.on('error', () => void (this.restoreClient = undefined))
+      const client = await this.open()
+      client.on('error', () => void (this.restoreClient = undefined))
+      // Replica mode for the whole session: setting it resets the session's cached plans (the
+      // fused check's among them), so it is set once, not per restore.
+      if (this.replica && !this.embedded) {
+        await client.query(`set session_replication_role = replica`).catch((err: unknown) => {
+          if (sqlState(err) === '42501') this.replica = false
+          else throw err
+        })
+      }
+      this.restoreClient = client
     }
     return this.restoreClient
   }
@@ -378,14 +388,60 @@ export class PostgresStore implements StoreAdapter {
     return [...head, ...(await exec(tables, tables.includes('$1') ? [String(this.mark % 4294967296n)] : []))]
   }
 
-  async diff(): Promise<StoreDiff> {
+  /**
+   * The check and the restore in one round trip on the restore session, where the changes are
+   * logged and plain (rows and sequences: no DDL, no TRUNCATE, no transaction left open, no more
+   * rows than `truncateAbove`): the read is the one {@link diff} makes and the changes are
+   * reported the same way; anything else is left to {@link restore}, with the read made here.
+   */
+  async diffAndRestore(strategy: RestoreStrategy): Promise<{ diff: StoreDiff; restore?: RestoreOutcome }> {
+    const log = this.detect.log
+    const base = this.base
+    let mayRestore = this.baselineOptions?.writable === true && (strategy === 'auto' || strategy === 'delete')
+    try {
+      assertMayClean(this.info)
+    } catch {
+      mayRestore = false
+    }
+    if (!log || !base || this.tx || !this.replica || !mayRestore || !log.fusable) return { diff: await this.diff() }
+    const t0 = performance.now()
+    let fused: ReturnType<ChangeLog['fusedResult']>
+    try {
+      const session = await this.restoreSession()
+      if (!this.replica) return { diff: await this.diff() }
+      const { sql, index } = log.fusedSql({ catalog: this.catalog, shadows: this.shadows, baseSequences: base.sequences, restore: true, ignorePids: [] })
+      const res = (await session.query(sql)) as unknown as PgResult<Record<string, unknown>>[]
+      fused = log.fusedResult(res, index)
+    } catch (err) {
+      await this.restoreClient?.query('rollback').catch(() => {})
+      if (err instanceof StoreUnavailableError) throw err
+      if (isConnectionError(err)) {
+        await this.disconnect()
+        throw new StoreUnavailableError(this.info.name, this.info.target, err)
+      }
+      // A statement of the restore failed: the usual way reads again, restores and says why.
+      return { diff: await this.diff() }
+    }
+    if (fused.restored === 'off') return { diff: await this.diff(fused.read) }
+    if (fused.restored === 'on' && log.restoredMark) this.mark = BigInt(log.restoredMark)
+    const diff = await this.diff(fused.read)
+    const internal = diff.internal as PgInternal
+    if (fused.restored === 'none' || diff.changes.length === 0 || diff.detection !== 'triggers') return { diff }
+    const note = strategy === 'auto' ? `${internal.writtenRows} rows changed in ${internal.tables.length} tables` : undefined
+    const byOid = new Map(this.catalog.tables.map((t) => [t.oid, t]))
+    const touched = referencedFirst(internal.tables, this.catalog.foreignKeys).flatMap((o) => byOid.get(o)?.display ?? [])
+    await this.resume()
+    return { diff, restore: { strategy: 'delete', touched, ms: performance.now() - t0, ...(note ? { note } : {}), withCheck: true } }
+  }
+
+  async diff(read?: LogRead): Promise<StoreDiff> {
     if (!this.base) throw new GuardUsageError('RIG_GUARD_NO_BASELINE', `store "${this.info.name}": call baseline() before diff()`)
     // Its uncommitted rows are logged in its own transaction, where the check cannot flush: count.
     if (this.detect.log && this.tx) this.detect.stop('a transaction client is in use')
     const log = this.detect.log
     if (log) {
       try {
-        const d = await this.logDiff(log, this.base)
+        const d = await this.logDiff(log, this.base, read)
         if (d) return d
         this.detect.pause("rig's triggers were changed during the test: rows are counted once")
       } catch (err) {
@@ -402,7 +458,7 @@ export class PostgresStore implements StoreAdapter {
     return diff
   }
 
-  private async logDiff(log: ChangeLog, base: PgBaseline): Promise<StoreDiff | undefined> {
+  private async logDiff(log: ChangeLog, base: PgBaseline, read?: LogRead): Promise<StoreDiff | undefined> {
     const seeded = new Set(this.shadows.keys())
     const session = await this.session()
     if (log.session !== session) await log.attach(session, this.catalog)
@@ -418,6 +474,7 @@ export class PostgresStore implements StoreAdapter {
       shadowSchema: this.shadowSchema,
       keyLimit: this.options.truncateAbove ?? 5000,
       ignorePids: [],
+      ...(read ? { read } : {}),
     })
     if (!r) return undefined
     this.catalog = r.catalog
@@ -548,6 +605,7 @@ export class PostgresStore implements StoreAdapter {
     // Logged: restore the touched keys, clear what was read, and tell the log which transaction was rig's.
     const log = internal.detection === 'triggers' && internal.read && this.detect.log && this.replica ? this.detect.log : undefined
     for (;;) {
+      const replica = this.replica
       const { sql, touched } = buildRestoreSql({
         strategy,
         catalog: this.catalog,
@@ -555,7 +613,7 @@ export class PostgresStore implements StoreAdapter {
         shadows: this.shadows,
         sequences,
         drop: internal.created.map((t) => t.sql),
-        replica: this.replica,
+        replica,
         mark: this.mark,
         ...(log && internal.read ? { keys: strategy === 'delete' ? (internal.keys ?? new Map()) : undefined, extra: log.restoreSql(internal.read) } : {}),
         // Counted: the log's entries are stale, it starts again at a clean state.
@@ -571,7 +629,7 @@ export class PostgresStore implements StoreAdapter {
       } catch (err) {
         await this.restoreClient?.query('rollback').catch(() => {})
         // Not a superuser: no replica mode; fall back to foreign-key order once.
-        if (sqlState(err) === '42501' && this.replica) {
+        if (sqlState(err) === '42501' && replica) {
           this.replica = false
           continue
         }
