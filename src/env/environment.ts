@@ -49,6 +49,11 @@ export interface StartOptions {
    * recorded in its temp dir so `rig down` finds it even when the state file is damaged.
    */
   project?: string
+  /**
+   * Variables every process of the environment gets besides its own (a worker's stack: the CA
+   * trust of the run's environment, whose TLS stores its copies reach).
+   */
+  sharedEnv?: Readonly<Record<string, string>>
 }
 
 export { varName }
@@ -249,7 +254,7 @@ async function start(config: RigConfig, options: StartOptions): Promise<Environm
   // Before anything is made: without root or iproute2, say so and point at the proxy.
   if (placedOn.length > 0) assertHostsSupported(placedOn)
   const frontPlan = planFront(config, root)
-  const shared: Record<string, string> = frontPlan ? publicVars(frontPlan) : {}
+  const shared: Record<string, string> = { ...options.sharedEnv, ...(frontPlan ? publicVars(frontPlan) : {}) }
   const t0 = performance.now()
   sweepStale()
   const id = `${Date.now().toString(36)}-${process.pid}-${randomBytes(3).toString('hex')}`

@@ -87,6 +87,19 @@ export interface WorkerStacks {
   stop(): Promise<void>
 }
 
+/**
+ * The CA trust of the run's environment (`NODE_EXTRA_CA_CERTS`, `RIG_CA_CERT`), when a store the
+ * copies reach serves TLS: a `rediss://` URL carries no CA, so the copies must trust it as the
+ * originals do.
+ */
+function trustOf(services: Record<string, ProvidedService>): Record<string, string> {
+  for (const s of Object.values(services)) {
+    const { NODE_EXTRA_CA_CERTS: bundle, RIG_CA_CERT: ca } = s.env
+    if (bundle && ca) return { NODE_EXTRA_CA_CERTS: bundle, RIG_CA_CERT: ca }
+  }
+  return {}
+}
+
 /** The config of worker `id`'s stack: the given services as `external()` addresses of its clones, the copied commands as they are. */
 function stackConfig(config: RigConfig, plan: StackPlan, services: Record<string, ProvidedService>, id: number): RigConfig {
   const defs = config.services as Record<string, ServiceDefinition>
@@ -122,7 +135,7 @@ export async function startWorkerStacks(config: RigConfig, plan: StackPlan, serv
   const t = performance.now()
   const results = await Promise.allSettled(
     Array.from({ length: workers }, async (_, i) => {
-      const env = await startEnvironment(stackConfig(config, plan, services, i + 1), { root: o.root, logsDir: path.join(o.logsDir, `worker-${i + 1}`) })
+      const env = await startEnvironment(stackConfig(config, plan, services, i + 1), { root: o.root, logsDir: path.join(o.logsDir, `worker-${i + 1}`), sharedEnv: trustOf(services) })
       started[i] = { env }
       await serveControl(env, path.join(env.dir, 'control.sock'), () => {})
       return env

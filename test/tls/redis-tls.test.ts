@@ -175,6 +175,34 @@ test('starts clean ${n}', async () => {
     }
   }, 180_000)
 
+  it("under isolation: 'stack', each worker's copy of the app reaches its Redis database over TLS with the URL alone", async () => {
+    const p = pluginProject(
+      `import { defineConfig, redis, command, tcp } from 'testrig'
+export default defineConfig({ project: '${project}', services: {
+  cache: redis({ tls: true }),
+  api: command({ run: [process.execPath, ${JSON.stringify(APP)}], env: ({ cache }) => ({ REDIS_URL: cache.url, PORT: '{port}' }), dependsOn: ['cache'], ready: tcp() }),
+} })
+`,
+      "{ isolation: 'stack', order: { shuffle: false } }",
+    )
+    try {
+      fs.symlinkSync(path.join(REPO, 'node_modules', 'redis'), path.join(p.dir, 'node_modules', 'redis'))
+      const file = (n: number): string => `import { expect, test } from 'vitest'
+import { services } from 'testrig/vitest'
+test('the copy of the app pings its database ${n}', async () => {
+  const r = await fetch(services().api.url)
+  expect(await r.json()).toEqual({ ok: true, ping: 'PONG' })
+})
+`
+      for (const n of [1, 2]) p.write(`test/f${n}.test.ts`, file(n))
+      const r = await vitest(p)
+      expect(r.output).toMatch(/Tests\s+2 passed \(2\)/)
+      expect(r.code).toBe(0)
+    } finally {
+      await p.dispose()
+    }
+  }, 180_000)
+
   it('bad input is refused before anything starts', () => {
     expect(() => validateConfig({ services: { cache: redis({ tls: 'yes' as never }) } })).toThrow(/tls must be true or false/)
     expect(() => validateConfig({ services: { cache: redis({ tls: true, replicas: 1 }) } })).toThrow(/`tls: true` with replicas is not supported.*Remove `tls`/)
