@@ -1,30 +1,18 @@
-// The CLI calls this on every `rig status`: node:http is taken as the plain module, because its
-// ESM facade reads every export, and node:http's WebSocket getters load Node's whole fetch
-// implementation (undici), ~20 ms of a start that otherwise takes about as much.
+// The CLI calls this on every `rig status`, and test workers after every test: the request goes
+// over node:net alone (src/env/unix-http.ts), loaded in every process that starts, where
+// node:http would cost a start or a test worker 5-20 ms.
 import { RigError } from '../errors.ts'
-
-const http = process.getBuiltinModule('node:http')
+import { unixRequest } from './unix-http.ts'
 
 /** Calls the control server of a running environment. */
-export function controlRequest<T = unknown>(socketPath: string, method: 'GET' | 'POST', path: string, timeoutMs = 60_000, body?: unknown): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const req = http.request({ socketPath, method, path, timeout: timeoutMs }, (res) => {
-      let body = ''
-      res.setEncoding('utf8')
-      res.on('data', (c: string) => (body += c))
-      res.on('end', () => {
-        let parsed: { error?: string; code?: string; exitCode?: number } & Record<string, unknown>
-        try {
-          parsed = JSON.parse(body)
-        } catch {
-          return reject(new RigError('RIG_CONTROL_FAILED', `the environment answered with something unexpected: ${body.slice(0, 200)}`))
-        }
-        if ((res.statusCode ?? 500) >= 400) reject(new RigError(parsed.code ?? 'RIG_CONTROL_FAILED', parsed.error ?? `HTTP ${res.statusCode}`, typeof parsed.exitCode === 'number' ? { exitCode: parsed.exitCode } : {}))
-        else resolve(parsed as T)
-      })
-    })
-    req.on('timeout', () => req.destroy(new RigError('RIG_CONTROL_TIMEOUT', `the environment did not answer within ${timeoutMs} ms`)))
-    req.on('error', reject)
-    req.end(body === undefined ? undefined : JSON.stringify(body))
-  })
+export async function controlRequest<T = unknown>(socketPath: string, method: 'GET' | 'POST', path: string, timeoutMs = 60_000, body?: unknown): Promise<T> {
+  const res = await unixRequest(socketPath, method, path, body === undefined ? undefined : JSON.stringify(body), timeoutMs, () => new RigError('RIG_CONTROL_TIMEOUT', `the environment did not answer within ${timeoutMs} ms`))
+  let parsed: { error?: string; code?: string; exitCode?: number } & Record<string, unknown>
+  try {
+    parsed = JSON.parse(res.body)
+  } catch {
+    throw new RigError('RIG_CONTROL_FAILED', `the environment answered with something unexpected: ${res.body.slice(0, 200)}`)
+  }
+  if (res.status >= 400) throw new RigError(parsed.code ?? 'RIG_CONTROL_FAILED', parsed.error ?? `HTTP ${res.status}`, typeof parsed.exitCode === 'number' ? { exitCode: parsed.exitCode } : {})
+  return parsed as T
 }

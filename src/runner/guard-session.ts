@@ -20,6 +20,8 @@ export interface GuardOutcome {
   notSettled?: string
   /** Set when the test must fail because of its leaks (or a store that broke). */
   failMessage?: string
+  /** Mode 'warn': the leak message, for the test's output instead of a failure. */
+  warning?: string
 }
 
 /** A test that just ended, as the guard sees it. */
@@ -45,6 +47,8 @@ export interface GuardSession {
   useFixture(name: string): Promise<void>
   /** Back to the run's baseline (end of a file that used a fixture). */
   resetFixture(): Promise<void>
+  /** Back to the baseline without a verdict: what a test file that never ended (its worker died) left behind. */
+  restore(): Promise<void>
   close(): Promise<void>
 }
 
@@ -63,12 +67,15 @@ async function fixturesOf(configFile: string): Promise<{ fixtures: Fixtures | un
   return { fixtures: loaded.config.fixtures, root: loaded.root }
 }
 
-/** Opens the guard over every guarded service and records the baseline; undefined when there is nothing to guard. */
-export async function openGuardSession(p: RigProvided): Promise<GuardSession | undefined> {
+/**
+ * Opens the guard over every guarded service (worker `worker`'s copies: this worker's by
+ * default) and records the baseline; undefined when there is nothing to guard.
+ */
+export async function openGuardSession(p: RigProvided, worker?: number): Promise<GuardSession | undefined> {
   if (p.guard.mode === 'off') return undefined
   const stores: StoreAdapter[] = []
   for (const s of Object.values(p.services)) {
-    const a = s.guarded ? await adapterFor(s, workerUrl(s), p.guard.exclude, p.guard.settle?.queues[s.name]) : undefined
+    const a = s.guarded ? await adapterFor(s, workerUrl(s, worker), p.guard.exclude, p.guard.settle?.queues[s.name]) : undefined
     if (a) stores.push(a)
   }
   if (stores.length === 0) return undefined
@@ -94,7 +101,7 @@ export async function openGuardSession(p: RigProvided): Promise<GuardSession | u
       const blamed = leaked.filter((s) => !(allowed === true || allowed.has(s.store)))
       const message = formatLeaks(test.name, test.file, blamed)
       if (message && report.mode === 'fail' && !test.failed) outcome.failMessage = message
-      else if (message && report.mode === 'warn') process.stderr.write(`rig: warning: ${message}\n`)
+      else if (message && report.mode === 'warn') outcome.warning = message
       const kept = report.stores.flatMap((s) => (s.kept?.where ? [`  ${s.kind} ${s.store}: ${s.kept.where}`] : []))
       const goes = p.guard.keptOutlivesRun ? [] : [KEPT_GOES]
       // A test that failed on its own gets no leak message: where its data went is said apart
@@ -124,6 +131,9 @@ export async function openGuardSession(p: RigProvided): Promise<GuardSession | u
     },
     async resetFixture() {
       await guard.resetFixture()
+    },
+    async restore() {
+      await guard.restore()
     },
     async close() {
       await guard.close()

@@ -68,6 +68,13 @@ export interface RigProvided {
      * (or its per-worker copy, made after it) still holds it, instead of taking its own.
      */
     baselines?: Record<string, unknown>
+    /**
+     * Unix socket of the run's guard host (src/runner/guard-host.ts) in the runner's main
+     * process: a worker asks it to check and restore after each test (and to settle, switch
+     * fixtures) instead of opening the guard itself, so its sessions and connections last the
+     * whole run rather than one test file. Unset: each worker opens its own.
+     */
+    host?: string
   }
   /** `allow`: the lines the options allow (`logs.allow`, `logs.allowIn`). */
   logs: { failOnError: boolean; allow?: LogAllow }

@@ -16,6 +16,7 @@ import type { TimelineEntry } from '../report/model.ts'
 import { maskPassword } from '../services/credentials.ts'
 import type { ServiceDefinition } from '../services/service-kind.ts'
 import { adapterFor } from './guard-session.ts'
+import { serveGuard, type GuardHost } from './guard-host.ts'
 import { resolveLogAllow, toSource, type LogAllow } from './log-patterns.ts'
 import type { ResolvedRunnerOptions } from './options.ts'
 import type { ProvidedService, RigProvided } from './provided.ts'
@@ -31,6 +32,12 @@ export interface RunStart {
   seed: number
   /** Where notes go (`rig: …` on stderr by default). */
   log?: (line: string) => void
+  /**
+   * Hold the guard in this process for the whole run (src/runner/guard-host.ts): workers ask
+   * it to check and restore after each test instead of opening the guard in every test file.
+   * For a runner whose main process stays up, serving requests, while its workers run.
+   */
+  guardHost?: boolean
 }
 
 /** A running environment as a run sees it: started for it, or attached. */
@@ -108,7 +115,9 @@ async function describeRun(o: ResolvedRunnerOptions, start: RunStart, log: (line
   for (const [name, s] of Object.entries(view.services)) {
     const def = loaded.config.services[name] as ServiceDefinition | undefined
     const errorPatterns = o.logs.ignore.includes(name) ? [] : patternsOf(def, o.logs.patterns[name])
-    services[name] = { name, kind: s.kind, url: s.url, host: s.host, port: s.port, pid: s.pid, env: s.env, logFile: s.logFile, errorPatterns, guarded: guardedNames(name, s.kind, s.url), startedByRig: s.provider !== 'external', ...(s.proxy ? { proxy: { host: s.proxy.host, port: s.proxy.port } } : {}) }
+    // A one-shot that already completed has no process to watch: workers would otherwise find
+    // its pid gone and ask the environment about it in every test file.
+    services[name] = { name, kind: s.kind, url: s.url, host: s.host, port: s.port, pid: s.status === 'completed' ? null : s.pid, env: s.env, logFile: s.logFile, errorPatterns, guarded: guardedNames(name, s.kind, s.url), startedByRig: s.provider !== 'external', ...(s.proxy ? { proxy: { host: s.proxy.host, port: s.proxy.port } } : {}) }
     // The report is a file others may read: it shows no password.
     timeline.push({ service: name, kind: s.kind, provider: s.provider, url: maskPassword(s.url), ...(view.timeline[name] ?? { dependsOn: [] }), ...(s.logFile ? { logFile: path.relative(start.root, s.logFile) } : {}) })
   }
@@ -163,10 +172,23 @@ async function describeRun(o: ResolvedRunnerOptions, start: RunStart, log: (line
     },
     logs: { failOnError: o.logs.failOnError, allow: logAllow },
   }
+  let guardHost: GuardHost | undefined
+  if (start.guardHost && o.guard.mode !== 'off' && Object.values(services).some((s) => s.guarded)) {
+    try {
+      guardHost = await serveGuard(provided)
+    } catch (err) {
+      await stacks?.stop().catch(() => {})
+      await workerDbs?.drop().catch(() => {})
+      throw err
+    }
+    provided.guard.host = guardHost.socket
+  }
   let closing: Promise<void> | undefined
   const close = (): Promise<void> =>
     (closing ??= (async () => {
-      // The copies first: they hold connections to the clones.
+      // The guard's sessions first: they hold connections to the stores and their copies.
+      await guardHost?.close()
+      // The copies next: they hold connections to the clones.
       await stacks?.stop()
       await workerDbs?.drop().catch(() => {})
       // rig up's environment outlives the run: give it back its data as it was before the fixture.

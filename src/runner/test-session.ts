@@ -7,12 +7,13 @@ import path from 'node:path'
 import { controlRequest } from '../env/control-client.ts'
 import { isAlive } from '../env/proc.ts'
 import type { EndedTest, GuardSession } from './guard-session.ts'
+import { remoteGuardSession } from './guard-client.ts'
 import { allowedIn } from './log-patterns.ts'
 import { linesWritten, logOffsets, logTail, scanLogs, type LogOffsets } from './log-scan.ts'
 import type { RigProvided } from './provided.ts'
 import type { TestMeta } from './test-meta.ts'
 import { resetAfterTest } from '../proxy/test-faults.ts'
-import { current, fixtures, pids, settling, workerId, workerUrl } from './worker.ts'
+import { current, fixtures, pids, settling, workerId } from './worker.ts'
 import { ownCopies } from './worker-copies.ts'
 import { takeRoleChanges } from '../topology/test-topology.ts'
 
@@ -38,39 +39,8 @@ export interface TestSession {
    * (a failed test's leaks are reported without a second failure).
    */
   afterTest(test: EndedTest): Promise<TestVerdict>
-  /**
-   * End of a test file: back to the run's baseline, connections closed, or with `keepGuard`
-   * kept open for the next test file of this process, which then takes them over (a runner
-   * that ends its workers itself, so no open connection keeps one alive).
-   */
-  close(options?: { keepGuard?: boolean }): Promise<void>
-}
-
-/** The guard session a test file left open for the next one in this process, and what it guards. */
-interface KeptGuard {
-  key: string
-  session: GuardSession
-}
-
-// On the global object, not in this module: a runner that evaluates modules again for every
-// test file in the same process (Vitest with `isolate: false` re-runs its setup files) still
-// finds it.
-const KEPT = Symbol.for('testrig.keptGuardSession')
-const kept = globalThis as { [KEPT]?: KeptGuard }
-
-/** What a guard session is bound to: the guarded stores this worker sees and the guard's options. */
-function guardKey(p: RigProvided): string {
-  const { baselines: _, ...options } = p.guard
-  return JSON.stringify([options, Object.values(p.services).flatMap((s) => (s.guarded ? [[s.name, s.kind, workerUrl(s)]] : []))])
-}
-
-/** The guard session an earlier test file of this process kept for the same stores, or a new one. */
-async function guardSessionFor(p: RigProvided, key: string): Promise<GuardSession | undefined> {
-  const earlier = kept[KEPT]
-  kept[KEPT] = undefined
-  if (earlier?.key === key) return earlier.session
-  await earlier?.session.close().catch(() => {})
-  return (await import('./guard-session.ts')).openGuardSession(p)
+  /** End of a test file: back to the run's baseline; the guard's connections closed (or the guard host told). */
+  close(): Promise<void>
 }
 
 /** What the environment's `GET /status` answers, as far as a test session reads it. */
@@ -86,16 +56,11 @@ export async function openTestSession(given: RigProvided): Promise<TestSession> 
   // The guard's code is loaded only when there is something to guard (and then only the kinds
   // the environment has): a worker pays no import it does not use.
   const guarded = provided.guard.mode !== 'off' && list.some((s) => s.guarded)
-  const key = guarded ? guardKey(provided) : ''
-  const guard: GuardSession | undefined = guarded ? await guardSessionFor(provided, key) : undefined
-  // A file that switched fixtures made snapshots only its guard's close drops: it is not kept.
-  let switched = false
-  fixtures.use = guard
-    ? (name) => {
-        switched = true
-        return guard.useFixture(name)
-      }
-    : undefined
+  // With a guard host (the runner's main process holds the guard for the whole run), the
+  // file's checks are requests to it: no guard code, no connection, no baseline here.
+  const host = guarded ? provided.guard.host : undefined
+  const guard: GuardSession | undefined = host ? await remoteGuardSession(host, workerId()) : guarded ? await (await import('./guard-session.ts')).openGuardSession(provided) : undefined
+  fixtures.use = guard ? (name) => guard.useFixture(name) : undefined
   settling.run = guard ? () => guard.settle() : undefined
   let offsets: LogOffsets = new Map()
   // Bytes sent through each proxy so far: a test during which more went through reached that
@@ -182,6 +147,7 @@ export async function openTestSession(given: RigProvided): Promise<TestSession> 
       if (roles) meta.roles = roles
       if (guard && newlyDead.length === 0) {
         const outcome = await guard.check(test, current.allowLeak)
+        if (outcome.warning) process.stderr.write(`rig: warning: ${outcome.warning}\n`)
         meta.leaks = outcome.leaks
         if (outcome.restoredWith) meta.restoredWith = outcome.restoredWith
         if (outcome.notSettled) meta.notSettled = outcome.notSettled
@@ -189,18 +155,17 @@ export async function openTestSession(given: RigProvided): Promise<TestSession> 
       }
       return problems.length > 0 ? { meta, failure: problems.join('\n\n') } : { meta }
     },
-    async close(options = {}) {
+    async close() {
       fixtures.use = undefined
       settling.run = undefined
+      // The host puts back the run's baseline itself when told the file ended.
+      if (host) return guard?.close()
       // The next file in this worker starts from the run's baseline, whatever this one loaded.
       try {
         await guard?.resetFixture()
-      } catch (err) {
+      } finally {
         await guard?.close()
-        throw err
       }
-      if (guard && options.keepGuard && !switched) kept[KEPT] = { key, session: guard }
-      else await guard?.close()
     },
   }
 }

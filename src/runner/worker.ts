@@ -221,9 +221,10 @@ export type { TestHost }
 export const fixtures: { use?: (name: string) => Promise<void> } = {}
 
 /**
- * Loads fixture `name` of rig.config.ts (or restores it, when this file loaded it before) and
- * makes it the baseline of the tests that follow in this file; call it in `beforeAll`. At the
- * end of the file the stores go back to the run's baseline.
+ * Loads fixture `name` of rig.config.ts (or restores the snapshot made when the guard first
+ * loaded it: under Vitest the guard lasts the run, elsewhere the worker) and makes it the
+ * baseline of the tests that follow in this file; call it in `beforeAll`. At the end of the
+ * file the stores go back to the run's baseline.
  */
 export async function useFixture(name: string): Promise<void> {
   rigProvided()

@@ -62,12 +62,11 @@ export async function configureHook(ctx: { vitest: Vitest; project: TestProject 
   let p = sessions.get(vitest)
   const first = !p
   if (!p) {
-    p = openRun(o, { root: vitest.config.root, workers: Number(vitest.config.maxWorkers) || 1, seed: state.seed })
+    p = openRun(o, { root: vitest.config.root, workers: Number(vitest.config.maxWorkers) || 1, seed: state.seed, guardHost: true })
     sessions.set(vitest, p)
   }
   const session = await p
   project.provide('rig', session.provided)
-  project.provide('rigIsolate', project.config.isolate !== false)
   if (!first) return
   const replay = vitestReplay()
   process.stderr.write(`rig: seed ${state.seed} (replay this order: ${reproCommand(state.seed, [], vitest.config.root, replay)})\n`)

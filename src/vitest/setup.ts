@@ -22,25 +22,20 @@ const provided = rigProvided()
 exportWorkerVars(provided)
 
 let session: TestSession | undefined
+// With the guard host (Vitest's main process holds the guard), the file's session is asked
+// for while Vitest imports the test file, so its answer is there by the first test; a failure
+// fails the file's beforeAll. Without one, the session (connections, a baseline) opens there.
+const opening = provided.guard.host ? openTestSession(provided) : undefined
+opening?.catch(() => {})
 
 beforeAll(async () => {
-  session = await openTestSession(provided)
+  session = await (opening ?? openTestSession(provided))
 })
 
-// With `isolate: false` a worker runs many test files: the guard's connections stay open for
-// the next one (Vitest ends its workers itself, so they hold nothing up). A fresh worker per
-// file closes them, so none outlives its file while the next file's worker starts.
+// The file's end: back to the run's baseline (the guard host holds the guard for the run).
 afterAll(async () => {
-  await session?.close({ keepGuard: !isolated() })
+  await session?.close()
 })
-
-function isolated(): boolean {
-  try {
-    return vitest.inject('rigIsolate') !== false
-  } catch {
-    return true
-  }
-}
 
 async function afterTest(ctx: TestContext): Promise<void> {
   if (!session) return

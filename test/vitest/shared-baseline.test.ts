@@ -1,7 +1,7 @@
-// The plugin takes the guard's baseline once for the run, in Vitest's main process: every test
-// file adopts it (the same shadow copies, never made again) while the database holds it, a leak
-// is still blamed on its test and restored, and a file after one that changed the schema takes
-// a baseline of its own, as every file did before.
+// The plugin takes the guard's baseline once for the run and holds the guard in Vitest's main
+// process: every test file is checked by the same session (the same shadow copies and
+// connections, never made again), a leak is still blamed on its test and restored, and a schema
+// change is followed from file to file as within one.
 import fs from 'node:fs'
 import path from 'node:path'
 import { afterEach, describe, expect, test } from 'vitest'
@@ -55,7 +55,7 @@ test('${file}: starts from the seeded data', async () => {
 const report = (p: Project): { tests: { name: string; status: string; file: string; errors: string[] }[] } => JSON.parse(fs.readFileSync(path.join(p.dir, 'rig-report/report.json'), 'utf8'))
 
 describe.each([true, false])('vitest plugin: one baseline for the run (isolate: %s)', (isolate) => {
-  test('every file adopts the run\'s baseline; leaks are blamed on their test and restored; after a schema change a new file takes its own', { timeout: 240_000 }, async () => {
+  test('every file is checked by the run\'s guard; leaks are blamed on their test and restored; a schema change is followed into the next file', { timeout: 240_000 }, async () => {
     project = pluginProject(CONFIG, '{ order: { shuffle: false } }')
     project.write('vitest.config.ts', `import { defineConfig } from 'vitest/config'\nimport { rig } from 'testrig/vitest'\nexport default defineConfig({ plugins: [rig({ order: { shuffle: false } })], test: { include: ['test/**/*.test.ts'], isolate: ${isolate} } })\n`)
     project.write('migrate.ts', MIGRATE)
@@ -73,21 +73,15 @@ describe.each([true, false])('vitest plugin: one baseline for the run (isolate: 
     expect(failed['d: leaks too']).toContain('public.cars 1 row changed')
     expect(tests.filter((t) => t.name.endsWith('starts from the seeded data')).map((t) => `${t.name} ${t.status}`)).toEqual(['a: starts from the seeded data passed', 'b: starts from the seeded data passed', 'c: starts from the seeded data passed', 'd: starts from the seeded data passed'])
     const written = (name: string): string => fs.readFileSync(path.join(project?.dir ?? '', `${name}.txt`), 'utf8')
-    // a, b and c found the run's copies.
+    // Every file found the run's copies, c's DDL included: the guard is held by Vitest's main
+    // process for the whole run (its connections, its baseline, c's DDL followed as within a file),
+    // whether each file gets a fresh worker or not.
     expect(written('shadow-a')).not.toBe('null')
-    expect(written('shadow-b')).toBe(written('shadow-a'))
-    expect(written('shadow-c')).toBe(written('shadow-a'))
-    if (isolate) {
-      // A fresh worker per file: d, after c's ALTER TABLE, made its own copies; each file its own connections.
-      expect(written('shadow-d')).not.toBe(written('shadow-a'))
-      expect(written('guard-b')).not.toBe(written('guard-a'))
-    } else {
-      // One worker: the guard (its connections, its baseline, c's DDL followed as within a file) goes on from file to file.
-      expect(written('shadow-d')).toBe(written('shadow-a'))
-      // (the restore's connection opens at the first restore, after a's first test)
-      expect(written('guard-b')).not.toBe('null')
-      expect(written('guard-d')).toBe(written('guard-b'))
-    }
+    for (const f of ['b', 'c', 'd']) expect(written(`shadow-${f}`)).toBe(written('shadow-a'))
+    // (the restore's connection opens at the first restore, after a's first test)
+    expect(written('guard-b')).not.toBe('null')
+    expect(written('guard-c')).toBe(written('guard-b'))
+    expect(written('guard-d')).toBe(written('guard-b'))
     expect(r.code).toBe(1)
     expect(leftovers(project.dir)).toEqual([])
     expect(envDirs(project.dir)).toEqual([])
