@@ -306,8 +306,9 @@ export const COMMANDS: readonly CommandSpec[] = [
       'as root, $RIG_CACHE_DIR/ca when set), then prints the commands that trust it: the Debian system store\n' +
       '(update-ca-certificates), Node.js (NODE_EXTRA_CA_CERTS) and Chromium (NSS certutil). rig runs none of them;\n' +
       'the Chromium of testrig/playwright trusts it by itself, for its own launches (a private NSS database; certutil).\n' +
-      'The CA signs only names under .localhost and loopback addresses. rig uses it for `front: { tls: true }`\n' +
-      'and `postgres({ ssl: true })`, and `rig check` verifies HTTPS targets against it.\n' +
+      'The CA signs only names under .localhost and loopback addresses. rig uses it for `front: { tls: true }`,\n' +
+      '`postgres({ ssl: true })` and `redis({ tls: true })`, and `rig check` verifies HTTPS targets against it.\n' +
+      'Services on hosts (10.213.N.x) get certificates of a CA made per environment, never trusted outside it.\n' +
       '--remove deletes the CA and prints the commands that untrust it; the next HTTPS start makes a new one.\n' +
       'A CA key that others can read, a link or another user\'s file is refused (RIG_CA_KEY_UNSAFE).',
     options: {
