@@ -5,8 +5,10 @@
 //
 //   columns  50, 200 and 1000 tables × 100 seeded rows; 50 tables + a seeded table of 1M rows
 //            that each test changes one row of
-//   rows     rig check + restore, rig check when nothing was written, rig's baseline (each with
-//            triggers and counted), BEGIN … ROLLBACK, a hand-written DELETE of the touched rows,
+//   rows     rig check + restore (with triggers: in one round trip, and in two as before),
+//            rig check when nothing was written, rig's baseline (each with triggers and
+//            counted), BEGIN … ROLLBACK, a hand-written DELETE of the touched rows (these two
+//            on a copy without rig's triggers, interleaved test by test with rig's checks),
 //            TRUNCATE of every table, drop + clone of the database from a template; and per test
 //            with the test's own writes included (triggers make writes dearer)
 //
@@ -54,7 +56,7 @@ const WORKLOADS: Workload[] = [
 type Row =
   | 'logCheckRestore' | 'countCheckRestore' | 'logNothing' | 'countNothing' | 'beginRollback' | 'handDelete' | 'truncateAll' | 'reclone'
   | 'logBaseline' | 'logInstall' | 'countBaseline' | 'writes' | 'logWrites'
-  | 'logCycle' | 'countCycle' | 'beginRollbackCycle' | 'handDeleteCycle'
+  | 'logCycle' | 'countCycle' | 'beginRollbackCycle' | 'handDeleteCycle' | 'logSeparate'
 
 const time = async (fn: () => Promise<unknown>): Promise<number> => {
   const t0 = performance.now()
@@ -76,28 +78,44 @@ interface RigSamples {
   writes: number[]
   leak: number[]
   clean: number[]
+  /** Check, then restore, each in its own round trip (`diff()` + `restore()`, as before the check restored in its own). */
+  separate: number[]
   strategies: Set<string>
 }
 
-/** rig's check after a test that wrote, then after one that wrote nothing, for one way of finding changes. */
-async function rigSeries(env: Environment, w: Workload, app: PgClient, detection: 'triggers' | 'count', runs: number): Promise<RigSamples> {
-  const guard = createGuard({ stores: [postgresStore(env.get('db'), { detection })] })
+/**
+ * rig's check after a test that wrote, then after one that wrote nothing, for one way of finding
+ * changes; `between` runs before each sample (the baselines measured in the same moments).
+ */
+async function rigSeries(env: Environment, w: Workload, app: PgClient, detection: 'triggers' | 'count', runs: number, between?: (i: number) => Promise<void>): Promise<RigSamples> {
+  const store = postgresStore(env.get('db'), { detection })
+  const guard = createGuard({ stores: [store] })
   await guard.baseline()
-  const out: RigSamples = { writes: [], leak: [], clean: [], strategies: new Set() }
+  const out: RigSamples = { writes: [], leak: [], clean: [], separate: [], strategies: new Set() }
   try {
-    await sample(runs, 20_000, async (i) => {
+    await sample(runs, between ? 40_000 : 20_000, async (i) => {
+      await between?.(i)
       const t0 = await time(() => app.query(testWrites(w, i)))
       const t1 = await time(async () => {
         const r = await guard.check('writes')
         const s = r.stores[0]
         if (!r.leaked || s?.detection !== detection || r.errors.length > 0) throw new Error(`expected a ${detection} leak, got ${JSON.stringify(r.stores)} ${r.errors.map((e) => e.message)}`)
-        out.strategies.add(s.restore?.strategy ?? '?')
+        out.strategies.add(`${s.restore?.strategy ?? '?'}${s.restore?.withCheck ? ' (with the check)' : ''}`)
       })
       const t2 = await time(async () => {
         const r = await guard.check('reads')
         if (r.stores[0]?.changes.length) throw new Error(`the restore left ${JSON.stringify(r.stores[0].changes)}`)
       })
-      if (i >= 0) out.writes.push(t0), out.leak.push(t1), out.clean.push(t2)
+      let t3 = Number.NaN
+      if (detection === 'triggers') {
+        await app.query(testWrites(w, i))
+        t3 = await time(async () => {
+          const d = await store.diff()
+          await store.restore(d, 'auto')
+        })
+        if ((await guard.check('reads')).stores[0]?.changes.length) throw new Error('the separate restore left changes')
+      }
+      if (i >= 0) out.writes.push(t0), out.leak.push(t1), out.clean.push(t2), out.separate.push(t3)
       return t1
     })
   } finally {
@@ -121,6 +139,15 @@ const dropLog = (app: PgClient): Promise<unknown> => app.query(`drop schema if e
 
 const sum = (xs: readonly number[], ys: readonly number[]): number[] => xs.map((x, i) => x + (ys[i] ?? 0))
 
+async function withClient<T>(url: string, fn: (c: PgClient) => Promise<T>): Promise<T> {
+  const c = await connectPg(url)
+  try {
+    return await fn(c)
+  } finally {
+    await c.end()
+  }
+}
+
 async function column(w: Workload): Promise<{ results: Partial<Record<Row, Summary>>; notes: Record<string, string>; pgVersion: string }> {
   const results: Partial<Record<Row, Summary>> = {}
   const notes: Record<string, string> = {}
@@ -136,28 +163,24 @@ async function column(w: Workload): Promise<{ results: Partial<Record<Row, Summa
     const runs = Math.max(30, Math.round(RUNS / scale))
     const few = w.tables >= 1000 || w.bigRows > 0 ? 3 : 5
 
-    // What suites do by hand, on the database as the application sees it (no triggers of rig's).
-    log(`[${w.label}] BEGIN … ROLLBACK, hand DELETE`)
+    // What suites do by hand, on a copy of the database as the application sees it (no triggers
+    // of rig's), interleaved with rig's checks below, so that a shared machine's load weighs on
+    // both alike.
+    await app.end()
+    const maintUrl = url.replace(/\/bench$/, '/postgres')
+    await withClient(maintUrl, (m) => m.query(`create database bench_plain template bench`))
+    app = await connectPg(url)
+    const plain = await connectPg(url.replace(/\/bench$/, '/bench_plain'))
     const rollback = { reset: [] as number[], cycle: [] as number[] }
-    await sample(runs, 10_000, async (i) => {
-      const t1 = await time(() => app.query('begin'))
-      const t2 = await time(() => app.query(testWrites(w, i)))
-      const t3 = await time(() => app.query('rollback'))
-      if (i >= 0) rollback.reset.push(t1 + t3), rollback.cycle.push(t1 + t2 + t3)
-      return t1 + t3
-    })
-    results.beginRollback = summarize(rollback.reset)
-    results.beginRollbackCycle = summarize(rollback.cycle)
     const hand = { writes: [] as number[], reset: [] as number[] }
-    await sample(runs, 10_000, async (i) => {
-      const t1 = await time(() => app.query(testWrites(w, i)))
-      const t2 = await time(() => app.query(handCleanup(w, i)))
-      if (i >= 0) hand.writes.push(t1), hand.reset.push(t2)
-      return t2
-    })
-    results.writes = summarize(hand.writes)
-    results.handDelete = summarize(hand.reset)
-    results.handDeleteCycle = summarize(sum(hand.writes, hand.reset))
+    const byHand = async (i: number): Promise<void> => {
+      const t1 = await time(() => plain.query('begin'))
+      const t2 = await time(() => plain.query(testWrites(w, i)))
+      const t3 = await time(() => plain.query('rollback'))
+      const t4 = await time(() => plain.query(testWrites(w, i)))
+      const t5 = await time(() => plain.query(handCleanup(w, i)))
+      if (i >= 0) rollback.reset.push(t1 + t3), rollback.cycle.push(t1 + t2 + t3), hand.writes.push(t4), hand.reset.push(t5)
+    }
 
     log(`[${w.label}] rig, counted`)
     results.countBaseline = summarize(await baselineCost(env, 'count', few))
@@ -167,11 +190,23 @@ async function column(w: Workload): Promise<{ results: Partial<Record<Row, Summa
     results.countCycle = summarize(sum(count.writes, count.leak))
     notes.countStrategy = [...count.strategies].join(', ')
 
-    log(`[${w.label}] rig, triggers`)
+    log(`[${w.label}] rig, triggers: baselines`)
     results.logInstall = summarize([await time(() => baselineCost(env, 'triggers', 1))])
     results.logBaseline = summarize(await baselineCost(env, 'triggers', few))
-    const logged = await rigSeries(env, w, app, 'triggers', runs)
+    log(`[${w.label}] rig, triggers, interleaved with BEGIN … ROLLBACK and a hand DELETE`)
+    // Test by test, as in a suite: each way starts after the other ran, and pays for waking its
+    // connections' backends as a test does after the runner's own work (milliseconds on a
+    // loaded machine, microseconds on a quiet one).
+    const logged = await rigSeries(env, w, app, 'triggers', runs, byHand)
+    await plain.end()
+    await withClient(maintUrl, (m) => m.query(`drop database bench_plain`))
+    results.beginRollback = summarize(rollback.reset)
+    results.beginRollbackCycle = summarize(rollback.cycle)
+    results.writes = summarize(hand.writes)
+    results.handDelete = summarize(hand.reset)
+    results.handDeleteCycle = summarize(sum(hand.writes, hand.reset))
     results.logCheckRestore = summarize(logged.leak)
+    results.logSeparate = summarize(logged.separate)
     results.logNothing = summarize(logged.clean)
     results.logWrites = summarize(logged.writes)
     results.logCycle = summarize(sum(logged.writes, logged.leak))
@@ -270,6 +305,7 @@ async function main(): Promise<void> {
       resetVsRollback: ratio(median(label, 'logCheckRestore'), rollback),
       cycleVsRollback: ratio(median(label, 'logCycle'), median(label, 'beginRollbackCycle')),
       countVsLog: ratio(median(label, 'countCheckRestore'), median(label, 'logCheckRestore')),
+      separateVsLog: ratio(median(label, 'logSeparate'), median(label, 'logCheckRestore')),
       truncateVsLog: ratio(median(label, 'truncateAll'), median(label, 'logCheckRestore')),
       writesWithTriggers: ratio(median(label, 'logWrites'), median(label, 'writes')),
     }
@@ -287,6 +323,8 @@ async function main(): Promise<void> {
     memGiB: Math.round((os.totalmem() / 2 ** 30) * 10) / 10,
     node: process.version,
     postgres: pgVersion,
+    /** The benchmark's scheduling priority (`nice`; its PostgreSQL servers inherit it). */
+    nice: os.getPriority(),
     loadBefore: loadBefore.map((x) => Math.round(x * 100) / 100),
     loadAfter: os.loadavg().map((x) => Math.round(x * 100) / 100),
   }
@@ -299,7 +337,8 @@ async function main(): Promise<void> {
 }
 
 const ROWS: Array<[Row, string]> = [
-  ['logCheckRestore', 'rig check + restore, changes logged by triggers'],
+  ['logCheckRestore', 'rig check + restore, changes logged by triggers (one round trip)'],
+  ['logSeparate', 'the same, check and restore in two round trips (before)'],
   ['countCheckRestore', 'rig check + restore, changes counted (before; the fallback)'],
   ['logNothing', 'rig check, nothing written, triggers'],
   ['countNothing', 'rig check, nothing written, counted'],
@@ -332,14 +371,15 @@ function section(o: { date: string; commit: string; machine: Record<string, unkn
   const lines = [
     '## Guard (`bench/guard.bench.ts`)',
     '',
-    `${o.date.slice(0, 10)}, commit \`${o.commit}\`; ${m.cpus}, ${m.memGiB} GiB, Node ${m.node}, PostgreSQL ${m.postgres}; load average ${(m.loadBefore as number[]).join(' / ')} before, ${(m.loadAfter as number[]).join(' / ')} after (other work shares this machine: read ratios). ` +
-      `Each column on its own PostgreSQL started by rig: N tables × 100 seeded rows, every other table referencing the previous one; a test inserts a row into \`t0010\`, inserts a row into \`t0021\` and changes a seeded row of it, and in the last column changes one row of the big table. Per-test cost after the test's own writes, ms: median (p90). Total ${o.totalS} s.`,
+    `${o.date.slice(0, 10)}, commit \`${o.commit}\`; ${m.cpus}, ${m.memGiB} GiB, Node ${m.node}, PostgreSQL ${m.postgres}; load average ${(m.loadBefore as number[]).join(' / ')} before, ${(m.loadAfter as number[]).join(' / ')} after (other work shares this machine: read ratios)${m.nice ? `; run at nice ${m.nice as number}, its servers too` : ''}. ` +
+      `Each column on its own PostgreSQL started by rig: N tables × 100 seeded rows, every other table referencing the previous one; a test inserts a row into \`t0010\`, inserts a row into \`t0021\` and changes a seeded row of it, and in the last column changes one row of the big table. BEGIN … ROLLBACK and the hand-written DELETE run on a copy of the database without rig's triggers, one test of theirs before each of rig's (triggers) on the same server; the two-round-trip restore runs in the same loop. Per-test cost after the test's own writes, ms: median (p90). Total ${o.totalS} s.`,
     '',
     `| per-test reset | ${head.join(' | ')} |`,
     `|---|${labels.map(() => '---').join('|')}|`,
     ...ROWS.map(([row, name]) => `| ${name} | ${labels.map((l) => fmt(o.columns[l]?.results[row])).join(' | ')} |`),
     `| rig (triggers) ÷ BEGIN … ROLLBACK | ${labels.map((l) => `${o.ratios[l]?.resetVsRollback}×`).join(' | ')} |`,
     `| counted ÷ triggers (check + restore) | ${labels.map((l) => `${o.ratios[l]?.countVsLog}×`).join(' | ')} |`,
+    `| two round trips ÷ one (check + restore, triggers) | ${labels.map((l) => `${o.ratios[l]?.separateVsLog}×`).join(' | ')} |`,
     '',
     `| per test, its writes included | ${head.join(' | ')} |`,
     `|---|${labels.map(() => '---').join('|')}|`,
