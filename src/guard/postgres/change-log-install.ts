@@ -68,8 +68,13 @@ function functionsSql(schema: string, inspect: string): string[] {
     `create unlogged table if not exists ${schema}.meta (rel oid primary key, gen text not null, del text, ins text, wdel text not null, wins text)`,
     `create unlogged table if not exists ${schema}.seqs (oid oid primary key, gen text not null, node oid not null, value int8 not null, called bool not null)`,
     `create index if not exists seqs_node on ${schema}.seqs (node)`,
-    `create function ${schema}.check_restore(mark pg_lsn, own xid[], pids int[], db oid, cls oid, trg oid, key_limit int, gen text, do_restore boolean)
-returns setof ${row} language plpgsql as $rig$
+    // Both run as the guard's superuser in the application's database: resolved in pg_catalog
+    // only, never through a function or operator someone created in a schema of the session's
+    // search_path (an `||` taking (text, oid) in public was called for the WAL patterns). The
+    // guard's restore statements in meta run in the session's own path (`path`), as the usual
+    // restore's do: their type names are written as the session sees them.
+    `create function ${schema}.check_restore(mark pg_lsn, own xid[], pids int[], db oid, cls oid, trg oid, key_limit int, gen text, do_restore boolean, path text)
+returns setof ${row} language plpgsql set search_path = pg_catalog, pg_temp as $rig$
 declare
   got ${row}[];
   r ${row};
@@ -131,6 +136,7 @@ begin
       if m.del is not null then
         select array_agg(x.c::jsonb order by x.n) into keys from unnest(got) x where x.k = 'l' and x.a = m.rel::text;
       end if;
+      perform set_config('search_path', path, true);
       if keys is null or exists (select from unnest(keys) e where e is null or exists (select from jsonb_array_elements(e) v where jsonb_typeof(v) in ('null', 'object', 'array'))) then
         execute m.wdel;
         if m.wins is not null then execute m.wins; end if;
@@ -138,6 +144,7 @@ begin
         execute m.del using keys;
         if m.ins is not null then execute m.ins using keys; end if;
       end if;
+      perform set_config('search_path', 'pg_catalog, pg_temp', true);
     end loop;
     if cardinality(nodes) > 0 then
       perform setval(s.oid, s.value, s.called) from ${schema}.seqs s where s.node = any(nodes) and s.gen = check_restore.gen;
@@ -161,7 +168,7 @@ end $rig$`,
     // this COMMIT (records without one, hint bits and pruning, do not count): then the WAL need
     // not be read to know it.
     `create function ${schema}.after_restore() returns table (r_lsn text, r_xid text, r_mark text, r_others int8)
-language plpgsql as $rig$
+language plpgsql set search_path = pg_catalog, pg_temp as $rig$
 declare
   since pg_lsn;
   upto pg_lsn := pg_current_wal_flush_lsn();

@@ -274,7 +274,7 @@ union all select 'w', resource_manager, substring(coalesce(block_ref, '') || ' '
       `set local session_replication_role = replica`,
       `set local rig.restoring = 'on'`,
       ...this.metaSql(input),
-      `select * from ${this.schema}.check_restore('${this.mark}', '${xids}', '${pids}', ${this.db}, ${this.catalogNodes.cls}, ${this.catalogNodes.trg}, ${this.limit}, '${this.meta?.gen ?? ''}', ${input.restore})`,
+      `select * from ${this.schema}.check_restore('${this.mark}', '${xids}', '${pids}', ${this.db}, ${this.catalogNodes.cls}, ${this.catalogNodes.trg}, ${this.limit}, '${this.meta?.gen ?? ''}', ${input.restore}, current_setting('search_path'))`,
       `commit`,
       `select * from ${this.schema}.after_restore()`,
     ]

@@ -1,0 +1,60 @@
+// The guard's one-round-trip check and restore (check_restore, installed in the application's
+// database and run by the guard as a superuser) against objects the application's own role
+// may create in its database.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createGuard, type Guard, type PostgresStore, postgresStore } from '../../src/guard/index.ts'
+import { defineConfig, type Environment, postgres, startEnvironment } from '../../src/index.ts'
+import { sql, useDetection } from './helpers.ts'
+
+describe('postgres guard, check_restore in a database where the application may create objects', () => {
+  useDetection('triggers')
+  let env: Environment
+  let url: string
+  let appUrl: string
+  let guard: Guard
+  let store: PostgresStore
+
+  beforeAll(async () => {
+    env = await startEnvironment(defineConfig({ services: { db: postgres() } }))
+    url = env.get('db').url
+    // The application's role: no superuser, but it may create objects in public (as the owner
+    // of its database may, PostgreSQL 15 and later).
+    await sql(url, `create role app login password 'app-pw'; grant create on schema public to app;
+      create table cars (id serial primary key, name text not null); insert into cars (name) values ('a'), ('b');
+      create type size as enum ('s', 'm', 'l'); create table sized (s size primary key, n int); insert into sized values ('s', 1), ('m', 2);
+      grant all on cars, cars_id_seq, sized to app`)
+    const u = new URL(url)
+    u.username = 'app'
+    u.password = 'app-pw'
+    appUrl = u.toString()
+    // What the role leaves for whoever resolves `'…' || oid` with public on the search path.
+    await sql(
+      appUrl,
+      `create table public.hijack (who text, su boolean);
+       create function public.cat(a text, b oid) returns text language plpgsql as $$
+       begin insert into public.hijack select current_user, rolsuper from pg_roles where rolname = current_user; return a || b::text; end $$;
+       create operator public.|| (leftarg = text, rightarg = oid, function = public.cat);
+       grant insert on public.hijack to public`,
+    )
+    store = postgresStore(env.get('db'), { exclude: ['hijack'] })
+    guard = createGuard({ stores: [store] })
+    await guard.baseline()
+    expect(store.detection.method).toBe('triggers')
+  })
+
+  afterAll(async () => {
+    await guard?.close()
+    await env?.stop()
+  })
+
+  it('runs none of the role’s functions or operators as the guard’s superuser', async () => {
+    await sql(appUrl, `insert into cars (name) values ('c'); update cars set name = 'B' where id = 2; update sized set n = 0 where s = 'm'; insert into sized values ('l', 3)`)
+    const r = await guard.check('writes as the application')
+    expect(await sql(url, `select who, su from public.hijack`)).toEqual([])
+    expect(r.errors).toEqual([])
+    expect(r.stores[0]?.restore?.withCheck).toBe(true)
+    expect(await sql(url, `select name from cars order by id`)).toEqual([{ name: 'a' }, { name: 'b' }])
+    // A key of a type of the application's schema: the restore statements still find it.
+    expect(await sql(url, `select s::text, n from sized order by n`)).toEqual([{ s: 's', n: 1 }, { s: 'm', n: 2 }])
+  })
+})
