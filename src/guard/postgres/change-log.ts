@@ -270,9 +270,9 @@ union all select 'w', resource_manager, substring(coalesce(block_ref, '') || ' '
       `begin`,
       `select case when pg_current_wal_insert_lsn() > pg_current_wal_flush_lsn() then pg_logical_emit_message(true, 'rig-flush', '') end`,
       `commit`,
+      // The session is in replica mode already (set once: setting it resets cached plans);
+      // check_restore sets rig.restoring when it restores.
       `begin`,
-      `set local session_replication_role = replica`,
-      `set local rig.restoring = 'on'`,
       ...this.metaSql(input),
       `select * from ${this.schema}.check_restore('${this.mark}', '${xids}', '${pids}', ${this.db}, ${this.catalogNodes.cls}, ${this.catalogNodes.trg}, ${this.limit}, '${this.meta?.gen ?? ''}', ${input.restore}, current_setting('search_path'))`,
       `commit`,
