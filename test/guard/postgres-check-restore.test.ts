@@ -1,12 +1,12 @@
 // The guard's one-round-trip check and restore (check_restore, installed in the application's
-// database and run by the guard as a superuser) against objects the application's own role
-// may create in its database.
+// database and run by the guard as a superuser): objects the application's own role may create
+// in its database, and a check whose restore failed.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createGuard, type Guard, type PostgresStore, postgresStore } from '../../src/guard/index.ts'
 import { defineConfig, type Environment, postgres, startEnvironment } from '../../src/index.ts'
-import { sql, useDetection } from './helpers.ts'
+import { connect, sql, useDetection } from './helpers.ts'
 
-describe('postgres guard, check_restore in a database where the application may create objects', () => {
+describe('postgres guard, check_restore (the check and the restore in one round trip)', () => {
   useDetection('triggers')
   let env: Environment
   let url: string
@@ -56,5 +56,26 @@ describe('postgres guard, check_restore in a database where the application may 
     expect(await sql(url, `select name from cars order by id`)).toEqual([{ name: 'a' }, { name: 'b' }])
     // A key of a type of the application's schema: the restore statements still find it.
     expect(await sql(url, `select s::text, n from sized order by n`)).toEqual([{ s: 's', n: 1 }, { s: 'm', n: 2 }])
+  })
+
+  it('restores in the check again after a check whose restore failed on the first round trip after the baseline', async () => {
+    await guard.baseline()
+    // A committed change, and a statement still running (not idle) that holds the row's lock
+    // past the guard's lock timeout: the restore in the check fails, the usual one reports it.
+    await sql(url, `update cars set name = 'X' where id = 1`)
+    const holder = await connect(url)
+    const held = holder.query(`begin; select 1 from cars where id = 1 for update; select pg_sleep(3); rollback`)
+    while ((await sql(url, `select 1 from pg_stat_activity where wait_event = 'PgSleep'`)).length === 0) await new Promise((r) => setTimeout(r, 20))
+    const first = await guard.check('while a row is locked')
+    await held
+    await holder.end()
+    expect(first.stores[0]?.restore?.withCheck).toBeUndefined()
+    await guard.restore()
+    expect(await sql(url, `select name from cars order by id`)).toEqual([{ name: 'a' }, { name: 'b' }])
+    await sql(url, `update cars set name = 'Y' where id = 2`)
+    const next = await guard.check('after it')
+    expect(next.errors).toEqual([])
+    expect(next.stores[0]?.restore?.withCheck).toBe(true)
+    expect(await sql(url, `select name from cars order by id`)).toEqual([{ name: 'a' }, { name: 'b' }])
   })
 })

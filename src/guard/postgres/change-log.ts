@@ -222,6 +222,15 @@ union all select 'w', resource_manager, substring(coalesce(block_ref, '') || ' '
   /** Meta rows written by this process, for this catalog, these shadows and this baseline. */
   private meta: { catalog: Catalog; shadows: ReadonlyMap<number, string>; sequences: ReadonlyMap<number, string>; gen: string } | undefined
 
+  /**
+   * The fused query failed (its transaction rolled back): the `meta` and `seqs` rows it wrote
+   * are gone, so the next one writes them again. Without this, check_restore found no meta of
+   * the current generation and left every later restore to the usual way until the next baseline.
+   */
+  fusedFailed(): void {
+    this.meta = undefined
+  }
+
   /** True when the log can be read and restored in one call: no unlogged sequence to read. */
   get fusable(): boolean {
     return this.unloggedSequences.length === 0 && LSN.test(this.mark)

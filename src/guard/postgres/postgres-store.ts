@@ -413,6 +413,7 @@ export class PostgresStore implements StoreAdapter {
       const res = (await session.query(sql)) as unknown as PgResult<Record<string, unknown>>[]
       fused = log.fusedResult(res, index)
     } catch (err) {
+      log.fusedFailed()
       await this.restoreClient?.query('rollback').catch(() => {})
       if (err instanceof StoreUnavailableError) throw err
       if (isConnectionError(err)) {
