@@ -50,7 +50,7 @@ describe('postgres guard, check_restore (the check and the restore in one round 
   it('runs none of the role’s functions or operators as the guard’s superuser', async () => {
     await sql(appUrl, `insert into cars (name) values ('c'); update cars set name = 'B' where id = 2; update sized set n = 0 where s = 'm'; insert into sized values ('l', 3)`)
     const r = await guard.check('writes as the application')
-    expect(await sql(url, `select who, su from public.hijack`)).toEqual([])
+    expect(await sql(url, `select who, su from public.hijack where su`)).toEqual([])
     expect(r.errors).toEqual([])
     expect(r.stores[0]?.restore?.withCheck).toBe(true)
     expect(await sql(url, `select name from cars order by id`)).toEqual([{ name: 'a' }, { name: 'b' }])
@@ -77,5 +77,24 @@ describe('postgres guard, check_restore (the check and the restore in one round 
     expect(next.errors).toEqual([])
     expect(next.stores[0]?.restore?.withCheck).toBe(true)
     expect(await sql(url, `select name from cars order by id`)).toEqual([{ name: 'a' }, { name: 'b' }])
+  })
+
+  it('runs no cast the application’s role defined as the superuser that owns rig’s trigger functions', async () => {
+    // A type of the role's with a cast to json: to_jsonb() of a row holding it calls the cast.
+    await sql(
+      appUrl,
+      `create type mood as enum ('ok', 'sad');
+       create function mood_json(m mood) returns json language plpgsql as $$
+       begin insert into public.hijack select current_user, rolsuper from pg_roles where rolname = current_user; return to_json(m::text); end $$;
+       create cast (mood as json) with function mood_json(mood);
+       create table moods (id int primary key, m mood); insert into moods values (1, 'ok')`,
+    )
+    await guard.baseline()
+    await sql(appUrl, `insert into moods values (2, 'sad'); update moods set m = 'sad' where id = 1`)
+    const r = await guard.check('writes a row with the role’s type')
+    expect(await sql(url, `select who, su from public.hijack where su`)).toEqual([])
+    expect(r.errors).toEqual([])
+    expect(r.message).toContain('public.moods +1 row, 1 row changed')
+    expect(await sql(url, `select id, m::text from moods order by id`)).toEqual([{ id: 1, m: 'ok' }])
   })
 })

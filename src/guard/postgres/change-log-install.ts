@@ -187,6 +187,8 @@ begin
       when since < upto then (select count(*) from ${inspect}.pg_get_wal_records_info(since, upto) w
       where w.xid <> all(array['0', own::text]::xid[]))::int8 else 0::int8 end;
 end $rig$`,
+    // The schema is open to every role (the triggers write the log as the role that wrote): these are the guard's alone.
+    `revoke all on function ${schema}.check_restore(pg_lsn, xid[], int[], oid, oid, oid, int, text, boolean, text), ${schema}.after_restore() from public`,
   ]
 }
 
@@ -200,6 +202,8 @@ export async function install(client: PgClient, schema: string, catalog: Catalog
   await client.query(
     `create schema if not exists ${schema};
      create unlogged table if not exists ${schema}.log (id bigint generated always as identity, rel oid not null, op "char" not null, k jsonb, n int8);
+     grant usage on schema ${schema} to public;
+     grant insert on ${schema}.log to public;
      create table if not exists ${schema}.installed (rel oid primary key, def text not null);
      create extension if not exists pg_walinspect schema ${schema}`,
   )
@@ -233,12 +237,15 @@ export async function install(client: PgClient, schema: string, catalog: Catalog
   if (installed.rows[0]?.def !== functionsDef) statements.push(...functions, `insert into ${schema}.installed values (0, '${functionsDef}') on conflict (rel) do update set def = excluded.def`)
   for (const { oid, sql, t } of targets) {
     const body = functionBody(t, log)
-    const def = createHash('sha1').update(body).digest('hex')
+    // The version of the function's attributes too: one made SECURITY DEFINER by an older rig is replaced.
+    const def = createHash('sha1').update(`invoker\n${body}`).digest('hex')
     if (done.get(oid) === def) continue
     const fn = `${schema}.${quoteIdent(`t${oid}`)}`
     statements.push(
-      // SECURITY DEFINER: the application's role need not be allowed to write to rig's log.
-      `create or replace function ${fn}() returns trigger language plpgsql security definer set search_path = pg_catalog, pg_temp as $rig$ begin ${body} end $rig$`,
+      // Run as the role that wrote (every role may append to the log), never SECURITY DEFINER:
+      // to_jsonb(row) calls the casts to json of the row's types, which the application's role
+      // may define for its own types, and they then ran as the superuser that made the function.
+      `create or replace function ${fn}() returns trigger language plpgsql set search_path = pg_catalog, pg_temp as $rig$ begin ${body} end $rig$`,
       ...TRIGGERS.map((op) => `drop trigger if exists rig_guard_${op} on ${sql}`),
       ...['insert', 'update', 'delete'].map((op) => {
         const ref = op === 'insert' ? 'new table as new_rows' : op === 'delete' ? 'old table as old_rows' : 'old table as old_rows new table as new_rows'
