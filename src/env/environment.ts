@@ -260,7 +260,13 @@ async function start(config: RigConfig, options: StartOptions): Promise<Environm
   const id = `${Date.now().toString(36)}-${process.pid}-${randomBytes(3).toString('hex')}`
   const dir = path.join(envsRoot(), id)
   const registry = new Registry(dir, options.project)
-  const watchdog = startWatchdog(dir)
+  let watchdog: Watchdog
+  try {
+    watchdog = await startWatchdog(dir)
+  } catch (err) {
+    fs.rmSync(dir, { recursive: true, force: true })
+    throw err
+  }
   const logsDirOption = options.logsDir ?? config.logsDir
   const logsDir = logsDirOption ? path.resolve(root, logsDirOption) : ensurePrivateDir(path.join(dir, 'logs'))
   fs.mkdirSync(logsDir, { recursive: true })

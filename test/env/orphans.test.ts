@@ -1,6 +1,6 @@
 // Never an orphan: when the process that owns an environment is SIGKILLed, its watchdog reaps
 // every service; when the watchdog dies too, the next start sweeps the stale environment.
-import { spawn, type ChildProcess } from 'node:child_process'
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import fs from 'node:fs'
 import path from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
@@ -97,6 +97,41 @@ describe('SIGKILL of the owner', () => {
     } finally {
       await env.stop()
     }
+  })
+})
+
+/** Whether this machine can run a process in a mount namespace of its own (root, unshare). */
+function canUnshare(): boolean {
+  return spawnSync('unshare', ['-m', 'true']).status === 0
+}
+
+describe('the watchdog when the shell cannot be started', () => {
+  it.skipIf(!canUnshare())('runs as Node, says so, and still reaps every service after SIGKILL of the owner', async () => {
+    // In a mount namespace of its own, /bin/sh is /dev/null: spawning it fails with EACCES.
+    const script = `
+      import { redis, command, startEnvironment } from ${JSON.stringify(path.resolve(import.meta.dirname, '../../src/index.ts'))}
+      const env = await startEnvironment({ services: { cache: redis(), w: command({ run: ['sleep', '600'] }) } })
+      console.log(JSON.stringify({ dir: env.dir, pids: Object.fromEntries(Object.entries(env.services).map(([n, s]) => [n, s.pid])) }))
+      setInterval(() => {}, 1 << 30)
+    `
+    const shell = fs.realpathSync('/bin/sh')
+    const child = spawn('unshare', ['-m', '/bin/sh', '-c', 'mount --bind /dev/null "$1" && exec "$2" --no-warnings --input-type=module -e "$3"', 'owner', shell, process.execPath, script], { stdio: ['ignore', 'pipe', 'pipe'] })
+    children.push(child)
+    let out = ''
+    let err = ''
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (err += d))
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d))
+    expect(await waitUntil(() => out.includes('\n') || child.exitCode !== null, 30_000), err).toBe(true)
+    const { dir, pids } = JSON.parse(out.trim().split('\n')[0] ?? '{}') as { dir: string; pids: Record<string, number> }
+    leftovers.push(...Object.values(pids))
+    expect(err).toMatch(/rig: warning: the watchdog could not start as \/bin\/sh \(.*EACCES.*\); it runs as Node instead/)
+    const watchdog = watchdogOf(dir)
+    expect(watchdog).toBeDefined()
+    expect(fs.readFileSync(`/proc/${watchdog}/cmdline`, 'utf8').split('\0')[0]).toBe(process.execPath)
+    child.kill('SIGKILL')
+    await expectGroupsGone(Object.values(pids), 15_000)
+    expect(await waitUntil(() => !fs.existsSync(dir))).toBe(true)
+    expect(await waitUntil(() => !pidAlive(watchdog!))).toBe(true)
   })
 })
 
