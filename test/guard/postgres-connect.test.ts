@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createGuard, postgresStore } from '../../src/guard/index.ts'
-import { connectGuard, GuardConnectError } from '../../src/guard/postgres/connection.ts'
+import { connectGuard, GuardConnectError, openGuardSession } from '../../src/guard/postgres/connection.ts'
 import { defineConfig, type Environment, postgres, startEnvironment } from '../../src/index.ts'
+import { waitUntil } from '../support/procs.ts'
 import { sql } from './helpers.ts'
 
 // A loaded machine, played by a real server frozen with SIGSTOP: it accepts the TCP connection
@@ -82,6 +83,15 @@ describe('postgres guard: connecting on a loaded machine', () => {
     const err = await connectGuard(down, { waitMs: 60_000 }).catch((e: unknown) => e)
     expect(err).toBeInstanceOf(GuardConnectError)
     expect((err as Error).message).toMatch(/could not connect to database "app" .*: refused for \d+(\.\d)? s .*ECONNREFUSED.*`rig env status`/s)
+  })
+
+  it('closes its connection when the server rejects the session settings', async () => {
+    // lock_timeout above 2^31-1 ms: the server refuses the session's SET.
+    const probe = new URL(url)
+    probe.searchParams.set('application_name', 'rig-settings-probe')
+    const sessions = async (): Promise<number> => (await sql<{ n: number }>(url, `select count(*)::int as n from pg_stat_activity where application_name = 'rig-settings-probe'`))[0]?.n ?? -1
+    await expect(openGuardSession(probe.href, 1e10)).rejects.toThrow(/lock_timeout/)
+    expect(await waitUntil(async () => (await sessions()) === 0, 5000)).toBe(true)
   })
 
   it('refuses a connect timeout that is not a positive number', () => {

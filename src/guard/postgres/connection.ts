@@ -189,10 +189,16 @@ export async function openGuardSession(url: string, lockTimeoutMs: number, conne
   // Parallel workers cost more to start than the guard's small scans; a generic plan keeps the
   // prepared check from being re-planned for every new horizon. pg_walinspect reads flushed WAL
   // only: the guard's own commits flush (rig's servers commit asynchronously by default).
-  await client.query(
-    `set application_name = 'rig-guard'; set lock_timeout = ${Math.max(1, Math.round(lockTimeoutMs))}; ` +
-      `set max_parallel_workers_per_gather = 0; set plan_cache_mode = force_generic_plan; set synchronous_commit = on`,
-  )
+  try {
+    await client.query(
+      `set application_name = 'rig-guard'; set lock_timeout = ${Math.max(1, Math.round(lockTimeoutMs))}; ` +
+        `set max_parallel_workers_per_gather = 0; set plan_cache_mode = force_generic_plan; set synchronous_commit = on`,
+    )
+  } catch (err) {
+    // A refused setting leaves nobody to close the connection: it would stay open for the run.
+    await client.end().catch(() => {})
+    throw err
+  }
   return client
 }
 
