@@ -5,6 +5,7 @@
 // verifiably the one recorded (start time and uid, see proc.ts). A group stays recorded until
 // it is empty: a leader that exits (a one-shot `sleep 300 & echo seeded`, a wrapper) does not
 // take its children's record with it.
+import { randomBytes } from 'node:crypto'
 import fs from 'node:fs'
 import path from 'node:path'
 import { ensurePrivateDir, verifyPrivateDir } from '../fs-safe/private-dir.ts'
@@ -66,6 +67,52 @@ export function readOwner(dir: string): OwnerRecord | undefined {
   return readJson<OwnerRecord>(path.join(dir, 'owner.json'))
 }
 
+/** Records this process as the owner of `dir`. */
+function writeOwner(dir: string, project?: string): void {
+  const self = procInfo(process.pid)
+  const owner: OwnerRecord = { pid: process.pid, startTime: self?.startTime, uid: self?.uid, createdAt: new Date().toISOString(), project }
+  writePrivateFile(path.join(dir, 'owner.json'), JSON.stringify(owner))
+}
+
+/** Temp dirs of a run that hold no processes (the guard host's socket): below `<temp root>/<kind>`, removed by {@link sweepStale} once their owner died. */
+const OWNED_KINDS = ['guard'] as const
+
+/**
+ * A new private directory below `<temp root>/<kind>` owned by this process (`owner.json`, its
+ * name an environment-like id). Its owner removes it when done; when the owner dies first
+ * (SIGKILL), the next start's {@link sweepStale} does.
+ */
+export function ownedTempDir(kind: (typeof OWNED_KINDS)[number]): string {
+  const dir = path.join(tempDir(kind), `${Date.now().toString(36)}-${process.pid}-${randomBytes(3).toString('hex')}`)
+  fs.mkdirSync(dir, { mode: 0o700 })
+  ensurePrivateDir(dir)
+  writeOwner(dir)
+  return dir
+}
+
+/** Removes the {@link ownedTempDir}s whose owner died; returns how many. */
+function sweepOwnedTempDirs(): number {
+  let removed = 0
+  for (const kind of OWNED_KINDS) {
+    const root = tempDir(kind)
+    for (const e of fs.readdirSync(root)) {
+      if (!ID.test(e)) continue
+      const dir = path.join(root, e)
+      try {
+        verifyPrivateDir(dir)
+      } catch {
+        continue
+      }
+      const owner = readOwner(dir)
+      if (owner && isAlive(owner.pid, owner.startTime)) continue
+      if (!owner && Date.now() - (fs.statSync(dir, { throwIfNoEntry: false })?.mtimeMs ?? Date.now()) < 60_000) continue
+      fs.rmSync(dir, { recursive: true, force: true })
+      removed++
+    }
+  }
+  return removed
+}
+
 /** The process registry of one environment. */
 export class Registry {
   readonly dir: string
@@ -74,9 +121,7 @@ export class Registry {
   /** Makes `dir` (private, below {@link envsRoot}) and records this process as its owner. */
   constructor(dir: string, project?: string) {
     this.dir = ensurePrivateDir(dir)
-    const self = procInfo(process.pid)
-    const owner: OwnerRecord = { pid: process.pid, startTime: self?.startTime, uid: self?.uid, createdAt: new Date().toISOString(), project }
-    writePrivateFile(path.join(dir, 'owner.json'), JSON.stringify(owner))
+    writeOwner(dir, project)
   }
 
   /**
@@ -160,6 +205,8 @@ export function sweepStale(): { environments: number; processes: number } {
   }
   // Hosts whose environment's dir is gone (or lives in another temp root) and whose owner died.
   sweepStaleHosts()
+  // Run dirs without processes (the guard host's socket) whose owner died.
+  sweepOwnedTempDirs()
   return { environments, processes }
 }
 

@@ -7,8 +7,8 @@
 // (src/runner/guard-client.ts): a file begins (`open`), a test ended (`check`), `settle`,
 // `fixture`, the file ended (`end`).
 import fs from 'node:fs'
-import os from 'node:os'
 import path from 'node:path'
+import { ownedTempDir } from '../env/registry.ts'
 import type { EndedTest, GuardOutcome, GuardSession } from './guard-session.ts'
 import type { RigProvided } from './provided.ts'
 import { workerUrl } from './worker.ts'
@@ -50,8 +50,9 @@ export function guardKey(p: RigProvided, id?: number): string {
 
 /** Serves the guard of the run described by `provided` (the guard's options, its shared baselines) to its workers. */
 export async function serveGuard(provided: RigProvided): Promise<GuardHost> {
-  // A private directory (0700, made by mkdtemp): only this user reaches the socket.
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'testrig-guard-'))
+  // A private directory below rig's verified temp root: only this user reaches the socket, and
+  // when this process is SIGKILLed the next start's sweep removes it (its owner is dead).
+  const dir = ownedTempDir('guard')
   const socket = path.join(dir, 'guard.sock')
   const sessions = new Map<string, HostedSession>()
   const { openGuardSession } = await import('./guard-session.ts')

@@ -1,0 +1,58 @@
+// The guard host's socket lives in a private dir below rig's temp root, owned by the runner:
+// when the runner is SIGKILLed (no close), the next start's sweep removes that dir; a live
+// runner's dir stays.
+import { spawn, type ChildProcess } from 'node:child_process'
+import fs from 'node:fs'
+import path from 'node:path'
+import { afterEach, describe, expect, it } from 'vitest'
+import { redis } from '../../src/index.ts'
+import { tempRootPath } from '../../src/fs-safe/temp-root.ts'
+import { start } from '../support/env.ts'
+import { pidAlive, waitUntil } from '../support/procs.ts'
+
+const children: ChildProcess[] = []
+afterEach(() => {
+  for (const c of children.splice(0)) if (c.pid && pidAlive(c.pid)) c.kill('SIGKILL')
+})
+
+/** A runner's main process that serves the guard and waits: resolves with its socket's dir. */
+function runner(): Promise<{ child: ChildProcess; dir: string }> {
+  const script = `
+    import { serveGuard } from ${JSON.stringify(path.resolve(import.meta.dirname, '../../src/runner/guard-host.ts'))}
+    const host = await serveGuard({ services: {}, vars: {}, controlSocket: undefined, seed: 1, configFile: '', fixture: undefined, guard: { mode: 'fail', strategy: 'auto', exclude: [], allowCleaning: [] } })
+    console.log(host.socket)
+    setInterval(() => {}, 1 << 30)
+  `
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--no-warnings', '--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'pipe'] })
+    children.push(child)
+    let out = ''
+    let err = ''
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (err += d))
+    child.stdout.setEncoding('utf8').on('data', (d: string) => {
+      out += d
+      if (out.includes('\n')) resolve({ child, dir: path.dirname(out.trim()) })
+    })
+    child.on('exit', (code) => reject(new Error(`runner exited (${code}) before serving: ${err}`)))
+  })
+}
+
+describe('the guard host dir', () => {
+  it('is below rig temp root; a SIGKILLed runner leaves it to the next start, which removes it', async () => {
+    const killed = await runner()
+    const alive = await runner()
+    expect(path.dirname(path.dirname(killed.dir))).toBe(tempRootPath())
+    expect(fs.statSync(path.join(killed.dir, 'guard.sock')).isSocket()).toBe(true)
+    killed.child.kill('SIGKILL')
+    expect(await waitUntil(() => !pidAlive(killed.child.pid!))).toBe(true)
+    expect(fs.existsSync(killed.dir)).toBe(true)
+
+    const env = await start({ services: { cache: redis() } })
+    try {
+      expect(fs.existsSync(killed.dir)).toBe(false)
+      expect(fs.statSync(path.join(alive.dir, 'guard.sock')).isSocket()).toBe(true)
+    } finally {
+      await env.stop()
+    }
+  })
+})
