@@ -185,11 +185,43 @@ export async function startTopology(ctx: StartContext, o: RedisTopologyOptions, 
     },
   }
 
+  /**
+   * Replication is asynchronous and `SENTINEL FAILOVER` does not wait for it: a write the master
+   * acknowledged just before the call would be missing on the promoted replica. Waits until every
+   * replica with its link up has received what the master had written when the call came (the
+   * replica's own `slave_repl_offset` against the master's `master_repl_offset`), for up to 5 s;
+   * past that the failover goes ahead, as a forced one would, and the service's log says which
+   * replica was behind.
+   */
+  const replicasCaughtUp = async (m: MemberSpec, signal: AbortSignal): Promise<void> => {
+    const info = async (n: MemberSpec): Promise<string> => String(await ask(n, ['INFO', 'replication'], signal).catch(() => ''))
+    const target = Number(/master_repl_offset:(\d+)/.exec(await info(m))?.[1] ?? NaN)
+    if (!Number.isFinite(target)) return
+    const behind = async (): Promise<string[]> => {
+      const late: string[] = []
+      for (const n of nodes.filter((x) => x !== m)) {
+        const text = await info(n)
+        if (!/master_link_status:up/.test(text)) continue
+        const offset = Number(/slave_repl_offset:(\d+)/.exec(text)?.[1] ?? NaN)
+        if (!(offset >= target)) late.push(`${n.name} at ${offset} of ${target}`)
+      }
+      return late
+    }
+    const deadline = performance.now() + 5_000 * timeoutScale()
+    let late = await behind()
+    while (late.length > 0 && performance.now() < deadline) {
+      await sleep(10, undefined, { signal })
+      late = await behind()
+    }
+    if (late.length > 0) ctx.logs.push('rig', `failover: replica ${late.join(', ')} had not caught up after ${Math.round(5 * timeoutScale())} s; failing over anyway`)
+  }
+
   const failover = async (signal: AbortSignal): Promise<string> => {
     if (sentinels.length === 0) {
       throw new RigError('RIG_NO_FAILOVER', `service "${ctx.name}" has no sentinel to fail over with: give it sentinels, e.g. redis({ replicas: 1, sentinels: 3 })`, { exitCode: 2 })
     }
     const before = masterNow()
+    await replicasCaughtUp(before, signal)
     let answered = false
     for (const s of sentinels) {
       try {
