@@ -68,6 +68,8 @@ describe("Chromium's NSS database for rig's CA", () => {
     const ca = newCA('three')
     const home = browserTrustHome(ca.certPem)
     const elsewhere = fs.mkdtempSync(path.join(tmp, 'elsewhere-'))
+    // Run first (rig shuffles tests), no database was made yet: the cache dir is not there.
+    fs.mkdirSync(path.dirname(home), { recursive: true, mode: 0o700 })
     fs.symlinkSync(elsewhere, home)
     expect(() => chromiumTrustHome(ca.certPem)).toThrow(expect.objectContaining({ code: 'RIG_UNSAFE_PATH', message: expect.stringContaining('it is a symbolic link') }))
     fs.unlinkSync(home)
