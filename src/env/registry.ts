@@ -90,22 +90,29 @@ export function ownedTempDir(kind: (typeof OWNED_KINDS)[number]): string {
   return dir
 }
 
+/**
+ * Whether `dir` is a private dir of this user whose owner died: its owner.json names a process
+ * that is gone, or it has none and is over a minute old (a dir being made right now has none yet).
+ */
+function abandoned(dir: string): boolean {
+  try {
+    verifyPrivateDir(dir)
+  } catch {
+    return false
+  }
+  const owner = readOwner(dir)
+  if (owner) return !isAlive(owner.pid, owner.startTime)
+  return Date.now() - (fs.statSync(dir, { throwIfNoEntry: false })?.mtimeMs ?? 0) >= 60_000
+}
+
 /** Removes the {@link ownedTempDir}s whose owner died; returns how many. */
 function sweepOwnedTempDirs(): number {
   let removed = 0
   for (const kind of OWNED_KINDS) {
     const root = tempDir(kind)
     for (const e of fs.readdirSync(root)) {
-      if (!ID.test(e)) continue
       const dir = path.join(root, e)
-      try {
-        verifyPrivateDir(dir)
-      } catch {
-        continue
-      }
-      const owner = readOwner(dir)
-      if (owner && isAlive(owner.pid, owner.startTime)) continue
-      if (!owner && Date.now() - (fs.statSync(dir, { throwIfNoEntry: false })?.mtimeMs ?? Date.now()) < 60_000) continue
+      if (!ID.test(e) || !abandoned(dir)) continue
       fs.rmSync(dir, { recursive: true, force: true })
       removed++
     }
@@ -188,18 +195,7 @@ export function sweepStale(): { environments: number; processes: number } {
   const root = envsRoot()
   for (const e of fs.readdirSync(root)) {
     const dir = path.join(root, e)
-    try {
-      verifyPrivateDir(dir)
-    } catch {
-      continue
-    }
-    const owner = readOwner(dir)
-    if (owner && isAlive(owner.pid, owner.startTime)) continue
-    if (!owner) {
-      // A dir being created right now has no owner.json yet; only reap old ones.
-      const age = Date.now() - (fs.statSync(dir, { throwIfNoEntry: false })?.mtimeMs ?? 0)
-      if (age < 60_000) continue
-    }
+    if (!abandoned(dir)) continue
     processes += reap(dir)
     environments++
   }
