@@ -8,7 +8,6 @@ import { ConfigError, MissingBinaryError } from '../../errors.ts'
 import type { Probe } from '../../probes/probe.ts'
 import { postgresQuery } from '../../probes/postgres.ts'
 import { launchPglite, pgliteAvailable } from '../../providers/embedded/pglite.ts'
-import type { LogBuffer } from '../../providers/process/log-buffer.ts'
 import { ManagedProcess } from '../../providers/process/managed-process.ts'
 import { chownForService, privateServiceDir, unprivilegedUser, type ServiceUser } from '../../providers/process/user.ts'
 import { writePrivateFile } from '../../fs-safe/private-file.ts'
@@ -19,7 +18,7 @@ import { findPostgres, INSTALL_HINT, resolvePostgres } from './binaries.ts'
 import { copyDataDir, ensureInitialised, postgresVersion } from './init-cache.ts'
 import { refillSpares, takeSpare } from './spare.ts'
 import { freePort } from '../../providers/process/ports.ts'
-import { ReplicaSet, replicaLogs, replicationSettings } from './replica-set.ts'
+import { nextLine, ReplicaSet, replicaLogs, replicationSettings } from './replica-set.ts'
 
 /** Options of {@link postgres}. */
 export interface PostgresOptions {
@@ -124,18 +123,6 @@ function crashHint(tail: readonly string[]): string | undefined {
 
 /** What PostgreSQL logs once it accepts connections. */
 const ACCEPTING = /database system is ready to accept connections/
-
-/** Resolves at the next line of `logs` matching `re`. */
-function nextLine(logs: LogBuffer, re: RegExp): Promise<void> {
-  return new Promise((resolve) => {
-    const off = logs.onLine((l) => {
-      if (l.stream !== 'rig' && re.test(l.text)) {
-        off()
-        resolve()
-      }
-    })
-  })
-}
 
 /** Once the server answers (the copy no longer competes with its start), the next start's copy is made. */
 function refillWhenReady(probe: Probe, cached: string, want: number): Probe {

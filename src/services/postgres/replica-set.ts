@@ -77,7 +77,8 @@ const ACCEPTING = /database system is ready to accept (read-only )?connections/
 /** How long a replica may take to catch up during a role change. */
 const CATCH_UP_MS = 30_000
 
-function nextLine(logs: LogBuffer, re: RegExp): Promise<void> {
+/** Resolves at the next line of `logs` (the server's own, not rig's) matching `re`. */
+export function nextLine(logs: LogBuffer, re: RegExp): Promise<void> {
   return new Promise((resolve) => {
     const off = logs.onLine((l) => {
       if (l.stream !== 'rig' && re.test(l.text)) {
