@@ -5,9 +5,9 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { afterAll, afterEach, beforeAll, describe, expect, it, onTestFinished } from 'vitest'
 import { type AmqpChannel, type AmqpConnection, connectAmqp } from '../../src/drivers/amqp.ts'
-import { connectMysql } from '../../src/drivers/mysql.ts'
+import { connectMysql, queryMysql } from '../../src/drivers/mysql.ts'
 import { connectRedis, type RedisClient } from '../../src/drivers/redis.ts'
-import { createGuard, type Guard, mariadbStore, NotSettledError, postgresStore, rabbitmqStore, redisStore } from '../../src/guard/index.ts'
+import { createGuard, type Guard, mariadbStore, NotSettledError, postgresStore, rabbitmqStore, redisStore, settleStores, type StoreAdapter } from '../../src/guard/index.ts'
 import { defineConfig, type Environment, mariadb, postgres, rabbitmq, redis, startEnvironment } from '../../src/index.ts'
 import { NODE, REPO } from '../support/project.ts'
 import { waitUntil } from '../support/procs.ts'
@@ -15,6 +15,7 @@ import { connect, sql } from './helpers.ts'
 
 let env: Environment
 let guard: Guard
+let stores: { db: StoreAdapter; maria: StoreAdapter }
 let mq: AmqpConnection
 let ch: AmqpChannel
 const children: ChildProcess[] = []
@@ -50,8 +51,9 @@ beforeAll(async () => {
   ch = await mq.createConfirmChannel()
   await ch.assertQueue('billing.jobs', { durable: true })
   await ch.assertQueue('audit', { durable: true })
+  stores = { db: postgresStore(env.get('db')), maria: mariadbStore(env.get('maria')) }
   guard = createGuard({
-    stores: [postgresStore(env.get('db')), mariadbStore(env.get('maria')), rabbitmqStore(env.get('mq')), redisStore(env.get('cache'), { queues: ['billing:jobs', 'events:*'] })],
+    stores: [stores.db, stores.maria, rabbitmqStore(env.get('mq')), redisStore(env.get('cache'), { queues: ['billing:jobs', 'events:*'] })],
     settle: { timeoutMs: 400 },
   })
   await guard.baseline()
@@ -200,6 +202,69 @@ describe('settle', () => {
     } finally {
       await env.get('maria').resume()
     }
+  })
+
+  describe('a store that answered earlier rounds but not the last look (frozen mid-settle)', () => {
+    /**
+     * Settles PostgreSQL and MariaDB and freezes MariaDB (SIGSTOP) once it answered a look: its
+     * next look hangs until the deadline. Resumed in every case before the test ends.
+     */
+    async function settleFreezingMaria(): Promise<Awaited<ReturnType<typeof settleStores>>> {
+      const maria = env.get('maria')
+      let answers = 0
+      const counted = {
+        info: stores.maria.info,
+        settle: async () => {
+          const r = await stores.maria.settle!()
+          answers++
+          return r
+        },
+      } as Pick<StoreAdapter, 'info' | 'settle'> as StoreAdapter
+      const settling = settleStores([stores.db, counted], { timeoutMs: 1500 })
+      let paused = false
+      try {
+        expect(await waitUntil(() => answers > 0, 1500, 2)).toBe(true)
+        maria.pause()
+        paused = true
+        return await settling
+      } finally {
+        if (paused) maria.resume()
+        await settling.catch(() => {})
+      }
+    }
+
+    /** Waits until the application's killed sessions ended on both servers: the next test's settle must not see them. */
+    async function applicationGone(): Promise<void> {
+      for (const c of children.splice(0)) c.kill('SIGKILL')
+      expect(await waitUntil(async () => (await sql(env.get('db').url, "select 1 from pg_stat_activity where application_name = 'billing'")).length === 0)).toBe(true)
+      expect(await waitUntil(async () => Number((await queryMysql<{ n: string }>(env.get('maria').url, 'select count(*) as n from information_schema.innodb_trx'))[0]?.n) === 0)).toBe(true)
+    }
+
+    it('after "nothing in flight": still had work in flight at the deadline, not "did not answer"', async () => {
+      // The application's PostgreSQL transaction keeps the rounds going.
+      await appTransaction('pg', env.get('db').url, 0)
+      try {
+        const r = await settleFreezingMaria()
+        expect(r.settled).toBe(false)
+        expect(r.error?.message).toContain('mariadb maria: still had work in flight at the deadline (it did not answer the last look in time; its last answer found nothing in flight)')
+        expect(r.error?.message).not.toContain('did not answer before the deadline')
+        expect(r.error?.message).toMatch(/postgres db: 1 transaction idle in transaction from "billing"/)
+      } finally {
+        await applicationGone()
+      }
+    })
+
+    it('after reporting work: still had work in flight at the deadline, with what it last reported', async () => {
+      await appTransaction('mysql', env.get('maria').url, 0)
+      try {
+        const r = await settleFreezingMaria()
+        expect(r.settled).toBe(false)
+        expect(r.error?.message).toMatch(/mariadb maria: still had work in flight at the deadline \(it did not answer the last look in time; it last reported 1 transaction open \(idle, \d+ s\) from [\w.]+:\d+ \(connection \d+\)\)/)
+        expect(r.moving.maria?.[0]?.text).toMatch(/^1 transaction open/)
+      } finally {
+        await applicationGone()
+      }
+    })
   })
 
   it('settle: false and skip leave stores out', async () => {

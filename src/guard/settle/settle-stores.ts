@@ -68,23 +68,41 @@ export async function settleStores(stores: readonly StoreAdapter[], options: Set
   const report: SettleReport = { settled: true, ms: 0, rounds: 0, moving: {}, errors: [] }
   if (timeoutMs <= 0 || watched.length === 0) return report
   const deadline = t0 + timeoutMs
+  // Each store's last real answer: a store late at the last look is worded by whether it ever
+  // answered (busy, or not answering at all).
+  const answered = new Map<StoreAdapter, InFlight[]>()
+  /** The not-settled line of a store late at the last look, by store. */
+  const lateLines = new Map<string, string>()
   for (let round = 0; ; round++) {
     report.rounds++
     const left = Math.max(LOOK_GRACE_MS, deadline - performance.now())
     const looks = await Promise.allSettled(watched.map((s) => look(s, left)))
-    const before = report.moving
     const moving: Record<string, InFlight[]> = {}
     const failed = new Set<StoreAdapter>()
+    lateLines.clear()
     looks.forEach((r, i) => {
       const s = watched[i] as StoreAdapter
+      const name = s.info.name
       if (r.status === 'fulfilled') {
-        // Late: what it last said it was doing, if anything, else that it did not answer.
-        const found = r.value !== 'late' ? r.value : (before[s.info.name] ?? [{ subject: 'answer', count: 1, text: 'did not answer before the deadline' }])
-        if (found.length > 0) moving[s.info.name] = found
+        if (r.value !== 'late') {
+          answered.set(s, r.value)
+          if (r.value.length > 0) moving[name] = r.value
+          return
+        }
+        // Late (a look waits until the deadline, so this is the last round): busy if it answered
+        // before, with what it last said; otherwise it never answered at all.
+        const last = answered.get(s)
+        if (last === undefined) {
+          moving[name] = [{ subject: 'answer', count: 1, text: 'did not answer before the deadline' }]
+          return
+        }
+        const said = last.length > 0 ? `it last reported ${last.map((m) => m.text).join(', ')}` : 'its last answer found nothing in flight'
+        lateLines.set(name, `still had work in flight at the deadline (it did not answer the last look in time; ${said})`)
+        moving[name] = last.length > 0 ? last : [{ subject: 'answer', count: 1, text: 'busy: did not answer the last look in time' }]
       } else {
         failed.add(s)
         const err = r.reason as Error
-        report.errors.push(err instanceof StoreUnavailableError || err instanceof RigError ? err : new RigError('RIG_SETTLE_FAILED', `store "${s.info.name}": could not tell whether it settled: ${err.message}`, { cause: err }))
+        report.errors.push(err instanceof StoreUnavailableError || err instanceof RigError ? err : new RigError('RIG_SETTLE_FAILED', `store "${name}": could not tell whether it settled: ${err.message}`, { cause: err }))
       }
     })
     watched = watched.filter((s) => !failed.has(s))
@@ -94,7 +112,7 @@ export async function settleStores(stores: readonly StoreAdapter[], options: Set
     if (now >= deadline) {
       report.settled = false
       const kinds = new Map(stores.map((s) => [s.info.name, s.info.kind]))
-      const lines = Object.entries(moving).map(([name, items]) => `${kinds.get(name)} ${name}: ${items.map((m) => m.text).join(', ')}`)
+      const lines = Object.entries(moving).map(([name, items]) => `${kinds.get(name)} ${name}: ${lateLines.get(name) ?? items.map((m) => m.text).join(', ')}`)
       report.error = new NotSettledError(timeoutMs, lines)
       break
     }
