@@ -74,8 +74,12 @@ function writeOwner(dir: string, project?: string): void {
   writePrivateFile(path.join(dir, 'owner.json'), JSON.stringify(owner))
 }
 
-/** Temp dirs of a run that hold no processes (the guard host's socket): below `<temp root>/<kind>`, removed by {@link sweepStale} once their owner died. */
-const OWNED_KINDS = ['guard'] as const
+/**
+ * Temp dirs of a run that hold no processes, below `<temp root>/<kind>`, removed by
+ * {@link sweepStale} once their owner died: the guard host's socket (`guard`), the verdicts the
+ * workers of a Jest, node:test or Playwright run record for its reporter (`runs`).
+ */
+const OWNED_KINDS = ['guard', 'runs'] as const
 
 /**
  * A new private directory below `<temp root>/<kind>` owned by this process (`owner.json`, its

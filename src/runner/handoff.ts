@@ -4,7 +4,6 @@
 // worker to a file of the run's private results dir, which the main process reads back for the
 // report.
 import fs from 'node:fs'
-import os from 'node:os'
 import path from 'node:path'
 import type { TimelineEntry } from '../report/model.ts'
 import type { RigProvided } from './provided.ts'
@@ -20,15 +19,10 @@ export interface RunHandoff {
   provided: RigProvided
   /** The runner's root: paths in the report and replay commands are relative to it. */
   root: string
-  /** Where workers record each test's verdict (0700, made by {@link resultsDir}). */
+  /** Where workers record each test's verdict: a private dir below rig's temp root, owned by the main process (`runs/<id>`, see publish-run.ts). */
   resultsDir: string
   report: { dir: string; enabled: boolean }
   session: { timeline: TimelineEntry[]; startMs: number; attached: boolean }
-}
-
-/** A private dir for one run's verdicts. */
-export function resultsDir(): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), 'testrig-run-'))
 }
 
 /** Publishes the run to this process and every process it starts from now on. */
@@ -91,8 +85,8 @@ export function resultKey(file: string, name: string): string {
   return `${file}\0${name}`
 }
 
-/** Removes a run's results dir. */
-export function removeResults(run: RunHandoff): void {
+/** Removes a run's results dir (the reporter, once it read them; else the main process at exit). */
+export function removeResults(run: Pick<RunHandoff, 'resultsDir'>): void {
   fs.rmSync(run.resultsDir, { recursive: true, force: true })
 }
 

@@ -1,6 +1,7 @@
 // Main-process side of {@link ./handoff.ts}: opens the run (start or attach) and publishes it
 // to the workers the runner is about to start; closing stops what it started.
-import { publishRun, resultsDir, RUN_VAR, type RunHandoff } from './handoff.ts'
+import { ownedTempDir } from '../env/registry.ts'
+import { publishRun, removeResults, RUN_VAR, type RunHandoff } from './handoff.ts'
 import type { ResolvedRunnerOptions } from './options.ts'
 import { openRun, type RunSession } from './run-session.ts'
 
@@ -12,13 +13,34 @@ export interface PublishedRun {
   close(): Promise<void>
 }
 
+/**
+ * A private dir for one run's verdicts: `runs/<id>` below rig's verified temp root, owned by this
+ * process (owner.json), so the next start's stale sweep removes it if this process is killed.
+ * Otherwise it goes when this process exits, unless the reporter removed it first once it read it:
+ * the reporters read it at the end of the run, some after the global teardown (Playwright's
+ * `onEnd`, node:test's reporter), and a run may have none of rig's reporters at all.
+ */
+export function resultsDir(): string {
+  const dir = ownedTempDir('runs')
+  process.once('exit', () => {
+    try {
+      removeResults({ resultsDir: dir })
+    } catch {
+      // the stale sweep removes it (its owner is dead by then)
+    }
+  })
+  return dir
+}
+
 /** Opens the run and publishes it in `RIG_RUN`. */
 export async function openPublishedRun(o: ResolvedRunnerOptions, start: { root: string; workers: number; seed: number }): Promise<PublishedRun> {
+  // Made first: a temp root that cannot be used fails the run before anything starts.
+  const results = resultsDir()
   const session = await openRun(o, start)
   const handoff: RunHandoff = {
     provided: session.provided,
     root: start.root,
-    resultsDir: resultsDir(),
+    resultsDir: results,
     report: o.report,
     session: { timeline: session.timeline, startMs: session.startMs, attached: session.attached },
   }
