@@ -4,7 +4,7 @@ import type http from 'node:http'
 import path from 'node:path'
 import type { LoadedConfig } from '../config/load-config.ts'
 import { RigError } from '../errors.ts'
-import { startEnvironment, type Environment } from '../env/environment.ts'
+import { dirsRemoved, startEnvironment, type Environment } from '../env/environment.ts'
 import type { EnvEvent } from '../env/events.ts'
 import { serveControl } from '../env/control-server.ts'
 import { acquireProjectLock, type LockOwner, type ProjectLock } from '../env/project-lock.ts'
@@ -53,7 +53,7 @@ export interface Hosted {
   state: EnvState
   /** Resolves when someone asked the environment to go down (`rig down`, a signal). */
   downRequested: Promise<string>
-  /** Stops services, control server and state file; idempotent. */
+  /** Stops services, control server and state file, and resolves once the environment's dir is removed; idempotent. */
   stop(): Promise<void>
 }
 
@@ -145,6 +145,9 @@ export async function host(loaded: LoadedConfig, out: Output, options: HostOptio
         server?.close()
         server = undefined
         await env.stop()
+        // Its dir (~25 MB of data dirs) is removed in the background: this process exits only
+        // once it is gone, a second Ctrl-C meanwhile still handled here.
+        await dirsRemoved()
         if (publish) removeState(loaded.root, process.pid)
         lock?.release()
         process.off('SIGINT', onSignal)

@@ -68,31 +68,41 @@ const ADDRESS_IN_USE = /address already in use|EADDRINUSE|could not bind/i
 
 /**
  * Removes a stopped environment's dir without making the caller wait (a data dir is ~1000
- * files): it is renamed out of the way at once, then removed while the event loop is kept alive,
- * so the process does not exit before. Were it killed meanwhile, the next start's sweep removes
- * it (its owner is dead).
+ * files): it is renamed out of the way at once (`<id>.removed`), then removed while the event
+ * loop is kept alive, `owner.json` last, so that until the dir is gone the stale sweep can tell
+ * whether its owner still lives. Resolves once it is gone (never rejects); {@link dirsRemoved}
+ * waits for every such removal of this process.
  */
-function removeInBackground(dir: string): void {
+function removeInBackground(dir: string): Promise<void> {
   const trash = `${dir}.removed`
   try {
     fs.renameSync(dir, trash)
   } catch {
     fs.rmSync(dir, { recursive: true, force: true })
-    return
+    return Promise.resolve()
   }
-  const removal: Promise<void> = keepAlive(fs.promises.rm(trash, { recursive: true, force: true }))
+  const removal: Promise<void> = keepAlive(removeTrash(trash))
     .catch(() => {})
     .finally(() => removing.delete(removal))
   removing.add(removal)
+  return removal
+}
+
+/** Removes a renamed environment dir: everything but its owner record, then the rest. */
+async function removeTrash(trash: string): Promise<void> {
+  const entries = await fs.promises.readdir(trash)
+  await Promise.all(entries.filter((e) => e !== 'owner.json').map((e) => fs.promises.rm(path.join(trash, e), { recursive: true, force: true })))
+  await fs.promises.rm(trash, { recursive: true, force: true })
 }
 
 /** Removals of stopped environments' dirs still under way in this process. */
 const removing = new Set<Promise<void>>()
 
 /**
- * Resolves once the dirs of every environment this process stopped are gone: for a test
- * runner that exits the process right after its teardown (Playwright), which would cut a
- * removal short.
+ * Resolves once the dirs of every environment this process stopped are gone. A process that
+ * exits right after a stop (a test runner exiting after its teardown: Playwright, Jest with
+ * --forceExit; the CLI's commands, which await it) would otherwise cut a removal short, leaving
+ * `<id>.removed` (the watchdog, released only once the removal is done, then finishes it).
  */
 export async function dirsRemoved(): Promise<void> {
   await Promise.all(removing)
@@ -212,8 +222,9 @@ export class Environment implements AsyncDisposable {
     await this.front?.close()
     await this.network.close()
     await this.hosts?.close()
-    removeInBackground(this.dir)
-    this.watchdog.release()
+    // The watchdog stays until the dir is gone: were this process to exit or be killed before,
+    // it removes what is left (and kills nothing: every recorded group has ended).
+    void removeInBackground(this.dir).then(() => this.watchdog.release())
   }
 
   /** Serialisable description (what `rig status --json` shows). */

@@ -94,9 +94,16 @@ export function ownedTempDir(kind: (typeof OWNED_KINDS)[number]): string {
   return dir
 }
 
+/** The pid in a rig id (`<time>-<pid>-<hex>`, or a stopped environment's `<id>.removed`). */
+function pidOfId(name: string): number | undefined {
+  const id = name.replace(/\.removed$/, '')
+  return ID.test(id) ? Number(id.split('-')[1]) : undefined
+}
+
 /**
  * Whether `dir` is a private dir of this user whose owner died: its owner.json names a process
- * that is gone, or it has none and is over a minute old (a dir being made right now has none yet).
+ * that is gone; or it has none (a dir being made right now, or one whose removal was cut short)
+ * and the pid its name carries is gone, or it is over a minute old.
  */
 function abandoned(dir: string): boolean {
   try {
@@ -106,6 +113,8 @@ function abandoned(dir: string): boolean {
   }
   const owner = readOwner(dir)
   if (owner) return !isAlive(owner.pid, owner.startTime)
+  const pid = pidOfId(path.basename(dir))
+  if (pid !== undefined && !isAlive(pid)) return true
   return Date.now() - (fs.statSync(dir, { throwIfNoEntry: false })?.mtimeMs ?? 0) >= 60_000
 }
 
@@ -168,10 +177,18 @@ export class Registry {
 
 /**
  * Kills every recorded process group of environment dir `dir` that is still rig's, and removes
- * the dir. Refuses (kills nothing, removes nothing) a dir that is not a private directory of
- * this user directly below {@link envsRoot}. Returns what was killed.
+ * the dir, and `<dir>.removed` (a stopped environment's dir whose removal in the background was
+ * cut short: its owner exited or was killed meanwhile). Refuses (kills nothing, removes nothing)
+ * a dir that is not a private directory of this user directly below {@link envsRoot}. Returns
+ * what was killed. Only for a dir whose owner is gone.
  */
 export function reap(dir: string): number {
+  let killed = reapDir(dir)
+  if (!dir.endsWith('.removed') && fs.lstatSync(`${dir}.removed`, { throwIfNoEntry: false })) killed += reapDir(`${dir}.removed`)
+  return killed
+}
+
+function reapDir(dir: string): number {
   const root = envsRoot()
   // A stopped environment's dir being removed in the background is `<id>.removed`.
   if (path.dirname(path.resolve(dir)) !== root || !ID.test(path.basename(dir).replace(/\.removed$/, ''))) return 0

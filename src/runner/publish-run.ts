@@ -1,5 +1,6 @@
 // Main-process side of {@link ./handoff.ts}: opens the run (start or attach) and publishes it
 // to the workers the runner is about to start; closing stops what it started.
+import { dirsRemoved } from '../env/environment.ts'
 import { ownedTempDir } from '../env/registry.ts'
 import { publishRun, removeResults, RUN_VAR, type RunHandoff } from './handoff.ts'
 import type { ResolvedRunnerOptions } from './options.ts'
@@ -9,7 +10,7 @@ import { openRun, type RunSession } from './run-session.ts'
 export interface PublishedRun {
   session: RunSession
   handoff: RunHandoff
-  /** Stops what the run started (or gives `rig up`'s environment back), and unpublishes it. Once. */
+  /** Stops what the run started (or gives `rig up`'s environment back), and unpublishes it; resolves once the environments' dirs are removed. Once. */
   close(): Promise<void>
 }
 
@@ -51,6 +52,8 @@ export async function openPublishedRun(o: ResolvedRunnerOptions, start: { root: 
     async close() {
       delete process.env[RUN_VAR]
       await session.close()
+      // Runners may exit as soon as the teardown returns (Playwright; Jest with --forceExit).
+      await dirsRemoved()
     },
   }
 }

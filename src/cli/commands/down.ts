@@ -1,9 +1,10 @@
+import path from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { NotRunningError } from '../../errors.ts'
 import { controlRequest } from '../../env/control-client.ts'
 import { clearDeadLock } from '../../env/project-lock.ts'
 import { isAlive, procInfo } from '../../env/proc.ts'
-import { environmentsOf, reap } from '../../env/registry.ts'
+import { environmentsOf, envsRoot, reap } from '../../env/registry.ts'
 import { ownerAlive, readState, removeState, StateFileError, type EnvState } from '../../env/state.ts'
 import { myUid } from '../../fs-safe/private-dir.ts'
 import type { CommandContext } from '../command.ts'
@@ -44,6 +45,14 @@ async function downWithoutState(root: string, damage: StateFileError, out: Outpu
   return 0
 }
 
+/**
+ * Where the environment's dir is, or was: its `<id>.removed` twin, left when its owner was killed
+ * while removing it, is found from there ({@link reap} refuses any place but rig's own).
+ */
+function placeOf(s: EnvState): string {
+  return s.envDir || path.join(envsRoot(), s.envId)
+}
+
 /** `rig down`: asks the environment `rig up` started to stop, and waits until it has. */
 export async function down({ values, out }: CommandContext): Promise<number> {
   const root = projectRoot(values.config as string | undefined)
@@ -57,7 +66,7 @@ export async function down({ values, out }: CommandContext): Promise<number> {
   if (!s) throw new NotRunningError(`nothing to stop: no environment is running in ${root}`)
   const t = performance.now()
   if (!ownerAlive(s)) {
-    const killed = s.envDir ? reap(s.envDir) : 0
+    const killed = reap(placeOf(s))
     removeState(root)
     clearDeadLock(root)
     out.info(`the environment's owner (pid ${s.pid}) was already gone; cleaned up${killed ? ` ${killed} leftover process group(s)` : ' its files'}`)
@@ -70,8 +79,11 @@ export async function down({ values, out }: CommandContext): Promise<number> {
     // verified: its environment's owner.json names it and it runs as this user).
     process.kill(s.pid, 'SIGTERM')
   }
-  await waitForOwner(s.pid, s.pidStartTime, s.envDir, out)
+  await waitForOwner(s.pid, s.pidStartTime, placeOf(s), out)
   if (!isAlive(s.pid, s.pidStartTime)) {
+    // The owner removes its environment's dir before it exits; whatever it left (it crashed, or
+    // was killed in the middle) goes now: the dir, or `<id>.removed`.
+    reap(placeOf(s))
     removeState(root, s.pid)
     clearDeadLock(root)
   }

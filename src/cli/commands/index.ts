@@ -56,7 +56,7 @@ export const COMMANDS: readonly CommandSpec[] = [
     summary: 'start every service and keep them running',
     usage: 'rig up [--detach] [--json] [--fixture NAME] [--variant NAME]',
     details:
-      'In the foreground, Ctrl-C stops everything. With --detach, returns once every service is ready;\nthe environment keeps running until `rig down`. --fixture loads a named data set of\nrig.config.ts (`fixtures: { NAME: … }`) once everything is ready.',
+      'In the foreground, Ctrl-C stops everything and exits once the temp dir is removed. With --detach, returns once every service is ready;\nthe environment keeps running until `rig down`. --fixture loads a named data set of\nrig.config.ts (`fixtures: { NAME: … }`) once everything is ready.',
     options: {
       detach: { type: 'boolean', short: 'd', description: 'run in the background; return once every service is ready' },
       json: { type: 'boolean', description: 'print the services as JSON once ready' },
@@ -70,7 +70,7 @@ export const COMMANDS: readonly CommandSpec[] = [
     name: 'down',
     summary: 'stop the environment that `rig up` started',
     usage: 'rig down',
-    details: 'Exit code 3 when nothing is running.',
+    details: "Returns once the environment's owner exited, its services stopped and its temp dir removed\n(what an owner killed meanwhile left is removed here). Exit code 3 when nothing is running.",
     options: {},
     load: async () => (await import('./down.ts')).down,
   },
