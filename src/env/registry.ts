@@ -169,6 +169,8 @@ export class Registry {
   private flush(): void {
     try {
       writePrivateFile(path.join(this.dir, 'processes.json'), JSON.stringify(this.processes))
+      // The same groups as lines the watchdog's shell reads when Node cannot reap (watchdog.ts).
+      writePrivateFile(path.join(this.dir, 'groups'), this.processes.map((p) => `${p.pid} ${p.startTime ?? '-'} ${p.uid ?? '-'}\n`).join(''))
     } catch {
       // The environment was stopped and its dir removed meanwhile: nothing left to record.
     }

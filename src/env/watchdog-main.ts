@@ -2,7 +2,8 @@
 // pipe from the owner; when that pipe closes (the owner exited, crashed or was SIGKILLed)
 // it kills every process group the environment recorded and removes its files. A clean
 // stop writes "done" first, and the watchdog just exits.
-// Usage: node watchdog-main.ts <envDir> (exec'd by the shell watchdog.ts starts, once its input closed without "done")
+// Usage: node watchdog-main.ts <envDir> (run by the shell watchdog.ts starts, once its input closed without "done";
+// a failure, e.g. an exception, exits non-zero and the shell then kills the recorded groups itself)
 import { reap } from './registry.ts'
 
 const dir = process.argv[2]

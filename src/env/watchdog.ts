@@ -1,4 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process'
+import fs from 'node:fs'
+import { RigError } from '../errors.ts'
 import { moduleFile } from '../module-file.ts'
 
 /** A running watchdog for one environment. */
@@ -9,25 +11,75 @@ export interface Watchdog {
 
 // The watchdog waits as a shell (a few hundred KB, no start-up work) and becomes Node only when
 // it has something to do: at "done" it exits; at end of input without it (the owner died) it
-// execs watchdog-main.ts, which finds its input closed and reaps the environment. Starting
+// runs watchdog-main.ts, which finds its input closed and reaps the environment. Starting
 // Node for every environment cost ~50 ms of CPU, on 2 cores taken from the server starting
 // beside it, and ~40 MB of memory per environment for as long as it ran.
-const WAIT = `trap '' INT HUP; IFS= read -r line; [ "$line" = done ] && exit 0; exec "$1" --no-warnings "$2" "$3"`
+//
+// Node runs only when the owner died, maybe hours later: its binary or rig's files may have been
+// removed or upgraded meanwhile (a reinstall, `npm ci`, a new Node). When it fails, the shell
+// kills the recorded process groups itself, from the env dir's `groups` file (one line per group:
+// leader pid, start time, uid; see registry.ts), with the same proof of identity as proc.ts's
+// killGroup: a leader that runs with the recorded start time and uid, or, once the leader has
+// exited, a live member of the group that runs as the recorded uid and started after it. Then it
+// removes the env dir.
+const WAIT = [
+  "trap '' INT HUP",
+  'IFS= read -r line',
+  '[ "$line" = done ] && exit 0',
+  '"$1" --no-warnings "$2" "$3" && exit 0',
+  'dir=$3',
+  // st: state, pg: process group, t: start time of process $1; false when it is gone.
+  'info() { { IFS= read -r s < "/proc/$1/stat"; } 2>/dev/null || return 1; set -- ${s##*) }; st=$1 pg=$3 t=${20}; }',
+  'uid_of() { u=; { while read -r k r x; do [ "$k" = Uid: ] && { u=$r; return 0; }; done < "/proc/$1/status"; } 2>/dev/null; }',
+  'num() { case $1 in ""|*[!0-9]*) return 1;; esac; }',
+  // Stopped, its dir renamed, and the owner gone before it was removed: nothing runs any more.
+  'if [ ! -e "$dir" ] && [ -d "$dir.removed" ] && [ ! -L "$dir.removed" ]; then rm -rf -- "$dir.removed"; exit 0; fi',
+  '[ -d "$dir" ] && [ ! -L "$dir" ] && [ -O "$dir" ] && [ -f "$dir/groups" ] && [ ! -L "$dir/groups" ] || exit 1',
+  'while read -r pid start uid; do',
+  '  num "$pid" && num "$start" && [ "$pid" -gt 1 ] || continue',
+  '  if info "$pid"; then',
+  '    [ "$t" = "$start" ] || continue',
+  '    uid_of "$pid"; [ "$uid" = - ] || [ "$u" = "$uid" ] || continue',
+  '    kill -s KILL -- "-$pid" 2>/dev/null || kill -s KILL "$pid" 2>/dev/null',
+  '  else',
+  '    num "$uid" || continue',
+  '    for p in /proc/[0-9]*; do',
+  '      p=${p#/proc/}',
+  '      info "$p" && [ "$pg" = "$pid" ] && [ "$st" != Z ] && [ "$st" != X ] && [ "$t" -ge "$start" ] || continue',
+  '      uid_of "$p"; [ "$u" = "$uid" ] || continue',
+  '      kill -s KILL -- "-$pid" 2>/dev/null; break',
+  '    done',
+  '  fi',
+  'done < "$dir/groups"',
+  'rm -rf -- "$dir"',
+].join('\n')
 const SHELL = '/bin/sh'
 
 /**
  * Starts the detached watchdog process that reaps `envDir` if this process dies. When the
  * shell cannot be started, the watchdog is Node itself (watchdog-main.ts), with a warning on
  * stderr; when that fails too, it throws: an environment never runs without its watchdog.
+ * Throws first when Node or watchdog-main.ts cannot be used now (a broken installation).
  */
 export async function startWatchdog(envDir: string): Promise<Watchdog> {
   const script = moduleFile(import.meta.url, './watchdog-main.ts')
+  usable(process.execPath, fs.constants.X_OK, 'Node')
+  usable(script, fs.constants.R_OK, "rig's watchdog script")
   const shell = await spawned(SHELL, ['-c', WAIT, 'rig-watchdog', process.execPath, script, envDir])
   if (!(shell instanceof Error)) return watching(shell)
   process.stderr.write(`rig: warning: the watchdog could not start as ${SHELL} (${shell.message}); it runs as Node instead (~40 MB for the environment's life)\n`)
   const node = await spawned(process.execPath, ['--no-warnings', script, envDir])
   if (!(node instanceof Error)) return watching(node)
   throw new Error(`rig could not start the environment's watchdog, which stops its services if this process dies: ${SHELL} failed (${shell.message}) and ${process.execPath} failed (${node.message}). Check that both exist and can be executed, and the process limits (ulimit -u, ulimit -n).`)
+}
+
+/** Throws a clear error when `file` (what the watchdog runs) cannot be used as `mode` says. */
+function usable(file: string, mode: number, what: string): void {
+  try {
+    fs.accessSync(file, mode)
+  } catch (err) {
+    throw new RigError('RIG_WATCHDOG_UNAVAILABLE', `rig cannot start the environment's watchdog, which stops its services if this process dies: ${what} ${file} cannot be ${mode === fs.constants.X_OK ? 'executed' : 'read'} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}). Reinstall testrig (and its Node) and run again.`)
+  }
 }
 
 /** A started watchdog, which this process does not wait for. */

@@ -7,6 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { redis } from '../../src/index.ts'
 import { start } from '../support/env.ts'
 import { expectGroupsGone, groupAlive, pidAlive, waitUntil } from '../support/procs.ts'
+import { leftovers as projectLeftovers, makeProject, REPO, type Project } from '../support/project.ts'
 
 const OWNER = path.join(import.meta.dirname, '../support/fixtures/owner.ts')
 
@@ -153,5 +154,78 @@ describe('the owner exiting without stopping', () => {
     leftovers.push(...Object.values(pids))
     await expectGroupsGone(Object.values(pids), 15_000)
     expect(await waitUntil(() => !fs.existsSync(dir))).toBe(true)
+  })
+})
+
+describe("the watchdog when rig's files are gone by the time it must reap", () => {
+  /** A project with its own copy of rig (and the drivers), whose files a test can remove. */
+  function copyOfRig(): Project {
+    const p = makeProject('export default {}\n', { isolated: true })
+    for (const pkg of ['pg', 'redis']) fs.symlinkSync(path.join(REPO, 'node_modules', pkg), path.join(p.dir, 'node_modules', pkg))
+    return p
+  }
+  const OWNER_SCRIPT = `
+    import { command, postgres, redis, startEnvironment } from 'testrig'
+    try {
+      const env = await startEnvironment({ services: { db: postgres(), cache: redis(), worker: command({ run: ['sh', '-c', 'sleep 600 & sleep 600; wait'] }) } })
+      console.log(JSON.stringify({ dir: env.dir, pids: Object.fromEntries(Object.entries(env.services).map(([n, s]) => [n, s.pid])) }))
+      setInterval(() => {}, 1 << 30)
+    } catch (err) {
+      console.log(JSON.stringify({ error: err.code, message: err.message }))
+    }
+  `
+
+  /** Runs the owner script in `p` (rig's temp root inside it); resolves with its first line and the process. */
+  function ownerIn(p: Project): Promise<{ child: ChildProcess; line: { dir?: string; pids?: Record<string, number>; error?: string; message?: string } }> {
+    return new Promise((resolve, reject) => {
+      const child = spawn(process.execPath, ['--no-warnings', '--input-type=module', '-e', OWNER_SCRIPT], { cwd: p.dir, env: { ...process.env, RIG_TMP_DIR: path.join(p.dir, 'tmp') }, stdio: ['ignore', 'pipe', 'pipe'] })
+      children.push(child)
+      let out = ''
+      let err = ''
+      child.stderr.setEncoding('utf8').on('data', (d: string) => (err += d))
+      child.stdout.setEncoding('utf8').on('data', (d: string) => {
+        out += d
+        const line = out.split('\n').find((l) => l.startsWith('{'))
+        if (line) resolve({ child, line: JSON.parse(line) as never })
+      })
+      child.on('exit', (code) => reject(new Error(`owner exited (${code}) before it was ready: ${err}`)))
+    })
+  }
+
+  it('Node cannot run its script: the shell kills the recorded process groups itself and removes the dir', async () => {
+    const p = copyOfRig()
+    try {
+      const { child, line } = await ownerIn(p)
+      const pids = Object.values(line.pids ?? {})
+      leftovers.push(...pids)
+      expect(pids).toHaveLength(3)
+      const dir = line.dir!
+      const watchdog = watchdogOf(dir)
+      expect(watchdog).toBeDefined()
+      expect(fs.readFileSync(`/proc/${watchdog}/cmdline`, 'utf8').split('\0')).toContain(path.join(p.dir, 'testrig/src/env/watchdog-main.ts'))
+      // An upgrade or a reinstall removed rig's files while the environment ran.
+      fs.rmSync(path.join(p.dir, 'testrig/src'), { recursive: true })
+      child.kill('SIGKILL')
+      await expectGroupsGone(pids, 15_000)
+      expect(await waitUntil(() => !fs.existsSync(dir))).toBe(true)
+      expect(await waitUntil(() => !pidAlive(watchdog!))).toBe(true)
+    } finally {
+      await p.dispose()
+    }
+  })
+
+  it('a script that cannot be read at the start is refused with what to do, nothing left', async () => {
+    const p = copyOfRig()
+    try {
+      fs.rmSync(path.join(p.dir, 'testrig/src/env/watchdog-main.ts'))
+      const { child, line } = await ownerIn(p)
+      expect(line.error).toBe('RIG_WATCHDOG_UNAVAILABLE')
+      expect(line.message).toMatch(/rig's watchdog script .*watchdog-main\.ts cannot be read \(ENOENT\)\. Reinstall testrig/)
+      await new Promise((r) => (child.exitCode === null ? child.on('exit', r) : r(null)))
+      expect(fs.readdirSync(path.join(p.dir, 'tmp/testrig/envs'))).toEqual([])
+      expect(await waitUntil(() => projectLeftovers(p.dir).length === 0), projectLeftovers(p.dir).join('\n')).toBe(true)
+    } finally {
+      await p.dispose()
+    }
   })
 })
