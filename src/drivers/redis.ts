@@ -24,6 +24,12 @@ export interface RedisClient {
   destroy(): void
   on(event: 'error', listener: (err: Error) => void): unknown
   readonly isReady: boolean
+  /**
+   * Pub/Sub: after the first subscription the connection takes no other commands. With
+   * `bufferMode` the listener gets the message and the channel as Buffers (keys are bytes).
+   */
+  subscribe(channels: string, listener: (message: Buffer, channel: Buffer) => void, bufferMode: true): Promise<void>
+  pSubscribe(patterns: string, listener: (message: Buffer, channel: Buffer) => void, bufferMode: true): Promise<void>
 }
 
 interface RedisModule {

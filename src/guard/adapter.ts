@@ -41,7 +41,7 @@ export interface StoreDiff {
   store: string
   kind: string
   changes: Change[]
-  /** How the changes were found, for stores with more than one way (PostgreSQL: `wal` or `count`). */
+  /** How the changes were found, for stores with more than one way (PostgreSQL: `triggers` or `count`; Redis: `events` or `scan`). */
   detection?: string
   /** Adapter-private details the matching `restore` needs; never serialised. */
   readonly internal?: unknown

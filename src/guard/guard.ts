@@ -67,7 +67,7 @@ export interface StoreReport {
   /** `drift`: only non-leak differences (an advanced sequence), restored silently. */
   status: 'clean' | 'leaked' | 'drift' | 'unavailable' | 'rebaselined'
   changes: Change[]
-  /** How the store found the changes, when it has more than one way (PostgreSQL: `wal` read from the WAL, `count` counted table by table). */
+  /** How the store found the changes, when it has more than one way (PostgreSQL: `triggers` logged them, `count` counted table by table; Redis: `events` named the keys read, `scan` read every watched key). */
   detection?: string
   restore?: RestoreOutcome
   /** Where `keepOnFailure` kept what the test left in this store. */

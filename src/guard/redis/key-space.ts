@@ -46,6 +46,18 @@ export function displayKey(key: KeyBytes): string {
   return /[\p{Cc}\p{Cf}\u2028\u2029\\]/u.test(text) ? text.replace(/[\p{Cc}\p{Cf}\u2028\u2029\\]/gu, (c) => (c === '\\' ? '\\\\' : `\\u{${(c.codePointAt(0) ?? 0).toString(16)}}`)) : text
 }
 
+/** True when rig's matcher reads `glob` as SCAN MATCH does: `*` and `?` only, no `[…]` nor backslash. */
+export const plainGlob = (glob: string): boolean => !/[[\]\\]/.test(glob)
+
+/** Those of `keys` that a {@link scanKeys} over `patterns` less `exclude` would list (plain globs only: {@link plainGlob}). */
+export function watchedKeys(keys: Iterable<KeyBytes>, patterns: readonly string[], exclude: readonly string[]): KeyBytes[] {
+  const take = patterns.map(patternBytes)
+  const skip = exclude.map(patternBytes)
+  const out: KeyBytes[] = []
+  for (const k of keys) if (matchesAny(k, take) && !matchesAny(k, skip)) out.push(k)
+  return out
+}
+
 /** Keys matching `patterns` and not `exclude` (globs over UTF-8 text, matched byte by byte). */
 export async function scanKeys(client: RedisClient, patterns: readonly string[], exclude: readonly string[]): Promise<KeyBytes[]> {
   const keys = new Set<KeyBytes>()
@@ -66,17 +78,19 @@ export async function scanKeys(client: RedisClient, patterns: readonly string[],
 
 /** DUMP and PTTL of `keys`; keys that vanished meanwhile are left out. */
 export async function readKeys(client: RedisClient, keys: readonly KeyBytes[]): Promise<Map<KeyBytes, KeyState>> {
-  const now = Date.now()
+  // A TTL counts from when its reply arrived, not from when the batch was sent: over a large key
+  // space the last replies come long after the first, and a TTL compared between two reads
+  // (see compareKeys) must not drift by that.
   const replies = await Promise.all(
     keys.map((k) => {
       const key = keyArg(k)
-      return Promise.all([client.sendCommand<Buffer | null>(['DUMP', key], BUFFER_REPLIES), client.sendCommand<number>(['PTTL', key])])
+      return Promise.all([client.sendCommand<Buffer | null>(['DUMP', key], BUFFER_REPLIES), client.sendCommand<number>(['PTTL', key]).then((pttl) => (pttl >= 0 ? Date.now() + pttl : undefined))])
     }),
   )
   const out = new Map<KeyBytes, KeyState>()
   keys.forEach((k, i) => {
-    const [dump, pttl] = replies[i] as [Buffer | null, number]
-    if (dump) out.set(k, { dump, expireAt: pttl >= 0 ? now + pttl : undefined })
+    const [dump, expireAt] = replies[i] as [Buffer | null, number | undefined]
+    if (dump) out.set(k, { dump, expireAt })
   })
   return out
 }

@@ -74,6 +74,15 @@ function addedText(added: readonly KeyBytes[], now: ReadonlyMap<KeyBytes, KeySta
   return `${keys(added.length)} added: ${forever.length} without TTL (${named(forever)}), ${expiring.length} with a TTL (${named(expiring)})`
 }
 
+/** How far two reads of one expiry may differ and still be the same TTL (each is the reply's arrival time plus PTTL). */
+export const TTL_SLACK_MS = 1000
+
+/** A TTL given, removed, or moved by more than {@link TTL_SLACK_MS} (EXPIRE, PERSIST, SET without KEEPTTL on the same value). */
+function ttlMoved(b: KeyState, v: KeyState): boolean {
+  if (b.expireAt === undefined || v.expireAt === undefined) return b.expireAt !== v.expireAt
+  return Math.abs(b.expireAt - v.expireAt) > TTL_SLACK_MS
+}
+
 /** The changes between `base` and `now`. Keys whose baseline TTL ran out are not blamed. */
 export function compareKeys(base: ReadonlyMap<KeyBytes, KeyState>, now: ReadonlyMap<KeyBytes, KeyState>): { changes: Change[]; internal: RedisInternal } {
   const added: KeyBytes[] = []
@@ -83,7 +92,7 @@ export function compareKeys(base: ReadonlyMap<KeyBytes, KeyState>, now: Readonly
   for (const [k, v] of now) {
     const b = base.get(k)
     if (!b) added.push(k)
-    else if (!b.dump.equals(v.dump)) changed.push(k)
+    else if (!b.dump.equals(v.dump) || ttlMoved(b, v)) changed.push(k)
   }
   for (const [k, b] of base) if (!now.has(k) && !(b.expireAt !== undefined && b.expireAt <= time)) removed.push(k)
   const changes: Change[] = []

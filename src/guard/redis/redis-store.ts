@@ -1,12 +1,15 @@
 // The Redis guard adapter: keys added, removed or changed since the baseline (by pattern),
-// keys left without a TTL, restored with DEL and DUMP/RESTORE.
+// keys left without a TTL, restored with DEL and DUMP/RESTORE. A check reads the keys that
+// keyspace events named since the clean state (key-tracker.ts) where it can trust them, else
+// every watched key (a scan), and says which it did.
 import { connectRedis, type RedisClient } from '../../drivers/redis.ts'
 import { varName } from '../../env/var-name.ts'
 import type { BaselineOptions, InFlight, KeepOptions, KeptData, RestoreOutcome, RestoreStrategy, StoreAdapter, StoreDiff, StoreInfo, WorkerCloner } from '../adapter.ts'
 import { GuardUsageError, StoreUnavailableError } from '../errors.ts'
 import type { StoreSource } from '../postgres/postgres-store.ts'
 import { BASELINE_SNAPSHOT } from '../postgres/postgres-snapshots.ts'
-import { displayKey, keyArg, type KeyBytes, type KeyState, readKeys, restoreKey, scanKeys, writeCounter } from './key-space.ts'
+import { displayKey, keyArg, type KeyBytes, type KeyState, plainGlob, readKeys, restoreKey, scanKeys, watchedKeys, writeCounter } from './key-space.ts'
+import { KeyTracker, type RedisDetection } from './key-tracker.ts'
 import { compareKeys, type RedisInternal } from './redis-diff.ts'
 import { queueDepths } from './queue-depth.ts'
 import { defaultSnapshotDir, RedisSnapshots } from './redis-snapshots.ts'
@@ -32,6 +35,16 @@ export interface RedisStoreOptions {
    * for them to drain before each check (settle). Without it, Redis is never waited for.
    */
   queues?: readonly string[]
+  /**
+   * How a check finds the changed keys. `events`: only the keys that keyspace notifications
+   * named since the clean state are read (on a server rig did not start, rig then adds the event
+   * classes to its `notify-keyspace-events`; an error where it cannot); `scan`: every watched key
+   * is read and compared; `auto`: events on the servers rig starts and on servers that already
+   * publish them, a scan elsewhere. Any check the events cannot vouch for scans (see
+   * {@link RedisStore.detection}).
+   * @default process.env.RIG_GUARD_REDIS_DETECTION ?? 'auto'
+   */
+  detection?: 'auto' | 'events' | 'scan'
 }
 
 function redact(url: string): string {
@@ -58,6 +71,14 @@ export class RedisStore implements StoreAdapter {
   private baselineOptions: BaselineOptions | undefined
   private counter = ''
   private readonly queues: readonly string[]
+  private readonly db: number
+  private readonly detectionOption: string | undefined
+  private tracker: KeyTracker | undefined
+  /** Why checks scan, while they do. */
+  private scanReason: string | undefined = 'no baseline yet'
+  /** The tracking was lost (not refused): start it again at the next check. */
+  private retrack = false
+  private lastScan: string | undefined
 
   constructor(source: StoreSource, options: RedisStoreOptions = {}) {
     this.url = source.url
@@ -67,6 +88,8 @@ export class RedisStore implements StoreAdapter {
     this.queues = options.queues ?? []
     this.info = { name: source.name, kind: 'redis', target: redact(source.url), startedByRig: source.provider === 'process' || source.provider === 'embedded' }
     const db = Number(new URL(source.url).pathname.replace(/^\//, '') || 0)
+    this.db = db
+    this.detectionOption = options.detection
     this.snapshots = new RedisSnapshots(source.name, async () => options.snapshotDir ?? defaultSnapshotDir(await this.session(), source.url, db))
     this.workers = redisWorkers(this.info, source.url, { ...options.workers, ...(this.ca ? { ca: this.ca } : {}) })
   }
@@ -103,13 +126,67 @@ export class RedisStore implements StoreAdapter {
     return scanKeys(c, this.patterns, this.exclude).then((keys) => readKeys(c, keys))
   }
 
+  /** The option, or RIG_GUARD_REDIS_DETECTION (to compare both paths on one suite). */
+  private get wanted(): 'auto' | 'events' | 'scan' {
+    const v = this.detectionOption ?? process.env.RIG_GUARD_REDIS_DETECTION ?? 'auto'
+    if (v === 'auto' || v === 'events' || v === 'scan') return v
+    throw new GuardUsageError('RIG_GUARD_BAD_DETECTION', `store "${this.info.name}": detection ${JSON.stringify(v)} is not one of auto, events, scan (option \`detection\` or RIG_GUARD_REDIS_DETECTION)`)
+  }
+
+  /**
+   * How the next check finds changes (when something was written), and why it scans when it
+   * does; `lastScan`: why the last check that read keys scanned although events were tracked
+   * (a FLUSHDB, a lost subscriber…), undefined when it read only the keys events named.
+   */
+  get detection(): { method: RedisDetection; reason?: string; lastScan?: string } {
+    const last = this.lastScan ? { lastScan: this.lastScan } : {}
+    return this.tracker && !this.tracker.lost ? { method: 'events', ...last } : { method: 'scan', reason: this.scanReason ?? this.tracker?.lost ?? 'no keyspace tracking', ...last }
+  }
+
+  private dropTracker(): void {
+    this.tracker?.close()
+    this.tracker = undefined
+  }
+
+  /**
+   * Keeps (or starts) the keyspace-event tracking where the options and the server allow it,
+   * and fences it: the events up to now are behind the clean state about to be read.
+   */
+  private async track(c: RedisClient): Promise<void> {
+    const wanted = this.wanted
+    let reason: string | undefined
+    if (wanted === 'scan') reason = 'detection: scan'
+    else if (![...this.patterns, ...this.exclude].every(plainGlob)) reason = 'a key pattern uses [ ] or a backslash, which only SCAN MATCH reads'
+    else {
+      if (this.tracker?.lost) this.dropTracker()
+      if (!this.tracker) {
+        const started = await KeyTracker.start(c, this.url, { db: this.db, configure: this.info.startedByRig || wanted === 'events', ...(this.ca ? { ca: this.ca } : {}) })
+        if (typeof started === 'string') reason = started
+        else this.tracker = started
+      }
+      const f = this.tracker ? await this.tracker.fence(c) : undefined
+      if (f?.lost) {
+        reason = f.lost
+        this.dropTracker()
+      }
+    }
+    if (reason) this.dropTracker()
+    this.retrack = false
+    this.scanReason = reason
+    if (reason && wanted === 'events') {
+      throw new GuardUsageError('RIG_GUARD_EVENTS_UNAVAILABLE', `store "${this.info.name}": keyspace events cannot be tracked: ${reason}. Use detection 'auto' (scans instead).`)
+    }
+  }
+
   async baseline(options: BaselineOptions): Promise<void> {
     if (options.writable && options.snapshot) assertMayClean(this.info, {}, 'write a baseline copy of')
     this.baselineOptions = options
     await this.using(async (c) => {
+      // Fence, then the write counter, then the keys: a write after any of them is seen by the next check.
+      await this.track(c)
+      this.counter = await writeCounter(c)
       this.base = await this.readAll(c)
       if (options.snapshot && options.writable) await this.snapshots.save(c, BASELINE_SNAPSHOT)
-      this.counter = await writeCounter(c)
     })
   }
 
@@ -117,10 +194,41 @@ export class RedisStore implements StoreAdapter {
     const base = this.base
     if (!base) throw new GuardUsageError('RIG_GUARD_NO_BASELINE', `store "${this.info.name}": call baseline() before diff()`)
     return this.using(async (c) => {
-      // Nothing was written anywhere on the server since the clean state: skip the scan.
-      if ((await writeCounter(c)) === this.counter) return { store: this.info.name, kind: 'redis', changes: [], internal: { added: [], restore: [] } }
+      // Nothing was written anywhere on the server since the clean state: nothing to read.
+      if ((await writeCounter(c)) === this.counter) return { store: this.info.name, kind: 'redis', changes: [], internal: { added: [], restore: [] }, detection: this.detection.method }
+      let scanBecause: string | undefined
+      let fenced: Awaited<ReturnType<KeyTracker['fence']>> | undefined
+      if (this.retrack) {
+        // Tracking was lost: start it again; its fence is where this check's scan begins.
+        await this.track(c).catch((err: unknown) => void (this.scanReason = (err as Error).message))
+        scanBecause = 'the keyspace tracking was started again'
+      } else if (this.tracker) {
+        fenced = await this.tracker.fence(c)
+        scanBecause = fenced.untracked
+        if (fenced.lost) {
+          // Scan now; start tracking again at the next check.
+          this.dropTracker()
+          this.retrack = true
+        }
+      } else scanBecause = this.scanReason ?? 'no keyspace tracking'
+      this.lastScan = scanBecause
+      if (fenced && !scanBecause) {
+        // Only the keys events named: their state now against the baseline's.
+        const keys = watchedKeys(fenced.keys, this.patterns, this.exclude)
+        const then = new Map<KeyBytes, KeyState>()
+        for (const k of keys) {
+          const state = base.get(k)
+          if (state) then.set(k, state)
+        }
+        const { changes, internal } = compareKeys(then, await readKeys(c, keys))
+        // Keys left changed (not restored yet, or a watch-only store) are read again next time.
+        this.tracker?.remember([...internal.added, ...internal.restore])
+        return { store: this.info.name, kind: 'redis', changes, internal, detection: 'events' }
+      }
       const { changes, internal } = compareKeys(base, await this.readAll(c))
-      return { store: this.info.name, kind: 'redis', changes, internal }
+      // The fence came before the scan: later events are still collected, and the keys found changed are read again next time.
+      this.tracker?.remember([...internal.added, ...internal.restore])
+      return { store: this.info.name, kind: 'redis', changes, internal, detection: 'scan' }
     })
   }
 
@@ -216,6 +324,7 @@ export class RedisStore implements StoreAdapter {
 
   async close(): Promise<void> {
     if (this.baselineOptions?.snapshot) await this.snapshots.drop(BASELINE_SNAPSHOT).catch(() => {})
+    this.dropTracker()
     destroy(this.client)
     this.client = undefined
   }
