@@ -10,6 +10,8 @@ import { diskFullError, treeBytes } from '../../system-error.ts'
 import { chownForService, type ServiceUser } from '../../providers/process/user.ts'
 import { PG_HBA } from './auth.ts'
 
+export { postgresVersion } from './version.ts'
+
 /** What determines the content of an initialised data directory. */
 export interface InitKey {
   binDir: string
@@ -23,18 +25,6 @@ export interface InitKey {
 
 /** Bumped when the way rig initialises data changes, so old caches are not reused. */
 const CACHE_LAYOUT = 3
-
-const versions = new Map<string, Promise<string>>()
-
-/** `postgres --version`, memoised per binary. */
-export function postgresVersion(bin: string): Promise<string> {
-  let v = versions.get(bin)
-  if (!v) {
-    v = run(bin, ['--version']).then((out) => out.trim().match(/(\d+(?:\.\d+)?)/)?.[1] ?? out.trim())
-    versions.set(bin, v)
-  }
-  return v
-}
 
 function quoteIdent(s: string): string {
   return `"${s.replaceAll('"', '""')}"`
