@@ -5,7 +5,10 @@ import path from 'node:path'
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { pgQuery } from '../../src/drivers/pg.ts'
 import { postgres, redis, type Environment } from '../../src/index.ts'
-import { refillSpares, sparesSettled, takeSpare } from '../../src/services/postgres/spare.ts'
+import { privateDirMode } from '../../src/fs-safe/private-dir.ts'
+import { unprivilegedUser } from '../../src/providers/process/user.ts'
+import { findPostgres } from '../../src/services/postgres/binaries.ts'
+import { refillSpares, sparesSettled, takeSpare, takeSpareWithLogin } from '../../src/services/postgres/spare.ts'
 import { assertNothingLeft, start } from '../support/env.ts'
 
 // A temp root of this file's own: no other test file takes (or makes) its spares. Port
@@ -16,7 +19,7 @@ fs.chmodSync(root, 0o755)
 const savedTmp = process.env.RIG_TMP_DIR
 process.env.RIG_TMP_DIR = root
 const uid = process.geteuid?.() ?? 0
-const spares = path.join(root, 'testrig', `spares-${uid}`)
+const spares = path.join(root, 'testrig', `pg-spares-${uid}`)
 
 afterAll(() => {
   if (savedTmp === undefined) delete process.env.RIG_TMP_DIR
@@ -58,7 +61,7 @@ describe('spares (unit)', () => {
     await sparesSettled()
     expect(slots()).toHaveLength(1)
     expect(slots()[0]).not.toMatch(/\.tmp$/)
-    expect(fs.statSync(spares).mode & 0o777).toBe(0o700)
+    expect(fs.statSync(spares).mode & 0o777).toBe(privateDirMode())
     expect(takeSpare(cached, target(), undefined)).toBe(true)
     expect(fs.readFileSync(path.join(target(), 'base', 'rel'), 'utf8')).toBe('x'.repeat(10_000))
     expect(fs.statSync(target()).mode & 0o777).toBe(0o700)
@@ -131,6 +134,34 @@ describe('spares (unit)', () => {
     expect(slots()).toEqual([])
   })
 
+  it('a spare whose password step fails is not kept, and a plain spare is no spare with a login', async () => {
+    const bin = findPostgres({}).path
+    if (!bin) return
+    // Not a data dir PostgreSQL can open: the single-user step fails.
+    refillSpares(cached, 1, { bin, user: unprivilegedUser(), role: 'postgres', database: 'postgres' })
+    await sparesSettled()
+    expect(slots()).toEqual([])
+    refillSpares(cached)
+    await sparesSettled()
+    expect(takeSpareWithLogin(cached, target(), undefined)).toBeUndefined()
+    expect(fs.existsSync(target())).toBe(false)
+    expect(takeSpare(cached, target(), undefined)).toBe(true)
+  })
+
+  it("an older rig's spares (spares-<uid>/) are removed once a day old, newer ones left to it", async () => {
+    const legacy = path.join(root, 'testrig', `spares-${uid}`)
+    fs.rmSync(legacy, { recursive: true, force: true })
+    fs.mkdirSync(path.join(legacy, 'pg-old-0', 'data'), { recursive: true, mode: 0o700 })
+    fs.mkdirSync(path.join(legacy, 'pg-new-0', 'data'), { recursive: true, mode: 0o700 })
+    fs.chmodSync(legacy, 0o700)
+    const dayAgo = new Date(Date.now() - 25 * 3600_000)
+    fs.utimesSync(path.join(legacy, 'pg-old-0'), dayAgo, dayAgo)
+    refillSpares(cached)
+    await sparesSettled()
+    expect(fs.readdirSync(legacy)).toEqual(['pg-new-0'])
+    fs.rmSync(legacy, { recursive: true, force: true })
+  })
+
   it('skips a copy still being made, and clears one whose maker died', async () => {
     refillSpares(cached)
     await sparesSettled()
@@ -164,7 +195,7 @@ describe('postgres() with a spare', () => {
     await sparesSettled()
     await env.stop()
     const [slot] = slots() as [string]
-    expect(slot).toMatch(/^pg-[0-9a-f]{16}-0$/)
+    expect(slot).toMatch(/^pgl-[0-9a-f]{16}-0$/)
     // Mark the spare: the next instance's data dir must be this very directory.
     const mark = path.join(spares, slot, 'data', 'rig-test-mark')
     fs.writeFileSync(mark, 'spare')
@@ -176,5 +207,81 @@ describe('postgres() with a spare', () => {
     await sparesSettled()
     expect(slots()).toEqual([slot])
     expect(fs.existsSync(path.join(spares, slot, 'data', 'rig-test-mark'))).toBe(false)
+  })
+})
+
+describe('postgres() with a spare made with its password', () => {
+  let env: Environment | undefined
+  afterEach(async () => {
+    await env?.stop()
+    env = undefined
+  })
+  afterAll(async () => {
+    await sparesSettled()
+    await assertNothingLeft()
+  })
+
+  /** Starts once so that a spare is made for the next start; returns its slot and that start's password. */
+  async function primed(): Promise<{ slot: string; previous: string }> {
+    fs.rmSync(spares, { recursive: true, force: true })
+    env = await start({ services: { db: postgres() } })
+    const previous = decodeURIComponent(new URL(env.get('db').url).password)
+    await sparesSettled()
+    await env.stop()
+    env = undefined
+    const [slot] = slots() as [string]
+    expect(slot).toMatch(/^pgl-[0-9a-f]{16}-0$/)
+    return { slot, previous }
+  }
+
+  it("the next environment's password is the spare's, set before it started; TCP logins need it; none is used twice", async () => {
+    const { slot, previous } = await primed()
+    const file = path.join(spares, slot, 'password')
+    const st = fs.lstatSync(file)
+    expect(st.isFile()).toBe(true)
+    expect(st.mode & 0o777).toBe(0o600)
+    expect(st.uid).toBe(uid)
+    // No one else may list the spares (as root the server's account may pass through to its data).
+    expect(fs.statSync(spares).mode & 0o077 & ~0o011).toBe(0)
+    expect(fs.statSync(path.join(spares, slot)).mode & 0o077 & ~0o011).toBe(0)
+    const password = fs.readFileSync(file, 'utf8').trim()
+    expect(password).toMatch(/^[A-Za-z0-9_-]{24}$/)
+    expect(password).not.toBe(previous)
+
+    env = await start({ services: { db: postgres() } })
+    const url = env.get('db').url
+    expect(decodeURIComponent(new URL(url).password)).toBe(password)
+    expect(env.vars().RIG_DB_PASSWORD).toBe(password)
+    expect((await pgQuery(url, 'select current_user as u')).rows).toEqual([{ u: 'postgres' }])
+    const wrong = new URL(url)
+    wrong.password = 'A'.repeat(24)
+    await expect(pgQuery(wrong.toString(), 'select 1')).rejects.toThrow(/password authentication failed/)
+    // The slot it came from holds another password now, for the next environment.
+    await sparesSettled()
+    expect(fs.readFileSync(file, 'utf8').trim()).not.toBe(password)
+  })
+
+  it('a slot whose password is a link, malformed, or not there is not used: the start copies and sets a password of its own', async () => {
+    for (const spoil of ['link', 'malformed', 'missing'] as const) {
+      const { slot } = await primed()
+      const file = path.join(spares, slot, 'password')
+      const known = 'B'.repeat(24)
+      const planted = path.join(root, 'planted-password')
+      fs.writeFileSync(planted, `${known}\n`)
+      fs.rmSync(file)
+      if (spoil === 'link') fs.symlinkSync(planted, file)
+      if (spoil === 'malformed') fs.writeFileSync(file, 'short\n', { mode: 0o600 })
+      const mark = path.join(spares, slot, 'data', 'rig-test-mark')
+      fs.writeFileSync(mark, 'spare')
+      env = await start({ services: { db: postgres() } })
+      const db = env.get('db')
+      expect(fs.existsSync(path.join(db.dir, 'data', 'rig-test-mark'))).toBe(false)
+      expect(decodeURIComponent(new URL(db.url).password)).not.toBe(known)
+      expect((await pgQuery(db.url, 'select 1 as one')).rows).toEqual([{ one: 1 }])
+      expect(fs.readFileSync(planted, 'utf8')).toBe(`${known}\n`)
+      await sparesSettled()
+      await env.stop()
+      env = undefined
+    }
   })
 })

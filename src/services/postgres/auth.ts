@@ -1,7 +1,8 @@
 // Logins to rig's PostgreSQL: TCP needs the environment's password (SCRAM-SHA-256); the unix
 // socket lives in a directory only the server's account (and root) can open, and trusts who
-// gets there. The shared init cache holds no password: each start sets its own through the
-// socket, as the first step of readiness, with a verifier computed while the data is copied.
+// gets there. The shared init cache holds no password: a spare data dir made ahead of a start
+// comes with its own (spare.ts), set while it was made; otherwise a start sets its own through
+// the socket, as the first step of readiness, with a verifier computed while the data is copied.
 import { createHash, createHmac, pbkdf2, randomBytes } from 'node:crypto'
 import fs from 'node:fs'
 import { promisify } from 'node:util'
@@ -95,27 +96,51 @@ export function postmasterStatus(pidFile: string): string | undefined {
  * fork, and a failed attempt under way when the line comes delays the next); at the latest
  * after {@link MAX_WAIT_MS}.
  */
-function waitAccepting(login: SocketLogin, accepting: () => Promise<void>, signal: AbortSignal): Promise<void> {
+function waitAccepting(login: SocketLogin, accepting: () => Promise<void>, signal: AbortSignal): Promise<'line' | 'status' | 'unknown'> {
   return new Promise((resolve) => {
     const began = performance.now()
     let timer: NodeJS.Timeout | undefined
-    const done = (): void => {
+    const done = (how: 'line' | 'status' | 'unknown'): void => {
       clearTimeout(timer)
-      signal.removeEventListener('abort', done)
-      resolve()
+      signal.removeEventListener('abort', aborted)
+      resolve(how)
     }
+    const aborted = (): void => done('unknown')
     const look = (): void => {
       const status = login.pidFile ? postmasterStatus(login.pidFile) : undefined
-      if (!login.pidFile || status === 'ready' || status === 'standby' || performance.now() - began >= MAX_WAIT_MS) done()
+      if (status === 'ready' || status === 'standby') done('status')
+      else if (!login.pidFile || performance.now() - began >= MAX_WAIT_MS) done('unknown')
       else timer = setTimeout(look, STATUS_POLL_MS)
     }
     timer = setTimeout(look, LOG_WAIT_MS)
-    signal.addEventListener('abort', done, { once: true })
-    void accepting().then(done)
+    signal.addEventListener('abort', aborted, { once: true })
+    void accepting().then(() => done('line'))
   })
 }
 
 const ident = (s: string): string => `"${s.replaceAll('"', '""')}"`
+
+const socketUrl = (login: SocketLogin): string => `postgres://${encodeURIComponent(login.user)}@localhost:${login.port}/${encodeURIComponent(login.database)}?host=${encodeURIComponent(login.socketDir)}`
+
+/**
+ * The readiness step of a server whose role already has the environment's password (a spare
+ * made with it): passes when PostgreSQL says it accepts connections (its log line, or the
+ * status in `postmaster.pid`), without a login of its own. When neither says so within
+ * {@link MAX_WAIT_MS}, a login on the socket decides.
+ */
+export function acceptingProbe(login: SocketLogin): Probe {
+  return {
+    name: 'postgres accepts connections (password set ahead)',
+    timeoutMs: 2000,
+    async run(ctx) {
+      const how = login.accepting ? await waitAccepting(login, login.accepting, ctx.signal) : 'unknown'
+      ctx.signal.throwIfAborted()
+      if (how !== 'unknown') return { detail: how === 'line' ? 'ready to accept connections (log)' : 'ready (postmaster.pid)' }
+      await pgQuery(socketUrl(login), 'select 1', { signal: ctx.signal })
+      return { detail: 'login on its socket' }
+    },
+  }
+}
 
 /**
  * A readiness step that passes once PostgreSQL accepts a login on its socket, and stores the
@@ -123,7 +148,7 @@ const ident = (s: string): string => `"${s.replaceAll('"', '""')}"`
  * the ones a user configures, and again after a restart (same password).
  */
 export function setPasswordProbe(login: SocketLogin): Probe {
-  const url = `postgres://${encodeURIComponent(login.user)}@localhost:${login.port}/${encodeURIComponent(login.database)}?host=${encodeURIComponent(login.socketDir)}`
+  const url = socketUrl(login)
   return {
     name: 'postgres login on its socket (sets the password)',
     timeoutMs: 2000,

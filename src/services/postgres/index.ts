@@ -13,10 +13,10 @@ import { chownForService, privateServiceDir, unprivilegedUser, type ServiceUser 
 import { writePrivateFile } from '../../fs-safe/private-file.ts'
 import { newPassword } from '../credentials.ts'
 import { defineService, type CommonOptions, type DoctorEntry, type Launched, type ServiceDefinition, type ServiceKind, type StartContext } from '../service-kind.ts'
-import { scramVerifier, setPasswordProbe } from './auth.ts'
+import { acceptingProbe, scramVerifier, setPasswordProbe } from './auth.ts'
 import { findPostgres, INSTALL_HINT, resolvePostgres } from './binaries.ts'
 import { copyDataDir, ensureInitialised, postgresVersion } from './init-cache.ts'
-import { refillSpares, takeSpare } from './spare.ts'
+import { refillSpares, takeSpare, takeSpareWithLogin, type SpareLogin } from './spare.ts'
 import { freePort } from '../../providers/process/ports.ts'
 import { nextLine, ReplicaSet, replicaLogs, replicationSettings } from './replica-set.ts'
 
@@ -125,7 +125,7 @@ function crashHint(tail: readonly string[]): string | undefined {
 const ACCEPTING = /database system is ready to accept connections/
 
 /** Once the server answers (the copy no longer competes with its start), the next start's copy is made. */
-function refillWhenReady(probe: Probe, cached: string, want: number): Probe {
+function refillWhenReady(probe: Probe, cached: string, want: number, login: SpareLogin | undefined): Probe {
   let refilled = false
   return {
     ...probe,
@@ -133,7 +133,7 @@ function refillWhenReady(probe: Probe, cached: string, want: number): Probe {
       const out = await probe.run(ctx)
       if (!refilled) {
         refilled = true
-        refillSpares(cached, want)
+        refillSpares(cached, want, login)
       }
       return out
     },
@@ -164,10 +164,6 @@ async function startProcess(ctx: StartContext, o: PostgresOptions, bin: string):
   const database = o.database ?? 'postgres'
   const pgUser = o.user ?? 'postgres'
   const version = await postgresVersion(bin)
-  // Computed on the thread pool while the data is copied: off the path to ready.
-  const password = newPassword()
-  const verifier = scramVerifier(password)
-  verifier.catch(() => {})
   const cached = await ensureInitialised({ binDir, version, user: pgUser, database, initdbArgs: o.initdbArgs ?? [], owner: user?.name ?? 'self' }, user, () =>
     ctx.notice(`initialising PostgreSQL ${version} data once (cached for next runs)`),
   )
@@ -179,7 +175,15 @@ async function startProcess(ctx: StartContext, o: PostgresOptions, bin: string):
   // Replicas are copies of the same cache entry, made at the same time.
   const replicaPorts = await Promise.all(Array.from({ length: replicas }, () => freePort()))
   const replicaData = replicaPorts.map((_, i) => path.join(ctx.dir, `data-replica-${i + 1}`))
-  await Promise.all([data, ...replicaData].map((d) => dataDirFrom(cached, d, user)))
+  // A single server takes a spare whose role has its password already (made with the spare):
+  // readiness is then the server's own "ready to accept connections", with no login to store
+  // one. A replica set's members must be copies of the same data, made without any such step.
+  const preset = replicas === 0 ? takeSpareWithLogin(cached, data, user) : undefined
+  const password = preset ?? newPassword()
+  // Computed on the thread pool while the data is copied: off the path to ready.
+  const verifier = preset === undefined ? scramVerifier(password) : Promise.resolve('')
+  verifier.catch(() => {})
+  if (preset === undefined) await Promise.all([data, ...replicaData].map((d) => dataDirFrom(cached, d, user)))
   // On a host, clients come from the hosts' range (tests from its first address), with the password.
   if (ctx.clientRange) for (const d of [data, ...replicaData]) fs.appendFileSync(path.join(d, 'pg_hba.conf'), `host all all ${ctx.clientRange} scram-sha-256\n`)
   const settings = { ...TEST_SPEED_SETTINGS, unix_socket_permissions: '0700', ...(replicas > 0 ? replicationSettings(replicas, o.synchronous === true) : {}), ...o.settings }
@@ -216,7 +220,9 @@ async function startProcess(ctx: StartContext, o: PostgresOptions, bin: string):
         })
       : undefined
   set?.prepare()
-  const setup = [refillWhenReady(setPasswordProbe({ socketDir: ctx.dir, port: ctx.port, user: pgUser, database, verifier, accepting: () => accepting, pidFile: path.join(data, 'postmaster.pid') }), cached, replicas + 1)]
+  const login = { socketDir: ctx.dir, port: ctx.port, user: pgUser, database, verifier, accepting: () => accepting, pidFile: path.join(data, 'postmaster.pid') }
+  const spareLogin: SpareLogin | undefined = replicas === 0 ? { bin, user, role: pgUser, database } : undefined
+  const setup = [refillWhenReady(preset === undefined ? setPasswordProbe(login) : acceptingProbe(login), cached, replicas + 1, spareLogin)]
   if (set) setup.push(caughtUpProbe(set))
   // The line PostgreSQL logs once it accepts connections, for the current run of the process.
   let accepting: Promise<void> = Promise.resolve()
@@ -240,7 +246,8 @@ async function startProcess(ctx: StartContext, o: PostgresOptions, bin: string):
       return primary
     },
     teardownSignal: 'SIGQUIT',
-    // The password step already ran a query on the socket; TCP listens before the socket does.
+    // The first step waited for the server to accept connections (and logged in on its socket
+    // to store the password, unless the spare came with it); TCP listens before the socket does.
     defaultReady: [],
     crashHint,
   }
