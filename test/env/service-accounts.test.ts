@@ -9,7 +9,9 @@ import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { pgQuery } from '../../src/drivers/pg.ts'
 import { postgres, redis, tcp, type Environment } from '../../src/index.ts'
+import { tempRoot } from '../../src/fs-safe/temp-root.ts'
 import { SERVICE_ACCOUNT } from '../../src/providers/process/user.ts'
+import { sparesSettled } from '../../src/services/postgres/spare.ts'
 import { assertNothingLeft, start } from '../support/env.ts'
 
 const ROOT = process.getuid?.() === 0
@@ -66,6 +68,24 @@ describe.skipIf(!ROOT)('data servers started by root, seen by another local user
     expect(viaSocket.out).toMatch(/Permission denied/)
     expect(asIntruder('ls', [db.dir]).out).toMatch(/Permission denied/)
     expect(fs.existsSync(marker)).toBe(false)
+  })
+
+  it("PostgreSQL: the spare data dirs made ahead, and the passwords beside them, are out of the intruder's and the server account's reach", async () => {
+    await sparesSettled()
+    const dir = path.join(tempRoot(), `pg-spares-${process.getuid?.()}`)
+    const slot = fs.readdirSync(dir).find((e) => e.startsWith('pgl-') && !e.endsWith('.tmp')) as string
+    expect(slot).toBeDefined()
+    const file = path.join(dir, slot, 'password')
+    const password = fs.readFileSync(file, 'utf8').trim()
+    expect(password).toMatch(/^[A-Za-z0-9_-]{24}$/)
+    expect(asIntruder('ls', [dir]).out).toMatch(/Permission denied/)
+    expect(asIntruder('cat', [file]).out).toMatch(/Permission denied/)
+    expect(asIntruder('ls', [path.join(dir, slot, 'data')]).out).toMatch(/Permission denied/)
+    // The server's account reaches its data dir through the slot, never the password beside it.
+    const server = spawnSync('runuser', ['-u', SERVICE_ACCOUNT, '--', 'cat', file], { encoding: 'utf8', cwd: '/' })
+    expect(`${server.stdout}${server.stderr}`).toMatch(/Permission denied/)
+    expect(server.stdout).not.toContain(password)
+    expect(spawnSync('runuser', ['-u', SERVICE_ACCOUNT, '--', 'ls', dir], { encoding: 'utf8', cwd: '/' }).stderr).toMatch(/Permission denied/)
   })
 
   it('PostgreSQL: what its superuser runs, runs as an account that cannot read the machine\'s own cluster', async () => {
