@@ -15,24 +15,37 @@ export interface UnixResponse {
   body: string
 }
 
+/** An error of {@link unixRequest}; `beforeConnect`: it came before the connection was made (nothing was sent). */
+export type UnixRequestError = Error & { code?: string; beforeConnect?: boolean }
+
 /**
  * Sends `method path` with `body` (JSON, when given) to the HTTP server on `socketPath` and
  * resolves with its answer. `timeout`: when the server takes longer than `timeoutMs`
- * (0: no deadline), the error to reject with.
+ * (0: no deadline), the error to reject with. `connectTimeoutMs` (0: none): the connection
+ * not made within it rejects with code `RIG_CONNECT_TIMEOUT`; every error before the
+ * connection is made carries `beforeConnect: true` (the request was not sent: it may be sent again).
  */
-export function unixRequest(socketPath: string, method: string, path: string, body?: string, timeoutMs = 0, timeout?: () => Error): Promise<UnixResponse> {
+export function unixRequest(socketPath: string, method: string, path: string, body?: string, timeoutMs = 0, timeout?: () => Error, connectTimeoutMs = 0): Promise<UnixResponse> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = []
     const payload = body === undefined ? '' : body
+    let connected = false
     const socket = net.createConnection(socketPath, () => {
+      connected = true
+      if (connectTimer) clearTimeout(connectTimer)
       // Not end(): a server that sees the client half-close gives up on its request.
       socket.write(`${method} ${path} HTTP/1.0\r\nHost: rig\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(payload)}\r\n\r\n${payload}`)
     })
+    const connectTimer = connectTimeoutMs > 0 ? setTimeout(() => socket.destroy(new RigError('RIG_CONNECT_TIMEOUT', `no connection within ${connectTimeoutMs} ms`)), connectTimeoutMs) : undefined
     if (timeoutMs > 0) {
       socket.setTimeout(timeoutMs, () => socket.destroy(timeout?.() ?? new RigError('RIG_CONTROL_TIMEOUT', `no answer within ${timeoutMs} ms`)))
     }
     socket.on('data', (c: Buffer) => chunks.push(c))
-    socket.on('error', reject)
+    socket.on('error', (err: UnixRequestError) => {
+      if (connectTimer) clearTimeout(connectTimer)
+      if (!connected) err.beforeConnect = true
+      reject(err)
+    })
     socket.on('end', () => {
       const raw = Buffer.concat(chunks)
       const split = raw.indexOf('\r\n\r\n')

@@ -2,16 +2,64 @@
 // requests to the runner's main process, which holds the sessions for the whole run. A worker
 // then loads no guard code and opens no connection of its own.
 import { RigError } from '../errors.ts'
-import { unixRequest } from '../env/unix-http.ts'
+import { unixRequest, type UnixRequestError, type UnixResponse } from '../env/unix-http.ts'
+import { connectWaitMs } from '../guard/connect-wait.ts'
 import type { GuardSession } from './guard-session.ts'
 import type { GuardRequest } from './guard-host.ts'
 
-/** One request to the guard host; its errors come back with their name, code and message. */
+/** Who holds the guard host, for the messages below. */
+const HOST = "the guard host of this run (the test runner's main process, which holds the guard for the whole run)"
+
+/**
+ * The request `op` could not be made: a clear error that says why and what to do. A socket that
+ * is gone or that nobody listens on is a host that ended (the runner's main process exited or
+ * closed it): waiting does not bring it back.
+ */
+function unreachable(socketPath: string, op: string, err: UnixRequestError, attempts: number, waitMs: number): RigError {
+  const code = err.code ?? ''
+  if (err.beforeConnect && (code === 'ENOENT' || code === 'ECONNREFUSED')) {
+    return new RigError(
+      'RIG_GUARD_HOST_GONE',
+      `rig: this test worker cannot reach ${HOST} at ${socketPath} (${code}): that process has ended or closed it, so this worker outlived its run (a process a test started and left running, or a runner killed mid-run). ` +
+        'Run the tests through the runner with rig set up (its global setup starts the host), or set RIG_GUARD_HOST=off for the run to have each test file open the guard itself.',
+      { cause: err },
+    )
+  }
+  if (err.beforeConnect) {
+    const tries = `${attempts} attempt${attempts === 1 ? '' : 's'}`
+    return new RigError(
+      'RIG_GUARD_HOST_TIMEOUT',
+      `rig: ${HOST} did not take this worker's "${op}" request within ${Math.round(waitMs / 100) / 10} s (${tries}, the last: ${err.message}). ` +
+        'The machine is probably overloaded, or the main process is blocked: run fewer workers, or wait longer with RIG_GUARD_CONNECT_TIMEOUT_MS (ms).',
+      { cause: err },
+    )
+  }
+  return new RigError('RIG_GUARD_HOST', `rig: ${HOST} stopped answering during "${op}": ${err.message}`, { cause: err })
+}
+
+/**
+ * One request to the guard host; its errors come back with their name, code and message. A
+ * connection the host's listen queue cannot take now (EAGAIN, many workers at once) is tried
+ * again within the guard's connect wait (RIG_GUARD_CONNECT_TIMEOUT_MS, 60 s by default); once
+ * sent, a request is never sent twice (a check restores: a second one would find nothing).
+ */
 async function ask<T>(socketPath: string, op: string, body: GuardRequest): Promise<T> {
-  // No deadline of its own: a check takes what the stores take (the guard's own deadlines and the runner's test timeout bound it).
-  const res = await unixRequest(socketPath, 'POST', `/${op}`, JSON.stringify(body)).catch((err: Error) => {
-    throw new RigError('RIG_GUARD_HOST', `the guard host of this run (the runner's main process) did not answer: ${err.message}`)
-  })
+  const waitMs = connectWaitMs()
+  const deadline = performance.now() + waitMs
+  const payload = JSON.stringify(body)
+  let res: UnixResponse
+  for (let attempt = 1; ; attempt++) {
+    try {
+      // No deadline once connected: a check takes what the stores take (the guard's own deadlines and the runner's test timeout bound it).
+      res = await unixRequest(socketPath, 'POST', `/${op}`, payload, 0, undefined, Math.max(1, deadline - performance.now()))
+      break
+    } catch (err) {
+      const e = err as UnixRequestError
+      const left = deadline - performance.now()
+      if (!e.beforeConnect || (e.code !== 'EAGAIN' && e.code !== 'EWOULDBLOCK') || left <= 0) throw unreachable(socketPath, op, e, attempt, waitMs)
+      await new Promise((r) => setTimeout(r, Math.min(10 * attempt, 200, left)))
+    }
+  }
   let parsed: { error?: string; name?: string; code?: string } & Record<string, unknown>
   try {
     parsed = JSON.parse(res.body)

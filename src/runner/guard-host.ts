@@ -134,10 +134,16 @@ export async function serveGuard(provided: RigProvided): Promise<GuardHost> {
       })()
     })
   })
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject)
-    server.listen(socket, () => resolve())
-  })
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject)
+      server.listen(socket, () => resolve())
+    })
+  } catch (err) {
+    // Nothing of a host that could not listen stays behind.
+    fs.rmSync(dir, { recursive: true, force: true })
+    throw err
+  }
   // The run ends when the runner is done, not when the guard host is idle.
   server.unref()
   let closing: Promise<void> | undefined

@@ -33,11 +33,16 @@ export function resultsDir(): string {
   return dir
 }
 
-/** Opens the run and publishes it in `RIG_RUN`. */
-export async function openPublishedRun(o: ResolvedRunnerOptions, start: { root: string; workers: number; seed: number }): Promise<PublishedRun> {
+/**
+ * Opens the run and publishes it in `RIG_RUN`. Called from the runner's global setup, in the
+ * process that starts the workers and lives until the run ends (Jest's main process, node:test's
+ * runner, Playwright's runner): it holds the guard for the whole run (`guardHost`, see
+ * src/runner/guard-host.ts), and `close` stops it with the rest.
+ */
+export async function openPublishedRun(o: ResolvedRunnerOptions, start: { root: string; workers: number; seed: number; guardHost?: boolean }): Promise<PublishedRun> {
   // Made first: a temp root that cannot be used fails the run before anything starts.
   const results = resultsDir()
-  const session = await openRun(o, start)
+  const session = await openRun(o, { guardHost: true, ...start })
   const handoff: RunHandoff = {
     provided: session.provided,
     root: start.root,

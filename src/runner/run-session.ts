@@ -15,6 +15,7 @@ import { assertMayClean, mayClean } from '../guard/safety.ts'
 import type { TimelineEntry } from '../report/model.ts'
 import { maskPassword } from '../services/credentials.ts'
 import type { ServiceDefinition } from '../services/service-kind.ts'
+import { RigError } from '../errors.ts'
 import { adapterFor } from './guard-session.ts'
 import { serveGuard, type GuardHost } from './guard-host.ts'
 import { resolveLogAllow, toSource, type LogAllow } from './log-patterns.ts'
@@ -35,7 +36,10 @@ export interface RunStart {
   /**
    * Hold the guard in this process for the whole run (src/runner/guard-host.ts): workers ask
    * it to check and restore after each test instead of opening the guard in every test file.
-   * For a runner whose main process stays up, serving requests, while its workers run.
+   * For a runner whose main process stays up, serving requests, while its workers run (every
+   * adapter's: Vitest's main process, Jest's, node:test's and Playwright's runner process).
+   * Without it, when `RIG_GUARD_HOST=off`, or when the host cannot start, each test file opens
+   * the guard itself.
    */
   guardHost?: boolean
 }
@@ -63,6 +67,8 @@ function patternsOf(def: ServiceDefinition | undefined, extra: (string | RegExp)
 /** Starts or attaches to the environment and describes it for the workers. Nothing is left running when it throws. */
 export async function openRun(o: ResolvedRunnerOptions, start: RunStart): Promise<RunSession> {
   const log = start.log ?? defaultLog
+  // A misspelt RIG_GUARD_HOST fails before anything starts.
+  if (start.guardHost && !guardHostWanted()) start = { ...start, guardHost: false }
   const loaded = await loadConfig(o.config, start.root)
   // A misspelt fixture fails before anything starts.
   if (o.fixture) fixtureNamed(loaded.config.fixtures, o.fixture)
@@ -176,12 +182,11 @@ async function describeRun(o: ResolvedRunnerOptions, start: RunStart, log: (line
   if (start.guardHost && o.guard.mode !== 'off' && Object.values(services).some((s) => s.guarded)) {
     try {
       guardHost = await serveGuard(provided)
+      provided.guard.host = guardHost.socket
     } catch (err) {
-      await stacks?.stop().catch(() => {})
-      await workerDbs?.drop().catch(() => {})
-      throw err
+      // The per-file path still works: each test file opens the guard itself (adopting the run's baseline).
+      log(`the guard host could not start (${(err as Error).message}): each test file opens the guard itself`)
     }
-    provided.guard.host = guardHost.socket
   }
   let closing: Promise<void> | undefined
   const close = (): Promise<void> =>
@@ -197,6 +202,18 @@ async function describeRun(o: ResolvedRunnerOptions, start: RunStart, log: (line
       await env?.stop()
     })())
   return { loaded, provided, attached: Boolean(attached), timeline, startMs: env?.startMs ?? attached?.startMs ?? 0, close }
+}
+
+/**
+ * Whether the runner's main process may hold the guard (`RIG_GUARD_HOST`: unset or `on`; `off`
+ * for workers that cannot reach a Unix socket of the main process, e.g. run in another
+ * container: each test file then opens the guard itself).
+ */
+export function guardHostWanted(): boolean {
+  const v = (process.env.RIG_GUARD_HOST ?? '').trim().toLowerCase()
+  if (v === '' || v === 'on' || v === '1' || v === 'true') return true
+  if (v === 'off' || v === '0' || v === 'false') return false
+  throw new RigError('RIG_GUARD_HOST_BAD_VALUE', `RIG_GUARD_HOST=${JSON.stringify(process.env.RIG_GUARD_HOST)} is neither on nor off: unset it (the runner's main process holds the guard for the run) or set RIG_GUARD_HOST=off (each test file opens the guard itself)`, { exitCode: 2 })
 }
 
 /**

@@ -7,6 +7,8 @@ import path from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { redis } from '../../src/index.ts'
 import { tempRootPath } from '../../src/fs-safe/temp-root.ts'
+import { remoteGuardSession } from '../../src/runner/guard-client.ts'
+import { serveGuard } from '../../src/runner/guard-host.ts'
 import { start } from '../support/env.ts'
 import { pidAlive, waitUntil } from '../support/procs.ts'
 
@@ -19,7 +21,7 @@ afterEach(() => {
 function runner(): Promise<{ child: ChildProcess; dir: string }> {
   const script = `
     import { serveGuard } from ${JSON.stringify(path.resolve(import.meta.dirname, '../../src/runner/guard-host.ts'))}
-    const host = await serveGuard({ services: {}, vars: {}, controlSocket: undefined, seed: 1, configFile: '', fixture: undefined, guard: { mode: 'fail', strategy: 'auto', exclude: [], allowCleaning: [] } })
+    const host = await serveGuard({ services: {}, vars: {}, controlSocket: undefined, seed: 1, configFile: '', fixture: undefined, guard: { mode: 'fail', strategy: 'auto', exclude: [], allowCleaning: [] }, logs: { failOnError: true } })
     console.log(host.socket)
     setInterval(() => {}, 1 << 30)
   `
@@ -38,6 +40,25 @@ function runner(): Promise<{ child: ChildProcess; dir: string }> {
 }
 
 describe('the guard host dir', () => {
+  it("a worker whose run's host is gone is told so at once, with what to do", async () => {
+    // The runner was killed: its socket file stays, nobody listens.
+    const killed = await runner()
+    killed.child.kill('SIGKILL')
+    expect(await waitUntil(() => !pidAlive(killed.child.pid!))).toBe(true)
+    const refused = await remoteGuardSession(path.join(killed.dir, 'guard.sock'), 1).catch((e: unknown) => e as Error & { code?: string })
+    expect(refused).toMatchObject({ code: 'RIG_GUARD_HOST_GONE' })
+    expect((refused as Error).message).toMatch(/cannot reach the guard host of this run .* \(ECONNREFUSED\): that process has ended or closed it/)
+    expect((refused as Error).message).toContain('RIG_GUARD_HOST=off')
+    fs.rmSync(killed.dir, { recursive: true, force: true })
+
+    // The host closed (the run ended): its dir is gone.
+    const host = await serveGuard({ services: {}, vars: {}, controlSocket: undefined, seed: 1, configFile: '', fixture: undefined, guard: { mode: 'fail', strategy: 'auto', exclude: [], allowCleaning: [] }, logs: { failOnError: true } })
+    expect(await remoteGuardSession(host.socket, 1)).toBeUndefined()
+    await host.close()
+    expect(fs.existsSync(path.dirname(host.socket))).toBe(false)
+    await expect(remoteGuardSession(host.socket, 1)).rejects.toMatchObject({ code: 'RIG_GUARD_HOST_GONE', message: expect.stringContaining('(ENOENT)') })
+  })
+
   it('is below rig temp root; a SIGKILLed runner leaves it to the next start, which removes it', async () => {
     const killed = await runner()
     const alive = await runner()

@@ -2,7 +2,7 @@
 // session used for CREATE/DROP DATABASE, connecting on a loaded machine (attempts that time out
 // are tried again, longer), and telling "the server went away" from a SQL error.
 import { connectPg, type PgClient } from '../../drivers/pg.ts'
-import { GuardUsageError } from '../errors.ts'
+import { connectWaitMs } from '../connect-wait.ts'
 
 /** The database name in a `postgres://` URL (`postgres` when absent). */
 export function databaseOf(url: string): string {
@@ -68,22 +68,12 @@ export function isConnectionError(err: unknown): boolean {
   return /connection (terminated|refused|ended)|Client has encountered a connection error|not queryable|ECONNREFUSED|ECONNRESET|timeout expired/i.test(msg)
 }
 
-/** How long the guard waits for a connection, all attempts together, unless told otherwise. */
-export const DEFAULT_CONNECT_WAIT_MS = 60_000
 /** The first attempt's timeout; each further one waits twice as long, within the whole wait. */
 const FIRST_ATTEMPT_MS = 5_000
 /** Refused (or "starting up") this long: the server is not coming, whatever the wait allows. */
 const REFUSED_WAIT_MS = 3_000
 
-/** How long to wait for a connection: `RIG_GUARD_CONNECT_TIMEOUT_MS`, else {@link DEFAULT_CONNECT_WAIT_MS}. */
-export function connectWaitMs(option?: number): number {
-  const env = process.env.RIG_GUARD_CONNECT_TIMEOUT_MS
-  const v = option ?? (env !== undefined && env !== '' ? Number(env) : DEFAULT_CONNECT_WAIT_MS)
-  if (!Number.isFinite(v) || v <= 0) {
-    throw new GuardUsageError('RIG_GUARD_BAD_CONNECT_TIMEOUT', `the guard's connect timeout must be a number of milliseconds above 0, got ${JSON.stringify(option ?? env)} (option \`connectTimeoutMs\` or RIG_GUARD_CONNECT_TIMEOUT_MS)`)
-  }
-  return v
-}
+export { connectWaitMs, DEFAULT_CONNECT_WAIT_MS } from '../connect-wait.ts'
 
 /** Options of {@link connectGuard}. */
 export interface ConnectOptions {
