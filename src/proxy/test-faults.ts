@@ -3,10 +3,11 @@
 // is test state: the test session puts the network back after the test and lists it in the report.
 import { controlRequest } from '../env/control-client.ts'
 import { RigError } from '../errors.ts'
+import { changedByTest } from '../runner/worker.ts'
 import { describeFaults, type Faults } from './faults.ts'
 
-/** What a test did to the network, in order, e.g. `db: latency 200ms`. */
-export const setByTest: string[] = []
+/** What a test did to the network, in order, e.g. `db: latency 200ms` (kept by the worker, which the test session reads without loading this module). */
+export const setByTest: string[] = changedByTest.faults
 
 /** The proxy controls of one service, as a test sees them. */
 export interface TestProxy {

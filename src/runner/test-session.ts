@@ -12,10 +12,8 @@ import { allowedIn } from './log-patterns.ts'
 import { linesWritten, logOffsets, logTail, scanLogs, type LogOffsets } from './log-scan.ts'
 import type { RigProvided } from './provided.ts'
 import type { TestMeta } from './test-meta.ts'
-import { resetAfterTest } from '../proxy/test-faults.ts'
-import { current, fixtures, pids, settling, workerId } from './worker.ts'
+import { changedByTest, current, fixtures, pids, settling, workerId } from './worker.ts'
 import { ownCopies } from './worker-copies.ts'
-import { takeRoleChanges } from '../topology/test-topology.ts'
 
 export type { EndedTest } from './guard-session.ts'
 
@@ -138,13 +136,13 @@ export async function openTestSession(given: RigProvided): Promise<TestSession> 
       }
       if (touched.size > 0) meta.touched = [...touched].sort()
       // Faults are test state: the network is put back before the guard looks at the stores.
-      const faults = await resetAfterTest(provided.controlSocket).catch((err: unknown) => {
+      // (The controls' module is loaded only by a test that used one: then it is already there.)
+      const faults = changedByTest.faults.length === 0 ? undefined : await (await import('../proxy/test-faults.ts')).resetAfterTest(provided.controlSocket).catch((err: unknown) => {
         problems.push(`the network faults this test set could not be removed: ${(err as Error).message}`)
         return undefined
       })
       if (faults) meta.faults = faults
-      const roles = takeRoleChanges()
-      if (roles) meta.roles = roles
+      if (changedByTest.roles.length > 0) meta.roles = changedByTest.roles.splice(0)
       if (guard && newlyDead.length === 0) {
         const outcome = await guard.check(test, current.allowLeak)
         if (outcome.warning) process.stderr.write(`rig: warning: ${outcome.warning}\n`)

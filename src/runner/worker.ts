@@ -10,10 +10,15 @@ import type { RestartChange } from '../services/service-kind.ts'
 import type { ProvidedService, RigProvided } from './provided.ts'
 import { ownCopies } from './worker-copies.ts'
 import { readdress } from '../proxy/readdress.ts'
-import { clearAllFaults, faultControls, type FaultControls } from '../proxy/test-faults.ts'
-import { hostControls, type TestHost } from '../hosts/test-hosts.ts'
-import { noteRoleChange, ROLE_CHANGE_TIMEOUT_MS, topologyControls, type TopologyControls } from '../topology/test-topology.ts'
+// The controls (faults, hosts, topology) are loaded when a test first uses one: every test
+// file's fresh worker imports this module, few of them call a control.
+import type { FaultControls } from '../proxy/test-faults.ts'
+import type { TestHost } from '../hosts/test-hosts.ts'
+import type { TopologyControls } from '../topology/test-topology.ts'
 import type { RoleChange, RoleChangeOptions } from '../topology/topology.ts'
+
+const faultsModule = (): Promise<typeof import('../proxy/test-faults.ts')> => import('../proxy/test-faults.ts')
+const topologyModule = (): Promise<typeof import('../topology/test-topology.ts')> => import('../topology/test-topology.ts')
 
 /**
  * A service as a test sees it, with controls for failover scenarios. With a proxy (`proxy:
@@ -85,6 +90,11 @@ export function rigProvided(): RigProvided {
 
 /** Declarations of the running test; reset before each test by the test session. */
 export const current: TestDeclarations = { allowLeak: new Set(), expectedLogs: [] }
+/**
+ * What the running test changed outside the stores, noted by the controls for the test session:
+ * network faults and host changes (`faults`: undone after the test) and role changes (`roles`: recorded).
+ */
+export const changedByTest: { faults: string[]; roles: string[] } = { faults: [], roles: [] }
 /** Services whose process was replaced by a control (restart): new pids. */
 export const pids = new Map<string, number | null>()
 
@@ -138,7 +148,8 @@ export function testUrl(s: ProvidedService, id?: number): string {
 
 /** Every service back to the faults of rig.config.ts (they are also put back after each test). */
 export async function clearFaults(): Promise<void> {
-  await clearAllFaults(rigProvided().controlSocket)
+  const socket = rigProvided().controlSocket
+  await (await faultsModule()).clearAllFaults(socket)
 }
 
 /**
@@ -164,6 +175,9 @@ function handle(s: ProvidedService): TestService {
     const after = await request('POST', `${base}/${action}${member === undefined ? '' : `?member=${encodeURIComponent(member)}`}`, action)
     pids.set(s.name, after.pid)
   }
+  const socket = (): string | undefined => rigProvided().controlSocket
+  const faults = async (): Promise<FaultControls> => (await faultsModule()).faultControls(s.name, socket)
+  const topology = async (): Promise<TopologyControls> => (await topologyModule()).topologyControls(s.name, socket, expectLog)
   const direct = { url: workerUrl(s), host: s.host, port: s.port }
   const reached = s.proxy ?? direct
   return {
@@ -174,8 +188,17 @@ function handle(s: ProvidedService): TestService {
     port: reached.port,
     env: workerEnv(s),
     direct,
-    ...faultControls(s.name, () => rigProvided().controlSocket),
-    ...topologyControls(s.name, () => rigProvided().controlSocket, expectLog),
+    fault: async (f) => (await faults()).fault(f),
+    clearFaults: async () => (await faults()).clearFaults(),
+    proxy: {
+      hold: async () => (await faults()).proxy.hold(),
+      refuse: async () => (await faults()).proxy.refuse(),
+      resume: async () => (await faults()).proxy.resume(),
+    },
+    topology: async () => (await topology()).topology(),
+    promote: async (node, options) => (await topology()).promote(node, options),
+    switchover: async (options) => (await topology()).switchover(options),
+    rejoin: async (node) => (await topology()).rejoin(node),
     kill: control('kill'),
     restart: async (change) => {
       const after = await request('POST', `${base}/restart`, 'restart', change)
@@ -187,7 +210,7 @@ function handle(s: ProvidedService): TestService {
     failover: async (options) => {
       const after = await request('POST', `${base}/failover`, 'fail over', options ?? {})
       pids.set(s.name, after.pid)
-      if (after.change) noteRoleChange(s.name, after.change, expectLog)
+      if (after.change) (await topologyModule()).noteRoleChange(s.name, after.change, expectLog)
       return after.master as string
     },
     members: async () => {
@@ -212,7 +235,15 @@ export function service(name: string): TestService {
 
 /** Host `name` of rig.config.ts's `hosts`: `down()`/`up()`, `partition(other)`/`heal(other)`, undone after the test. */
 export function host(name: string): TestHost {
-  return hostControls(name, () => rigProvided().controlSocket)
+  const socket = (): string | undefined => rigProvided().controlSocket
+  const controls = async (): Promise<TestHost> => (await import('../hosts/test-hosts.ts')).hostControls(name, socket)
+  return {
+    name,
+    down: async () => (await controls()).down(),
+    up: async () => (await controls()).up(),
+    partition: async (other) => (await controls()).partition(other),
+    heal: async (other) => (await controls()).heal(other),
+  }
 }
 
 export type { TestHost }

@@ -5,9 +5,10 @@ import { controlRequest } from '../env/control-client.ts'
 import { RigError } from '../errors.ts'
 import type { RoleChangeResult, TopologyState } from './control-routes.ts'
 import type { RoleChange, RoleChangeOptions } from './topology.ts'
+import { changedByTest } from '../runner/worker.ts'
 
 /** The role changes the current test made, e.g. `db: failover: node 0 killed, node 1 promoted (412 ms)`. */
-export const rolesChangedByTest: string[] = []
+export const rolesChangedByTest: string[] = changedByTest.roles
 
 /** A role change can wait for a replica to catch up (30 s) and a restart. */
 const ROLE_CHANGE_MS = 120_000
