@@ -3,10 +3,11 @@
 // TRUNCATE-all afterEach, on bench/plugin-suite.ts's 20-table schema and again with 50 more
 // seeded tables no test touches (what the guard's baseline copies), all in the same run; with
 // `--before DIR`, the plugin of another checkout (e.g. a worktree of an older commit, with its
-// node_modules) runs next to them on the same suite.
+// node_modules) runs next to them on the same suite; `plain` (plain Vitest, no reset at all:
+// bench/plugin-suite.ts's plainTestFile) is the floor both are measured against.
 //
 //   node_modules/.bin/node bench/plugin-files.bench.ts [--runs 3] [--files 100 --tests-per-file 2]
-//     [--seeded 0,50] [--before DIR] [--warmup 1] [--no-write] [--keep]
+//     [--seeded 0,50] [--before DIR] [--warmup 1] [--no-plain] [--no-write] [--keep]
 //
 // Writes bench/results/plugin-files.json and the plugin-files section of bench/RESULTS.md.
 import { execFileSync } from 'node:child_process'
@@ -32,11 +33,14 @@ const { values: args } = parseArgs({
     seeded: { type: 'string', default: '0,50' },
     before: { type: 'string' },
     'no-write': { type: 'boolean', default: false },
+    'no-plain': { type: 'boolean', default: false },
     keep: { type: 'boolean', default: false },
   },
 })
 
-type Variant = 'rig' | 'before' | 'baseline'
+type Variant = 'rig' | 'before' | 'baseline' | 'plain'
+/** The Vitest config each variant runs (vitest.<config>.config.ts). */
+const configOf = (v: Variant): string => (v === 'before' ? 'rig' : v)
 const log = (line: string): void => void process.stderr.write(`${line}\n`)
 const sum = (xs: number[]): number => xs.reduce((a, b) => a + b, 0)
 const ms = (x: number): string => `${Math.round(x)} ms`
@@ -53,6 +57,8 @@ const gitCommit = (dir: string): string => {
 /** Figures of one variant in one scenario. */
 interface Series {
   wall: Summary
+  /** The tests phase (first file starts → run ends) over the number of files: a file's whole cost, worker start included. */
+  perFileTestsPhase: Summary
   perFileHooks: Summary
   perFileSetupImport: Summary
   perFileCollect: Summary
@@ -67,6 +73,7 @@ function seriesOf(rs: RunSample<Variant>[]): Series {
   for (const r of rs) for (const [k, n] of Object.entries(r.restoredWith)) restoredWith[k] = (restoredWith[k] ?? 0) + n
   return {
     wall: summarize(rs.map((r) => r.wallMs)),
+    perFileTestsPhase: summarize(rs.map((r) => r.testsMs / FILES)),
     perFileHooks: summarize(rs.flatMap((r) => r.fileHooksMs)),
     perFileSetupImport: summarize(rs.flatMap((r) => r.setupImportMs)),
     perFileCollect: summarize(rs.flatMap((r) => r.collectMs)),
@@ -89,13 +96,13 @@ async function scenario(seeded: number, runs: number, variants: Variant[]): Prom
   try {
     // Warm-up runs (init cache, Vite's transform cache, page cache), not counted.
     for (const v of Number(args.warmup) > 0 ? variants : []) {
-      const r = await runVitest(dirs[v] as string, v, v === 'baseline' ? 'baseline' : 'rig', 0, TESTS)
+      const r = await runVitest(dirs[v] as string, v, configOf(v), 0, TESTS)
       log(`  warm-up ${v}: ${ms(r.wallMs)}`)
     }
     for (let i = 1; i <= runs; i++) {
       const order = variants.map((_, k) => variants[(k + i) % variants.length] as Variant)
       for (const v of order) {
-        const r = await runVitest(dirs[v] as string, v, v === 'baseline' ? 'baseline' : 'rig', i, TESTS)
+        const r = await runVitest(dirs[v] as string, v, configOf(v), i, TESTS)
         samples.push(r)
         log(`  run ${i} ${v}: wall ${ms(r.wallMs)}; per file: hooks ${ms1(summarize(r.fileHooksMs).median)}, setup ${ms1(summarize(r.setupImportMs).median)}, collect ${ms1(summarize(r.collectMs).median)}`)
       }
@@ -125,7 +132,7 @@ async function scenario(seeded: number, runs: number, variants: Variant[]): Prom
 
 async function main(): Promise<void> {
   const runs = Number(args.runs)
-  const variants: Variant[] = args.before ? ['rig', 'before', 'baseline'] : ['rig', 'baseline']
+  const variants: Variant[] = [...(args.before ? (['rig', 'before', 'baseline'] as const) : (['rig', 'baseline'] as const)), ...(args['no-plain'] ? [] : (['plain'] as const))]
   const loadBefore = os.loadavg()
   const started = performance.now()
   const scenarios = []
@@ -147,22 +154,24 @@ async function main(): Promise<void> {
       ratioToBaseline: Object.fromEntries(variants.filter((v) => v !== 'baseline').map((v) => [v, round((s.series[v]?.wall.median ?? Number.NaN) / (s.series.baseline?.wall.median ?? Number.NaN), 2)])),
       pairedRatio: s.paired,
       perFileOverheadMs: Object.fromEntries(variants.filter((v) => v !== 'baseline').map((v) => [v, round((s.series[v]?.perFile.median ?? Number.NaN) - (s.series.baseline?.perFile.median ?? Number.NaN), 1)])),
+      perFileOverPlainMs: s.series.plain ? Object.fromEntries(variants.filter((v) => v !== 'plain').map((v) => [v, round((s.series[v]?.perFile.median ?? Number.NaN) - (s.series.plain?.perFile.median ?? Number.NaN), 1)])) : undefined,
       leftovers: s.leftovers,
     })),
   }
-  const label: Record<Variant, string> = { rig: `**rig** (\`${commit}\`)`, before: `rig before (\`${beforeCommit}\`)`, baseline: 'baseline (TRUNCATE-all afterEach)' }
+  const label: Record<Variant, string> = { rig: `**rig** (\`${commit}\`)`, before: `rig before (\`${beforeCommit}\`)`, baseline: 'baseline (TRUNCATE-all afterEach)', plain: 'plain Vitest (no reset)' }
   const tables = result.scenarios.map((s) => {
     const rows = variants.map((v) => {
       const x = s[v] as Series
       const ratio = v === 'baseline' ? '1' : `${s.ratioToBaseline[v]}× (paired ${round(s.pairedRatio[v]?.median ?? Number.NaN, 2)}×)`
       const over = v === 'baseline' ? '—' : ms1(s.perFileOverheadMs[v] ?? Number.NaN)
-      return `| ${label[v]} | ${ms(x.wall.median)} | ${ratio} | ${ms1(x.perFileHooks.median)} | ${ms1(x.perFileSetupImport.median)} | ${ms1(x.perFileCollect.median)} | ${ms1(x.perFile.median)} | ${over} | ${ms1(x.perTest.median)} |`
+      const overPlain = !s.perFileOverPlainMs ? '' : v === 'plain' ? ' — |' : ` ${ms1(s.perFileOverPlainMs[v] ?? Number.NaN)} |`
+      return `| ${label[v]} | ${ms(x.wall.median)} | ${ratio} | ${ms1(x.perFileTestsPhase.median)} | ${ms1(x.perFileHooks.median)} | ${ms1(x.perFileSetupImport.median)} | ${ms1(x.perFileCollect.median)} | ${ms1(x.perFile.median)} | ${over} |${overPlain} ${ms1(x.perTest.median)} |`
     })
     const restored = Object.entries((s.rig as Series).restoredWith).map(([k, n]) => `\`${k}\` ${n}×`).join(', ')
     return `**${s.seededTables === 0 ? `${TABLES} tables, none seeded` : `${TABLES} tables + ${s.seededTables} seeded tables no test touches (20 rows each)`}**
 
-| variant | wall (median) | / baseline | per file: hooks | setup import | test import | per file, all three | above baseline | per test |
-|---|---|---|---|---|---|---|---|---|
+| variant | wall (median) | / baseline | tests phase / files | per file: hooks | setup import | test import | per file, all three | above baseline |${s.perFileOverPlainMs ? ' above plain |' : ''} per test |
+|---|---|---|---|---|---|---|---|---|${s.perFileOverPlainMs ? '---|' : ''}---|
 ${rows.join('\n')}
 
 rig restored with: ${restored || 'nothing'}.`
@@ -172,7 +181,7 @@ rig restored with: ${restored || 'nothing'}.`
 
 ${result.date.slice(0, 10)}, commit \`${commit}\`${beforeCommit ? ` against \`${beforeCommit}\`` : ''}; ${result.machine.cpus} × ${result.machine.cpuModel}, Node ${result.machine.node}; load average ${result.machine.loadAvgBefore.join(' / ')} before, ${result.machine.loadAvgAfter.join(' / ')} after (other work shares this machine: read ratios, not times). ${runs} runs per variant after ${Number(args.warmup) > 0 ? 'one warm-up each' : 'no warm-up'}, the order rotating every round; total ${result.durationS} s.
 
-Suite: ${FILES * TESTS_PER_FILE} tests in ${FILES} files of ${TESTS_PER_FILE} (bench/plugin-suite.ts: each test inserts 1–3 rows into 1–2 of ${TABLES} tables, reads them back, asserts exact ids). **rig**: \`plugins: [rig({ guard: { mode: 'clean' } })]\`; **baseline**: plain Vitest, the same environment started in a globalSetup, an \`afterEach\` TRUNCATE of the ${TABLES} tables. Both \`fileParallelism: false\`, Vitest's default pool and \`isolate: true\` (a fresh worker per file). Per file: hooks = the file's duration minus its tests' (beforeAll/afterAll), setup import = the setup files, test import = the test file (Vitest's per-module figures); "above baseline" is the per-file median of the three summed, minus the baseline's.
+Suite: ${FILES * TESTS_PER_FILE} tests in ${FILES} files of ${TESTS_PER_FILE} (bench/plugin-suite.ts: each test inserts 1–3 rows into 1–2 of ${TABLES} tables, reads them back, asserts exact ids). **rig**: \`plugins: [rig({ guard: { mode: 'clean' } })]\`; **baseline**: plain Vitest, the same environment started in a globalSetup, an \`afterEach\` TRUNCATE of the ${TABLES} tables. Both \`fileParallelism: false\`, Vitest's default pool and \`isolate: true\` (a fresh worker per file). Per file: hooks = the file's duration minus its tests' (beforeAll/afterAll), setup import = the setup files, test import = the test file (Vitest's per-module figures); "above baseline" is the per-file median of the three summed, minus the baseline's (and "above plain", minus plain Vitest's). **plain**: plain Vitest, the same environment and globalSetup, no setup file and no reset at all (its tests read back their own rows by name, since earlier tests' rows stay). "Tests phase / files": first file's start → run end, over the number of files (a file's whole cost, Vitest's worker start included).
 
 ${tables.join('\n\n')}
 `

@@ -2,7 +2,8 @@
 // `command()` migration, 200 small database tests over 10 files (or another shape: setShape), and two Vitest configs over
 // the same tests: `rig` (the plugin, guard mode 'clean') and `baseline` (plain Vitest, the
 // same PostgreSQL started by `startEnvironment` in a globalSetup, and a hand-written afterEach
-// that TRUNCATEs every table).
+// that TRUNCATEs every table). A third, `plain`, is plain Vitest with no reset at all: the same
+// tests in `plain-tests/` (see plainTestFile), the same globalSetup, no setup file.
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
@@ -147,6 +148,29 @@ export default defineConfig({
 })
 `
 
+// Plain Vitest: no setup file, no reset between tests.
+const PLAIN_VITEST = `import { defineConfig } from 'vitest/config'
+
+export default defineConfig({
+  test: { ${TEST_OPTIONS.replace("tests/**", "plain-tests/**")}, globalSetup: ['baseline/global-setup.ts'] },
+})
+`
+
+/**
+ * A test file as plain Vitest runs it, with nothing reset between tests: the rows of earlier
+ * tests stay, so each read-back selects the test's own rows (by name) and asserts them without
+ * ids; the database URL comes from the globalSetup's `provide`. Same queries, same imports.
+ */
+export function plainTestFile(source: string): string {
+  return source
+    .replace("import { afterAll, beforeAll, expect, test } from 'vitest'", "import { afterAll, beforeAll, expect, inject, test } from 'vitest'")
+    .replace('connectionString: process.env.RIG_DB_URL', "connectionString: inject('dbUrl' as never) as string")
+    .replace(/select id, name, n from (\w+) order by id'\)\)\.rows\)\.toEqual\(\[(.*?)\]\)/g, (_, table: string, expected: string) => {
+      const prefix = /name: '([^']*-)\d+'/.exec(expected)?.[1] ?? ''
+      return `select name, n from ${table} where name like \\'${prefix}%\\' order by id')).rows).toEqual([${expected.replace(/id: \d+, /g, '')}])`
+    })
+}
+
 const BASELINE_GLOBAL_SETUP = `// The same environment as the rig variant (PostgreSQL + the migration), started the same way.
 import type { TestProject } from 'vitest/node'
 import { loadConfig, startEnvironment } from 'testrig'
@@ -213,11 +237,13 @@ export function generateSuite(dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rig-p
     'migrate.ts': MIGRATE(schemaSql()),
     'vitest.rig.config.ts': RIG_VITEST,
     'vitest.baseline.config.ts': BASELINE_VITEST,
+    'vitest.plain.config.ts': PLAIN_VITEST,
     'baseline/global-setup.ts': BASELINE_GLOBAL_SETUP,
     'baseline/truncate.ts': BASELINE_TRUNCATE(tables),
     'timing-reporter.js': TIMING_REPORTER,
   }
   for (let f = 1; f <= FILES; f++) files[`tests/f${String(f).padStart(3, '0')}.test.ts`] = testFile(f)
+  for (let f = 1; f <= FILES; f++) files[`plain-tests/f${String(f).padStart(3, '0')}.test.ts`] = plainTestFile(testFile(f))
   for (const [rel, text] of Object.entries(files)) {
     fs.mkdirSync(path.dirname(path.join(dir, rel)), { recursive: true })
     fs.writeFileSync(path.join(dir, rel), text)
