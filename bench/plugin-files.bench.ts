@@ -89,6 +89,7 @@ async function scenario(seeded: number, runs: number, variants: Variant[]): Prom
   const dirs: Partial<Record<Variant, string>> = {}
   dirs.rig = generateSuite()
   dirs.baseline = dirs.rig
+  dirs.plain = dirs.rig
   if (variants.includes('before')) dirs.before = generateSuite(undefined, path.resolve(args.before ?? ''))
   log(`suite: ${FILES} files × ${TESTS_PER_FILE} tests, ${TABLES} tables + ${seeded} seeded (${dirs.rig}${dirs.before ? `, before: ${dirs.before}` : ''})`)
   const samples: RunSample<Variant>[] = []
