@@ -17,7 +17,7 @@
 // database, but every `pg_logical_slot_get_changes` call throws away the session's catalog
 // caches, which made a check cost 1–5 ms where this one costs a fraction of a millisecond.
 import type { PgClient, PgResult } from '../../drivers/pg.ts'
-import { randomBytes } from 'node:crypto'
+import { createHash, randomBytes } from 'node:crypto'
 import { changesSchema, type Catalog, type TableInfo } from './catalog.ts'
 import { install, resetSequences, TRIGGERS, unavailable } from './change-log-install.ts'
 import { quoteIdent, quoteLiteral } from './connection.ts'
@@ -49,6 +49,9 @@ interface ProbeRow {
   c: string | null
   n: string | null
 }
+
+/** What the log says when {@link ChangeLog.quietQuery} found nothing moved: nothing. */
+export const nothingRead = (): LogRead => ({ open: new Map(), counts: [], keys: [], xids: [], sequences: new Set(), unloggedSequences: new Map(), catalogTouched: false, triggersTouched: false })
 
 const LSN = /^[0-9A-F]{1,8}\/[0-9A-F]{1,8}$/
 const OWN_XIDS_KEPT = 32
@@ -238,8 +241,7 @@ union all select 'w', resource_manager, substring(coalesce(block_ref, '') || ' '
 
   /** Statements writing `meta` and `seqs` (see change-log-install.ts) when what they describe changed. */
   private metaSql(input: FusedInput): string[] {
-    const m = this.meta
-    if (m && m.catalog === input.catalog && m.shadows === input.shadows && m.sequences === input.baseSequences) return []
+    if (!this.metaStale(input)) return []
     const gen = randomBytes(6).toString('hex')
     this.meta = { catalog: input.catalog, shadows: input.shadows, sequences: input.baseSequences, gen }
     const lit = (v: string | undefined): string => (v === undefined ? 'null' : quoteLiteral(v))
@@ -263,6 +265,28 @@ union all select 'w', resource_manager, substring(coalesce(block_ref, '') || ' '
       ...(rows.length > 0 ? [`insert into ${this.schema}.meta (rel, gen, del, ins, wdel, wins, runas) values ${rows.join(', ')} on conflict (rel) do update set gen = excluded.gen, del = excluded.del, ins = excluded.ins, wdel = excluded.wdel, wins = excluded.wins, runas = excluded.runas`] : []),
       ...(seqs.length > 0 ? [`insert into ${this.schema}.seqs values ${seqs.join(', ')} on conflict (oid) do update set gen = excluded.gen, node = excluded.node, value = excluded.value, called = excluded.called`] : []),
     ]
+  }
+
+  /**
+   * The common case's check, for the restore session: true when the WAL insert position is
+   * still the clean state's, the log is empty and no session of the database is idle in a
+   * transaction — exactly when {@link fusedSql} would find nothing to report or restore. A named
+   * statement (parsed and planned once per session) that never enters plpgsql: one short round
+   * trip. Undefined when the fused query has something else to do first (write `meta`).
+   */
+  quietQuery(input: FusedInput): { name: string; text: string; values: unknown[] } | undefined {
+    if (!LSN.test(this.mark) || this.metaStale(input)) return undefined
+    const text =
+      `select pg_current_wal_insert_lsn() = $1::pg_lsn and not exists (select from ${this.schema}.log) ` +
+      `and not exists (select from pg_stat_get_activity(null) s where s.datid = ${this.db} and s.pid <> pg_backend_pid() ` +
+      `and s.state like 'idle in transaction%' and s.pid <> all($2::int[])) as quiet`
+    // Named after its text: a later baseline's log reuses the statement the session prepared.
+    return { name: `rig_quiet_${createHash('sha1').update(text).digest('hex').slice(0, 16)}`, text, values: [this.mark, `{${input.ignorePids.map((p) => Math.trunc(p)).join(',')}}`] }
+  }
+
+  private metaStale(input: FusedInput): boolean {
+    const m = this.meta
+    return !(m && m.catalog === input.catalog && m.shadows === input.shadows && m.sequences === input.baseSequences)
   }
 
   /**
