@@ -54,6 +54,8 @@ const { values: args } = parseArgs({
     'ab-runs': { type: 'string', default: '15' },
     'ten-runs': { type: 'string', default: '3' },
     'ab-only': { type: 'boolean', default: false },
+    'ab-fresh-runs': { type: 'string', default: '5' },
+    src: { type: 'string' },
   },
 })
 
@@ -537,7 +539,7 @@ async function abOnce(I: Rig, config: RigConfig): Promise<AbRun> {
   const t1 = now()
   await env.stop()
   const stopMs = now() - t1
-  await sparesSettled()
+  await settleSpares()
   return { readyMs, stopMs, stopOf, db }
 }
 
@@ -564,7 +566,7 @@ async function tenOnce(I: Rig): Promise<TenRun> {
   const t1 = now()
   await Promise.all(envs.map((e) => e.env.stop()))
   const stopAllMs = now() - t1
-  await sparesSettled()
+  await settleSpares()
   return { readyEach: envs.map((e) => e.readyMs), allReadyMs, stopAllMs }
 }
 
@@ -573,7 +575,7 @@ async function spareCopyOnce(I: Rig): Promise<number> {
   const env = await I.startEnvironment(pgConfigOf(I))
   envDirs.push(env.dir)
   const t = now()
-  await sparesSettled()
+  await settleSpares()
   const copyMs = now() - t
   await env.stop()
   return copyMs
@@ -583,13 +585,53 @@ interface AbSide {
   pg: AbRun[]
   env: AbRun[]
   ten: TenRun[]
+  /** Warm starts, each in a new Node process. */
+  fresh: ChildResult[]
 }
 
-async function beforeAfter(baseDir: string, runs: number, tenRuns: number): Promise<{ commit: string; base: AbSide; after: AbSide; spareCopy: Summary }> {
+/** The spares of both sides (each checkout's module makes its own) are let finish between two measurements. */
+const settlers: (() => Promise<void>)[] = [sparesSettled]
+async function settleSpares(): Promise<void> {
+  for (const settle of settlers) await settle()
+}
+
+/** A spare module's `sparesSettled` of another checkout, when it has one. */
+async function settlerOf(dir: string): Promise<(() => Promise<void>) | undefined> {
+  const file = path.resolve(dir, 'src/services/postgres/spare.ts')
+  if (!fs.existsSync(file)) return undefined
+  return ((await import(pathToFileURL(file).href)) as { sparesSettled?: () => Promise<void> }).sparesSettled
+}
+
+/** A warm start in a new Node process of `src` (this checkout or the base): what a test runner's worker pays once. */
+async function abFreshOnce(src: string): Promise<ChildResult> {
+  const out = await exec(process.execPath, ['--no-warnings', SELF, '--child', 'ab-fresh', '--src', src], { cwd: path.dirname(BENCH_DIR) })
+  const r = JSON.parse(out.trim().split('\n').pop() ?? '{}') as ChildResult
+  envDirs.push(r.envDir)
+  return r
+}
+
+/** --child ab-fresh: one warm `postgres()` start and stop with `--src`'s engine; waits (untimed) for its spare, as a test run would leave it. */
+async function abFreshChild(): Promise<void> {
+  const src = path.resolve(args.src as string)
+  const I = (await import(pathToFileURL(path.join(src, 'src/index.ts')).href)) as Rig
+  const t0 = now()
+  const env = await I.startEnvironment(pgConfigOf(I))
+  const readyMs = now() - t0
+  const sinceProcessStartMs = now()
+  const t1 = now()
+  await env.stop()
+  const stopMs = now() - t1
+  await (await settlerOf(src))?.()
+  process.stdout.write(`${JSON.stringify({ readyMs, sinceProcessStartMs, stopMs, events: env.events, envDir: env.dir } satisfies ChildResult)}\n`)
+}
+
+async function beforeAfter(baseDir: string, runs: number, tenRuns: number, freshRuns = 0): Promise<{ commit: string; base: AbSide; after: AbSide; spareCopy: Summary }> {
   const base = (await import(pathToFileURL(path.resolve(baseDir, 'src/index.ts')).href)) as Rig
+  const baseSettle = await settlerOf(baseDir)
+  if (baseSettle && baseSettle !== sparesSettled) settlers.push(baseSettle)
   const after = (await import('../src/index.ts')) as Rig
   const commit = (await exec('git', ['rev-parse', '--short', 'HEAD'], { cwd: baseDir }).catch(() => '?')).trim()
-  const sides = { base: { pg: [], env: [], ten: [] } as AbSide, after: { pg: [], env: [], ten: [] } as AbSide }
+  const sides = { base: { pg: [], env: [], ten: [], fresh: [] } as AbSide, after: { pg: [], env: [], ten: [], fresh: [] } as AbSide }
   // Warm-up of each side (modules, driver, the spare of this one).
   for (const I of [base, after]) {
     await abOnce(I, pgConfigOf(I))
@@ -610,6 +652,10 @@ async function beforeAfter(baseDir: string, runs: number, tenRuns: number): Prom
     for (const side of order(i)) sides[side].ten.push(await tenOnce(side === 'base' ? base : after))
     log(`ten environments ${i + 1}/${tenRuns}: all ready ${ms(sides.base.ten.at(-1)?.allReadyMs ?? 0)} → ${ms(sides.after.ten.at(-1)?.allReadyMs ?? 0)}`)
   }
+  for (let i = 0; i < freshRuns; i++) {
+    for (const side of order(i)) sides[side].fresh.push(await abFreshOnce(side === 'base' ? path.resolve(baseDir) : path.dirname(BENCH_DIR)))
+    log(`fresh process ${i + 1}/${freshRuns}: ready ${ms(sides.base.fresh.at(-1)?.readyMs ?? 0)} → ${ms(sides.after.fresh.at(-1)?.readyMs ?? 0)}`)
+  }
   const copies: number[] = []
   for (let i = 0; i < 5; i++) copies.push(await spareCopyOnce(after))
   return { commit, base: sides.base, after: sides.after, spareCopy: summarize(copies) }
@@ -627,6 +673,8 @@ function summarizeSide(side: AbSide) {
     tenReadyEach: summarize(side.ten.flatMap((r) => r.readyEach)),
     tenAllReady: summarize(side.ten.map((r) => r.allReadyMs)),
     tenStopAll: summarize(side.ten.map((r) => r.stopAllMs)),
+    freshReady: summarize(side.fresh.map((r) => r.readyMs)),
+    freshPrepare: summarize(side.fresh.map((r) => phasesOf(r.events, 'db').prepare).filter((x) => !Number.isNaN(x))),
   }
 }
 
@@ -644,7 +692,7 @@ function beforeAfterMd(r: { baseCommit: string; runs: number; tenRuns: number; b
   return `
 ### Before / after: start and stop (\`--base\`)
 
-The engine of commit \`${r.baseCommit}\` (before) and of this checkout (after), in this process, ${r.runs} rounds alternating which goes first, then ${r.tenRuns} rounds of ten environments started at once. After each start and stop, this checkout's background copy of the next spare data dir is let finish before the next measurement (as between two test runs; one copy takes ${ms(r.spareCopy.median)}, off the path to ready). Medians (p90).
+The engine of commit \`${r.baseCommit}\` (before) and of this checkout (after), in this process, ${r.runs} rounds alternating which goes first, then ${r.tenRuns} rounds of ten environments started at once. After each start and stop, both sides' background making of the next spare data dir is let finish before the next measurement (as between two test runs; one spare of this checkout, its copy and its password step, takes ${ms(r.spareCopy.median)}, off the path to ready). Medians (p90).
 
 | figure | before | after | after / before | target |
 |---|---|---|---|---|
@@ -652,7 +700,7 @@ ${row('`postgres()` ready, warm', b.postgresReady, a.postgresReady, verdict(a.po
 ${row('… before the service starts (validation, stale sweep, watchdog, log files)', b.postgresPhases.pre, a.postgresPhases.pre)}
 ${row('… prepare (port, cache lookup, spare data dir, spawn)', b.postgresPhases.prepare, a.postgresPhases.prepare)}
 ${row('… spawn → PostgreSQL logs "ready to accept connections" (the server)', b.postgresPhases.spawnToUp, a.postgresPhases.spawnToUp)}
-${row('… that line → ready (socket login, password set)', b.postgresPhases.upToReady, a.postgresPhases.upToReady)}
+${row('… that line → ready (before: socket login, password set; after: none when the spare came with its password)', b.postgresPhases.upToReady, a.postgresPhases.upToReady)}
 ${row('`postgres()` stop', b.postgresStop, a.postgresStop)}
 ${row('Postgres + Redis + 2 `command()` ready', b.environmentReady, a.environmentReady)}
 ${row('Postgres + Redis + 2 `command()` stop', b.environmentStop, a.environmentStop, verdict(a.environmentStop, TARGETS.environmentStopMs))}
@@ -660,6 +708,12 @@ ${Object.keys(a.serviceStop)
   .map((k) => row(`… of which \`${k}\` (stopping → stopped)`, b.serviceStop[k] as Summary, a.serviceStop[k] as Summary))
   .join('\n')}
 ${
+  b.freshReady.n > 0
+    ? `${row('`postgres()` ready, warm, first start in a new Node process', b.freshReady, a.freshReady)}
+${row('… prepare (the first `postgres --version` of the process included)', b.freshPrepare, a.freshPrepare)}
+`
+    : ''
+}${
   r.tenRuns > 0
     ? `${row('10 `postgres()` environments at once: each ready', b.tenReadyEach, a.tenReadyEach)}
 ${row('… all ten ready', b.tenAllReady, a.tenAllReady)}
@@ -698,7 +752,7 @@ async function abOnlyMain(): Promise<void> {
   const began = now()
   const runs = Number(args['ab-runs'])
   const tenRuns = Number(args['ten-runs'])
-  const ab = abResult(await beforeAfter(args.base, runs, tenRuns), runs, tenRuns) as AbResult
+  const ab = abResult(await beforeAfter(args.base, runs, tenRuns, Number(args['ab-fresh-runs'])), runs, tenRuns) as AbResult
   const gitCommit = (await exec('git', ['rev-parse', '--short', 'HEAD'], { cwd: BENCH_DIR }).catch(() => '')).trim()
   const machine = { cpus: os.cpus().length, node: process.version, loadAvgBefore: loadBefore.map((x) => round(x, 2)), loadAvgAfter: os.loadavg().map((x) => round(x, 2)), gitCommit, durationS: round((now() - began) / 1000) }
   const md = `## Start and stop, before / after (\`bench/engine.bench.ts --base\`)
@@ -931,5 +985,6 @@ ${Object.entries(f.environment.services)
 }
 
 if (args.child === 'cold' || args.child === 'warm-fresh') await childMain()
+else if (args.child === 'ab-fresh') await abFreshChild()
 else if (args['ab-only']) await abOnlyMain()
 else await main()
