@@ -105,6 +105,7 @@ function section(res: Result): string {
     '|---|---|---|---|---|---|---|',
     ...rows,
     '',
+    ...((res.machine.load.before[0] ?? 0) > res.machine.cpus ? ['The machine was busy (1-minute load above its core count, other sessions’ tests): absolute figures are several times a quiet machine’s; read the ratios, measured in the same run.', ''] : []),
     '`events`: the check reads only the keys that keyspace notifications named since the clean state (fenced by a PUBLISH the same subscriber connection receives); `scan`: every watched key read (SCAN, DUMP, PTTL) and compared, the fallback whenever the events cannot vouch for the key space. A check after nothing was written compares the server’s write counter either way.',
   ].join('\n')
 }
