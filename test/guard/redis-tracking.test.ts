@@ -235,6 +235,15 @@ describe('redis guard, keyspace events', () => {
     await cmd('DEL', 'br:c')
   })
 
+  it("refuses detection 'events' where the events cannot be tracked, and a detection it does not know, saying what to do", async () => {
+    const strict = createGuard({ stores: [redisStore(env.get('cache'), { keys: 'br:[ab]', detection: 'events' })] })
+    open.push(strict)
+    await expect(strict.baseline()).rejects.toThrow(/store "cache": keyspace events cannot be tracked: a key pattern uses \[ \] .* Use detection 'auto'/)
+    const bad = createGuard({ stores: [redisStore(env.get('cache'), { keys: 'x:*', detection: 'wal' as 'auto' })] })
+    open.push(bad)
+    await expect(bad.baseline()).rejects.toMatchObject({ code: 'RIG_GUARD_BAD_DETECTION' })
+  })
+
   it("leaves the config of a server rig did not start alone unless told: scans, or adds the events with detection 'events'", async () => {
     await cmd('CONFIG', 'SET', 'notify-keyspace-events', '')
     const external = { ...env.get('cache'), provider: 'external' }
