@@ -149,6 +149,24 @@ describe('redis guard, keyspace events', () => {
     expect(await cmd('GET', 'big:7')).toBe('v7')
   })
 
+  it('sees keys moved or copied in from another database (their events name the watched one)', async () => {
+    const other = await connectRedis(`${env.get('cache').url.replace(/\/\d*$/, '')}/8`)
+    try {
+      await other.sendCommand(['SET', 'mv:moved', 'a'])
+      await other.sendCommand(['SET', 'mv:copied', 'b'])
+      const { guard } = await watch('mv')
+      await other.sendCommand(['MOVE', 'mv:moved', '0'])
+      await other.sendCommand(['COPY', 'mv:copied', 'mv:copied', 'DB', '0'])
+      const rep = await guard.check('moves')
+      expect(detectionOf(rep)).toBe('events')
+      expect(line(rep)).toBe('redis cache: 2 keys added without TTL: mv:copied, mv:moved')
+      expect(await cmd('EXISTS', 'mv:moved', 'mv:copied')).toBe(0)
+    } finally {
+      await other.sendCommand(['FLUSHDB'])
+      other.destroy()
+    }
+  })
+
   it('scans after a FLUSHDB (no per-key events), restores, then trusts the events again', async () => {
     await cmd('SET', 'fl:a', '1')
     await cmd('SET', 'fl:b', '2')

@@ -29,7 +29,7 @@ const NEEDED_CLASSES = 'g$lshzxet'
 const UNTRACKED = /^cmdstat_(flushdb|flushall|swapdb|debug|replicaof|slaveof|config\|set|config|module(\|\w+)?)$/
 
 /** How long a fence may take to come back before the tracking is given up (a loaded machine delivers in well under a millisecond). */
-export const FENCE_TIMEOUT_MS = 2000
+export const FENCE_TIMEOUT_MS = 5000
 
 /** Classes a `notify-keyspace-events` value enables, `A` expanded. */
 function classes(value: string): Set<string> {
