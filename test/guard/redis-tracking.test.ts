@@ -124,6 +124,16 @@ describe.each(['events', 'scan'] as const)('redis guard, detection %s', (detecti
     expect(await cmd('GETRANGE', `${p}6:blob`, '1999999', '1999999')).toBe('z')
   })
 
+  it('sees a key whose name is not UTF-8, byte for byte, and deletes it', async () => {
+    const { guard } = await watch(`${p}8`, { detection })
+    const key = Buffer.concat([Buffer.from(`${p}8:`), Buffer.from([0xff, 0x00])])
+    await r.sendCommand(['SET', key, 'x'])
+    const rep = await guard.check('binary')
+    expect(detectionOf(rep)).toBe(detection)
+    expect(line(rep)).toBe(`redis cache: 1 key added without TTL: ${p}8:\\xff\\x00`)
+    expect(await r.sendCommand(['EXISTS', key])).toBe(0)
+  })
+
   it('applies the patterns and exclusions to the keys events name', async () => {
     const { guard } = await watch(`${p}7`, { detection, exclude: [`${p}7:skip:*`] })
     await cmd('SET', `${p}7:skip:1`, 'x')

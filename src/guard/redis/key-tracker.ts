@@ -33,7 +33,7 @@ export const FENCE_TIMEOUT_MS = 5000
 
 /** Classes a `notify-keyspace-events` value enables, `A` expanded. */
 function classes(value: string): Set<string> {
-  return new Set(value.replace('A', 'g$lshzxetd'))
+  return new Set(value.replace('A', () => 'g$lshzxetd'))
 }
 
 /** Calls of the untracked commands and the server's run_id, as one comparable map. */
