@@ -8,7 +8,7 @@ import { postgres, redis, type Environment } from '../../src/index.ts'
 import { privateDirMode } from '../../src/fs-safe/private-dir.ts'
 import { unprivilegedUser } from '../../src/providers/process/user.ts'
 import { findPostgres } from '../../src/services/postgres/binaries.ts'
-import { refillSpares, sparesSettled, takeSpare, takeSpareWithLogin } from '../../src/services/postgres/spare.ts'
+import { refillSpares, sparesSettled, startUnderWay, takeSpare, takeSpareWithLogin } from '../../src/services/postgres/spare.ts'
 import { assertNothingLeft, start } from '../support/env.ts'
 
 // A temp root of this file's own: no other test file takes (or makes) its spares. Port
@@ -259,6 +259,32 @@ describe('postgres() with a spare made with its password', () => {
     // The slot it came from holds another password now, for the next environment.
     await sparesSettled()
     expect(fs.readFileSync(file, 'utf8').trim()).not.toBe(password)
+  })
+
+  it('no spare is made while another start of this process is under way; once none is, it is', async () => {
+    fs.rmSync(spares, { recursive: true, force: true })
+    const other = startUnderWay()
+    try {
+      env = await start({ services: { db: postgres() } })
+      expect((await pgQuery(env.get('db').url, 'select 1 as one')).rows).toEqual([{ one: 1 }])
+      await new Promise((r) => setTimeout(r, 300))
+      expect(slots()).toEqual([])
+    } finally {
+      other()
+    }
+    await sparesSettled()
+    expect(slots()).toEqual([expect.stringMatching(/^pgl-[0-9a-f]{16}-0$/)])
+  })
+
+  it('a start whose server exited before it answered holds no spare back', async () => {
+    fs.rmSync(spares, { recursive: true, force: true })
+    await expect(start({ services: { db: postgres({ settings: { rig_no_such_setting: 1 } }) } })).rejects.toThrow(/rig_no_such_setting/)
+    env = await start({ services: { db: postgres() } })
+    // The refill begins within two turns of the event loop (it waited for nothing).
+    await new Promise((r) => setImmediate(r))
+    await new Promise((r) => setImmediate(r))
+    expect(slots()).toEqual([expect.stringMatching(/^pgl-[0-9a-f]{16}-0(\.tmp)?$/)])
+    await sparesSettled()
   })
 
   it('a slot whose password is a link, malformed, or not there is not used: the start copies and sets a password of its own', async () => {

@@ -16,7 +16,7 @@ import { defineService, type CommonOptions, type DoctorEntry, type Launched, typ
 import { acceptingProbe, scramVerifier, setPasswordProbe } from './auth.ts'
 import { findPostgres, INSTALL_HINT, resolvePostgres } from './binaries.ts'
 import { copyDataDir, ensureInitialised, postgresVersion } from './init-cache.ts'
-import { refillSpares, takeSpare, takeSpareWithLogin, type SpareLogin } from './spare.ts'
+import { refillSpares, startUnderWay, takeSpare, takeSpareWithLogin, type SpareLogin } from './spare.ts'
 import { freePort } from '../../providers/process/ports.ts'
 import { nextLine, ReplicaSet, replicaLogs, replicationSettings } from './replica-set.ts'
 
@@ -125,7 +125,7 @@ function crashHint(tail: readonly string[]): string | undefined {
 const ACCEPTING = /database system is ready to accept connections/
 
 /** Once the server answers (the copy no longer competes with its start), the next start's copy is made. */
-function refillWhenReady(probe: Probe, cached: string, want: number, login: SpareLogin | undefined): Probe {
+function refillWhenReady(probe: Probe, cached: string, want: number, login: SpareLogin | undefined, started: () => void): Probe {
   let refilled = false
   return {
     ...probe,
@@ -133,6 +133,7 @@ function refillWhenReady(probe: Probe, cached: string, want: number, login: Spar
       const out = await probe.run(ctx)
       if (!refilled) {
         refilled = true
+        started()
         refillSpares(cached, want, login)
       }
       return out
@@ -159,6 +160,18 @@ async function dataDirFrom(cached: string, data: string, user: ReturnType<typeof
 }
 
 async function startProcess(ctx: StartContext, o: PostgresOptions, bin: string): Promise<Launched> {
+  // Until it answers (or its server exits, or the start throws), no spare is made in this
+  // process (spare.ts).
+  const started = startUnderWay()
+  try {
+    return await launchProcess(ctx, o, bin, started)
+  } catch (err) {
+    started()
+    throw err
+  }
+}
+
+async function launchProcess(ctx: StartContext, o: PostgresOptions, bin: string, started: () => void): Promise<Launched> {
   const user = unprivilegedUser()
   const binDir = path.dirname(bin)
   const database = o.database ?? 'postgres'
@@ -222,7 +235,7 @@ async function startProcess(ctx: StartContext, o: PostgresOptions, bin: string):
   set?.prepare()
   const login = { socketDir: ctx.dir, port: ctx.port, user: pgUser, database, verifier, accepting: () => accepting, pidFile: path.join(data, 'postmaster.pid') }
   const spareLogin: SpareLogin | undefined = replicas === 0 ? { bin, user, role: pgUser, database } : undefined
-  const setup = [refillWhenReady(preset === undefined ? setPasswordProbe(login) : acceptingProbe(login), cached, replicas + 1, spareLogin)]
+  const setup = [refillWhenReady(preset === undefined ? setPasswordProbe(login) : acceptingProbe(login), cached, replicas + 1, spareLogin, started)]
   if (set) setup.push(caughtUpProbe(set))
   // The line PostgreSQL logs once it accepts connections, for the current run of the process.
   let accepting: Promise<void> = Promise.resolve()
@@ -239,11 +252,14 @@ async function startProcess(ctx: StartContext, o: PostgresOptions, bin: string):
     // "immediate" shutdown (no checkpoint; the postmaster still ends every backend first).
     launch: () => {
       accepting = nextLine(ctx.logs, ACCEPTING)
-      if (!set) return new ManagedProcess({ command: bin, args, cwd: ctx.dir, user, netns: ctx.netns, stopSignal: 'SIGINT', stopGraceMs: 5000 }, ctx.logs)
+      // A server that exits before it answered (a crash, a stop after a failed start) no longer
+      // holds spares back.
+      const ends = (proc: ManagedProcess): ManagedProcess => (void proc.exited.then(started), proc)
+      if (!set) return ends(new ManagedProcess({ command: bin, args, cwd: ctx.dir, user, netns: ctx.netns, stopSignal: 'SIGINT', stopGraceMs: 5000 }, ctx.logs))
       // The replicas start with the primary: each retries every 100 ms until the primary listens.
       const primary = set.launch(0)
       set.launchReplicas()
-      return primary
+      return ends(primary)
     },
     teardownSignal: 'SIGQUIT',
     // The first step waited for the server to accept connections (and logged in on its socket

@@ -208,25 +208,64 @@ function track(p: Promise<void>): void {
   void p.finally(() => making.delete(p))
 }
 
+/** Starts of this process under way (data dir taken, not ready yet); see {@link startUnderWay}. */
+let starting = 0
+const idleWaiters = new Set<() => void>()
+/** A start that never becomes ready (it failed) holds spares back this long at most. */
+const IDLE_MAX_MS = 5000
+
+/**
+ * Marks a start of this process as under way; returns its end (call it at ready, or when it
+ * fails; more calls do nothing). Spares are made once no start is under way: ten environments
+ * started at once no longer share the two cores with the copy made after the first was ready.
+ */
+export function startUnderWay(): () => void {
+  starting++
+  let ended = false
+  return () => {
+    if (ended) return
+    ended = true
+    starting--
+    if (starting === 0) for (const wake of [...idleWaiters]) wake()
+  }
+}
+
+function noStartUnderWay(): Promise<void> {
+  if (starting === 0) return Promise.resolve()
+  return new Promise((resolve) => {
+    const wake = (): void => {
+      clearTimeout(timer)
+      idleWaiters.delete(wake)
+      resolve()
+    }
+    const timer = setTimeout(wake, IDLE_MAX_MS)
+    idleWaiters.add(wake)
+  })
+}
+
 /**
  * Fills free spare slots for `cachedData` (`RIG_POSTGRES_SPARES`, or `want` when more) in the background (`cp -a`, in its own process) and
  * returns at once; the work starts on the next turn of the event loop, so a start that has just
  * become ready resolves first (spawning costs the loop a few ms). Removes abandoned slots and,
- * after a day, spares of other cache entries. With `login`, the spares have their role's
+ * after a day, spares of other cache entries. Waits (at most {@link IDLE_MAX_MS}) while another
+ * start of this process is under way. With `login`, the spares have their role's
  * password set (see the top of this file), when that can be done here (as root, it needs
  * `setpriv` to run PostgreSQL as the server's account): otherwise none is made.
  */
 export function refillSpares(cachedData: string, want = 1, login?: SpareLogin): void {
   track(
-    new Promise((resolve) =>
-      setImmediate(() => {
-        try {
-          refillNow(cachedData, want, login)
-        } catch {
-          // a spare is an optimisation: the next start copies instead
-        }
-        resolve()
-      }),
+    noStartUnderWay().then(
+      () =>
+        new Promise((resolve) =>
+          setImmediate(() => {
+            try {
+              refillNow(cachedData, want, login)
+            } catch {
+              // a spare is an optimisation: the next start copies instead
+            }
+            resolve()
+          }),
+        ),
     ),
   )
 }
