@@ -28,6 +28,7 @@ import { findPostgres } from '../src/services/postgres/binaries.ts'
 import { copyDataDir, ensureInitialised, postgresVersion } from '../src/services/postgres/init-cache.ts'
 import { TEST_SPEED_SETTINGS } from '../src/services/postgres/index.ts'
 import { sparesSettled } from '../src/services/postgres/spare.ts'
+import { dirsRemoved } from '../src/env/environment.ts'
 import { shutdownRedis } from '../src/services/redis/shutdown.ts'
 import { formatSummary, round, summarize, type Summary } from './lib/stats.ts'
 import { writeResultsSection } from './lib/results-md.ts'
@@ -589,8 +590,12 @@ interface AbSide {
   fresh: ChildResult[]
 }
 
-/** The spares of both sides (each checkout's module makes its own) are let finish between two measurements. */
-const settlers: (() => Promise<void>)[] = [sparesSettled]
+/**
+ * The spares of both sides (each checkout's module makes its own) and the removal of their
+ * stopped environments' dirs (in the background, ~1000 files each) are let finish between two
+ * measurements: the side measured second must not start beside the first side's leftovers.
+ */
+const settlers: (() => Promise<void>)[] = [sparesSettled, dirsRemoved]
 async function settleSpares(): Promise<void> {
   for (const settle of settlers) await settle()
 }
@@ -629,6 +634,9 @@ async function beforeAfter(baseDir: string, runs: number, tenRuns: number, fresh
   const base = (await import(pathToFileURL(path.resolve(baseDir, 'src/index.ts')).href)) as Rig
   const baseSettle = await settlerOf(baseDir)
   if (baseSettle && baseSettle !== sparesSettled) settlers.push(baseSettle)
+  const envFile = path.resolve(baseDir, 'src/env/environment.ts')
+  const baseRemoved = fs.existsSync(envFile) ? ((await import(pathToFileURL(envFile).href)) as { dirsRemoved?: () => Promise<void> }).dirsRemoved : undefined
+  if (baseRemoved && baseRemoved !== dirsRemoved) settlers.push(baseRemoved)
   const after = (await import('../src/index.ts')) as Rig
   const commit = (await exec('git', ['rev-parse', '--short', 'HEAD'], { cwd: baseDir }).catch(() => '?')).trim()
   const sides = { base: { pg: [], env: [], ten: [], fresh: [] } as AbSide, after: { pg: [], env: [], ten: [], fresh: [] } as AbSide }
@@ -692,7 +700,7 @@ function beforeAfterMd(r: { baseCommit: string; runs: number; tenRuns: number; b
   return `
 ### Before / after: start and stop (\`--base\`)
 
-The engine of commit \`${r.baseCommit}\` (before) and of this checkout (after), in this process, ${r.runs} rounds alternating which goes first, then ${r.tenRuns} rounds of ten environments started at once. After each start and stop, both sides' background making of the next spare data dir is let finish before the next measurement (as between two test runs; one spare of this checkout, its copy and its password step, takes ${ms(r.spareCopy.median)}, off the path to ready). Medians (p90).
+The engine of commit \`${r.baseCommit}\` (before) and of this checkout (after), in this process, ${r.runs} rounds alternating which goes first, then ${r.tenRuns} rounds of ten environments started at once. After each start and stop, both sides' background work (the next spare data dir, the removal of the stopped environments' dirs) is let finish before the next measurement (as between two test runs; one spare of this checkout, its copy and its password step, takes ${ms(r.spareCopy.median)}, off the path to ready). Medians (p90).
 
 | figure | before | after | after / before | target |
 |---|---|---|---|---|
