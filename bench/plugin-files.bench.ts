@@ -4,12 +4,15 @@
 // seeded tables no test touches (what the guard's baseline copies), all in the same run; with
 // `--before DIR`, the plugin of another checkout (e.g. a worktree of an older commit, with its
 // node_modules) runs next to them on the same suite; `plain` (plain Vitest, no reset at all:
-// bench/plugin-suite.ts's plainTestFile) is the floor both are measured against.
+// bench/plugin-suite.ts's plainTestFile) is the floor both are measured against. With
+// `--runner jest,node-test`, the same suite through rig's Jest and node:test adapters instead,
+// against the same runner with a TRUNCATE-all afterEach (and `--before`'s adapters).
 //
 //   node_modules/.bin/node bench/plugin-files.bench.ts [--runs 3] [--files 100 --tests-per-file 2]
-//     [--seeded 0,50] [--before DIR] [--warmup 1] [--no-plain] [--no-write] [--keep]
+//     [--seeded 0,50] [--before DIR] [--warmup 1] [--no-plain] [--no-write] [--keep] [--runner vitest|jest,node-test]
 //
-// Writes bench/results/plugin-files.json and the plugin-files section of bench/RESULTS.md.
+// Writes bench/results/plugin-files.json and the plugin-files section of bench/RESULTS.md
+// (Vitest), or bench/results/adapter-files.json and the adapter-files section (Jest, node:test).
 import { execFileSync } from 'node:child_process'
 import fs from 'node:fs'
 import os from 'node:os'
@@ -20,6 +23,7 @@ import { FILES, generateSuite, setShape, TABLES, TESTS, TESTS_PER_FILE } from '.
 import { writeResultsSection } from './lib/results-md.ts'
 import { round, summarize, type Summary } from './lib/stats.ts'
 import { processesIn, runVitest, type RunSample } from './lib/vitest-run.ts'
+import { runAdapter, type AdapterRunner, type AdapterSample } from './lib/adapter-run.ts'
 
 const BENCH_DIR = path.dirname(fileURLToPath(import.meta.url))
 const REPO = path.resolve(BENCH_DIR, '..')
@@ -35,6 +39,9 @@ const { values: args } = parseArgs({
     'no-write': { type: 'boolean', default: false },
     'no-plain': { type: 'boolean', default: false },
     keep: { type: 'boolean', default: false },
+    runner: { type: 'string', default: 'vitest' },
+    /** The commit `--before`'s tree is, when it is not a git checkout (e.g. a git archive export). */
+    'before-commit': { type: 'string' },
   },
 })
 
@@ -140,7 +147,7 @@ async function main(): Promise<void> {
   for (const seeded of args.seeded.split(',').map(Number)) scenarios.push(await scenario(seeded, runs, variants))
   const loadAfter = os.loadavg()
   const commit = gitCommit(REPO)
-  const beforeCommit = args.before ? gitCommit(args.before) : undefined
+  const beforeCommit = args.before ? args['before-commit'] || gitCommit(args.before) : undefined
   const result = {
     benchmark: 'plugin-files',
     date: new Date().toISOString(),
@@ -196,4 +203,134 @@ ${tables.join('\n\n')}
   if (leftovers > 0) process.exitCode = 3
 }
 
-await main()
+/** Figures of one adapter variant. */
+interface AdapterSeries {
+  wall: Summary
+  tests: Summary
+  /** The tests phase over the number of files (per run), then the median. */
+  perFile: Summary
+  restoredWith: Record<string, number>
+}
+
+/** The same suite through rig's Jest and node:test adapters, in rotating order, against the runner with a TRUNCATE-all afterEach. */
+async function adapterMain(runners: AdapterRunner[]): Promise<void> {
+  const runs = Number(args.runs)
+  const variants: Variant[] = args.before ? ['rig', 'before', 'baseline'] : ['rig', 'baseline']
+  const seededList = args.seeded.split(',').map(Number)
+  const loadBefore = os.loadavg()
+  const started = performance.now()
+  const results: { runner: AdapterRunner; seeded: number; series: Partial<Record<Variant, AdapterSeries>>; pairedPerFileOverMs: Partial<Record<Variant, Summary>>; leftovers: number }[] = []
+  for (const seeded of seededList) {
+    setShape(Number(args.files), Number(args['tests-per-file']), seeded)
+    const dirs: Partial<Record<Variant, string>> = {}
+    dirs.rig = generateSuite()
+    dirs.baseline = dirs.rig
+    if (variants.includes('before')) dirs.before = generateSuite(undefined, path.resolve(args.before ?? ''))
+    log(`suite: ${FILES} files × ${TESTS_PER_FILE} tests, ${TABLES} tables + ${seeded} seeded (${dirs.rig}${dirs.before ? `, before: ${dirs.before}` : ''})`)
+    try {
+      for (const runner of runners) {
+        const samples: AdapterSample<Variant>[] = []
+        for (const v of Number(args.warmup) > 0 ? variants : []) {
+          const r = await runAdapter(runner, dirs[v] as string, v, v === 'baseline' ? 'baseline' : 'rig', 0, TESTS)
+          log(`  ${runner} warm-up ${v}: ${ms(r.wallMs)}`)
+        }
+        for (let i = 1; i <= runs; i++) {
+          const order = variants.map((_, k) => variants[(k + i) % variants.length] as Variant)
+          for (const v of order) {
+            const r = await runAdapter(runner, dirs[v] as string, v, v === 'baseline' ? 'baseline' : 'rig', i, TESTS)
+            samples.push(r)
+            log(`  ${runner} run ${i} ${v}: wall ${ms(r.wallMs)}, tests ${ms(r.testsMs)} (${ms1(r.testsMs / FILES)} per file)`)
+          }
+        }
+        const of = (v: Variant): AdapterSample<Variant>[] => samples.filter((r) => r.variant === v)
+        const series: Partial<Record<Variant, AdapterSeries>> = {}
+        const pairedPerFileOverMs: Partial<Record<Variant, Summary>> = {}
+        for (const v of variants) {
+          const rs = of(v)
+          const restoredWith: Record<string, number> = {}
+          for (const r of rs) for (const [k, n] of Object.entries(r.restoredWith)) restoredWith[k] = (restoredWith[k] ?? 0) + n
+          series[v] = { wall: summarize(rs.map((r) => r.wallMs)), tests: summarize(rs.map((r) => r.testsMs)), perFile: summarize(rs.map((r) => r.testsMs / FILES)), restoredWith }
+          // Per file above the baseline run of the same round: less sensitive to load that comes and goes.
+          if (v !== 'baseline') pairedPerFileOverMs[v] = summarize(rs.map((r, i) => (r.testsMs - (of('baseline')[i]?.testsMs ?? Number.NaN)) / FILES))
+        }
+        results.push({ runner, seeded, series, pairedPerFileOverMs, leftovers: 0 })
+      }
+    } finally {
+      let leftovers = 0
+      for (const d of new Set(Object.values(dirs))) {
+        const pids = processesIn(d)
+        leftovers += pids.length
+        for (const pid of pids) {
+          try {
+            process.kill(pid, 'SIGKILL')
+          } catch {}
+        }
+        if (!args.keep) fs.rmSync(d, { recursive: true, force: true })
+      }
+      for (const r of results.filter((x) => x.seeded === seeded)) r.leftovers = leftovers
+    }
+  }
+  const loadAfter = os.loadavg()
+  const commit = gitCommit(REPO)
+  const beforeCommit = args.before ? args['before-commit'] || gitCommit(args.before) : undefined
+  const result = {
+    benchmark: 'adapter-files',
+    date: new Date().toISOString(),
+    commit,
+    ...(beforeCommit !== undefined ? { beforeCommit } : {}),
+    durationS: round((performance.now() - started) / 1000, 1),
+    machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model.trim() ?? '', node: process.version, loadAvgBefore: loadBefore.map((x) => round(x, 2)), loadAvgAfter: loadAfter.map((x) => round(x, 2)) },
+    suite: { files: FILES, testsPerFile: TESTS_PER_FILE, tables: TABLES, filesAtOnce: 1, guardMode: 'clean', runsPerVariant: runs },
+    scenarios: results.map((s) => ({
+      runner: s.runner,
+      seededTables: s.seeded,
+      ...s.series,
+      ratioToBaseline: Object.fromEntries(variants.filter((v) => v !== 'baseline').map((v) => [v, round((s.series[v]?.tests.median ?? Number.NaN) / (s.series.baseline?.tests.median ?? Number.NaN), 2)])),
+      perFileOverheadMs: Object.fromEntries(variants.filter((v) => v !== 'baseline').map((v) => [v, round((s.series[v]?.perFile.median ?? Number.NaN) - (s.series.baseline?.perFile.median ?? Number.NaN), 1)])),
+      pairedPerFileOverheadMs: s.pairedPerFileOverMs,
+      leftovers: s.leftovers,
+    })),
+  }
+  const label: Record<Variant, string> = { rig: `**rig** (\`${commit}\`, guard host)`, before: `rig before (\`${beforeCommit}\`, guard per file)`, baseline: 'baseline (TRUNCATE-all afterEach)', plain: 'plain (no reset)' }
+  const runnerName: Record<AdapterRunner, string> = { jest: 'Jest (`rig.preset()`, `maxWorkers: 1`: in band)', 'node-test': 'node:test (`--test-concurrency=1`, a process per file)' }
+  const tables = result.scenarios.map((s) => {
+    const rows = variants.map((v) => {
+      const x = s[v] as AdapterSeries
+      const ratio = v === 'baseline' ? '1' : `${s.ratioToBaseline[v]}×`
+      const over = v === 'baseline' ? '—' : `${ms1(s.perFileOverheadMs[v] ?? Number.NaN)} (paired ${ms1(s.pairedPerFileOverheadMs[v]?.median ?? Number.NaN)})`
+      return `| ${label[v]} | ${ms(x.wall.median)} | ${ms(x.tests.median)} | ${ratio} | ${ms1(x.perFile.median)} | ${over} |`
+    })
+    const restored = Object.entries((s.rig as AdapterSeries).restoredWith).map(([k, n]) => `\`${k}\` ${n}×`).join(', ')
+    return `**${runnerName[s.runner]}, ${s.seededTables === 0 ? `${TABLES} tables, none seeded` : `${TABLES} tables + ${s.seededTables} seeded tables no test touches`}**
+
+| variant | wall (median) | tests phase | / baseline | per file | above baseline, per file |
+|---|---|---|---|---|---|
+${rows.join('\n')}
+
+rig restored with: ${restored || 'nothing'}.`
+  })
+  const section = `
+## Adapters, per test file (\`bench/plugin-files.bench.ts --runner ${runners.join(',')}\`)
+
+${result.date.slice(0, 10)}, commit \`${commit}\`${beforeCommit ? ` against \`${beforeCommit}\`` : ''}; ${result.machine.cpus} × ${result.machine.cpuModel}, Node ${result.machine.node}; load average ${result.machine.loadAvgBefore.join(' / ')} before, ${result.machine.loadAvgAfter.join(' / ')} after (read ratios and same-round differences, not times). ${runs} runs per variant after ${Number(args.warmup) > 0 ? 'one warm-up each' : 'no warm-up'}, the order rotating every round; total ${result.durationS} s.
+
+Suite: ${FILES * TESTS_PER_FILE} tests in ${FILES} files of ${TESTS_PER_FILE} (bench/plugin-suite.ts, the Vitest benchmark's tests in each runner's dialect), files one at a time. **rig**: the adapter with \`guard: { mode: 'clean' }\`; **baseline**: the same runner, the same environment started in its global setup, an \`afterEach\` TRUNCATE of the ${TABLES} tables${beforeCommit ? `; **before**: the adapter of \`${beforeCommit}\` on the same suite` : ''}. Tests phase: Jest's run start → run complete (its reporter: after the global setup, before the teardown); node:test's global setup end → global teardown start. Per file = tests phase / ${FILES} (a file's 2 tests included); "above baseline" = the difference of the medians (paired: the median of the same round's differences).
+
+${tables.join('\n\n')}
+`
+  if (!args['no-write']) {
+    fs.writeFileSync(path.join(BENCH_DIR, 'results', 'adapter-files.json'), `${JSON.stringify(result, null, 2)}\n`)
+    writeResultsSection('adapter-files', section)
+  }
+  process.stdout.write(section)
+  const leftovers = sum([...new Map(results.map((r) => [r.seeded, r.leftovers])).values()])
+  log(`leftover processes: ${leftovers}`)
+  if (leftovers > 0) process.exitCode = 3
+}
+
+const runners = args.runner.split(',').filter(Boolean)
+if (runners.some((r) => !['vitest', 'jest', 'node-test'].includes(r)) || (runners.includes('vitest') && runners.length > 1)) {
+  throw new Error(`--runner: vitest, or jest and/or node-test (comma-separated), got ${JSON.stringify(args.runner)}`)
+}
+if (runners[0] === 'vitest') await main()
+else await adapterMain(runners as AdapterRunner[])

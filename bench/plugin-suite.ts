@@ -3,7 +3,10 @@
 // the same tests: `rig` (the plugin, guard mode 'clean') and `baseline` (plain Vitest, the
 // same PostgreSQL started by `startEnvironment` in a globalSetup, and a hand-written afterEach
 // that TRUNCATEs every table). A third, `plain`, is plain Vitest with no reset at all: the same
-// tests in `plain-tests/` (see plainTestFile), the same globalSetup, no setup file.
+// tests in `plain-tests/` (see plainTestFile), the same globalSetup, no setup file. The same tests
+// are written for Jest (`jest-tests/`, configs `jest.rig.config.js` / `jest.baseline.config.js`)
+// and node:test (`node-tests/`, global setups `node-test-rig-setup.js` /
+// `node-test-baseline-setup.js`), with rig and the TRUNCATE baseline each.
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
@@ -61,7 +64,15 @@ export function schemaSql(): string {
  * so the test also asserts the exact ids and row count: a cleanup that misses a row or a
  * sequence fails the next test on that table.
  */
-function testSource(file: number, index: number, rand: () => number): string {
+/** How a runner's test file imports its API and asserts equality. */
+export type Dialect = 'vitest' | 'jest' | 'node-test'
+const EQUAL: Record<Dialect, (a: string, b: string) => string> = {
+  vitest: (a, b) => `expect(${a}).toEqual(${b})`,
+  jest: (a, b) => `expect(${a}).toEqual(${b})`,
+  'node-test': (a, b) => `assert.deepStrictEqual(${a}, ${b})`,
+}
+
+function testSource(file: number, index: number, rand: () => number, dialect: Dialect = 'vitest'): string {
   const first = 1 + Math.floor(rand() * TABLES)
   const tables = [first]
   if (rand() < 0.5) {
@@ -81,20 +92,22 @@ function testSource(file: number, index: number, rand: () => number): string {
     const expected = Array.from({ length: rows }, (_, r) => `{ id: ${r + 1}, name: 'f${file}-${index}-${r}', n: ${r + 1} }`).join(', ')
     lines.push(
       `  await db.query('insert into ${name} ${cols} values ${values}', [${params}])`,
-      `  expect((await db.query('select id, name, n from ${name} order by id')).rows).toEqual([${expected}])`,
+      `  ${EQUAL[dialect](`(await db.query('select id, name, n from ${name} order by id')).rows`, `[${expected}]`)}`,
     )
   })
   return `test('f${file} #${index}: ${tables.map(tableName).join(' + ')}', async () => {\n${lines.join('\n')}\n})\n`
 }
 
-function testFile(file: number): string {
+function testFile(file: number, dialect: Dialect = 'vitest'): string {
   const rand = prng(1000 + file)
-  const tests = Array.from({ length: TESTS_PER_FILE }, (_, i) => testSource(file, i + 1, rand))
-  return `import { afterAll, beforeAll, expect, test } from 'vitest'
-import pg from 'pg'
-
-let db: pg.Client
-beforeAll(async () => {
+  const tests = Array.from({ length: TESTS_PER_FILE }, (_, i) => testSource(file, i + 1, rand, dialect))
+  const head =
+    dialect === 'vitest'
+      ? "import { afterAll, beforeAll, expect, test } from 'vitest'\nimport pg from 'pg'\n\nlet db: pg.Client\n"
+      : dialect === 'jest'
+        ? "import { afterAll, beforeAll, expect, test } from '@jest/globals'\nimport pg from 'pg'\n\nlet db\n"
+        : "import { after as afterAll, before as beforeAll, test } from 'node:test'\nimport assert from 'node:assert/strict'\nimport pg from 'pg'\n\nlet db\n"
+  return `${head}beforeAll(async () => {
   db = new pg.Client({ connectionString: process.env.RIG_DB_URL })
   await db.connect()
 })
@@ -228,6 +241,104 @@ export default class TimingReporter {
 }
 `
 
+// Jest: the same two variants, files one at a time (rig's preset sets maxWorkers: 1 under
+// isolation 'shared'; the baseline sets it by hand: Jest then runs them in its main process).
+// testrig's sources are TypeScript: Jest strips none, so a transform of Node's stripper.
+const STRIP_TYPES = `const { stripTypeScriptTypes } = require('node:module')
+module.exports = { process: (source) => ({ code: stripTypeScriptTypes(source, { mode: 'strip' }) }) }
+`
+const JEST_COMMON = `roots: ['<rootDir>/jest-tests'], transform: { '\\\\.ts$': '<rootDir>/strip-types.cjs' }, testTimeout: 20_000`
+const JEST_RIG = `import { rig } from 'testrig/jest'
+const preset = rig.preset({ guard: { mode: 'clean' } })
+export default { ...preset, reporters: [...preset.reporters, '<rootDir>/jest-timing-reporter.cjs'], ${JEST_COMMON} }
+`
+const JEST_BASELINE = `export default { maxWorkers: 1, globalSetup: '<rootDir>/baseline/jest-global-setup.js', globalTeardown: '<rootDir>/baseline/jest-global-teardown.js', setupFilesAfterEnv: ['<rootDir>/baseline/jest-truncate.js'], reporters: ['default', '<rootDir>/jest-timing-reporter.cjs'], ${JEST_COMMON} }
+`
+const JEST_BASELINE_SETUP = `// The same environment as the rig variant, started the same way, in Jest's main process.
+import { loadConfig, startEnvironment } from 'testrig'
+import { state } from './jest-state.js'
+
+export default async function setup() {
+  const { config, root } = await loadConfig()
+  state.env = await startEnvironment(config, { root })
+  process.stderr.write('baseline: environment ready in ' + Math.round(state.env.startMs) + ' ms\\n')
+  process.env.RIG_DB_URL = state.env.get('db').url
+}
+`
+const JEST_BASELINE_TEARDOWN = `import { state } from './jest-state.js'
+export default async function teardown() {
+  await state.env?.stop()
+}
+`
+const TRUNCATE_HOOKS = (tables: string[], runner: 'jest' | 'node-test'): string => `// The hand-written cleanup: one TRUNCATE of every table after each test.
+import { ${runner === 'jest' ? "afterAll, afterEach } from '@jest/globals'" : "after as afterAll, afterEach } from 'node:test'"}
+import pg from 'pg'
+
+let client
+afterEach(async () => {
+  if (!client) {
+    client = new pg.Client({ connectionString: process.env.RIG_DB_URL })
+    await client.connect()
+  }
+  await client.query('truncate ${tables.join(', ')} restart identity cascade')
+})
+afterAll(async () => {
+  await client?.end()
+})
+`
+// Jest's run: from the first file's start (after the global setup) to the last file's end (before the global teardown).
+const JEST_TIMING_REPORTER = `const fs = require('node:fs')
+const now = () => performance.timeOrigin + performance.now()
+module.exports = class TimingReporter {
+  constructor() { this.out = { runStart: 0, runEnd: 0, passed: 0, failed: 0, tests: [] } }
+  onRunStart() { this.out.runStart = now() }
+  onTestResult(_test, r) { for (const t of r.testResults) this.out.tests.push({ name: t.fullName, state: t.status, duration: t.duration ?? 0 }) }
+  onRunComplete(_ctx, results) {
+    this.out.runEnd = now()
+    this.out.passed = results.numPassedTests
+    this.out.failed = results.numFailedTests
+    if (process.env.BENCH_TIMING_FILE) fs.writeFileSync(process.env.BENCH_TIMING_FILE, JSON.stringify(this.out))
+  }
+}
+`
+// node:test: the run is the global setup's end to the global teardown's start, in the runner process.
+const NODE_TEST_MARK = `import fs from 'node:fs'
+const now = () => performance.timeOrigin + performance.now()
+const out = { runStart: 0, runEnd: 0 }
+export const mark = (k) => {
+  out[k] = now()
+  if (k === 'runEnd' && process.env.BENCH_TIMING_FILE) fs.writeFileSync(process.env.BENCH_TIMING_FILE, JSON.stringify(out))
+}
+`
+const NODE_TEST_RIG_SETUP = `import { rigGlobalSetup } from 'testrig/node-test/global-setup'
+import { mark } from './node-test-mark.js'
+const rig = rigGlobalSetup({ guard: { mode: 'clean' } })
+export async function globalSetup() {
+  await rig.globalSetup()
+  mark('runStart')
+}
+export async function globalTeardown() {
+  mark('runEnd')
+  await rig.globalTeardown()
+}
+`
+const NODE_TEST_BASELINE_SETUP = `// The same environment as the rig variant, started the same way, in node:test's runner process.
+import { loadConfig, startEnvironment } from 'testrig'
+import { mark } from './node-test-mark.js'
+let env
+export async function globalSetup() {
+  const { config, root } = await loadConfig()
+  env = await startEnvironment(config, { root })
+  process.stderr.write('baseline: environment ready in ' + Math.round(env.startMs) + ' ms\\n')
+  process.env.RIG_DB_URL = env.get('db').url
+  mark('runStart')
+}
+export async function globalTeardown() {
+  mark('runEnd')
+  await env?.stop()
+}
+`
+
 /** Writes the project into a new temp dir and returns its path; `testrig` there is the checkout at `repo`. */
 export function generateSuite(dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rig-plugin-bench-')), repo = REPO): string {
   const tables = Array.from({ length: TABLES }, (_, i) => tableName(i + 1))
@@ -241,9 +352,26 @@ export function generateSuite(dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rig-p
     'baseline/global-setup.ts': BASELINE_GLOBAL_SETUP,
     'baseline/truncate.ts': BASELINE_TRUNCATE(tables),
     'timing-reporter.js': TIMING_REPORTER,
+    'strip-types.cjs': STRIP_TYPES,
+    'jest.rig.config.js': JEST_RIG,
+    'jest.baseline.config.js': JEST_BASELINE,
+    'jest-timing-reporter.cjs': JEST_TIMING_REPORTER,
+    'baseline/jest-state.js': 'export const state = {}\n',
+    'baseline/jest-global-setup.js': JEST_BASELINE_SETUP,
+    'baseline/jest-global-teardown.js': JEST_BASELINE_TEARDOWN,
+    'baseline/jest-truncate.js': TRUNCATE_HOOKS(tables, 'jest'),
+    'node-test-mark.js': NODE_TEST_MARK,
+    'node-test-rig-setup.js': NODE_TEST_RIG_SETUP,
+    'node-test-baseline-setup.js': NODE_TEST_BASELINE_SETUP,
+    'baseline/node-test-truncate.js': TRUNCATE_HOOKS(tables, 'node-test'),
   }
-  for (let f = 1; f <= FILES; f++) files[`tests/f${String(f).padStart(3, '0')}.test.ts`] = testFile(f)
-  for (let f = 1; f <= FILES; f++) files[`plain-tests/f${String(f).padStart(3, '0')}.test.ts`] = plainTestFile(testFile(f))
+  for (let f = 1; f <= FILES; f++) {
+    const n = String(f).padStart(3, '0')
+    files[`tests/f${n}.test.ts`] = testFile(f)
+    files[`jest-tests/f${n}.test.js`] = testFile(f, 'jest')
+    files[`node-tests/f${n}.test.js`] = testFile(f, 'node-test')
+    files[`plain-tests/f${n}.test.ts`] = plainTestFile(testFile(f))
+  }
   for (const [rel, text] of Object.entries(files)) {
     fs.mkdirSync(path.dirname(path.join(dir, rel)), { recursive: true })
     fs.writeFileSync(path.join(dir, rel), text)
