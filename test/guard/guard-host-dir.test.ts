@@ -10,7 +10,7 @@ import { tempRootPath } from '../../src/fs-safe/temp-root.ts'
 import { remoteGuardSession } from '../../src/runner/guard-client.ts'
 import { serveGuard } from '../../src/runner/guard-host.ts'
 import { start } from '../support/env.ts'
-import { pidAlive, waitUntil } from '../support/procs.ts'
+import { pidAlive } from '../support/procs.ts'
 
 const children: ChildProcess[] = []
 afterEach(() => {
@@ -39,12 +39,20 @@ function runner(): Promise<{ child: ChildProcess; dir: string }> {
   })
 }
 
+/** Resolves once `child` was reaped: every thread of it has exited and its files are closed. */
+function reaped(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve()
+  return new Promise((resolve) => child.once('exit', () => resolve()))
+}
+
 describe('the guard host dir', () => {
   it("a worker whose run's host is gone is told so at once, with what to do", async () => {
     // The runner was killed: its socket file stays, nobody listens.
     const killed = await runner()
     killed.child.kill('SIGKILL')
-    expect(await waitUntil(() => !pidAlive(killed.child.pid!))).toBe(true)
+    // Reaped, not only a zombie leader: a killed Node's other threads can still hold its files
+    // (the listening socket) after /proc shows the leader as Z, and a connect then is reset.
+    await reaped(killed.child)
     const refused = await remoteGuardSession(path.join(killed.dir, 'guard.sock'), 1).catch((e: unknown) => e as Error & { code?: string })
     expect(refused).toMatchObject({ code: 'RIG_GUARD_HOST_GONE' })
     expect((refused as Error).message).toMatch(/cannot reach the guard host of this run .* \(ECONNREFUSED\): that process has ended or closed it/)
@@ -65,7 +73,7 @@ describe('the guard host dir', () => {
     expect(path.dirname(path.dirname(killed.dir))).toBe(tempRootPath())
     expect(fs.statSync(path.join(killed.dir, 'guard.sock')).isSocket()).toBe(true)
     killed.child.kill('SIGKILL')
-    expect(await waitUntil(() => !pidAlive(killed.child.pid!))).toBe(true)
+    await reaped(killed.child)
     expect(fs.existsSync(killed.dir)).toBe(true)
 
     const env = await start({ services: { cache: redis() } })
