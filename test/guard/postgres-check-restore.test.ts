@@ -129,4 +129,30 @@ describe('postgres guard, check_restore (the check and the restore in one round 
     expect(r.message).toContain('public.moods +1 row, 1 row changed')
     expect(await sql(url, `select id, m::text from moods order by id`)).toEqual([{ id: 1, m: 'ok' }])
   })
+
+  it('restores by keys again and again on one session, keys of any text, and a table dropped and made again under its name', async () => {
+    // The keyed restore statements are prepared once per session (named after their text) and
+    // the keys passed as a literal: quotes, backslashes and braces in a key must come through,
+    // and a prepared statement of a table made again must restore the new one.
+    const odd = [`it's`, 'back\\slash', '{"brace"}', 'x,y']
+    const make = `drop table if exists keyed; create table keyed (k text primary key, n int); insert into keyed values ('a', 1), ('b', 2)`
+    await sql(url, make)
+    await guard.baseline()
+    for (const key of odd) {
+      await sql(url, `insert into keyed values ($1, 3)`, [key])
+      await sql(url, `update keyed set n = 0 where k = 'b'`)
+      const r = await guard.check(`writes the key ${key}`)
+      expect(r.errors).toEqual([])
+      expect(r.stores[0]?.restore?.withCheck).toBe(true)
+      expect(await sql(url, `select k, n from keyed order by k`)).toEqual([{ k: 'a', n: 1 }, { k: 'b', n: 2 }])
+    }
+    await sql(url, make)
+    await guard.baseline()
+    await sql(url, `delete from keyed where k = 'a'`)
+    await sql(url, `insert into keyed values ($1, 4)`, [odd[0]])
+    const r = await guard.check('writes to the table made again')
+    expect(r.errors).toEqual([])
+    expect(r.stores[0]?.restore?.withCheck).toBe(true)
+    expect(await sql(url, `select k, n from keyed order by k`)).toEqual([{ k: 'a', n: 1 }, { k: 'b', n: 2 }])
+  })
 })

@@ -93,6 +93,8 @@ declare
   xids xid[] := '{}';
   keys jsonb[];
   m record;
+  stmt text;
+  pname text;
 begin
   with p as materialized (select pg_current_wal_insert_lsn() as i, pg_current_wal_flush_lsn() as f),
     g as materialized (select i, f, i <> mark as go from p),
@@ -138,6 +140,7 @@ begin
     -- Rig's own writes are not logged; replica mode: no foreign-key trigger fires, order does not matter.
     perform set_config('rig.restoring', 'on', true);
     perform set_config('session_replication_role', 'replica', true);
+    perform set_config('plan_cache_mode', 'force_generic_plan', true);
     for m in select t.* from ${schema}.meta t where t.rel = any(rels) loop
       keys := null;
       if m.del is not null then
@@ -148,8 +151,16 @@ begin
         execute m.wdel;
         if m.wins is not null then execute m.wins; end if;
       else
-        execute m.del using keys;
-        if m.ins is not null then execute m.ins using keys; end if;
+        -- Prepared once per session (named after the statement) and run with its generic plan
+        -- (plan_cache_mode above): not parsed and planned on every restore as EXECUTE … USING is.
+        -- (EXECUTE of a prepared statement takes no USING parameters: the keys go as a literal.)
+        foreach stmt in array array_remove(array[m.del, m.ins], null) loop
+          pname := 'rig_restore_' || md5(stmt);
+          if not exists (select from pg_prepared_statements p where p.name = pname) then
+            execute 'prepare ' || pname || ' (jsonb[]) as ' || stmt;
+          end if;
+          execute 'execute ' || pname || ' (' || quote_literal(keys::text) || ')';
+        end loop;
       end if;
       if m.runas is not null then perform set_config('role', 'none', true); end if;
     end loop;
