@@ -67,7 +67,8 @@ describe('the init cache lock', () => {
       const env = await start({ services: { db: postgres() } })
       await env.stop()
       const root = path.join(process.env.RIG_CACHE_DIR, 'postgres')
-      const cached = fs.readdirSync(root).filter((e) => !/\.(lock|tmp-|stale-)/.test(e))
+      // versions/: `postgres --version` recorded per binary (version.ts), not an initialised data dir.
+      const cached = fs.readdirSync(root).filter((e) => !/\.(lock|tmp-|stale-)/.test(e) && e !== 'versions')
       expect(cached).toHaveLength(1)
       const dir = path.join(root, cached[0] as string)
       fs.rmSync(dir, { recursive: true })
