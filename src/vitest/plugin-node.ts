@@ -7,6 +7,7 @@ import type { Vitest, TestProject } from 'vitest/node'
 import { moduleFile } from '../module-file.ts'
 import { resolveOptions, type RigRunnerOptions } from '../runner/options.ts'
 import { keptArgs, reproCommand, resolveSeed, type ReplayCommand } from '../runner/order.ts'
+import { dirsRemoved } from '../env/environment.ts'
 import { openRun, type RunSession } from '../runner/run-session.ts'
 import { RigReporter } from './reporter.ts'
 import { createSequencer } from './sequencer.ts'
@@ -65,7 +66,12 @@ export async function configureHook(ctx: { vitest: Vitest; project: TestProject 
     p = openRun(o, { root: vitest.config.root, workers: Number(vitest.config.maxWorkers) || 1, seed: state.seed, guardHost: true })
     sessions.set(vitest, p)
   }
-  const session = await p
+  // A run that could not open (a fixture that fails to load, a service that does not start) has
+  // stopped what it started: Vitest exits right after, so its dirs are removed before that.
+  const session = await p.catch(async (err: unknown) => {
+    await dirsRemoved()
+    throw err
+  })
   project.provide('rig', session.provided)
   if (!first) return
   const replay = vitestReplay()
@@ -81,7 +87,7 @@ export async function configureHook(ctx: { vitest: Vitest; project: TestProject 
     ...(shard ? { shard: { index: shard.index, count: shard.count } } : {}),
   })
   ;(vitest.config.reporters as unknown[]).push(reporter)
-  vitest.onClose(() => session.close())
+  vitest.onClose(() => session.close().then(dirsRemoved))
   vitest.onCancel(() => void session.close())
   // Vitest exits right after Ctrl-C without closing: write what we have now (the watchdog
   // stops the services once this process is gone).
