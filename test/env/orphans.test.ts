@@ -6,7 +6,7 @@ import path from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { redis } from '../../src/index.ts'
 import { start } from '../support/env.ts'
-import { expectGroupsGone, groupAlive, pidAlive, waitUntil } from '../support/procs.ts'
+import { expectGroupsGone, firstOutput, groupAlive, pidAlive, waitUntil, watchdogOf } from '../support/procs.ts'
 import { leftovers as projectLeftovers, makeProject, REPO, type Project } from '../support/project.ts'
 
 const OWNER = path.join(import.meta.dirname, '../support/fixtures/owner.ts')
@@ -32,37 +32,13 @@ afterEach(() => {
 })
 
 /** Runs the owner script and waits for its environment to be ready. */
-function startOwner(): Promise<Owned> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--no-warnings', OWNER], { stdio: ['ignore', 'pipe', 'pipe'] })
-    children.push(child)
-    let out = ''
-    let err = ''
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (err += d))
-    child.stdout.setEncoding('utf8').on('data', (d: string) => {
-      out += d
-      const line = out.split('\n').find((l) => l.startsWith('{'))
-      if (!line) return
-      const { dir, pids } = JSON.parse(line) as { dir: string; pids: Record<string, number> }
-      leftovers.push(...Object.values(pids))
-      resolve({ child, dir, pids: Object.values(pids) })
-    })
-    child.on('exit', (code) => reject(new Error(`owner exited (${code}) before it was ready: ${err}`)))
-  })
-}
-
-/** The watchdog process of an environment dir. */
-function watchdogOf(dir: string): number | undefined {
-  for (const e of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(e)) continue
-    try {
-      const cmd = fs.readFileSync(`/proc/${e}/cmdline`, 'utf8').split('\0')
-      if (cmd.some((a) => a.endsWith('watchdog-main.ts')) && cmd.includes(dir)) return Number(e)
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return undefined
+async function startOwner(): Promise<Owned> {
+  const child = spawn(process.execPath, ['--no-warnings', OWNER], { stdio: ['ignore', 'pipe', 'pipe'] })
+  children.push(child)
+  const line = await firstOutput(child, (out) => out.split('\n').find((l) => l.startsWith('{')), 'its environment was ready')
+  const { dir, pids } = JSON.parse(line) as { dir: string; pids: Record<string, number> }
+  leftovers.push(...Object.values(pids))
+  return { child, dir, pids: Object.values(pids) }
 }
 
 describe('SIGKILL of the owner', () => {
@@ -176,20 +152,11 @@ describe("the watchdog when rig's files are gone by the time it must reap", () =
   `
 
   /** Runs the owner script in `p` (rig's temp root inside it); resolves with its first line and the process. */
-  function ownerIn(p: Project): Promise<{ child: ChildProcess; line: { dir?: string; pids?: Record<string, number>; error?: string; message?: string } }> {
-    return new Promise((resolve, reject) => {
-      const child = spawn(process.execPath, ['--no-warnings', '--input-type=module', '-e', OWNER_SCRIPT], { cwd: p.dir, env: { ...process.env, RIG_TMP_DIR: path.join(p.dir, 'tmp') }, stdio: ['ignore', 'pipe', 'pipe'] })
-      children.push(child)
-      let out = ''
-      let err = ''
-      child.stderr.setEncoding('utf8').on('data', (d: string) => (err += d))
-      child.stdout.setEncoding('utf8').on('data', (d: string) => {
-        out += d
-        const line = out.split('\n').find((l) => l.startsWith('{'))
-        if (line) resolve({ child, line: JSON.parse(line) as never })
-      })
-      child.on('exit', (code) => reject(new Error(`owner exited (${code}) before it was ready: ${err}`)))
-    })
+  async function ownerIn(p: Project): Promise<{ child: ChildProcess; line: { dir?: string; pids?: Record<string, number>; error?: string; message?: string } }> {
+    const child = spawn(process.execPath, ['--no-warnings', '--input-type=module', '-e', OWNER_SCRIPT], { cwd: p.dir, env: { ...process.env, RIG_TMP_DIR: path.join(p.dir, 'tmp') }, stdio: ['ignore', 'pipe', 'pipe'] })
+    children.push(child)
+    const line = await firstOutput(child, (out) => out.split('\n').find((l) => l.startsWith('{')), 'it was ready')
+    return { child, line: JSON.parse(line) as never }
   }
 
   it('Node cannot run its script: the shell kills the recorded process groups itself and removes the dir', async () => {

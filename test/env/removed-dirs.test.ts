@@ -8,7 +8,7 @@ import path from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { redis } from '../../src/index.ts'
 import { start } from '../support/env.ts'
-import { pidAlive, waitUntil } from '../support/procs.ts'
+import { pidAlive, waitUntil, watchdogOf } from '../support/procs.ts'
 import { BIN, envDirs, leftovers, makeProject, NODE } from '../support/project.ts'
 
 const SRC = JSON.stringify(path.resolve(import.meta.dirname, '../../src/index.ts'))
@@ -47,20 +47,6 @@ function stopper(end: 'exit' | 'kill'): { child: ChildProcess; dir: Promise<stri
     void exited.then(() => reject(new Error(`the owner exited before it was ready: ${err}`)))
   })
   return { child, dir, exited }
-}
-
-/** The watchdog of env dir `dir`: the process whose command line names it (the shell, or Node once it reaps). */
-function watchdogOf(dir: string): number | undefined {
-  for (const e of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(e)) continue
-    try {
-      const cmd = fs.readFileSync(`/proc/${e}/cmdline`, 'utf8').split('\0')
-      if (cmd.some((a) => a.endsWith('watchdog-main.ts')) && cmd.includes(dir)) return Number(e)
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return undefined
 }
 
 describe('<id>.removed', () => {

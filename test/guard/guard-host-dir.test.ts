@@ -10,7 +10,7 @@ import { tempRootPath } from '../../src/fs-safe/temp-root.ts'
 import { remoteGuardSession } from '../../src/runner/guard-client.ts'
 import { serveGuard } from '../../src/runner/guard-host.ts'
 import { start } from '../support/env.ts'
-import { pidAlive } from '../support/procs.ts'
+import { firstOutput, pidAlive } from '../support/procs.ts'
 
 const children: ChildProcess[] = []
 afterEach(() => {
@@ -18,25 +18,16 @@ afterEach(() => {
 })
 
 /** A runner's main process that serves the guard and waits: resolves with its socket's dir. */
-function runner(): Promise<{ child: ChildProcess; dir: string }> {
+async function runner(): Promise<{ child: ChildProcess; dir: string }> {
   const script = `
     import { serveGuard } from ${JSON.stringify(path.resolve(import.meta.dirname, '../../src/runner/guard-host.ts'))}
     const host = await serveGuard({ services: {}, vars: {}, controlSocket: undefined, seed: 1, configFile: '', fixture: undefined, guard: { mode: 'fail', strategy: 'auto', exclude: [], allowCleaning: [] }, logs: { failOnError: true } })
     console.log(host.socket)
     setInterval(() => {}, 1 << 30)
   `
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--no-warnings', '--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'pipe'] })
-    children.push(child)
-    let out = ''
-    let err = ''
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (err += d))
-    child.stdout.setEncoding('utf8').on('data', (d: string) => {
-      out += d
-      if (out.includes('\n')) resolve({ child, dir: path.dirname(out.trim()) })
-    })
-    child.on('exit', (code) => reject(new Error(`runner exited (${code}) before serving: ${err}`)))
-  })
+  const child = spawn(process.execPath, ['--no-warnings', '--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'pipe'] })
+  children.push(child)
+  return { child, dir: await firstOutput(child, (out) => (out.includes('\n') ? path.dirname(out.trim()) : undefined), 'serving') }
 }
 
 /** Resolves once `child` was reaped: every thread of it has exited and its files are closed. */

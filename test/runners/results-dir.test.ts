@@ -10,7 +10,7 @@ import { afterAll, afterEach, describe, expect, test } from 'vitest'
 import { sweepStale } from '../../src/env/registry.ts'
 import { resultsDir } from '../../src/runner/publish-run.ts'
 import { NODE, type Project } from '../support/project.ts'
-import { pidAlive, waitUntil } from '../support/procs.ts'
+import { firstOutput, pidAlive, waitUntil } from '../support/procs.ts'
 import { NODE_TEST_FLAGS, runIn, runnerProject } from './runner-projects.ts'
 
 const projects: Project[] = []
@@ -68,24 +68,15 @@ describe('a node:test run', () => {
 })
 
 /** A process that makes a results dir and waits: resolves with the dir. */
-function owner(base: string): Promise<{ child: ChildProcess; dir: string }> {
+async function owner(base: string): Promise<{ child: ChildProcess; dir: string }> {
   const script = `
     import { resultsDir } from ${JSON.stringify(path.resolve(import.meta.dirname, '../../src/runner/publish-run.ts'))}
     console.log(resultsDir())
     setInterval(() => {}, 1 << 30)
   `
-  return new Promise((resolve, reject) => {
-    const child = spawn(NODE, ['--no-warnings', '--input-type=module', '-e', script], { env: { ...process.env, RIG_TMP_DIR: base }, stdio: ['ignore', 'pipe', 'pipe'] })
-    children.push(child)
-    let out = ''
-    let err = ''
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (err += d))
-    child.stdout.setEncoding('utf8').on('data', (d: string) => {
-      out += d
-      if (out.includes('\n')) resolve({ child, dir: out.trim() })
-    })
-    child.on('exit', (code) => reject(new Error(`owner exited (${code}) before making its dir: ${err}`)))
-  })
+  const child = spawn(NODE, ['--no-warnings', '--input-type=module', '-e', script], { env: { ...process.env, RIG_TMP_DIR: base }, stdio: ['ignore', 'pipe', 'pipe'] })
+  children.push(child)
+  return { child, dir: await firstOutput(child, (out) => (out.includes('\n') ? out.trim() : undefined), 'making its dir') }
 }
 
 describe('the results dir', () => {

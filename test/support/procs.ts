@@ -1,5 +1,6 @@
 // Process checks for "nothing left running" assertions. A process killed after its parent
 // died is reparented to PID 1, which may take seconds to reap it: a zombie counts as gone.
+import type { ChildProcess } from 'node:child_process'
 import fs from 'node:fs'
 import { setTimeout as sleep } from 'node:timers/promises'
 
@@ -84,4 +85,37 @@ export function processTree(pid: number): number[] {
 export async function expectPidsGone(pids: readonly number[], timeoutMs = 15_000): Promise<void> {
   const ok = await waitUntil(() => pids.every((p) => !pidAlive(p)), timeoutMs)
   if (!ok) throw new Error(`processes still alive after ${timeoutMs} ms: ${pids.filter(pidAlive).join(', ')}`)
+}
+
+/** The crash watchdog of environment dir `dir`: the process whose command line names it (the shell, or Node once it reaps). */
+export function watchdogOf(dir: string): number | undefined {
+  for (const e of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(e)) continue
+    try {
+      const cmd = fs.readFileSync(`/proc/${e}/cmdline`, 'utf8').split('\0')
+      if (cmd.some((a) => a.endsWith('watchdog-main.ts')) && cmd.includes(dir)) return Number(e)
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return undefined
+}
+
+/**
+ * Resolves with `pick`'s value for the first output of `child` (stdout piped) it accepts, given
+ * everything printed so far; rejects with its stderr when it exits first (`what` says what it
+ * was waiting for).
+ */
+export function firstOutput<T>(child: ChildProcess, pick: (out: string) => T | undefined, what: string): Promise<T> {
+  return new Promise((resolve, reject) => {
+    let out = ''
+    let err = ''
+    child.stderr?.setEncoding('utf8').on('data', (d: string) => (err += d))
+    child.stdout?.setEncoding('utf8').on('data', (d: string) => {
+      out += d
+      const got = pick(out)
+      if (got !== undefined) resolve(got)
+    })
+    child.on('exit', (code) => reject(new Error(`process exited (${code}) before ${what}: ${err}`)))
+  })
 }
