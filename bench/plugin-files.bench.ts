@@ -138,6 +138,21 @@ async function scenario(seeded: number, runs: number, variants: Variant[]): Prom
   return { seeded, series, paired, leftovers }
 }
 
+/** What every result file of this bench starts with: name, date, commits, duration, machine and load. */
+function resultHead(benchmark: string, started: number, loadBefore: number[]) {
+  const loadAfter = os.loadavg()
+  const commit = gitCommit(REPO)
+  const beforeCommit = args.before ? args['before-commit'] || gitCommit(args.before) : undefined
+  return {
+    benchmark,
+    date: new Date().toISOString(),
+    commit,
+    ...(beforeCommit !== undefined ? { beforeCommit } : {}),
+    durationS: round((performance.now() - started) / 1000, 1),
+    machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model.trim() ?? '', node: process.version, loadAvgBefore: loadBefore.map((x) => round(x, 2)), loadAvgAfter: loadAfter.map((x) => round(x, 2)) },
+  }
+}
+
 async function main(): Promise<void> {
   const runs = Number(args.runs)
   const variants: Variant[] = [...(args.before ? (['rig', 'before', 'baseline'] as const) : (['rig', 'baseline'] as const)), ...(args['no-plain'] ? [] : (['plain'] as const))]
@@ -145,16 +160,10 @@ async function main(): Promise<void> {
   const started = performance.now()
   const scenarios = []
   for (const seeded of args.seeded.split(',').map(Number)) scenarios.push(await scenario(seeded, runs, variants))
-  const loadAfter = os.loadavg()
-  const commit = gitCommit(REPO)
-  const beforeCommit = args.before ? args['before-commit'] || gitCommit(args.before) : undefined
+  const head = resultHead('plugin-files', started, loadBefore)
+  const { commit, beforeCommit } = head
   const result = {
-    benchmark: 'plugin-files',
-    date: new Date().toISOString(),
-    commit,
-    ...(beforeCommit !== undefined ? { beforeCommit } : {}),
-    durationS: round((performance.now() - started) / 1000, 1),
-    machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model.trim() ?? '', node: process.version, loadAvgBefore: loadBefore.map((x) => round(x, 2)), loadAvgAfter: loadAfter.map((x) => round(x, 2)) },
+    ...head,
     suite: { files: FILES, testsPerFile: TESTS_PER_FILE, tables: TABLES, fileParallelism: false, guardMode: 'clean', runsPerVariant: runs },
     scenarios: scenarios.map((s) => ({
       seededTables: s.seeded,
@@ -270,16 +279,10 @@ async function adapterMain(runners: AdapterRunner[]): Promise<void> {
       for (const r of results.filter((x) => x.seeded === seeded)) r.leftovers = leftovers
     }
   }
-  const loadAfter = os.loadavg()
-  const commit = gitCommit(REPO)
-  const beforeCommit = args.before ? args['before-commit'] || gitCommit(args.before) : undefined
+  const head = resultHead('adapter-files', started, loadBefore)
+  const { commit, beforeCommit } = head
   const result = {
-    benchmark: 'adapter-files',
-    date: new Date().toISOString(),
-    commit,
-    ...(beforeCommit !== undefined ? { beforeCommit } : {}),
-    durationS: round((performance.now() - started) / 1000, 1),
-    machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model.trim() ?? '', node: process.version, loadAvgBefore: loadBefore.map((x) => round(x, 2)), loadAvgAfter: loadAfter.map((x) => round(x, 2)) },
+    ...head,
     suite: { files: FILES, testsPerFile: TESTS_PER_FILE, tables: TABLES, filesAtOnce: 1, guardMode: 'clean', runsPerVariant: runs },
     scenarios: results.map((s) => ({
       runner: s.runner,
