@@ -42,6 +42,28 @@ describe('stopping at teardown', () => {
     await assertNothingLeft()
   })
 
+  it('PostgreSQL keeps its dynamic shared memory in its data dir, not in /dev/shm', async () => {
+    // An immediate shutdown leaves POSIX segments (/dev/shm/PostgreSQL.*) behind; files in the
+    // data dir go with it. A parallel query makes the server create segments now.
+    env = await start({ services: { db: postgres() } }, { logsDir })
+    const db = env.get('db')
+    const q = (sql: string) => pgQuery(db.url, sql)
+    expect((await q('show dynamic_shared_memory_type')).rows).toEqual([{ dynamic_shared_memory_type: 'mmap' }])
+    const dataDir = String((await q('show data_directory')).rows[0]!.data_directory)
+    const seen = new Set<string>()
+    const watch = setInterval(() => {
+      for (const f of fs.readdirSync(path.join(dataDir, 'pg_dynshmem'))) seen.add(f)
+    }, 1)
+    await q(`create table big as select g from generate_series(1, 200000) g; analyze big`)
+    await q(`set parallel_setup_cost = 0; set parallel_tuple_cost = 0; set min_parallel_table_scan_size = 0; set max_parallel_workers_per_gather = 2; select count(*) from big`)
+    clearInterval(watch)
+    expect(seen.size).toBeGreaterThan(0)
+    await env.stop()
+    env = undefined
+    expect(fs.existsSync(dataDir)).toBe(false)
+    await assertNothingLeft()
+  })
+
   it('a restart keeps the data: fast shutdown and a plain SHUTDOWN', async () => {
     env = await start({ services: { db: postgres(), cache: redis() } }, { logsDir })
     const db = env.get('db')

@@ -88,6 +88,10 @@ export const TEST_SPEED_SETTINGS: Readonly<Record<string, string>> = {
   max_wal_size: '4GB',
   // user@database on every session's lines, so a log scan can tell parallel workers apart.
   log_line_prefix: '%m [%p] %q%u@%d ',
+  // Dynamic shared memory as files in the data dir (pg_dynshmem), not POSIX segments in
+  // /dev/shm: the teardown's immediate shutdown does not remove those, and each stopped server
+  // left its segments there for good; the data dir is removed with the environment.
+  dynamic_shared_memory_type: 'mmap',
 }
 
 const PROVIDERS = ['auto', 'process', 'embedded'] as const
