@@ -3,6 +3,7 @@
 import type http from 'node:http'
 import type { Environment } from '../env/environment.ts'
 import type { HostsState } from './host-network.ts'
+import { ownerOf } from '../proxy/control-routes.ts'
 
 /** The hosts' state; an environment without hosts has none. */
 export function hostsState(env: Environment): HostsState | { hosts: [] } {
@@ -14,12 +15,16 @@ export async function hostsRoute(env: Environment, req: http.IncomingMessage, pa
   if (parts[0] !== 'hosts') return undefined
   if (parts.length === 1 && req.method === 'GET') return hostsState(env)
   if (req.method !== 'POST' || parts.length < 3) return undefined
-  const h = env.host(decodeURIComponent(parts[1] ?? ''))
+  const name = decodeURIComponent(parts[1] ?? '')
+  const h = env.host(name)
+  // env.host() refused an environment without hosts: there is a network.
+  const net = env.hosts as NonNullable<Environment['hosts']>
   const [action, other] = [parts[2], parts[3] === undefined ? undefined : decodeURIComponent(parts[3])]
-  if (action === 'down' && other === undefined) await h.down()
+  // What a test sets carries its worker (`?owner=`): its reset after the test undoes only that.
+  const owner = ownerOf(req)
+  if (action === 'down' && other === undefined) await net.down(name, owner)
   else if (action === 'up' && other === undefined) await h.up()
-  else if (action === 'partition' && other !== undefined && parts.length === 4) await h.partition(other)
-  else if (action === 'heal' && other !== undefined && parts.length === 4) await h.heal(other)
+  else if (action === 'partition' && other !== undefined && parts.length === 4) await net.partition(name, other, owner)
   else return undefined
   return hostsState(env)
 }

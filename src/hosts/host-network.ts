@@ -65,7 +65,10 @@ export class HostNetwork {
   readonly subnet: Cidr
   readonly bridge: string
   private readonly hosts = new Map<string, HostInfo & { port: string }>()
-  private readonly cut = new Set<string>()
+  /** Partitions in force, by pair: who set each (test workers' ids, '' for the CLI and library calls). */
+  private readonly cut = new Map<string, Set<string>>()
+  /** Hosts down, by name: who took each down. */
+  private readonly downBy = new Map<string, Set<string>>()
   private closed = false
 
   private constructor(envId: string, subnet: Cidr, bridge: string) {
@@ -175,11 +178,19 @@ export class HostNetwork {
     return [ha, hb, [a, b].sort().join('\u0000')]
   }
 
-  /** `a` and `b` can no longer reach each other (new connections fail with EHOSTUNREACH, open ones stall); both stay reachable from the root namespace. */
-  async partition(a: string, b: string): Promise<boolean> {
+  /**
+   * `a` and `b` can no longer reach each other (new connections fail with EHOSTUNREACH, open ones
+   * stall); both stay reachable from the root namespace. `owner` is the test worker that asks,
+   * for {@link reset}.
+   */
+  async partition(a: string, b: string, owner = ''): Promise<boolean> {
     const [ha, hb, key] = this.pair(a, b)
-    if (this.cut.has(key)) return false
-    this.cut.add(key)
+    const by = this.cut.get(key)
+    if (by) {
+      by.add(owner)
+      return false
+    }
+    this.cut.set(key, new Set([owner]))
     await Promise.all([ip(['-n', ha.netns, 'route', 'replace', 'unreachable', `${hb.address}/32`]), ip(['-n', hb.netns, 'route', 'replace', 'unreachable', `${ha.address}/32`])])
     return true
   }
@@ -201,9 +212,11 @@ export class HostNetwork {
     }
   }
 
-  /** Node loss: the host's link goes down, so nothing reaches it and it reaches nothing; its processes keep running. */
-  async down(name: string): Promise<boolean> {
+  /** Node loss: the host's link goes down, so nothing reaches it and it reaches nothing; its processes keep running. `owner` as for {@link partition}. */
+  async down(name: string, owner = ''): Promise<boolean> {
     const h = this.entry(name)
+    const by = this.downBy.get(name) ?? new Set<string>()
+    this.downBy.set(name, by.add(owner))
     if (h.down) return false
     await ip(['link', 'set', 'dev', h.port, 'down'])
     h.down = true
@@ -213,20 +226,30 @@ export class HostNetwork {
   /** The host's link comes back; connections that stalled go on unless their peers gave up. */
   async up(name: string): Promise<boolean> {
     const h = this.entry(name)
+    this.downBy.delete(name)
     if (!h.down) return false
     await ip(['link', 'set', 'dev', h.port, 'up'])
     h.down = false
     return true
   }
 
-  /** Every host up, every partition healed; true when something changed. */
-  async reset(): Promise<boolean> {
-    let changed = false
-    for (const key of [...this.cut]) {
-      const [a, b] = key.split('\u0000') as [string, string]
-      changed = (await this.heal(a, b)) || changed
+  /**
+   * Every host up, every partition healed; with an `owner`, only what no one else holds: a
+   * partition or a loss another test worker also set stays until that one's reset. True when
+   * something changed.
+   */
+  async reset(owner?: string): Promise<boolean> {
+    const done = (by: Set<string> | undefined): boolean => {
+      if (owner === undefined || !by) return true
+      by.delete(owner)
+      return by.size === 0
     }
-    for (const name of this.hosts.keys()) changed = (await this.up(name)) || changed
+    let changed = false
+    for (const [key, by] of [...this.cut]) {
+      const [a, b] = key.split('\u0000') as [string, string]
+      if (done(by)) changed = (await this.heal(a, b)) || changed
+    }
+    for (const name of this.hosts.keys()) if (done(this.downBy.get(name))) changed = (await this.up(name)) || changed
     return changed
   }
 
@@ -236,7 +259,7 @@ export class HostNetwork {
       subnet: formatCidr(this.subnet),
       gateway: this.gateway,
       hosts: [...this.hosts.keys()].map((n) => this.get(n)),
-      partitions: [...this.cut].map((k) => k.split('\u0000') as [string, string]),
+      partitions: [...this.cut.keys()].map((k) => k.split('\u0000') as [string, string]),
     }
   }
 

@@ -4,7 +4,7 @@
 // lists it under the test.
 import { controlRequest } from '../env/control-client.ts'
 import { RigError } from '../errors.ts'
-import { setByTest } from '../proxy/test-faults.ts'
+import { owned, setByTest } from '../proxy/test-faults.ts'
 
 /** A host's controls in a test. */
 export interface TestHost {
@@ -26,7 +26,7 @@ export function hostControls(name: string, socket: () => string | undefined): Te
     setByTest.push(note)
     const s = socket()
     if (!s) throw new RigError('RIG_NO_CONTROL', `cannot change host "${name}": the environment has no control socket`)
-    await controlRequest(s, 'POST', `/hosts/${encodeURIComponent(name)}/${path}`, 10_000)
+    await controlRequest(s, 'POST', owned(`/hosts/${encodeURIComponent(name)}/${path}`), 10_000)
   }
   return {
     name,

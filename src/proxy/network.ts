@@ -1,6 +1,9 @@
 // The environment's network: which services have a proxy (asked for with `proxy`, or implied
 // by configured faults), the faults and partitions in force, and the addresses handed to
 // dependents. Faults set after the start are test state: `reset()` goes back to the config's.
+// What a test sets carries its owner (the test worker that asked), and `reset(owner)` after the
+// test removes only that: a test ending in one worker leaves alone what a test running in another
+// set, and the maintenance switch a switchover holds.
 import { ConfigError, RigError } from '../errors.ts'
 import { shown } from '../config/option-checks.ts'
 import type { ServiceAddress } from '../services/service-kind.ts'
@@ -43,6 +46,8 @@ interface Partition {
   a: string
   b: string
   config: boolean
+  /** The test worker that set it; none for the config's and the CLI's. */
+  owner?: string
 }
 
 /** Checks a service's `proxy` option. */
@@ -69,7 +74,10 @@ export class Network {
   private readonly roles = new Map<string, ServiceProxy>()
   private partitions: Partition[] = []
   private readonly fixedPorts = new Map<string, number>()
-  private dirty = false
+  /** Who set each fault in force since the start (a test worker's id, or '' for the CLI and library calls). */
+  private readonly setBy = new Map<Faults, string>()
+  /** Who switched each proxy out of `open` through {@link setMode}. */
+  private readonly switchedBy = new Map<string, string>()
   private readonly input: NetworkPlanInput
 
   /** Plans the network of a validated config; throws a ConfigError for faults that cannot apply. */
@@ -181,8 +189,8 @@ export class Network {
     )
   }
 
-  /** Adds faults to `name` (on top of those in force); partitions are kept by the network. */
-  fault(name: string, faults: Faults): void {
+  /** Adds faults to `name` (on top of those in force); partitions are kept by the network. `owner` is the test worker that asks, for {@link reset}. */
+  fault(name: string, faults: Faults, owner = ''): void {
     if (!this.known(name)) throw this.unknown(name, 'service')
     checkFaults(faults, `fault on "${name}"`)
     this.checkNames(name, faults, (code, message) => new RigError(code, message, { exitCode: 2 }))
@@ -193,51 +201,78 @@ export class Network {
       const owner = this.routeOwner(name, other) as string
       if (!this.proxies.has(owner)) throw this.noProxy(owner)
     }
-    this.dirty = true
     if (own && proxy) {
       proxy.active.push(own)
+      this.setBy.set(own, owner)
       proxy.refresh()
     }
     for (const other of partitionsOf(faults)) {
-      this.partitions.push({ a: name, b: other, config: false })
+      this.partitions.push({ a: name, b: other, config: false, owner })
       this.proxies.get(this.routeOwner(name, other) as string)?.refresh()
     }
   }
 
-  /** Puts `name` back as the config left it: its faults, its partitions, its proxy open. */
-  clear(name: string): void {
+  /**
+   * Puts `name` back as the config left it: its faults, its partitions, its proxy open. With an
+   * `owner` (a test's `clearFaults()`), only what that owner set on it.
+   */
+  clear(name: string, owner?: string): void {
     if (!this.known(name)) throw this.unknown(name, 'service')
     const proxy = this.proxies.get(name)
+    const mine = (o: string | undefined): boolean => owner === undefined || o === owner
     if (proxy) {
-      proxy.active = [...proxy.baseline]
-      proxy.setMode('open')
+      this.drop(proxy, (f) => mine(this.setBy.get(f)))
+      if (mine(this.switchedBy.get(name))) this.open(name, proxy)
     }
     const before = this.partitions.length
-    this.partitions = this.partitions.filter((p) => p.config || (p.a !== name && p.b !== name))
+    this.partitions = this.partitions.filter((p) => p.config || (p.a !== name && p.b !== name) || !mine(p.owner))
     if (this.partitions.length !== before) for (const p of this.proxies.values()) p.refresh()
     else proxy?.refresh()
   }
 
-  /** Every service back to the config's faults, every proxy open. Returns whether anything changed. */
-  reset(): boolean {
-    if (!this.dirty) return false
-    this.dirty = false
-    this.partitions = this.partitions.filter((p) => p.config)
-    for (const p of this.proxies.values()) {
-      p.active = [...p.baseline]
-      p.setMode('open')
+  /**
+   * Every service back to the config's faults, every proxy open; with an `owner`, only what that
+   * owner set (what a test set, after it). Returns whether anything changed.
+   */
+  reset(owner?: string): boolean {
+    const mine = (o: string | undefined): boolean => owner === undefined || o === owner
+    let changed = false
+    const before = this.partitions.length
+    this.partitions = this.partitions.filter((p) => p.config || !mine(p.owner))
+    if (this.partitions.length !== before) changed = true
+    for (const [name, p] of this.proxies) {
+      if (this.drop(p, (f) => mine(this.setBy.get(f)))) changed = true
+      const by = this.switchedBy.get(name)
+      if (by !== undefined && mine(by)) {
+        this.open(name, p)
+        changed = true
+      }
       p.refresh()
     }
-    for (const p of this.roles.values()) p.setMode('open')
+    return changed
+  }
+
+  /** Removes the faults of `p` set since the start that `which` selects; true when there were any. */
+  private drop(p: ServiceProxy, which: (f: Faults) => boolean): boolean {
+    const gone = p.active.filter((f) => !p.baseline.includes(f) && which(f))
+    if (gone.length === 0) return false
+    p.active = p.active.filter((f) => !gone.includes(f))
+    for (const f of gone) this.setBy.delete(f)
     return true
   }
 
-  /** The maintenance switch of `name`'s proxy: new connections let through, held or refused. */
-  setMode(name: string, mode: ProxyMode): void {
+  private open(name: string, p: ServiceProxy): void {
+    this.switchedBy.delete(name)
+    p.setMode('open')
+  }
+
+  /** The maintenance switch of `name`'s proxy: new connections let through, held or refused. `owner` as for {@link fault}. */
+  setMode(name: string, mode: ProxyMode, owner = ''): void {
     if (!this.known(name)) throw this.unknown(name, 'service')
     const proxy = this.proxies.get(name)
     if (!proxy) throw this.noProxy(name)
-    if (mode !== 'open') this.dirty = true
+    if (mode === 'open') this.switchedBy.delete(name)
+    else this.switchedBy.set(name, owner)
     proxy.setMode(mode)
   }
 

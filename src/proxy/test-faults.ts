@@ -1,6 +1,7 @@
 // Worker side: faults as a test sets them (`service('db').fault({ latency: 200 })`,
 // `.proxy.hold()`, `clearFaults()`), through the environment's control socket. What a test set
 // is test state: the test session puts the network back after the test and lists it in the report.
+import { threadId } from 'node:worker_threads'
 import { controlRequest } from '../env/control-client.ts'
 import { RigError } from '../errors.ts'
 import { changedByTest } from '../runner/worker.ts'
@@ -8,6 +9,18 @@ import { describeFaults, type Faults } from './faults.ts'
 
 /** What a test did to the network, in order, e.g. `db: latency 200ms` (kept by the worker, which the test session reads without loading this module). */
 export const setByTest: string[] = changedByTest.faults
+
+/**
+ * This test worker, as the environment knows what it set (`?owner=`): its process and thread,
+ * the same in every copy of this module a worker loads. The reset after a test removes only what
+ * this worker set, so a test ending in one worker leaves a fault another worker's test set alone.
+ */
+export const OWNER = `${process.pid}.${threadId}`
+
+/** `path` with this worker as its owner. */
+export function owned(path: string): string {
+  return `${path}?owner=${OWNER}`
+}
 
 /** The proxy controls of one service, as a test sees them. */
 export interface TestProxy {
@@ -40,7 +53,7 @@ export function faultControls(name: string, socket: () => string | undefined): F
   const post = async (path: string, note: string, body?: unknown): Promise<void> => {
     // Noted first: a request that fails half-way still gets the network put back after the test.
     setByTest.push(`${name}: ${note}`)
-    await controlRequest(socketOr(socket(), `${note} on "${name}"`), 'POST', `${base}${path}`, 10_000, body)
+    await controlRequest(socketOr(socket(), `${note} on "${name}"`), 'POST', owned(`${base}${path}`), 10_000, body)
   }
   return {
     fault: (faults) => post('/fault', describeFaults(faults), faults),
@@ -53,19 +66,19 @@ export function faultControls(name: string, socket: () => string | undefined): F
   }
 }
 
-/** Every service back to the faults of rig.config.ts, every proxy open. */
+/** What this test set so far removed: every service back to the faults of rig.config.ts unless another worker's test or the CLI set some. */
 export async function clearAllFaults(socket: string | undefined): Promise<void> {
   setByTest.push('every service: cleared')
-  await controlRequest(socketOr(socket, 'clear faults'), 'POST', '/faults/reset', 10_000)
+  await controlRequest(socketOr(socket, 'clear faults'), 'POST', owned('/faults/reset'), 10_000)
 }
 
 /**
- * After a test: when it touched the network, puts it back as the config left it and returns
- * what it did (for the report); otherwise costs nothing and returns undefined.
+ * After a test: when it touched the network, removes what it set (faults, partitions, switches,
+ * hosts) and returns what it did (for the report); otherwise costs nothing and returns undefined.
  */
 export async function resetAfterTest(socket: string | undefined): Promise<string[] | undefined> {
   if (setByTest.length === 0) return undefined
   const done = setByTest.splice(0)
-  if (socket) await controlRequest(socket, 'POST', '/faults/reset', 10_000)
+  if (socket) await controlRequest(socket, 'POST', owned('/faults/reset'), 10_000)
   return done
 }

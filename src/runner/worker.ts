@@ -146,7 +146,7 @@ export function testUrl(s: ProvidedService, id?: number): string {
   return s.proxy ? readdress(workerUrl(s, id), s, s.proxy) : workerUrl(s, id)
 }
 
-/** Every service back to the faults of rig.config.ts (they are also put back after each test). */
+/** Removes what this test set so far (faults, switches, hosts); the rest is removed after the test. */
 export async function clearFaults(): Promise<void> {
   const socket = rigProvided().controlSocket
   await (await faultsModule()).clearAllFaults(socket)

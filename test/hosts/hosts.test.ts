@@ -105,4 +105,19 @@ describe.skipIf(NO_HOSTS)('services on hosts', () => {
     expect(await ask(env.get('api').url)).toEqual({ status: 200, body: { ok: true } })
     expect(await env.hosts?.reset()).toBe(false)
   })
+
+  it("reset(owner) undoes only what that test worker set, and a partition both set lasts until both reset", async () => {
+    const net = env.hosts!
+    await net.partition('core1', 'core2', 'w1')
+    await net.partition('core2', 'core1', 'w2')
+    await net.down('core1', 'w2')
+    expect(await net.reset('w1')).toBe(false)
+    expect(net.state().partitions).toEqual([['core1', 'core2']])
+    // The route is still cut: core2's service cannot reach core1's.
+    expect((await ask(env.get('api').url)).status).toBe(503)
+    expect(await net.reset('w2')).toBe(true)
+    expect(net.state().partitions).toEqual([])
+    expect(net.state().hosts.every((h) => !h.down)).toBe(true)
+    expect(await ask(env.get('api').url)).toEqual({ status: 200, body: { ok: true } })
+  })
 })

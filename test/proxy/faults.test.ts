@@ -44,7 +44,7 @@ function rawPing(port: number, password: string, ms = 400): Promise<string> {
 /** Closes a client that a fault may have closed already. */
 const drop = (c: { destroy(): void }): void => {
   try {
-    drop(c)
+    c.destroy()
   } catch {
     // closed by the fault
   }
@@ -211,6 +211,38 @@ describe('faults', () => {
     const res = await fetch(`${env.get('api').url}/ping`)
     expect(res.status).toBe(504)
     expect(await rawPing(Number(env.vars().RIG_CACHE_PORT), env.vars().RIG_CACHE_PASSWORD ?? '')).toBe('PONG')
+  })
+})
+
+describe('owners', () => {
+  it("what one test worker set is removed by its reset only; a switchover's hold by none", async () => {
+    env = await start({ services: { cache: redis({ proxy: true }), api: command({ run: 'sleep 600', dependsOn: ['cache'], ready: [] }) } })
+    const n = env.network
+    const c = await connectRedis(env.vars().RIG_CACHE_URL ?? '')
+    try {
+      n.fault('cache', { latency: 250 }, 'w1')
+      n.fault('api', { partition: 'cache' }, 'w1')
+      n.setMode('cache', 'hold', 'w2')
+      n.fault('cache', { jitter: 5 }, 'w2')
+      n.clear('cache', 'w2')
+      expect(n.state().proxies.find((p) => p.service === 'cache')).toMatchObject({ mode: 'open', faults: [{ text: 'latency 250ms', config: false }] })
+      expect(n.reset('w2')).toBe(false)
+      const [, slow] = await timed(() => c.sendCommand(['PING']))
+      expect(slow).toBeGreaterThanOrEqual(225)
+      expect(n.state().partitions).toEqual([{ between: ['api', 'cache'], config: false }])
+      expect(n.reset('w1')).toBe(true)
+      expect(n.state().partitions).toEqual([])
+      const [, fast] = await timed(() => c.sendCommand(['PING']))
+      expect(fast).toBeLessThan(225)
+      // The switch a role change holds is not a test's: no reset lets new connections through.
+      n.get('cache')?.setMode('hold')
+      expect(n.reset('w1')).toBe(false)
+      expect(n.reset()).toBe(false)
+      expect(n.state().proxies.find((p) => p.service === 'cache')?.mode).toBe('hold')
+      n.get('cache')?.setMode('open')
+    } finally {
+      drop(c)
+    }
   })
 })
 
