@@ -28,7 +28,20 @@ function summaryCards(s: Summary): string {
     .join('')
 }
 
-function header(r: RunReport): string {
+/** Options of {@link renderHtml}. */
+export interface HtmlOptions {
+  /** Where the tests × variants page is, relative to this page (a variant's report links it). */
+  matrix?: string
+}
+
+/** The variant this run used, and the page of every variant's results. */
+function variantNote(r: RunReport, o: HtmlOptions): string {
+  if (r.variant === undefined) return ''
+  const link = o.matrix ? ` (<a href="${h(o.matrix)}" data-testid="matrix-link">what is tested in every variant</a>)` : ''
+  return ` · variant <b class="mono" data-testid="variant">${h(r.variant)}</b>${link}`
+}
+
+function header(r: RunReport, o: HtmlOptions): string {
   const ok = r.summary.failed === 0
   const total = r.tests.length
   const verdict = ok ? `All ${total - r.summary.skipped} tests passed` : `${r.summary.failed} of ${total} tests failed`
@@ -36,7 +49,7 @@ function header(r: RunReport): string {
   const when = Number.isNaN(started.getTime()) ? r.startedAt : started.toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC')
   return `<header class="card head ${ok ? 'ok' : 'ko'}" data-testid="header">
 <div class="verdict"><span class="dot"></span><div><h1>${h(verdict)}</h1>
-<p class="meta">rig run of ${h(when)} · <span data-testid="duration">${formatDuration(r.durationMs)}</span> · seed <b class="mono" data-testid="seed">${r.seed}</b> · ${r.files.length} file${r.files.length === 1 ? '' : 's'} · <a href="#timeline">environment ${r.environment.attached ? 'attached' : `ready in ${formatDuration(r.environment.startMs)}`}</a></p></div></div>
+<p class="meta">rig run of ${h(when)} · <span data-testid="duration">${formatDuration(r.durationMs)}</span> · seed <b class="mono" data-testid="seed">${r.seed}</b> · ${r.files.length} file${r.files.length === 1 ? '' : 's'}${variantNote(r, o)} · <a href="#timeline">environment ${r.environment.attached ? 'attached' : `ready in ${formatDuration(r.environment.startMs)}`}</a></p></div></div>
 <div class="stats" id="summary" data-testid="summary">${summaryCards(r.summary)}</div>
 <div class="repro"><div class="repro-label">Replay this run in the same order</div>${copyable(r.repro, 'repro')}</div>
 </header>`
@@ -58,7 +71,7 @@ function shards(r: RunReport): string {
 const cspHash = (code: string): string => `'sha256-${createHash('sha256').update(code).digest('base64')}'`
 
 /** Render the report as one self-contained HTML page. */
-export function renderHtml(report: RunReport): string {
+export function renderHtml(report: RunReport, options: HtmlOptions = {}): string {
   const csp = `default-src 'none'; style-src 'unsafe-inline'; script-src ${cspHash(SCRIPT)}; img-src data:; base-uri 'none'; form-action 'none'`
   const title = `${report.summary.failed === 0 ? '✓' : '✗'} rig report · ${report.summary.passed} passed, ${report.summary.failed} failed`
   return `<!doctype html>
@@ -73,7 +86,7 @@ export function renderHtml(report: RunReport): string {
 </head>
 <body>
 <main>
-${header(report)}
+${header(report, options)}
 ${renderTests(report.tests, new Map(report.environment.services.flatMap((s) => (s.logFile ? [[s.service, s.logFile] as const] : []))))}
 ${renderChanges(report)}
 ${renderTimeline(report.environment)}

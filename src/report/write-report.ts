@@ -9,6 +9,7 @@ import { renderHtml } from './html.ts'
 import { renderJunit } from './junit.ts'
 import type { RunReport } from './model.ts'
 import { writePrivateFile } from '../fs-safe/private-file.ts'
+import { hasVariantLayout, MATRIX_PAGE, refreshMatrixPage } from '../matrix/reports.ts'
 
 /** Absolute paths of the files {@link writeReport} wrote. */
 export interface WrittenReport {
@@ -28,10 +29,24 @@ export function renderJson(report: RunReport): string {
   return `${head}\n  "tests": [${tests.length > 0 ? `\n${body}\n  ` : ''}]\n}\n`
 }
 
-/** The three files' contents, from the bounded report (see {@link boundReport}). */
-function render(report: RunReport): { json: string; junit: string; html: string } {
+/** The three files' contents, from the bounded report (see {@link boundReport}); `variantLayout`: the page links the matrix beside. */
+function render(report: RunReport, variantLayout: boolean): { json: string; junit: string; html: string } {
   const bounded = boundReport(report)
-  return { json: renderJson(bounded), junit: renderJunit(bounded), html: renderHtml(bounded) }
+  return { json: renderJson(bounded), junit: renderJunit(bounded), html: renderHtml(bounded, variantLayout ? { matrix: `../${MATRIX_PAGE}` } : {}) }
+}
+
+/**
+ * A variant's report in `<parent>/<variant>/` refreshes `<parent>/what-is-tested.html`, the
+ * tests × variants page its HTML report links to. A page that cannot be written never costs
+ * the report itself.
+ */
+function afterWrite(variantLayout: boolean, root: string): void {
+  if (!variantLayout) return
+  try {
+    refreshMatrixPage(root)
+  } catch (err) {
+    process.stderr.write(`rig: could not write ${join(root, '..', MATRIX_PAGE)}: ${(err as Error).message} (npx rig matrix --html writes it from the reports)\n`)
+  }
 }
 
 async function writeAtomic(path: string, content: string): Promise<void> {
@@ -52,8 +67,10 @@ export async function writeReport(report: RunReport, dir = 'rig-report'): Promis
   const root = resolve(dir)
   await mkdir(root, { recursive: true })
   const paths: WrittenReport = { json: join(root, 'report.json'), junit: join(root, 'junit.xml'), html: join(root, 'index.html') }
-  const out = render(report)
+  const layout = hasVariantLayout(report, root)
+  const out = render(report, layout)
   await Promise.all([writeAtomic(paths.json, out.json), writeAtomic(paths.junit, out.junit), writeAtomic(paths.html, out.html)])
+  afterWrite(layout, root)
   return paths
 }
 
@@ -65,12 +82,14 @@ export function writeReportSync(report: RunReport, dir = 'rig-report'): WrittenR
   const root = resolve(dir)
   mkdirSync(root, { recursive: true })
   const paths: WrittenReport = { json: join(root, 'report.json'), junit: join(root, 'junit.xml'), html: join(root, 'index.html') }
-  const out = render(report)
+  const layout = hasVariantLayout(report, root)
+  const out = render(report, layout)
   const files: [string, string][] = [
     [paths.json, out.json],
     [paths.junit, out.junit],
     [paths.html, out.html],
   ]
   for (const [path, content] of files) writePrivateFile(path, content, 0o644)
+  afterWrite(layout, root)
   return paths
 }

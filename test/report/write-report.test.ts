@@ -30,6 +30,33 @@ describe('writeReport', () => {
     expect(JSON.parse(await readFile(json, 'utf8'))).toEqual(JSON.parse(JSON.stringify(report)))
   })
 
+  it("a variant's report in <dir>/<variant>/ keeps <dir>/what-is-tested.html of every variant beside it, and links it; elsewhere neither", async () => {
+    const dir = await tempDir()
+    const en = sampleReport()
+    en.variant = 'en'
+    const de = sampleReport()
+    de.variant = 'de'
+    de.tests = de.tests.map((t) => (t.status === 'failed' ? { ...t, status: 'passed' as const } : t))
+    await writeReport(en, join(dir, 'en'))
+    await writeReport(de, join(dir, 'de'))
+    // a foreign directory beside them is not a variant
+    await writeReport(sampleReport(), join(dir, 'shard-1'))
+    const page = await readFile(join(dir, 'what-is-tested.html'), 'utf8')
+    expect(page).toContain('<a href="de/index.html">de</a>')
+    expect(page).toContain('<a href="en/index.html">en</a>')
+    expect(page).not.toContain('shard-1')
+    expect(page).toContain('2 tests fail in at least one variant')
+    const html = await readFile(join(dir, 'de', 'index.html'), 'utf8')
+    expect(html).toContain('variant <b class="mono" data-testid="variant">de</b> (<a href="../what-is-tested.html" data-testid="matrix-link">what is tested in every variant</a>)')
+    // A variant report written anywhere else (RIG_REPORT_DIR=out) names its variant, links nothing, writes no page.
+    const other = await tempDir()
+    await writeReport(de, join(other, 'out'))
+    expect(await readdir(other)).toEqual(['out'])
+    const alone = await readFile(join(other, 'out', 'index.html'), 'utf8')
+    expect(alone).toContain('variant <b class="mono" data-testid="variant">de</b> · ')
+    expect(alone).not.toContain('what-is-tested.html')
+  })
+
   it('overwrites a previous report', async () => {
     const dir = await tempDir()
     await writeReport(sampleReport(), dir)

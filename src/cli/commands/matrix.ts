@@ -3,32 +3,19 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import { RigError } from '../../errors.ts'
-import { renderMatrixHtml } from '../../matrix/html.ts'
-import { buildMatrix, renderMatrix, variantOf } from '../../matrix/matrix.ts'
+import { writePrivateFile } from '../../fs-safe/private-file.ts'
+import { buildMatrix, renderMatrix } from '../../matrix/matrix.ts'
+import { reportsUnder, writeMatrixPage } from '../../matrix/reports.ts'
 import type { RunReport } from '../../report/model.ts'
 import { readReportAt } from '../../shard/merge-reports.ts'
 import type { CommandContext } from '../command.ts'
 import { projectRoot } from '../_context.ts'
 
-/** The reports under `dir`: its own report.json and one per variant subdirectory. */
-function reportsUnder(dir: string): string[] {
-  const found: string[] = []
-  if (fs.existsSync(path.join(dir, 'report.json'))) found.push(path.join(dir, 'report.json'))
-  let entries: fs.Dirent[] = []
-  try {
-    entries = fs.readdirSync(dir, { withFileTypes: true })
-  } catch {
-    return found
-  }
-  for (const e of entries) if (e.isDirectory() && fs.existsSync(path.join(dir, e.name, 'report.json'))) found.push(path.join(dir, e.name, 'report.json'))
-  return found.sort()
-}
-
 /** Variant names in rig.config.ts's order, when the config loads. */
 async function configOrder(configOption: string | undefined): Promise<string[]> {
   try {
     const { loadConfig } = await import('../../config/load-config.ts')
-    return Object.keys((await loadConfig(configOption)).config.variants ?? {})
+    return Object.keys((await loadConfig(configOption, undefined, '')).config.variants ?? {})
   } catch {
     return []
   }
@@ -37,19 +24,7 @@ async function configOrder(configOption: string | undefined): Promise<string[]> 
 /** Writes `text` to `file` through a temp name renamed over it (a link there is replaced, not followed). */
 function writeFileSafely(file: string, text: string): void {
   fs.mkdirSync(path.dirname(file), { recursive: true })
-  const tmp = `${file}.${process.pid}.tmp`
-  fs.writeFileSync(tmp, text, { flag: 'wx' })
-  fs.renameSync(tmp, file)
-}
-
-/** Writes the HTML page to `file`, each variant's column linked to its index.html (the HTML report next to its report.json). */
-function writeHtml(file: string, built: ReturnType<typeof buildMatrix>, reports: readonly RunReport[], sources: readonly string[]): void {
-  const links: Record<string, string> = {}
-  reports.forEach((r, i) => {
-    const page = path.join(path.dirname(path.resolve(sources[i] ?? '')), 'index.html')
-    if (fs.existsSync(page)) links[variantOf(r)] ??= path.relative(path.dirname(file), page).split(path.sep).join('/')
-  })
-  writeFileSafely(file, renderMatrixHtml(built, links))
+  writePrivateFile(file, text, 0o644)
 }
 
 /** `rig matrix [REPORT...] [--out FILE] [--html FILE] [--check]`. */
@@ -64,7 +39,7 @@ export async function matrix({ values, positionals, out }: CommandContext): Prom
   const shown = path.relative(process.cwd(), file) || file
   if (values.html) {
     const page = path.resolve(root, values.html as string)
-    writeHtml(page, built, reports, sources)
+    writeMatrixPage(page, built, reports, sources)
     out.print(`${path.relative(process.cwd(), page) || page}: the same matrix as a page (failing tests first, each variant linked to its report)`)
   }
   if (values.check) {
