@@ -21,8 +21,8 @@ export interface LoadedConfig {
   variant?: string
 }
 
-/** Loads and validates the config. */
-export async function loadConfig(explicit?: string, cwd?: string): Promise<LoadedConfig> {
+/** Loads and validates the config; `variant` (default `RIG_VARIANT`; `''` for none) is applied. */
+export async function loadConfig(explicit?: string, cwd?: string, variant = process.env.RIG_VARIANT): Promise<LoadedConfig> {
   const file = findConfigFile(explicit, cwd)
   let mod: { default?: unknown }
   try {
@@ -34,7 +34,6 @@ export async function loadConfig(explicit?: string, cwd?: string): Promise<Loade
   validateConfig(mod.default, path.basename(file))
   // RIG_VARIANT (rig up --variant, rig({ variant })): the variant's services, and its env for
   // the services rig starts and the tests.
-  const variant = process.env.RIG_VARIANT
   if (!variant) return { config: mod.default as RigConfig, file, root: path.dirname(file) }
   const config = applyVariant(mod.default as RigConfig, variant)
   Object.assign(process.env, config.variants?.[variant]?.env ?? {})

@@ -20,6 +20,8 @@ export interface CollectorInit {
   replay: ReplayCommand
   /** The shard of this run: recorded in the report; replay commands name its exact files instead. */
   shard?: { index: number; count: number }
+  /** The variant of this run when one runner process runs several; else `RIG_VARIANT`'s. */
+  variant?: string
   /** Each service's error patterns (`RigProvided`), to group unexpected log lines. */
   errorPatterns?: Record<string, readonly PatternSource[]>
 }
@@ -145,7 +147,7 @@ export class RunCollector {
         logErrors: this.tests.reduce((n, t) => n + t.logErrors.filter((e) => !e.expected).length, 0),
       },
       ...(this.init.shard ? { shard: this.init.shard } : {}),
-      ...(process.env.RIG_VARIANT ? { variant: process.env.RIG_VARIANT } : {}),
+      ...((this.init.variant ?? process.env.RIG_VARIANT) ? { variant: this.init.variant ?? process.env.RIG_VARIANT } : {}),
       ...(interrupted ? { interrupted: true } : {}),
       environment: { startMs: Math.round(this.init.session.startMs), attached: this.init.session.attached, services: this.init.session.timeline },
       tests: this.tests,

@@ -42,6 +42,11 @@ export interface RunStart {
    * the guard itself.
    */
   guardHost?: boolean
+  /**
+   * The variant of this run when one runner process runs several (the Vitest plugin's
+   * `variants`): applied instead of `RIG_VARIANT`, its service logs in `<logsDir>/<variant>`.
+   */
+  variant?: string
 }
 
 /** A running environment as a run sees it: started for it, or attached. */
@@ -69,7 +74,7 @@ export async function openRun(o: ResolvedRunnerOptions, start: RunStart): Promis
   const log = start.log ?? defaultLog
   // A misspelt RIG_GUARD_HOST fails before anything starts.
   if (start.guardHost && !guardHostWanted()) start = { ...start, guardHost: false }
-  const loaded = await loadConfig(o.config, start.root)
+  const loaded = await loadConfig(o.config, start.root, start.variant ?? process.env.RIG_VARIANT)
   // A misspelt fixture fails before anything starts.
   if (o.fixture) fixtureNamed(loaded.config.fixtures, o.fixture)
   // So does a misspelt service or file in logs.allow / logs.allowIn.
@@ -87,7 +92,7 @@ export async function openRun(o: ResolvedRunnerOptions, start: RunStart): Promis
   } else {
     env = await startEnvironment(loaded.config, {
       root: loaded.root,
-      logsDir: loaded.config.logsDir ?? path.join('.rig', 'logs'),
+      logsDir: path.join(loaded.config.logsDir ?? path.join('.rig', 'logs'), start.variant ?? ''),
       onEvent: (e) => {
         if (e.type === 'notice') log(`${e.service}: ${e.message}`)
       },

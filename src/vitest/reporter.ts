@@ -7,21 +7,31 @@ import type { TestMeta } from '../runner/test-meta.ts'
 /** The testrig reporter, added by the plugin next to the user's reporters. */
 export class RigReporter implements Reporter {
   private readonly collector: RunCollector
+  /** The Vitest project this reporter reports on (one per variant), or every one. */
+  private readonly project: string | undefined
 
-  constructor(init: CollectorInit) {
-    this.collector = new RunCollector(init)
+  constructor(init: CollectorInit & { project?: string }) {
+    const { project, ...rest } = init
+    this.collector = new RunCollector(rest)
+    this.project = project
+  }
+
+  private mine(module: TestModule): boolean {
+    return this.project === undefined || module.project.name === this.project
   }
 
   onTestModuleStart(module: TestModule): void {
-    this.collector.fileStarted(module.moduleId)
+    if (this.mine(module)) this.collector.fileStarted(module.moduleId)
   }
 
   onTestModuleEnd(module: TestModule): void {
+    if (!this.mine(module)) return
     const errors = module.errors()
     if (errors.length > 0) this.collector.fileFailed(module.moduleId, errors.map((e) => e.message ?? String(e)), module.diagnostic().duration)
   }
 
   onTestCaseResult(test: TestCase): void {
+    if (!this.mine(test.module)) return
     const r = test.result()
     this.collector.testEnded({
       file: test.module.moduleId,
