@@ -54,6 +54,26 @@ function failure(message: string): Error {
   return err
 }
 
+/** The part of Playwright's client instrumentation rig listens to (what Playwright Test's own artifacts fixture uses). */
+interface Instrumentation {
+  addListener(l: { runAfterCreateBrowserContext(c: BrowserContext): Promise<void> }): void
+  removeListener(l: object): void
+}
+
+/**
+ * Watches every context this worker's Playwright creates during the test, also in a browser the
+ * test launches itself (`playwright.chromium.launch()`, `launchPersistentContext`); returns the
+ * function that stops. Without the instrumentation (a Playwright that dropped it), the fixtures'
+ * browser is still watched.
+ */
+function watchLaunched(playwright: unknown, errors: TestBrowserErrors): (() => void) | undefined {
+  const inst = (playwright as { _instrumentation?: Partial<Instrumentation> })._instrumentation
+  if (typeof inst?.addListener !== 'function' || typeof inst.removeListener !== 'function') return undefined
+  const listener = { runAfterCreateBrowserContext: async (c: BrowserContext) => errors.watch(c) }
+  inst.addListener(listener)
+  return () => inst.removeListener?.(listener)
+}
+
 type Base = TestType<PlaywrightTestArgs & PlaywrightTestOptions, PlaywrightWorkerArgs & PlaywrightWorkerOptions>
 
 /** `base` (Playwright's `test`) with rig's fixtures; `run()` is the run this worker was handed. */
@@ -100,7 +120,7 @@ export function rigFixtures(base: Base, run: () => RunHandoff | undefined): Test
       await use(services())
     },
     _rigTest: [
-      async ({ _rigWorker, rigBrowser, baseURL }, use, testInfo: TestInfo) => {
+      async ({ _rigWorker, rigBrowser, baseURL, playwright }, use, testInfo: TestInfo) => {
         const { session, watch, run: handoff } = _rigWorker
         const name = testName(testInfo.titlePath.slice(1))
         expectedConsole.length = 0
@@ -108,10 +128,12 @@ export function rigFixtures(base: Base, run: () => RunHandoff | undefined): Test
         const o = resolveBrowserOptions(rigBrowser)
         const errors = o.enabled ? new TestBrowserErrors(o, ownOrigins(handoff.provided, [baseURL, ...o.origins])) : undefined
         if (errors) watch.startTest(errors)
+        const launched = errors ? watchLaunched(playwright, errors) : undefined
         try {
           await use()
         } finally {
           await errors?.drain()
+          launched?.()
           watch.endTest()
         }
         const browserErrors = errors?.entries(expectedConsole) ?? []

@@ -40,7 +40,7 @@ describe('testrig/playwright', { timeout: 660_000 }, () => {
       expect(t?.status, name).toBe('passed')
       return t?.browserErrors ?? []
     }
-    expect(report.tests).toHaveLength(18)
+    expect(report.tests).toHaveLength(19)
     expect(errorsOf('a clean page passes')).toEqual([])
     expect(errorsOf('console.error fails the test')).toEqual([{ kind: 'console.error', text: 'boom from the page', page: expect.stringMatching(/^http:\/\/127\.0\.0\.1:\d+\/console$/), source: expect.stringMatching(/\/console:1:\d+$/), expected: false }])
     expect(errorsOf('an uncaught error fails the test, with its source')).toEqual([{ kind: 'pageerror', text: 'uncaught in page', page: expect.stringMatching(/\/throw$/), source: expect.stringMatching(/\/throw\.js:2:\d+$/), expected: false }])
@@ -57,6 +57,7 @@ describe('testrig/playwright', { timeout: 660_000 }, () => {
     expect(errorsOf('rig.expectConsole allows what the test expects')).toMatchObject([{ kind: 'console.error', text: 'boom from the page', expected: true }])
     expect(errorsOf("the project's allow list allows what every test may see")).toMatchObject([{ kind: 'console.error', expected: true }])
     expect(errorsOf('a context and page the test opens itself are watched')).toMatchObject([{ kind: 'console.error', text: 'boom from the page', expected: false }])
+    expect(errorsOf('a browser the test launches itself is watched')).toMatchObject([{ kind: 'pageerror', text: 'uncaught in page', source: expect.stringMatching(/\/throw\.js:2:\d+$/), expected: false }])
     expect(errorsOf('a page that crashes fails the test')).toMatchObject([{ kind: 'crash', expected: false }])
     expect(errorsOf('one page for several tests > an error thrown after the test body ended is its own')).toMatchObject([{ kind: 'pageerror', text: 'thrown after the click', page: expect.stringMatching(/\/late$/) }])
     expect(errorsOf('one page for several tests > and not the next one')).toEqual([])

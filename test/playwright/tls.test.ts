@@ -32,7 +32,7 @@ const SPEC = `import fs from 'node:fs'
 import https from 'node:https'
 import os from 'node:os'
 import path from 'node:path'
-import { test, expect } from 'testrig/playwright'
+import { test, expect, rig } from 'testrig/playwright'
 
 const url = process.env.RIG_WEB_PUBLIC_URL ?? ''
 
@@ -57,6 +57,8 @@ test('a Chromium the test launches itself trusts the CA too', async ({ playwrigh
 })
 
 test("without rig's trust the same page fails on its certificate", async ({ playwright, launchOptions }) => {
+  // A browser the test launches is watched too: the refused request is the system's, expected here.
+  rig.expectConsole(/failed: net::ERR_CERT_AUTHORITY_INVALID/)
   const home = fs.mkdtempSync(path.join(os.tmpdir(), 'no-trust-'))
   const browser = await playwright.chromium.launch({ ...launchOptions, env: { ...process.env, HOME: home } })
   try {
@@ -166,6 +168,7 @@ describe("Chromium and rig's CA", { timeout: 600_000 }, () => {
         ["the CA's name constraints: a certificate it signed for a name outside them is refused", 'passed'],
       ].sort(),
     )
+    expect(tests.find((t) => t.name === "without rig's trust the same page fails on its certificate")?.browserErrors).toMatchObject([{ kind: 'request', text: expect.stringMatching(/^GET https:\/\/web\..*failed: net::ERR_CERT_AUTHORITY_INVALID$/), expected: true }])
     // The CA's database, private, in rig's cache, made once per CA.
     const home = browserTrustHome(ca.certPem)
     expect(fs.statSync(home).mode & 0o777).toBe(0o700)
