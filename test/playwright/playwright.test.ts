@@ -40,7 +40,7 @@ describe('testrig/playwright', { timeout: 660_000 }, () => {
       expect(t?.status, name).toBe('passed')
       return t?.browserErrors ?? []
     }
-    expect(report.tests).toHaveLength(19)
+    expect(report.tests).toHaveLength(22)
     expect(errorsOf('a clean page passes')).toEqual([])
     expect(errorsOf('console.error fails the test')).toEqual([{ kind: 'console.error', text: 'boom from the page', page: expect.stringMatching(/^http:\/\/127\.0\.0\.1:\d+\/console$/), source: expect.stringMatching(/\/console:1:\d+$/), expected: false }])
     expect(errorsOf('an uncaught error fails the test, with its source')).toEqual([{ kind: 'pageerror', text: 'uncaught in page', page: expect.stringMatching(/\/throw$/), source: expect.stringMatching(/\/throw\.js:2:\d+$/), expected: false }])
@@ -50,6 +50,7 @@ describe('testrig/playwright', { timeout: 660_000 }, () => {
     expect(errorsOf('a 4xx, a foreign origin and warnings do not count')).toEqual([])
     expect(errorsOf('with 4xx counted > a 4xx fails the test')).toMatchObject([{ kind: 'request', text: expect.stringMatching(/\/api\/missing answered 404/) }])
     expect(errorsOf('with 4xx counted > a missing favicon is noise')).toEqual([])
+    expect(errorsOf('with warnings counted > console.warn fails the test')).toEqual([{ kind: 'console.warning', text: 'only a warning', page: expect.stringMatching(/\/warn$/), source: expect.stringMatching(/\/warn:1:\d+$/), expected: false }])
     const loop = errorsOf('a page that logs in a loop: the first 100 errors are kept')
     expect(loop).toHaveLength(101)
     expect(loop[99]).toMatchObject({ text: 'error 100 of a loop' })
@@ -64,6 +65,9 @@ describe('testrig/playwright', { timeout: 660_000 }, () => {
     // The same checks as in every runner, after every test.
     expect(byName.get('data left behind fails the test')).toMatchObject({ status: 'passed', leaks: [{ store: 'postgres db', items: ['public.items +1 row'] }] })
     expect(byName.get('an error line in a service log fails the test')).toMatchObject({ status: 'passed', logErrors: [{ service: 'web', line: expect.stringContaining('ERROR the payment provider refused the card'), expected: false }] })
+    // A service that dies fails the test it died in, and every later test at once.
+    expect(byName.get('a service that dies during a test fails it')).toMatchObject({ status: 'passed', errors: [expect.stringContaining('service "web" died during this test')] })
+    expect(byName.get('a test after it fails at once: the service is down')).toMatchObject({ status: 'passed', errors: [expect.stringContaining('service "web" is down: it died during "a service that dies during a test fails it"')] })
     // The failure says what, where, and how to allow it.
     expect(r.output).not.toContain('Browser errors during "a clean page passes"')
     // The HTML report: browser errors next to leaks and log errors; Playwright's screenshot linked from the row.
@@ -74,6 +78,30 @@ describe('testrig/playwright', { timeout: 660_000 }, () => {
     expect(shot?.path).toMatch(/^\.\.\/test-results\/.+\.png$/)
     expect(fs.existsSync(path.join(p.dir, 'rig-report', shot!.path))).toBe(true)
     expect(html).toContain(`href="${shot!.path}"`)
+    await nothingLeft(p)
+  })
+
+  test('a test rig fails for real: its message lists each error with page and source; the screenshot and trace Playwright keeps on failure are linked from its row', async () => {
+    const p = project({ config: "{ use: { screenshot: 'only-on-failure', trace: 'retain-on-failure' } }" })
+    p.write(
+      'e2e/fails.spec.ts',
+      "import { test, expect } from 'testrig/playwright'\ntest('a clean page', async ({ page }) => {\n  await page.goto('/')\n})\ntest('the page logs an error', async ({ page }) => {\n  await page.goto('/console')\n  await expect(page.locator('h1')).toHaveText('ok')\n})\n",
+    )
+    const r = await runPlaywright(p)
+    expect(r.code, r.output).toBe(1)
+    expect(r.output).toMatch(/Browser errors during "the page logs an error":\n\s*console\.error on http:\/\/127\.0\.0\.1:\d+\/console at http:\/\/127\.0\.0\.1:\d+\/console:1:\d+:\n\s*boom from the page\n\s*\(if this test expects them: rig\.expectConsole/)
+    expect(r.output).toContain("npx playwright test e2e/fails.spec.ts -g ' the page logs an error$'")
+    const report = readReport(p)
+    const [clean, failed] = report.tests
+    expect(clean).toMatchObject({ name: 'a clean page', status: 'passed' })
+    expect(clean?.artifacts).toBeUndefined()
+    expect(failed).toMatchObject({ name: 'the page logs an error', status: 'failed', browserErrors: [{ kind: 'console.error', text: 'boom from the page' }] })
+    expect(failed?.artifacts?.map((a) => a.name).sort()).toEqual(['screenshot', 'trace'])
+    const html = fs.readFileSync(path.join(p.dir, 'rig-report/index.html'), 'utf8')
+    for (const a of failed?.artifacts ?? []) {
+      expect(fs.existsSync(path.join(p.dir, 'rig-report', a.path)), a.path).toBe(true)
+      expect(html).toContain(`href="${a.path.split('/').map(encodeURIComponent).join('/')}"`)
+    }
     await nothingLeft(p)
   })
 })

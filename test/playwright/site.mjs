@@ -1,6 +1,6 @@
 // The site the Playwright adapter's tests open: pages that misbehave in the ways a browser
 // reports (console errors, uncaught errors, rejections, failed requests), and an items API
-// over PostgreSQL that can leak a row or log an ERROR line.
+// over PostgreSQL that can leak a row or log an ERROR line, and an endpoint that kills the site.
 import http from 'node:http'
 import pg from 'pg'
 
@@ -35,6 +35,12 @@ http
       await db.query("INSERT INTO items (name) VALUES ('left behind')")
       res.writeHead(201)
       return res.end()
+    }
+    if (url === '/api/exit') {
+      // Dies as a crash would (a non-zero exit), once the answer with its pid is out.
+      res.on('finish', () => process.exit(3))
+      res.writeHead(200)
+      return res.end(String(process.pid))
     }
     if (url === '/api/log-error') {
       console.error('ERROR the payment provider refused the card')
