@@ -4,8 +4,8 @@
 import { RigError } from '../errors.ts'
 import { unixRequest, type UnixRequestError, type UnixResponse } from '../env/unix-http.ts'
 import { connectWaitMs } from '../guard/connect-wait.ts'
-import type { GuardSession } from './guard-session.ts'
-import type { GuardRequest } from './guard-host.ts'
+import type { EndedTest, GuardSession } from './guard-session.ts'
+import type { CheckAnswer, GuardRequest } from './guard-host.ts'
 
 /** Who holds the guard host, for the messages below. */
 const HOST = "the guard host of this run (the test runner's main process, which holds the guard for the whole run)"
@@ -72,16 +72,27 @@ async function ask<T>(socketPath: string, op: string, body: GuardRequest): Promi
   throw err
 }
 
+/** A guard session held by the guard host. */
+export interface RemoteGuardSession extends GuardSession {
+  /**
+   * The check, with the environment's status taken as the host got the request (when it runs
+   * the environment): no check is made when the status confirms that one of `gone` exited.
+   */
+  checkWithStatus(test: EndedTest, allowed: true | Set<string>, gone: string[]): Promise<CheckAnswer>
+}
+
 /**
  * The guard session of this test file, held by the guard host at `socket` for worker `worker`
  * (its copies); undefined when it guards nothing. Opening it tells the host a file begins;
  * `close` that it ended (the host puts back the run's baseline when the file loaded a fixture).
  */
-export async function remoteGuardSession(socket: string, worker: number): Promise<GuardSession | undefined> {
+export async function remoteGuardSession(socket: string, worker: number): Promise<RemoteGuardSession | undefined> {
   const opened = await ask<{ guarded: boolean }>(socket, 'open', { worker })
   if (!opened.guarded) return undefined
+  const listed = (allowed: true | Set<string>): true | string[] => (allowed === true ? true : [...allowed])
   return {
-    check: (test, allowed) => ask(socket, 'check', { worker, test, allowed: allowed === true ? true : [...allowed] }),
+    check: (test, allowed) => ask(socket, 'check', { worker, test, allowed: listed(allowed) }),
+    checkWithStatus: (test, allowed, gone) => ask(socket, 'check', { worker, test, allowed: listed(allowed), status: true, ...(gone.length > 0 ? { gone } : {}) }),
     settle: async () => void (await ask(socket, 'settle', { worker })),
     useFixture: async (fixture) => void (await ask(socket, 'fixture', { worker, fixture })),
     // Done by `close`, in the same request.

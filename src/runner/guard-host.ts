@@ -5,12 +5,16 @@
 // importing the guard, connecting and adopting the baseline again (a fresh worker per file is
 // Vitest's default). Workers ask it over a Unix socket in a private directory
 // (src/runner/guard-client.ts): a file begins (`open`), a test ended (`check`), `settle`,
-// `fixture`, the file ended (`end`).
+// `fixture`, the file ended (`end`). When the run's environment runs in this process too, a
+// `check` also answers what `GET /status` of its control server would, taken as the request
+// arrives: the one request a worker makes after a test is also the log flush before its scan
+// and the confirmation of a service it found gone.
 import fs from 'node:fs'
 import path from 'node:path'
 import { ownedTempDir } from '../env/registry.ts'
 import type { EndedTest, GuardOutcome, GuardSession } from './guard-session.ts'
-import type { RigProvided } from './provided.ts'
+import { logOffsets } from './log-scan.ts'
+import { exitedIn, type EnvironmentStatus, type RigProvided } from './provided.ts'
 import { workerUrl } from './worker.ts'
 import { ownCopies } from './worker-copies.ts'
 
@@ -23,7 +27,19 @@ export interface GuardRequest {
   /** `true`: every store; otherwise the store names. */
   allowed?: true | string[]
   fixture?: string
+  /** `check`: answer the environment's status too (taken before the check), for the log scan. */
+  status?: boolean
+  /** `check`: services whose process this worker found gone; when the status confirms one exited, no check is made. */
+  gone?: string[]
 }
+
+/**
+ * What `check` answers: the guard's outcome (none, `skipped`, when a service it was told is gone
+ * had exited), and when asked, the status and the size of each service's log file (by name) then.
+ */
+export type CheckAnswer = Partial<GuardOutcome> & { status?: EnvironmentStatus; logs?: Record<string, number>; skipped?: true }
+
+
 
 /** A running guard host. */
 export interface GuardHost {
@@ -44,12 +60,16 @@ interface HostedSession {
 
 /** What a session is bound to: the guarded stores worker `id` sees and the guard's options. */
 export function guardKey(p: RigProvided, id?: number): string {
-  const { baselines: _, host: __, ...options } = p.guard
+  const { baselines: _, host: __, hostStatus: ___, ...options } = p.guard
   return JSON.stringify([options, Object.values(p.services).flatMap((s) => (s.guarded ? [[s.name, s.kind, workerUrl(s, id)]] : []))])
 }
 
-/** Serves the guard of the run described by `provided` (the guard's options, its shared baselines) to its workers. */
-export async function serveGuard(provided: RigProvided): Promise<GuardHost> {
+/**
+ * Serves the guard of the run described by `provided` (the guard's options, its shared
+ * baselines) to its workers. `status`: the run's environment, when it runs in this process
+ * (its status, as its control server answers it).
+ */
+export async function serveGuard(provided: RigProvided, status?: () => EnvironmentStatus): Promise<GuardHost> {
   // A private directory below rig's verified temp root: only this user reaches the socket, and
   // when this process is SIGKILLed the next start's sweep removes it (its owner is dead).
   const dir = ownedTempDir('guard')
@@ -89,8 +109,17 @@ export async function serveGuard(provided: RigProvided): Promise<GuardHost> {
           s.inFile = true
           return { guarded: g !== undefined }
         })
-      case 'check':
-        return serial(s, async (g): Promise<GuardOutcome> => (g && r.test ? g.check(r.test, r.allowed === true ? true : new Set(r.allowed ?? [])) : { leaks: [] }))
+      case 'check': {
+        // Taken as the request arrives, before it waits for the session: this process has read
+        // what the services wrote to their pipes before the worker asked, and written it to their
+        // log files (synchronously), the worker's copies' included.
+        const now = r.status && status ? status() : undefined
+        const answer: CheckAnswer = now ? { status: now, logs: Object.fromEntries(logOffsets(Object.values(ownCopies(provided, worker).services))) } : {}
+        // A service that died: the worker reports it, and the stores are left as they are.
+        if (now && (r.gone ?? []).some((n) => exitedIn(now, n))) return { ...answer, skipped: true }
+        const outcome = await serial(s, async (g): Promise<GuardOutcome> => (g && r.test ? g.check(r.test, r.allowed === true ? true : new Set(r.allowed ?? [])) : { leaks: [] }))
+        return { ...outcome, ...answer }
+      }
       case 'settle':
         return serial(s, async (g) => {
           await g?.settle()

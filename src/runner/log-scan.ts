@@ -16,7 +16,8 @@ export function logOffsets(services: readonly ProvidedService[]): LogOffsets {
   return m
 }
 
-function readFrom(file: string, offset: number): string {
+/** The text of `file` from byte `offset` to byte `end` (its size now when not given). */
+function readFrom(file: string, offset: number, end?: number): string {
   let fd: number
   try {
     fd = fs.openSync(file, 'r')
@@ -24,21 +25,21 @@ function readFrom(file: string, offset: number): string {
     return ''
   }
   try {
-    const size = fs.fstatSync(fd).size
+    const size = end ?? fs.fstatSync(fd).size
     if (size <= offset) return ''
     const buf = Buffer.alloc(size - offset)
-    fs.readSync(fd, buf, 0, buf.length, offset)
-    return buf.toString('utf8')
+    const n = fs.readSync(fd, buf, 0, buf.length, offset)
+    return buf.toString('utf8', 0, n)
   } finally {
     fs.closeSync(fd)
   }
 }
 
-/** What service `s` wrote since `offsets` (rig's own notes left out; on a server shared by parallel workers, only this worker's lines). */
-function linesSince(s: ProvidedService, offsets: LogOffsets): string[] {
+/** What service `s` wrote since `offsets`, up to `end` (rig's own notes left out; on a server shared by parallel workers, only this worker's lines). */
+function linesSince(s: ProvidedService, offsets: LogOffsets, end?: number): string[] {
   const own = s.workerUrls ? `@${decodeURIComponent(new URL(workerUrl(s)).pathname.slice(1))} ` : undefined
   const out: string[] = []
-  for (const raw of readFrom(s.logFile, offsets.get(s.name) ?? 0).split('\n')) {
+  for (const raw of readFrom(s.logFile, offsets.get(s.name) ?? 0, end).split('\n')) {
     // Log file lines are `<ISO time> <stream> <text>`; rig's own notes are not the service's.
     const m = /^\S+ (stdout|stderr|rig)\s+(.*)$/.exec(raw)
     if (!m || m[1] === 'rig') continue
@@ -52,10 +53,13 @@ function linesSince(s: ProvidedService, offsets: LogOffsets): string[] {
 /** Each service's lines written since `offsets`, read once (a file that did not grow is not read). */
 export type NewLines = Map<string, string[]>
 
-/** Reads what every service wrote since `offsets`. */
-export function linesWritten(services: readonly ProvidedService[], offsets: LogOffsets): NewLines {
-  const now = logOffsets(services)
-  return new Map(services.map((s) => [s.name, (now.get(s.name) ?? 0) > (offsets.get(s.name) ?? 0) ? linesSince(s, offsets) : []]))
+/**
+ * Reads what every service wrote since `offsets`, up to `ends` (where each log file ended when
+ * the environment's host answered: what it wrote later belongs to no test) or to where it ends now.
+ */
+export function linesWritten(services: readonly ProvidedService[], offsets: LogOffsets, ends?: LogOffsets): NewLines {
+  const now = ends ?? logOffsets(services)
+  return new Map(services.map((s) => [s.name, (now.get(s.name) ?? 0) > (offsets.get(s.name) ?? 0) ? linesSince(s, offsets, ends?.get(s.name)) : []]))
 }
 
 /** Error lines among `written`; `expected` marks the ones the test declared, and those `allowed` (by the options). */

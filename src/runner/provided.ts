@@ -75,6 +75,12 @@ export interface RigProvided {
      * whole run rather than one test file. Unset: each worker opens its own.
      */
     host?: string
+    /**
+     * The guard host runs in the environment's host process: its answer to a check carries the
+     * environment's status (the log flush before the scan), so a worker makes one request per
+     * test. Unset: the worker asks the control socket itself.
+     */
+    hostStatus?: boolean
   }
   /** `allow`: the lines the options allow (`logs.allow`, `logs.allowIn`). */
   logs: { failOnError: boolean; allow?: LogAllow }
@@ -84,4 +90,13 @@ export interface RigProvided {
 export function caOf(s: Pick<ProvidedService, 'name' | 'env'>): { ca?: string } {
   const ca = s.env[varName(s.name, 'CA_CERT')] ?? s.env.RIG_CA_CERT
   return ca ? { ca } : {}
+}
+
+/** The environment's status as `GET /status` of its control server answers it, as far as a test session reads it. */
+export type EnvironmentStatus = { services: Record<string, { status: string; pid: number | null; proxy?: { bytesIn?: number } }> }
+
+/** Whether `status` says service `name` is gone for good (exited, failed, or not there). */
+export function exitedIn(status: EnvironmentStatus | undefined, name: string): boolean {
+  const now = status?.services[name]
+  return !now || now.status === 'exited' || now.status === 'failed'
 }

@@ -20,7 +20,7 @@ import { adapterFor } from './guard-session.ts'
 import { serveGuard, type GuardHost } from './guard-host.ts'
 import { resolveLogAllow, toSource, type LogAllow } from './log-patterns.ts'
 import type { ResolvedRunnerOptions } from './options.ts'
-import type { ProvidedService, RigProvided } from './provided.ts'
+import type { EnvironmentStatus, ProvidedService, RigProvided } from './provided.ts'
 import { prepareWorkerDatabases, type WorkerDatabases } from './worker-databases.ts'
 import { planStacks, startWorkerStacks, type StackPlan, type WorkerStacks } from './worker-stacks.ts'
 
@@ -186,8 +186,10 @@ async function describeRun(o: ResolvedRunnerOptions, start: RunStart, log: (line
   let guardHost: GuardHost | undefined
   if (start.guardHost && o.guard.mode !== 'off' && Object.values(services).some((s) => s.guarded)) {
     try {
-      guardHost = await serveGuard(provided)
+      // With the environment in this process, a worker's check request is also its status request.
+      guardHost = await serveGuard(provided, env ? () => env.toJSON() as EnvironmentStatus : undefined)
       provided.guard.host = guardHost.socket
+      if (env) provided.guard.hostStatus = true
     } catch (err) {
       // The per-file path still works: each test file opens the guard itself (adopting the run's baseline).
       log(`the guard host could not start (${(err as Error).message}): each test file opens the guard itself`)

@@ -6,11 +6,11 @@
 import path from 'node:path'
 import { controlRequest } from '../env/control-client.ts'
 import { isAlive } from '../env/proc.ts'
-import type { EndedTest, GuardSession } from './guard-session.ts'
-import { remoteGuardSession } from './guard-client.ts'
+import type { EndedTest, GuardOutcome, GuardSession } from './guard-session.ts'
+import { remoteGuardSession, type RemoteGuardSession } from './guard-client.ts'
 import { allowedIn } from './log-patterns.ts'
 import { linesWritten, logOffsets, logTail, scanLogs, type LogOffsets } from './log-scan.ts'
-import type { RigProvided } from './provided.ts'
+import { exitedIn, type EnvironmentStatus, type ProvidedService, type RigProvided } from './provided.ts'
 import type { TestMeta } from './test-meta.ts'
 import { changedByTest, current, fixtures, pids, settling, workerId } from './worker.ts'
 import { ownCopies } from './worker-copies.ts'
@@ -41,11 +41,8 @@ export interface TestSession {
   close(): Promise<void>
 }
 
-/** What the environment's `GET /status` answers, as far as a test session reads it. */
-type Status = { services: Record<string, { status: string; pid: number | null; proxy?: { bytesIn?: number } }> }
-
 /** The status of the environment behind `socket`; undefined when it does not answer. */
-const statusAt = (socket: string): Promise<Status | undefined> => controlRequest<Status>(socket, 'GET', '/status', 5000).catch(() => undefined)
+const statusAt = (socket: string): Promise<EnvironmentStatus | undefined> => controlRequest<EnvironmentStatus>(socket, 'GET', '/status', 5000).catch(() => undefined)
 
 /** Opens the session: the guard's baseline of every guarded store this worker sees. Call it before the first test of a file. */
 export async function openTestSession(given: RigProvided): Promise<TestSession> {
@@ -64,30 +61,73 @@ export async function openTestSession(given: RigProvided): Promise<TestSession> 
   // Bytes sent through each proxy so far: a test during which more went through reached that
   // service. Only when files run one at a time: with parallel workers, another worker's test may have.
   const countProxies = list.some((s) => s.proxy) && !list.some((s) => s.workerUrls) && provided.controlSocket !== undefined
-  const status = (): Promise<Status | undefined> => statusAt(provided.controlSocket as string)
-  const sentIn = (st: Status | undefined): Map<string, number> => new Map(Object.entries(st?.services ?? {}).flatMap(([n, v]) => (v.proxy?.bytesIn !== undefined ? [[n, v.proxy.bytesIn] as const] : [])))
+  const status = (): Promise<EnvironmentStatus | undefined> => statusAt(provided.controlSocket as string)
+  const sentIn = (st: EnvironmentStatus | undefined): Map<string, number> => new Map(Object.entries(st?.services ?? {}).flatMap(([n, v]) => (v.proxy?.bytesIn !== undefined ? [[n, v.proxy.bytesIn] as const] : [])))
   let sent = countProxies ? sentIn(await status()) : new Map<string, number>()
 
-  /** Services that exited unexpectedly. A gone pid is confirmed with the environment, since a one-shot task that completed is gone too. */
-  async function deadServices(): Promise<string[]> {
-    const gone = list.filter((s) => {
+  /** Services whose process is gone since the last look; a one-shot task that completed is gone too, so the environment confirms. */
+  const goneNow = (): ProvidedService[] =>
+    list.filter((s) => {
       const pid = pids.has(s.name) ? pids.get(s.name) : s.pid
       return pid != null && !isAlive(pid) && !dead.has(s.name)
     })
-    if (gone.length === 0) return []
-    // Each asked of the environment that runs it: a worker's copy is its stack's (`isolation: 'stack'`).
-    const statuses = new Map<string, Promise<Status | undefined>>()
-    const statusOf = (socket: string) => statuses.get(socket) ?? statuses.set(socket, statusAt(socket)).get(socket)
+  /** Of `gone`, the services that exited unexpectedly, by `statusOf` the environment that runs each; the others' new pids are noted. */
+  async function confirmDead(gone: ProvidedService[], statusOf: (socket: string) => Promise<EnvironmentStatus | undefined>): Promise<string[]> {
     const confirmed = await Promise.all(
       gone.map(async (s) => {
+        // Each asked of the environment that runs it: a worker's copy is its stack's (`isolation: 'stack'`).
         const socket = s.controlSocket ?? provided.controlSocket
         if (!socket) return true
-        const now = (await statusOf(socket))?.services[s.name]
-        if (now && now.status !== 'exited' && now.status !== 'failed') pids.set(s.name, now.pid)
-        return !now || now.status === 'exited' || now.status === 'failed'
+        const st = await statusOf(socket)
+        if (exitedIn(st, s.name)) return true
+        pids.set(s.name, st?.services[s.name]?.pid ?? null)
+        return false
       }),
     )
     return gone.filter((_, i) => confirmed[i]).map((s) => s.name)
+  }
+  /** The network back to the config's faults after a test that set some; undefined when it set none (the controls' module is then never loaded). */
+  const resetFaults = async (): Promise<{ faults?: NonNullable<TestMeta['faults']>; problem?: string }> => {
+    if (changedByTest.faults.length === 0) return {}
+    try {
+      return { faults: await (await import('../proxy/test-faults.ts')).resetAfterTest(provided.controlSocket) }
+    } catch (err) {
+      return { problem: `the network faults this test set could not be removed: ${(err as Error).message}` }
+    }
+  }
+  const scanned = list.some((s) => s.errorPatterns.length > 0)
+  // A worker's copies (`isolation: 'stack'`) are written by their stack's host.
+  const copySockets = [...new Set(list.filter((s) => s.errorPatterns.length > 0 && s.controlSocket).map((s) => s.controlSocket as string))]
+
+  /**
+   * After a test, what the log scan and the verdict need: one request to the run's main process
+   * when it holds both the guard and the environment (the check's answer carries the status and
+   * where each log file ended as the request arrived: the flush before the scan); otherwise the
+   * status first (answered once the environment's host read what was in its pipes), then the check.
+   */
+  async function afterTestState(test: EndedTest, gone: ProvidedService[]): Promise<{ st?: EnvironmentStatus; newlyDead: string[]; ends?: LogOffsets; outcome?: GuardOutcome; faults?: NonNullable<TestMeta['faults']>; faultProblem?: string }> {
+    if (guard && 'checkWithStatus' in guard && provided.guard.hostStatus && !gone.some((s) => s.controlSocket)) {
+      // Faults are test state: the network is put back before the guard looks at the stores.
+      const { faults, problem } = await resetFaults()
+      const { status: st, logs, skipped, ...checked } = await (guard as RemoteGuardSession).checkWithStatus(test, current.allowLeak, gone.map((s) => s.name))
+      const newlyDead = await confirmDead(gone, async () => st)
+      const outcome = skipped || newlyDead.length > 0 ? undefined : { leaks: [], ...checked }
+      const ends = logs ? new Map(Object.entries(logs)) : undefined
+      return { ...(st ? { st } : {}), newlyDead, ...(ends ? { ends } : {}), ...(outcome ? { outcome } : {}), ...(faults ? { faults } : {}), ...(problem ? { faultProblem: problem } : {}) }
+    }
+    const statuses = new Map<string, Promise<EnvironmentStatus | undefined>>()
+    const statusOf = (socket: string): Promise<EnvironmentStatus | undefined> => statuses.get(socket) ?? (statuses.set(socket, statusAt(socket)).get(socket) as Promise<EnvironmentStatus | undefined>)
+    const newlyDead = await confirmDead(gone, statusOf)
+    // The environment's host process (the runner's main process, or rig up's) writes each
+    // service's output to its log file as it reads it. One request to it, answered once it
+    // has read what was already in its pipes: a line a service wrote during the test is in
+    // the file before the scan, however loaded the machine.
+    const [st] = await Promise.all([provided.controlSocket && (countProxies || scanned) ? statusOf(provided.controlSocket) : undefined, ...copySockets.map(statusOf)])
+    // The ends are now: read before the network is put back and the stores checked.
+    const ends = logOffsets(list)
+    const { faults, problem } = await resetFaults()
+    const outcome = guard && newlyDead.length === 0 ? await guard.check(test, current.allowLeak) : undefined
+    return { ...(st ? { st } : {}), newlyDead, ends, ...(outcome ? { outcome } : {}), ...(faults ? { faults } : {}), ...(problem ? { faultProblem: problem } : {}) }
   }
 
   return {
@@ -102,22 +142,14 @@ export async function openTestSession(given: RigProvided): Promise<TestSession> 
     },
     async afterTest(test) {
       const problems: string[] = []
-      const newlyDead = await deadServices()
+      const { st, newlyDead, ends, outcome, faults, faultProblem } = await afterTestState(test, goneNow())
       for (const n of newlyDead) {
         dead.set(n, test.name)
         const s = provided.services[n]
         problems.push(`service "${n}" died during this test. Last log lines:\n${logTail(s?.logFile ?? '', 20).map((l) => `    ${l}`).join('\n')}`)
       }
-      // The environment's host process (the runner's main process, or rig up's) writes each
-      // service's output to its log file as it reads it. One request to it, answered once it
-      // has read what was already in its pipes: a line a service wrote during the test is in
-      // the file before the scan, however loaded the machine.
-      const scanned = list.some((s) => s.errorPatterns.length > 0)
-      // A worker's copies (`isolation: 'stack'`) are written by their stack's host: asked too.
-      const copies = new Set(list.filter((s) => s.errorPatterns.length > 0 && s.controlSocket).map((s) => s.controlSocket as string))
-      const [st] = await Promise.all([provided.controlSocket && (countProxies || scanned) ? status() : undefined, ...[...copies].map(statusAt)])
       // Read once: the error scan and "what the test reached" both look at these lines.
-      const written = linesWritten(list, offsets)
+      const written = linesWritten(list, offsets, ends)
       const logErrors = scanLogs(list, written, current.expectedLogs, allowedIn(provided.logs.allow, path.resolve(test.file)))
       const unexpected = logErrors.filter((e) => !e.expected)
       if (unexpected.length > 0 && provided.logs.failOnError) {
@@ -135,16 +167,10 @@ export async function openTestSession(given: RigProvided): Promise<TestSession> 
         sent = now
       }
       if (touched.size > 0) meta.touched = [...touched].sort()
-      // Faults are test state: the network is put back before the guard looks at the stores.
-      // (The controls' module is loaded only by a test that used one: then it is already there.)
-      const faults = changedByTest.faults.length === 0 ? undefined : await (await import('../proxy/test-faults.ts')).resetAfterTest(provided.controlSocket).catch((err: unknown) => {
-        problems.push(`the network faults this test set could not be removed: ${(err as Error).message}`)
-        return undefined
-      })
+      if (faultProblem) problems.push(faultProblem)
       if (faults) meta.faults = faults
       if (changedByTest.roles.length > 0) meta.roles = changedByTest.roles.splice(0)
-      if (guard && newlyDead.length === 0) {
-        const outcome = await guard.check(test, current.allowLeak)
+      if (outcome) {
         if (outcome.warning) process.stderr.write(`rig: warning: ${outcome.warning}\n`)
         meta.leaks = outcome.leaks
         if (outcome.restoredWith) meta.restoredWith = outcome.restoredWith

@@ -28,8 +28,12 @@ describe('vitest plugin: bad input', () => {
     expect(r.output).toMatch(/no rig\.config\.ts found/)
   })
 
-  test('a service that dies mid-run fails the test that was running with its last log lines, and later tests fast', async () => {
-    project = pluginProject(fragileConfig)
+  // With a guarded store, the guard host's check request also confirms the death (one request after each test).
+  test.each([
+    ['no store', fragileConfig],
+    ['a guarded store', fragileConfig.replace("import { defineConfig, command, http } from 'testrig'", "import { defineConfig, command, http, redis } from 'testrig'").replace('services: { app:', 'services: { cache: redis(), app:')],
+  ])('a service that dies mid-run fails the test that was running with its last log lines, and later tests fast (%s)', async (_, config) => {
+    project = pluginProject(config)
     project.write(
       'test/a.test.ts',
       `import { test } from 'vitest'
