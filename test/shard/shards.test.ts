@@ -91,7 +91,7 @@ describe('shards', () => {
     expect(leftovers(project.dir)).toEqual([])
   }, 300_000)
 
-  test('bad input: a shard out of range starts nothing; timings naming gone files and lacking new ones still split, and say so', async () => {
+  test('bad input: a shard out of range (RIG_SHARD, rig({ shard })) starts nothing; timings naming gone files and lacking new ones still split, and say so; without a timings file, the last report\'s durations', async () => {
     project = pluginProject(config)
     for (const f of ['a', 'b', 'new']) project.write(`test/${f}.test.ts`, `import { test } from 'vitest'\ntest('${f}', () => {})\n`)
     project.write('rig-timings.json', JSON.stringify({ version: 1, files: { 'test/a.test.ts': 800, 'test/b.test.ts': 900, 'test/removed.test.ts': 5000 } }))
@@ -102,6 +102,19 @@ describe('shards', () => {
     const circle = await run(project, [], { CIRCLE_NODE_INDEX: '0', CIRCLE_NODE_TOTAL: '2', RIG_REPORT_DIR: 'one' })
     expect(circle.output).toMatch(/rig: shard 1\/2: \d of 3 files, .* \(timings from rig-timings\.json; 1 file\(s\) it lacks estimated from their size; 1 file\(s\) in it no longer exist\)/)
     expect(circle.code).toBe(0)
+    // rig({ shard }) in vitest.config.ts: checked like the others; without a timings file, the last report's durations.
+    const withShard = (shard: string | undefined): string => `import { defineConfig } from 'vitest/config'\nimport { rig } from 'testrig/vitest'\nexport default defineConfig({ plugins: [rig({ order: { shuffle: false }${shard ? `, shard: '${shard}'` : ''} })], test: { include: ['test/**/*.test.ts'] } })\n`
+    project.write('vitest.config.ts', withShard('3/2'))
+    const option = await run(project, [])
+    expect(option.code).not.toBe(0)
+    expect(option.output).toContain('rig({ shard }) "3/2": the shard index must be from 1 to 2 (shards are numbered from 1)')
+    fs.rmSync(path.join(project.dir, 'rig-timings.json'))
+    project.write('vitest.config.ts', withShard(undefined))
+    expect((await run(project, [])).code).toBe(0)
+    project.write('vitest.config.ts', withShard('2/2'))
+    const fromReport = await run(project, [])
+    expect(fromReport.output).toMatch(/rig: shard 2\/2: \d of 3 files, .* \(timings from rig-report\/report\.json\)/)
+    expect(fromReport.code).toBe(0)
     const unreadable = await project.rig(['report', 'merge', 'nowhere'])
     expect(unreadable.code).toBe(2)
     expect(unreadable.stderr).toMatch(/cannot read a report at nowhere \(ENOENT\): give rig-report directories or report.json files of the shards/)
