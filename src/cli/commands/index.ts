@@ -130,8 +130,8 @@ export const COMMANDS: readonly CommandSpec[] = [
       'OTHER apart, one of which depends on the other; tests still reach both). Several combine: `rig fault db\n' +
       'latency 100ms bandwidth 1MB`. `clear` puts NAME back as rig.config.ts left it; `rig fault clear` every\n' +
       'service. hold: new connections wait until `resume`; refuse: new connections are reset; open ones go on.\n' +
-      'The service needs a proxy: `proxy: true` (or `faults`) in its options. Tests that attach to this\n' +
-      'environment reset the faults after each test that set some.',
+      'The service needs a proxy: `proxy: true` (or `faults`) in its options. A fault set here stays until\n' +
+      'cleared: tests that attach to this environment remove after each test only what that test set.',
     options: {
       from: { type: 'string', value: 'SERVICE', description: 'only the connections this dependent of NAME opens' },
       list: { type: 'boolean', short: 'l', description: 'list the proxies, their faults and partitions' },
@@ -148,8 +148,8 @@ export const COMMANDS: readonly CommandSpec[] = [
       'Hosts are network namespaces with their own address (root and iproute2 needed). down: the host\'s link\n' +
       'goes down, nothing reaches it and it reaches nothing (its processes keep running); up: back.\n' +
       'partition OTHER: NAME and OTHER can no longer reach each other (new connections fail with "no route\n' +
-      'to host", open ones stall); this machine still reaches both. heal OTHER ends it. Tests that attach to\n' +
-      'this environment bring every host back after each test that changed one.',
+      'to host", open ones stall); this machine still reaches both. heal OTHER ends it. A change made here stays\n' +
+      'until undone: tests that attach to this environment undo after each test only what that test did.',
     options: {
       list: { type: 'boolean', short: 'l', description: 'list the hosts, their addresses, links and partitions' },
       ...json('print JSON: {"subnet", "gateway", "hosts": [{name, address, netns, down}], "partitions"}'),
