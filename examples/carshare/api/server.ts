@@ -24,6 +24,7 @@ import type { ApiErrorBody, Car, Health, Money, Plan, Rental, RentalRequest } fr
 import { formatMoney, localised, parseLocale, type Locale } from '../lib/locale.ts'
 import { MAX_DAYS, rentalAmountCents } from '../lib/pricing.ts'
 import { billingQueue, parseQueueKind, type BillingJob, type QueueKind, type Queryable } from '../lib/queue.ts'
+import { checkOut } from '../lib/pg-checkout.ts'
 import { requireEnv } from '../lib/require-env.ts'
 import { serveWeb } from './web.ts'
 
@@ -217,7 +218,7 @@ async function createRental(req: RentalRequest): Promise<Rental> {
   const id = randomUUID()
   const quoteCents = rentalAmountCents({ dailyCents: plan.daily_cents, weeklyDiscountPct: plan.weekly_discount_pct, minDays: plan.min_days }, req.days)
   const job: BillingJob = { rentalId: id, enqueuedAt: new Date().toISOString(), customer: req.customer }
-  const client = await pool.connect()
+  const { client, release } = await checkOut(pool, 'rental')
   let rental: Rental | undefined
   try {
     await client.query('begin')
@@ -238,10 +239,10 @@ async function createRental(req: RentalRequest): Promise<Rental> {
     await client.query('commit')
   } catch (err) {
     await client.query('rollback').catch(() => {})
+    release(true)
     throw err
-  } finally {
-    client.release()
   }
+  release()
   if (!rental) throw new Error(`rental ${id} vanished right after insert`)
   if (!queue.transactional) {
     // RabbitMQ or Redis: published once the rental is committed, so the worker finds it.

@@ -16,6 +16,7 @@
 //
 // Both deliver a job at least once; charging is idempotent (one payment per rental).
 import type pg from 'pg'
+import { checkOut, type CheckedOut } from './pg-checkout.ts'
 import { createClient } from 'redis'
 
 export type QueueKind = 'rabbitmq' | 'redis' | 'postgres'
@@ -220,7 +221,7 @@ class RedisJobSource implements BillingJobSource {
     }
     await this.#beforeCharge(job)
     const t = performance.now()
-    const client = await this.#pool.connect()
+    const { client, release } = await checkOut(this.#pool, 'billing')
     let taken: Taken<T>
     try {
       const result = await inTransaction(client, () => handler.run(job, client))
@@ -229,7 +230,7 @@ class RedisJobSource implements BillingJobSource {
       await inTransaction(client, () => handler.failed(job, err, client)).catch(() => {})
       taken = { status: 'failed', job }
     } finally {
-      client.release()
+      release()
     }
     // Done with it either way (charged, skipped, or marked failed): drop it from "processing".
     await this.#redis.lRem(BILLING_PROCESSING, 1, raw)
@@ -328,21 +329,22 @@ class PostgresJobSource implements BillingJobSource {
     }
 
     const t = performance.now()
-    let client: pg.PoolClient | undefined
+    let out: CheckedOut | undefined
     let job: ClaimedJob | undefined
     try {
-      client = await this.#pool.connect()
-      job = await claim(client)
+      out = await checkOut(this.#pool, 'billing')
+      job = await claim(out.client)
     } catch (err) {
       // The connection failed before a job was taken: nothing to undo.
-      client?.release(true)
+      out?.release(true)
       if (this.#stopping) return { status: 'stopped' }
       console.error(`ERROR taking a billing job: ${errorText(err)}; retrying`)
       await this.#pause(250)
       return { status: 'none' }
     }
+    const { client, release } = out
     if (!job) {
-      client.release() // taken by another worker between the look and the lock
+      release() // taken by another worker between the look and the lock
       return { status: 'none' }
     }
     const { id, ...plain } = job
@@ -363,7 +365,7 @@ class PostgresJobSource implements BillingJobSource {
       }).catch(() => {})
       return { status: 'failed', job: plain }
     } finally {
-      client.release()
+      release()
     }
   }
 

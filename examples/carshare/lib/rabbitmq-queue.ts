@@ -7,6 +7,7 @@
 // is idempotent (one payment per rental).
 import amqp from 'amqplib'
 import type pg from 'pg'
+import { checkOut } from './pg-checkout.ts'
 import type { BillingJob, BillingJobSource, BillingQueue, JobHandler, Taken } from './queue.ts'
 import { decodeJob, encodeJob } from './queue.ts'
 
@@ -141,7 +142,7 @@ export class RabbitJobSource implements BillingJobSource {
     }
     await this.#beforeCharge(job)
     const t = performance.now()
-    const client = await this.#pool.connect()
+    const { client, release } = await checkOut(this.#pool, 'billing')
     let taken: Taken<T>
     try {
       const result = await inTransaction(client, () => handler.run(job, client))
@@ -150,7 +151,7 @@ export class RabbitJobSource implements BillingJobSource {
       await inTransaction(client, () => handler.failed(job, err, client)).catch(() => {})
       taken = { status: 'failed', job }
     } finally {
-      client.release()
+      release()
     }
     // Acknowledged once the charge (or the failure) is committed: a settled queue means settled data.
     ch.ack(msg)
