@@ -207,7 +207,7 @@ describe('examples/carshare', () => {
   )
 
   test.skipIf(!findPostgres({}).path)(
-    'the failover suite (variant failover: a synchronous replica): the API carries on through a failover, the report lists the role changes',
+    'the failover suite (variant failover: a synchronous replica): the API carries on through a failover, the report lists the role changes and the fault',
     async () => {
       const reportDir = path.join(scratch, 'report-failover')
       const r = await runInExample([VITEST, 'run', 'test/failover.test.ts'], { CARSHARE_LOCALE: 'fr', CARSHARE_LEGACY: 'off', RIG_VARIANT: 'failover', CARSHARE_REPORT_DIR: reportDir })
@@ -215,9 +215,12 @@ describe('examples/carshare', () => {
       expect(r.code, tail(r.output)).toBe(0)
       const report = JSON.parse(fs.readFileSync(path.join(reportDir, 'report.json'), 'utf8')) as RunReport
       expect(report.variant).toBe('failover')
-      expect(report.tests.map((t) => t.status)).toEqual(['passed', 'passed'])
+      expect(report.tests.map((t) => t.status)).toEqual(['passed', 'passed', 'passed'])
       expect(report.tests.flatMap((t) => t.roles ?? []).map((x) => x.replace(/ \(.*$/, ''))).toEqual(['db: failover: node 0 killed, node 1 promoted', 'db: rejoin: node 0 back as a replica', 'db: switchover: node 1 → replica, node 0 promoted'])
-      expect(fs.readFileSync(path.join(reportDir, 'index.html'), 'utf8')).toContain('Roles and faults')
+      expect(report.tests.map((t) => t.faults)).toEqual([undefined, undefined, ['api: partition from db']])
+      const html = fs.readFileSync(path.join(reportDir, 'index.html'), 'utf8')
+      expect(html).toContain('Roles and faults')
+      expect(html).toContain('partition from db')
     },
     TEST_TIMEOUT_MS,
   )

@@ -28,3 +28,14 @@ export async function paymentsOf(id: string): Promise<Array<{ amount_cents: numb
     await client.end()
   }
 }
+
+/** Deletes every rental of the customers whose name starts with `prefix` (their payments and billing jobs go with them). */
+export async function deleteRentalsOf(prefix: string): Promise<number> {
+  const client = new pg.Client({ connectionString: dbUrl() })
+  await client.connect()
+  try {
+    return (await client.query('delete from rentals where starts_with(customer, $1)', [prefix])).rowCount ?? 0
+  } finally {
+    await client.end()
+  }
+}
