@@ -52,6 +52,8 @@ export interface EnvState {
   startedAt: string
   startMs: number
   services: Record<string, ServiceState>
+  /** The variant of rig.config.ts it runs (`rig up --variant`); a test run attaches only with the same one. */
+  variant?: string
   /** Events of the start-up, for the timeline. */
   timeline: Record<string, { dependsOn: string[]; startingAt?: number; startedAt?: number; readyAt?: number; completedAt?: number }>
 }
@@ -181,5 +183,7 @@ export function environmentState(env: Environment, configFile: string, detached:
     services[name] = env.withProxy(name, s.state())
     timeline[name] = s.timeline
   }
-  return { version: 1, origin, ...selfIdentity(), detached, configFile, envId: env.id, envDir: env.dir, controlSocket, startedAt: new Date().toISOString(), startMs: env.startMs, services, timeline }
+  // The config loader applied RIG_VARIANT (`rig up --variant`) to what was started.
+  const variant = process.env.RIG_VARIANT || undefined
+  return { version: 1, origin, ...selfIdentity(), detached, configFile, envId: env.id, envDir: env.dir, controlSocket, startedAt: new Date().toISOString(), startMs: env.startMs, services, ...(variant ? { variant } : {}), timeline }
 }

@@ -86,7 +86,10 @@ export async function openRun(o: ResolvedRunnerOptions, start: RunStart): Promis
   let attached: EnvState | undefined
   // `rig up`'s environment, or that of the `rig run` that started this run; never another `rig run`'s.
   const existing = o.attach ? readStateQuietly(loaded.root) : undefined
-  if (existing && attachable(existing)) {
+  // …and only when it runs this run's variant: another variant's services are not this run's.
+  const otherVariant = existing && attachable(existing) && (existing.variant ?? '') !== (loaded.variant ?? '')
+  if (otherVariant) log(`the environment started by rig up (pid ${existing.pid}) runs ${existing.variant ? `variant "${existing.variant}"` : 'no variant'}, this run ${loaded.variant ? `variant "${loaded.variant}"` : 'none'}: starting this run's own`)
+  if (existing && attachable(existing) && !otherVariant) {
     attached = existing
     log(`using the environment started by rig up (pid ${existing.pid})`)
   } else {

@@ -106,6 +106,30 @@ describe('several variants in one run', () => {
     expect(m.stdout).toContain('| formats prices with a decimal comma | test/locale.test.ts | ⏭ skip | ✅ pass | — |')
   }, 400_000)
 
+  test("a run attaches to rig up's environment only when it runs the same variant", async () => {
+    project = pluginProject(config, "{ order: { shuffle: false }, variants: ['en', 'de'] }")
+    project.write('test/locale.test.ts', `import { test, expect } from 'vitest'\nimport { services, variant } from 'testrig/vitest'\ntest('answers in the locale of the variant', async () => { expect(await (await fetch(services().app.url + '/env/LOCALE')).text()).toBe(variant() ?? 'en') })\n`)
+    expect((await project.rig(['up', '--detach', '--variant', 'de'])).code).toBe(0)
+    try {
+      const both = await vitest(project)
+      expect(both.code).toBe(0)
+      expect(both.output).toContain('runs variant "de", this run variant "en": starting this run\'s own')
+      expect(both.output).toContain('using the environment started by rig up')
+      const attached = (v: string): boolean => (JSON.parse(fs.readFileSync(path.join(project!.dir, 'rig-report', v, 'report.json'), 'utf8')) as { environment: { attached: boolean } }).environment.attached
+      expect(attached('de')).toBe(true)
+      expect(attached('en')).toBe(false)
+      // A run without a variant does not take the "de" environment either.
+      project.write('vitest.config.ts', "import { defineConfig } from 'vitest/config'\nimport { rig } from 'testrig/vitest'\nexport default defineConfig({ plugins: [rig({ order: { shuffle: false } })], test: { include: ['test/**/*.test.ts'] } })\n")
+      const none = await vitest(project)
+      expect(none.output).toContain('runs variant "de", this run none: starting this run\'s own')
+      expect(none.code).toBe(0)
+    } finally {
+      expect((await project.rig(['down'])).code).toBe(0)
+    }
+    await until(() => leftovers(project!.dir).length === 0)
+    expect(leftovers(project.dir)).toEqual([])
+  }, 400_000)
+
   test('RIG_VARIANT=a,b selects several (it wins over the option); an unknown one stops the run before anything starts', async () => {
     project = pluginProject(config, "{ order: { shuffle: false }, variants: ['en', 'de'] }")
     project.write('test/locale.test.ts', `import { test, expect } from 'vitest'\nimport { services, variant } from 'testrig/vitest'\ntest('answers in the locale of the variant', async () => { expect(await (await fetch(services().app.url + '/env/LOCALE')).text()).toBe(variant()) })\n`)
