@@ -61,7 +61,7 @@ export const COMMANDS: readonly CommandSpec[] = [
       detach: { type: 'boolean', short: 'd', description: 'run in the background; return once every service is ready' },
       json: { type: 'boolean', description: 'print the services as JSON once ready' },
       fixture: { type: 'string', description: 'load this fixture of rig.config.ts once ready' },
-      variant: { type: 'string', value: 'NAME', description: 'start variant NAME of rig.config.ts (its service options and env; same as RIG_VARIANT=NAME)' },
+      variant: { type: 'string', value: 'NAME', description: 'start variant NAME of rig.config.ts (its service options and env; same as RIG_VARIANT=NAME); test runs of that variant use it' },
       supervised: { type: 'boolean', description: '(internal) run as the detached supervisor' },
     },
     load: async () => (await import('./up.ts')).up,
@@ -238,11 +238,13 @@ export const COMMANDS: readonly CommandSpec[] = [
     summary: 'write what is tested: tests × variants with pass/fail/skip and the services each test touched (Markdown)',
     usage: 'rig matrix [REPORT|DIR...] [--out FILE] [--html FILE] [--check] [--stdout]',
     details:
-      'Reads run reports (default rig-report/report.json and rig-report/*/report.json: one per variant, RIG_VARIANT=NAME\n' +
-      'npx vitest run) and writes what-is-tested.md: one row per test, one column per variant, and the services it\n' +
+      'Reads run reports (default rig-report/report.json and rig-report/*/report.json: one per variant, from\n' +
+      'RIG_VARIANT=NAME npx vitest run, or all of them from one run with rig({ variants }) or RIG_VARIANT=en,de)\n' +
+      'and writes what-is-tested.md: one row per test, one column per variant, and the services it\n' +
       'touched (stores it left data in, services that logged during it, proxied services it connected to). No dates:\n' +
       'it changes only when what is tested does. --check (CI): exit 1 when the file differs, with the rows that changed.\n' +
-      '--html FILE also writes the matrix as a page (failing tests first, each variant linked to its HTML report).',
+      '--html FILE also writes the matrix as a page (failing tests first, each variant linked to its HTML report);\n' +
+      'a run writing rig-report/<variant>/ keeps that page as rig-report/what-is-tested.html itself.',
     options: {
       out: { type: 'string', short: 'o', value: 'FILE', description: 'the Markdown file (default what-is-tested.md next to rig.config.ts)' },
       html: { type: 'string', value: 'FILE', description: 'also write the matrix as an HTML page, e.g. rig-report/what-is-tested.html' },
