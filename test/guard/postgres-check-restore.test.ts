@@ -79,6 +79,38 @@ describe('postgres guard, check_restore (the check and the restore in one round 
     expect(await sql(url, `select name from cars order by id`)).toEqual([{ name: 'a' }, { name: 'b' }])
   })
 
+  it('restores a table the application’s role owns as that role, with none of its functions in reach of the superuser', async () => {
+    // A table of the role's own with a trigger enabled ALWAYS (it fires in the restore's replica
+    // mode too), and an unnest(jsonb[]) in public: an exact match beats pg_catalog's
+    // unnest(anyarray) wherever public is on the path (the restore of keys by jsonb[] calls it).
+    await sql(
+      appUrl,
+      `create table owned (id int primary key, n int); insert into owned select g, g from generate_series(1, 5) g;
+       create function owned_seen() returns trigger language plpgsql as $$
+       begin if current_setting('rig.restoring', true) = 'on' then insert into public.hijack select concat('trigger:', current_user), rolsuper from pg_roles where rolname = current_user; end if; return null; end $$;
+       create trigger owned_seen after insert or delete on owned for each statement execute function owned_seen();
+       alter table owned enable always trigger owned_seen;
+       create function public.unnest(a jsonb[]) returns setof jsonb language plpgsql as $$
+       begin insert into public.hijack select concat('unnest:', current_user), rolsuper from pg_roles where rolname = current_user; return query select * from pg_catalog.unnest(a); end $$`,
+    )
+    await guard.baseline()
+    await sql(url, `delete from public.hijack`)
+    await sql(appUrl, `insert into owned values (6, 6); update owned set n = 0 where id = 2`)
+    const fused = await guard.check('writes to the role’s own table')
+    expect(fused.errors).toEqual([])
+    expect(fused.stores[0]?.restore?.withCheck).toBe(true)
+    expect(await sql(url, `select id, n from owned order by id`)).toEqual([1, 2, 3, 4, 5].map((i) => ({ id: i, n: i })))
+    // The usual restore (check and restore apart) runs as the owner too.
+    await sql(appUrl, `insert into owned values (7, 7); delete from owned where id = 3`)
+    const d = await store.diff()
+    await store.restore(d, 'delete')
+    expect(await sql(url, `select id, n from owned order by id`)).toEqual([1, 2, 3, 4, 5].map((i) => ({ id: i, n: i })))
+    expect(await sql(url, `select who, su from public.hijack where su`)).toEqual([])
+    // The trigger ran in both restores, as the table's owner; the role's unnest never ran.
+    const seen = (await sql<{ who: string }>(url, `select distinct who from public.hijack order by who`)).map((r) => r.who)
+    expect(seen).toEqual(['trigger:app'])
+  })
+
   it('runs no cast the application’s role defined as the superuser that owns rig’s trigger functions', async () => {
     // A type of the role's with a cast to json: to_jsonb() of a row holding it calls the cast.
     await sql(

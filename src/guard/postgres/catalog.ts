@@ -1,7 +1,7 @@
 // What the guard watches in a PostgreSQL database, read from the catalog (every user schema,
 // never from the application's models): tables, their keys and insertable columns, foreign
 // keys and sequences.
-import type { PgClient } from '../../drivers/pg.ts'
+import type { PgClient, PgResult } from '../../drivers/pg.ts'
 import { matchesAny } from '../patterns.ts'
 
 /** Migration bookkeeping of common tools: never a leak, never restored. */
@@ -25,8 +25,14 @@ export interface TableInfo {
   columns: string
   /** The same columns, one per entry. */
   columnList: string[]
-  /** SQL types of the `pk` columns, in the same order (`format_type` output). */
+  /** SQL types of the `pk` columns, in the same order (`format_type` output, schema-qualified outside pg_catalog). */
   pkTypes: string[]
+  /**
+   * The role owning the table when it is not a superuser: rig's restores run as that role
+   * (`SET LOCAL ROLE`), so the application's code they reach (triggers, generated columns,
+   * operators of its types) never runs as the guard's superuser.
+   */
+  role?: string
 }
 
 /** A watched sequence. */
@@ -75,11 +81,17 @@ interface Row {
   pk_types: string[] | null
   filenode: string | null
   persistence: string
+  role: string | null
 }
 
-/** Reads tables and sequences not matching `exclude` (globs over `schema.table` or `table`). */
+/**
+ * Reads tables and sequences not matching `exclude` (globs over `schema.table` or `table`).
+ * Resolved with `search_path = pg_catalog, pg_temp`: `format_type` then qualifies every type
+ * outside pg_catalog, so the key types in rig's restore statements mean the same in its
+ * restore session, whose path is that one too.
+ */
 export async function readCatalog(client: PgClient, exclude: readonly string[], shadowSchema: string): Promise<Catalog> {
-  const res = await client.query<Row>(`
+  const text = `begin; set local search_path = pg_catalog, pg_temp;
     select c.oid::text as oid, c.relkind::text as kind, n.nspname as schema, c.relname as name,
       (select array_agg(quote_ident(a.attname) order by a.attnum) from pg_index i
          join pg_attribute a on a.attrelid = i.indrelid and a.attnum = any(i.indkey)
@@ -91,10 +103,16 @@ export async function readCatalog(client: PgClient, exclude: readonly string[], 
       (select array_agg(quote_ident(a.attname) order by a.attnum) from pg_attribute a
          where a.attrelid = c.oid and a.attnum > 0 and not a.attisdropped and a.attgenerated = '') as columns,
       (select array[on2.nspname::text, o.relname::text] from pg_depend d join pg_class o on o.oid = d.refobjid
-         join pg_namespace on2 on on2.oid = o.relnamespace where c.relkind = 'S' and d.classid = 'pg_class'::regclass and d.objid = c.oid and d.deptype in ('a', 'i') limit 1) as owner
+         join pg_namespace on2 on on2.oid = o.relnamespace where c.relkind = 'S' and d.classid = 'pg_class'::regclass and d.objid = c.oid and d.deptype in ('a', 'i') limit 1) as owner,
+      (select r.rolname::text from pg_roles r where r.oid = c.relowner and not r.rolsuper) as role
     from pg_class c join pg_namespace n on n.oid = c.relnamespace
     where ${userRelations(`'r', 'p', 'S'`, shadowSchema)}
-    order by n.nspname, c.relname`)
+    order by n.nspname, c.relname; commit`
+  const all = (await client.query<Row>(text).catch(async (err: unknown) => {
+    await client.query('rollback').catch(() => {})
+    throw err
+  })) as unknown as PgResult<Row> | Array<PgResult<Row>>
+  const res = { rows: (Array.isArray(all) ? all[2]?.rows : all.rows) ?? [] }
   const excluded = (schema: string, name: string): boolean => matchesAny(`${schema}.${name}`, exclude) || matchesAny(name, exclude)
   const tables: TableInfo[] = []
   const sequences: SequenceInfo[] = []
@@ -107,7 +125,7 @@ export async function readCatalog(client: PgClient, exclude: readonly string[], 
       if (r.owner && excluded(r.owner[0], r.owner[1])) continue
       sequences.push({ oid: Number(r.oid), display, sql, filenode: Number(r.filenode ?? 0), unlogged: r.persistence === 'u' })
     } else {
-      tables.push({ oid: Number(r.oid), display, sql, pk: r.pk ?? [], pkTypes: r.pk_types ?? [], columns: (r.columns ?? []).join(', '), columnList: r.columns ?? [] })
+      tables.push({ oid: Number(r.oid), display, sql, pk: r.pk ?? [], pkTypes: r.pk_types ?? [], columns: (r.columns ?? []).join(', '), columnList: r.columns ?? [], ...(r.role ? { role: r.role } : {}) })
     }
   }
   const watched = new Set(tables.map((t) => t.oid))

@@ -68,12 +68,16 @@ function functionsSql(schema: string, inspect: string): string[] {
     `create unlogged table if not exists ${schema}.meta (rel oid primary key, gen text not null, del text, ins text, wdel text not null, wins text)`,
     `create unlogged table if not exists ${schema}.seqs (oid oid primary key, gen text not null, node oid not null, value int8 not null, called bool not null)`,
     `create index if not exists seqs_node on ${schema}.seqs (node)`,
+    // The table's owner when it is not a superuser: its restore statements run as that role.
+    `alter table ${schema}.meta add column if not exists runas text`,
     // Both run as the guard's superuser in the application's database: resolved in pg_catalog
     // only, never through a function or operator someone created in a schema of the session's
     // search_path (an `||` taking (text, oid) in public was called for the WAL patterns). The
-    // guard's restore statements in meta run in the session's own path (`path`), as the usual
-    // restore's do: their type names are written as the session sees them.
-    `create function ${schema}.check_restore(mark pg_lsn, own xid[], pids int[], db oid, cls oid, trg oid, key_limit int, gen text, do_restore boolean, path text)
+    // restore statements in meta name everything else by schema (key types too), and each
+    // table's run as its owner when that is not a superuser (SET LOCAL ROLE): the application's
+    // code they reach (an ALWAYS trigger, a generated column, its types' operators) never runs
+    // as the superuser.
+    `create function ${schema}.check_restore(mark pg_lsn, own xid[], pids int[], db oid, cls oid, trg oid, key_limit int, gen text, do_restore boolean)
 returns setof ${row} language plpgsql set search_path = pg_catalog, pg_temp as $rig$
 declare
   got ${row}[];
@@ -142,7 +146,7 @@ begin
       if m.del is not null then
         select array_agg(x.c::jsonb order by x.n) into keys from unnest(got) x where x.k = 'l' and x.a = m.rel::text;
       end if;
-      perform set_config('search_path', path, true);
+      if m.runas is not null then perform set_config('role', m.runas, true); end if;
       if keys is null or exists (select from unnest(keys) e where e is null or exists (select from jsonb_array_elements(e) v where jsonb_typeof(v) in ('null', 'object', 'array'))) then
         execute m.wdel;
         if m.wins is not null then execute m.wins; end if;
@@ -158,7 +162,7 @@ begin
           execute 'execute ' || pname || ' (' || quote_literal(keys::text) || ')';
         end loop;
       end if;
-      perform set_config('search_path', 'pg_catalog, pg_temp', true);
+      if m.runas is not null then perform set_config('role', 'none', true); end if;
     end loop;
     if cardinality(nodes) > 0 then
       perform setval(s.oid, s.value, s.called) from ${schema}.seqs s where s.node = any(nodes) and s.gen = check_restore.gen;
@@ -199,7 +203,7 @@ begin
       where w.xid <> all(array['0', own::text]::xid[]))::int8 else 0::int8 end;
 end $rig$`,
     // The schema is open to every role (the triggers write the log as the role that wrote): these are the guard's alone.
-    `revoke all on function ${schema}.check_restore(pg_lsn, xid[], int[], oid, oid, oid, int, text, boolean, text), ${schema}.after_restore() from public`,
+    `revoke all on function ${schema}.check_restore(pg_lsn, xid[], int[], oid, oid, oid, int, text, boolean), ${schema}.after_restore() from public`,
   ]
 }
 

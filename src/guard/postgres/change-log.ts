@@ -255,14 +255,14 @@ union all select 'w', resource_manager, substring(coalesce(block_ref, '') || ' '
         t.pk.length === 1 ? `${alias}${t.pk[0]} = any(array(select ${typed[0]} from ${keys}))` : `(${t.pk.map((c) => `${alias}${c}`).join(', ')}) in (select ${typed.join(', ')} from ${keys})`
       const insert = (where: string): string => `insert into ${t.sql} (${t.columns}) overriding system value select ${t.columns} from ${shadow} s${where}`
       const keyed = t.pk.length > 0 && shadow !== undefined
-      return `(${rel}, '${gen}', ${lit(keyed ? `delete from ${t.sql} where ${match('')}` : undefined)}, ${lit(keyed ? insert(` where ${match('s.')}`) : undefined)}, ${lit(`delete from ${t.sql}`)}, ${lit(shadow ? insert('') : undefined)})`
+      return `(${rel}, '${gen}', ${lit(keyed ? `delete from ${t.sql} where ${match('')}` : undefined)}, ${lit(keyed ? insert(` where ${match('s.')}`) : undefined)}, ${lit(`delete from ${t.sql}`)}, ${lit(shadow ? insert('') : undefined)}, ${lit(t.role)})`
     })
     const seqs = input.catalog.sequences.map((q) => {
       const [value = '1', called = '0'] = (input.baseSequences.get(q.oid) ?? '1/0').split('/')
       return `(${q.oid}, '${gen}', ${q.filenode}, ${/^-?\d+$/.test(value) ? value : '1'}, ${called === '1'})`
     })
     return [
-      ...(rows.length > 0 ? [`insert into ${this.schema}.meta values ${rows.join(', ')} on conflict (rel) do update set gen = excluded.gen, del = excluded.del, ins = excluded.ins, wdel = excluded.wdel, wins = excluded.wins`] : []),
+      ...(rows.length > 0 ? [`insert into ${this.schema}.meta (rel, gen, del, ins, wdel, wins, runas) values ${rows.join(', ')} on conflict (rel) do update set gen = excluded.gen, del = excluded.del, ins = excluded.ins, wdel = excluded.wdel, wins = excluded.wins, runas = excluded.runas`] : []),
       ...(seqs.length > 0 ? [`insert into ${this.schema}.seqs values ${seqs.join(', ')} on conflict (oid) do update set gen = excluded.gen, node = excluded.node, value = excluded.value, called = excluded.called`] : []),
     ]
   }
@@ -307,7 +307,7 @@ union all select 'w', resource_manager, substring(coalesce(block_ref, '') || ' '
       // check_restore sets rig.restoring when it restores.
       `begin`,
       ...this.metaSql(input),
-      `select * from ${this.schema}.check_restore('${this.mark}', '${xids}', '${pids}', ${this.db}, ${this.catalogNodes.cls}, ${this.catalogNodes.trg}, ${this.limit}, '${this.meta?.gen ?? ''}', ${input.restore}, current_setting('search_path'))`,
+      `select * from ${this.schema}.check_restore('${this.mark}', '${xids}', '${pids}', ${this.db}, ${this.catalogNodes.cls}, ${this.catalogNodes.trg}, ${this.limit}, '${this.meta?.gen ?? ''}', ${input.restore})`,
       `commit`,
       `select * from ${this.schema}.after_restore()`,
     ]

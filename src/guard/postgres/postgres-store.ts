@@ -232,6 +232,13 @@ export class PostgresStore implements StoreAdapter {
     if (!this.restoreClient) {
       const client = await this.open()
       client.on('error', () => void (this.restoreClient = undefined))
+      // Everything the restore runs is resolved in pg_catalog (every other name rig writes is
+      // schema-qualified): a function or operator the application created in a schema of the
+      // default path (public) is never picked by the superuser's restore statements.
+      await client.query(`set search_path = pg_catalog, pg_temp`).catch(async (err: unknown) => {
+        await client.end().catch(() => {})
+        throw err
+      })
       // Replica mode for the whole session: setting it resets the session's cached plans (the
       // fused check's among them), so it is set once, not per restore.
       if (this.replica && !this.embedded) {
@@ -297,9 +304,15 @@ export class PostgresStore implements StoreAdapter {
       const indexes = seeded
         .filter((t) => t.pk.length > 0 && (counts.tables.get(t.oid)?.rows ?? 0) >= INDEXED_SHADOW_ROWS)
         .map((t) => `create index on ${this.shadows.get(t.oid)} (${t.pk.join(', ')})`)
+      // The restore reloads a table as its owner (restore-sql.ts): that role reads its own table's copy.
+      const owned = seeded.filter((t) => t.role !== undefined)
+      const grants = [
+        ...[...new Set(owned.map((t) => quoteIdent(t.role as string)))].map((r) => `grant usage on schema ${schema} to ${r}`),
+        ...owned.map((t) => `grant select on ${this.shadows.get(t.oid)} to ${quoteIdent(t.role as string)}`),
+      ]
       // Autovacuum analysing the previous copies gives way only after deadlock_timeout (1 s):
       // wait longer than the check's lock_timeout for it.
-      await this.run([`begin`, `set local lock_timeout = '${BASELINE_LOCK_TIMEOUT}'`, `drop schema if exists ${schema} cascade`, `create schema ${schema}`, ...copies, ...indexes, 'commit'].join(';\n')).catch(async (err: unknown) => {
+      await this.run([`begin`, `set local lock_timeout = '${BASELINE_LOCK_TIMEOUT}'`, `drop schema if exists ${schema} cascade`, `create schema ${schema}`, ...copies, ...indexes, ...grants, 'commit'].join(';\n')).catch(async (err: unknown) => {
         await this.client?.query('rollback').catch(() => {})
         throw err
       })

@@ -111,41 +111,72 @@ function inPlaceParts(t: TableInfo, shadow: string | undefined, mark: string): s
 const oneStatement = (parts: readonly string[]): string[] =>
   parts.length === 0 ? [] : [`with ${parts.map((p, i) => `r${i} as (${p})`).join(',\n  ')}\nselect 1`]
 
+/** A statement of the restore and the role it runs as (the table's owner; undefined: the guard's own). */
+interface Step {
+  sql: string
+  role: string | undefined
+}
+
+/**
+ * The steps as statements, each table's as its owner (`SET LOCAL ROLE`, replica mode only: the
+ * guard is a superuser there): the application's code they reach (a trigger enabled ALWAYS,
+ * a generated column, a type's operators) runs with the owner's rights, not the superuser's.
+ * The last statement leaves the guard's own role in place for what follows.
+ */
+function asOwners(steps: readonly Step[], replica: boolean): string[] {
+  if (!replica) return steps.map((s) => s.sql)
+  const out: string[] = []
+  let current: string | undefined
+  for (const s of steps) {
+    if (s.role !== current) out.push(s.role === undefined ? 'set local role none' : `set local role ${quoteIdent(s.role)}`)
+    current = s.role
+    out.push(s.sql)
+  }
+  if (current !== undefined) out.push('set local role none')
+  return out
+}
+
+const quoteIdent = (name: string): string => `"${name.replace(/"/g, '""')}"`
+
 /** The SQL of a restore, wrapped in BEGIN/COMMIT; the tables it touches are returned too. */
 export function buildRestoreSql(plan: RestorePlan): { sql: string; touched: TableInfo[] } {
   const byOid = new Map(plan.catalog.tables.map((t) => [t.oid, t]))
   const mark = xidLiteral(plan.mark)
   const head = ['begin', plan.replica ? 'set local session_replication_role = replica' : 'set constraints all deferred', ...(plan.extra?.head ?? [])]
-  const body: string[] = []
+  const body: Step[] = []
+  const step = (t: TableInfo | undefined) => (sql: string): Step => ({ sql, role: t?.role })
   let touchedOids: number[]
   if (plan.strategy === 'truncate') {
     // TRUNCATE refuses a table referenced by one left out of the same command, replica or not:
-    // take every referencing table along and reload the seeded ones.
+    // take every referencing table along and reload the seeded ones. One command: as the
+    // tables' owner when they have one, else as the guard.
     touchedOids = referencedFirst([...withReferencing(plan.changed, plan.catalog.foreignKeys)].filter((o) => byOid.has(o)), plan.catalog.foreignKeys)
-    if (touchedOids.length > 0) body.push(`truncate ${touchedOids.map((o) => byOid.get(o)?.sql).join(', ')}`)
+    const owners = new Set(touchedOids.map((o) => byOid.get(o)?.role))
+    if (touchedOids.length > 0) body.push({ sql: `truncate ${touchedOids.map((o) => byOid.get(o)?.sql).join(', ')}`, role: owners.size === 1 ? [...owners][0] : undefined })
     const reloads = touchedOids.flatMap((oid) => {
       const shadow = plan.shadows.get(oid)
-      return shadow ? [insertFrom(byOid.get(oid) as TableInfo, shadow)] : []
+      const t = byOid.get(oid) as TableInfo
+      return shadow ? [step(t)(insertFrom(t, shadow))] : []
     })
-    body.push(...(plan.replica ? reloads : oneStatement(reloads)))
+    body.push(...(plan.replica ? reloads : oneStatement(reloads.map((r) => r.sql)).map(step(undefined))))
   } else if (plan.replica) {
     touchedOids = referencedFirst(plan.changed, plan.catalog.foreignKeys)
-    const inserts: string[] = []
+    const inserts: Step[] = []
     for (const oid of [...touchedOids].reverse()) {
       const t = byOid.get(oid) as TableInfo
       const keys = plan.keys?.get(oid)
       const s = keys ? keyStatements(t, plan.shadows.get(oid), keys) : plan.keys ? wholeStatements(t, plan.shadows.get(oid)) : replicaStatements(t, plan.shadows.get(oid), mark)
-      body.push(...s.deletes)
-      inserts.push(...s.inserts)
+      body.push(...s.deletes.map(step(t)))
+      inserts.push(...s.inserts.map(step(t)))
     }
     body.push(...inserts)
   } else {
     touchedOids = referencedFirst(plan.changed, plan.catalog.foreignKeys)
-    body.push(...oneStatement(touchedOids.flatMap((oid) => inPlaceParts(byOid.get(oid) as TableInfo, plan.shadows.get(oid), mark))))
+    body.push(...oneStatement(touchedOids.flatMap((oid) => inPlaceParts(byOid.get(oid) as TableInfo, plan.shadows.get(oid), mark))).map(step(undefined)))
   }
   const seqs = plan.sequences.length > 0 ? [`select ${plan.sequences.map((s) => `setval('${s.sql.replace(/'/g, "''")}', ${s.value}, ${s.called})`).join(', ')}`] : []
   const drops = plan.drop.map((d) => `drop table if exists ${d} cascade`)
   const tail = [...(plan.extra?.beforeCommit ?? []), 'commit', plan.extra?.afterCommit ?? 'select txid_snapshot_xmax(txid_current_snapshot())::text as mark']
-  const sql = [...head, ...drops, ...body, ...seqs, ...tail].join(';\n')
+  const sql = [...head, ...drops, ...asOwners(body, plan.replica), ...seqs, ...tail].join(';\n')
   return { sql, touched: touchedOids.map((o) => byOid.get(o) as TableInfo) }
 }
