@@ -192,6 +192,18 @@ export async function openGuardSession(url: string, lockTimeoutMs: number, conne
   return client
 }
 
+/**
+ * True when the server is PGlite (PostgreSQL compiled to WASM, rig's embedded fallback or the
+ * application's own PGlite socket server): one session serves every connection, so a setting
+ * the guard makes for its session is the application's too. Read from `version()`, since the
+ * URL alone does not say it (the test runners hand the guard every store rig started as a
+ * server of its own).
+ */
+export async function servesOneSession(client: PgClient): Promise<boolean> {
+  const res = await client.query<{ one: boolean }>(`select version() like '%PGlite%' or version() like '%emscripten%' as one`)
+  return res.rows[0]?.one === true
+}
+
 /** Runs `fn` with a short-lived maintenance session. */
 export async function withMaintenance<T>(url: string, fn: (client: PgClient) => Promise<T>): Promise<T> {
   const client = await connectGuard(maintenanceUrl(url))

@@ -8,7 +8,7 @@ import type { BaselineOptions, Change, InFlight, KeepOptions, KeptData, RestoreO
 import { GuardRefusedError, GuardRestoreError, GuardUsageError, StoreUnavailableError } from '../errors.ts'
 import { type Catalog, catalogShape, changesSchema, MIGRATION_TABLES, readCatalog, type TableInfo } from './catalog.ts'
 import { buildCheckSql, type CheckRow } from './check-query.ts'
-import { connectGuard, connectWaitMs, databaseOf, GuardConnectError, isConnectionError, openGuardSession, quoteIdent, redactUrl, sqlState } from './connection.ts'
+import { connectGuard, connectWaitMs, databaseOf, GuardConnectError, isConnectionError, openGuardSession, quoteIdent, redactUrl, servesOneSession, sqlState } from './connection.ts'
 import { compare, type PgBaseline, parseCheck } from './postgres-diff.ts'
 import { BASELINE_SNAPSHOT, PgSnapshots } from './postgres-snapshots.ts'
 import { buildRestoreSql } from './restore-sql.ts'
@@ -153,8 +153,12 @@ export class PostgresStore implements StoreAdapter {
   private shadows = new Map<number, string>()
   private mark = 0n
   private replica = true
-  /** The embedded PGlite fallback: one session serves every connection. */
-  private readonly embedded: boolean
+  /**
+   * PGlite (the embedded fallback, or found so by `version()` on the first connection): one
+   * session serves every connection, the application's too.
+   */
+  private embedded: boolean
+  private embeddedChecked = false
   private readonly detect: ChangeDetection
   /** How long a connection may take, all attempts together. */
   private readonly connectWait: number
@@ -234,8 +238,10 @@ export class PostgresStore implements StoreAdapter {
       client.on('error', () => void (this.restoreClient = undefined))
       // Everything the restore runs is resolved in pg_catalog (every other name rig writes is
       // schema-qualified): a function or operator the application created in a schema of the
-      // default path (public) is never picked by the superuser's restore statements.
-      await client.query(`set search_path = pg_catalog, pg_temp`).catch(async (err: unknown) => {
+      // default path (public) is never picked by the superuser's restore statements. Not on
+      // PGlite: its one session is the application's too, whose unqualified names would then
+      // resolve in pg_catalog only ("relation … does not exist").
+      if (!this.embedded) await client.query(`set search_path = pg_catalog, pg_temp`).catch(async (err: unknown) => {
         await client.end().catch(() => {})
         throw err
       })
@@ -259,6 +265,13 @@ export class PostgresStore implements StoreAdapter {
     try {
       const client = await openGuardSession(this.url, this.options.lockTimeoutMs ?? 500, { waitMs: this.connectWait, ...(this.down ? { refusedMs: 0 } : {}) })
       this.down = false
+      if (!this.embeddedChecked) {
+        this.embedded ||= await servesOneSession(client).catch(async (err: unknown) => {
+          await client.end().catch(() => {})
+          throw err
+        })
+        this.embeddedChecked = true
+      }
       return client
     } catch (err) {
       this.down = err instanceof GuardConnectError && err.refused
@@ -305,7 +318,7 @@ export class PostgresStore implements StoreAdapter {
         .filter((t) => t.pk.length > 0 && (counts.tables.get(t.oid)?.rows ?? 0) >= INDEXED_SHADOW_ROWS)
         .map((t) => `create index on ${this.shadows.get(t.oid)} (${t.pk.join(', ')})`)
       // The restore reloads a table as its owner (restore-sql.ts): that role reads its own table's copy.
-      const owned = seeded.filter((t) => t.role !== undefined)
+      const owned = this.embedded ? [] : seeded.filter((t) => t.role !== undefined)
       const grants = [
         ...[...new Set(owned.map((t) => quoteIdent(t.role as string)))].map((r) => `grant usage on schema ${schema} to ${r}`),
         ...owned.map((t) => `grant select on ${this.shadows.get(t.oid)} to ${quoteIdent(t.role as string)}`),
@@ -632,6 +645,7 @@ export class PostgresStore implements StoreAdapter {
         sequences,
         drop: internal.created.map((t) => t.sql),
         replica,
+        asOwners: !this.embedded,
         mark: this.mark,
         ...(log && internal.read ? { keys: strategy === 'delete' ? (internal.keys ?? new Map()) : undefined, extra: log.restoreSql(internal.read) } : {}),
         // Counted: the log's entries are stale, it starts again at a clean state.

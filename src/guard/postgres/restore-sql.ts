@@ -37,6 +37,12 @@ export interface RestorePlan {
   /** Quoted names of tables the test created. */
   drop: readonly string[]
   replica: boolean
+  /**
+   * Each table's statements as its owner when that is not a superuser (replica mode only).
+   * False on PGlite: one session, one user in one process, no rights to keep apart.
+   * @default true
+   */
+  asOwners?: boolean
   /** Horizon of the last clean state, for incremental restores of seeded tables with a key. */
   mark: bigint
   /**
@@ -177,6 +183,6 @@ export function buildRestoreSql(plan: RestorePlan): { sql: string; touched: Tabl
   const seqs = plan.sequences.length > 0 ? [`select ${plan.sequences.map((s) => `setval('${s.sql.replace(/'/g, "''")}', ${s.value}, ${s.called})`).join(', ')}`] : []
   const drops = plan.drop.map((d) => `drop table if exists ${d} cascade`)
   const tail = [...(plan.extra?.beforeCommit ?? []), 'commit', plan.extra?.afterCommit ?? 'select txid_snapshot_xmax(txid_current_snapshot())::text as mark']
-  const sql = [...head, ...drops, ...asOwners(body, plan.replica), ...seqs, ...tail].join(';\n')
+  const sql = [...head, ...drops, ...asOwners(body, plan.replica && plan.asOwners !== false), ...seqs, ...tail].join(';\n')
   return { sql, touched: touchedOids.map((o) => byOid.get(o) as TableInfo) }
 }
