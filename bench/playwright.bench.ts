@@ -3,9 +3,13 @@
 // guard's check of a PostgreSQL database) against plain Playwright Test, on the same 50
 // browser tests in Debian's Chromium, in the same run. Both variants run against one
 // environment `rig up --detach` started (PostgreSQL and the test site over it), so neither
-// pays for starting it; the rig variant attaches to it.
+// pays for starting it; the rig variant attaches to it. After one warm-up run of each, the
+// rounds alternate which variant goes first; each round gives a ratio of its own (a shared
+// machine's load drifts between rounds more than the two variants differ). Inside the rig runs,
+// a reporter also times rig's own fixtures per test (its checks' setup and teardown, the browser
+// drain): the overhead measured directly, free of that drift.
 //
-//   node_modules/.bin/node bench/playwright.bench.ts [--runs 2] [--tests 50] [--no-write] [--keep]
+//   node_modules/.bin/node bench/playwright.bench.ts [--runs 6] [--tests 50] [--no-write] [--keep]
 //
 // Writes bench/results/playwright.json and the Playwright section of bench/RESULTS.md.
 import { execFileSync, spawn } from 'node:child_process'
@@ -14,7 +18,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
-import { round, summarize, type Summary } from './lib/stats.ts'
+import { median, round, summarize, type Summary } from './lib/stats.ts'
 import { writeResultsSection } from './lib/results-md.ts'
 
 const BENCH_DIR = path.dirname(fileURLToPath(import.meta.url))
@@ -25,7 +29,7 @@ const RIG = path.join(REPO, 'bin/rig.ts')
 
 const { values: args } = parseArgs({
   options: {
-    runs: { type: 'string', default: '2' },
+    runs: { type: 'string', default: '6' },
     tests: { type: 'string', default: '50' },
     'no-write': { type: 'boolean', default: false },
     keep: { type: 'boolean', default: false },
@@ -53,11 +57,23 @@ function suite(from: string): string {
 
 function playwrightConfig(variant: Variant): string {
   const use = `{ baseURL: process.env.RIG_WEB_URL, launchOptions: { executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS } }`
-  const base = `{ testDir: 'e2e-${variant}', workers: 1, timeout: 120_000, reporter: [['json', { outputFile: 'results-${variant}.json' }]], use: ${use} }`
+  const base = `{ testDir: 'e2e-${variant}', workers: 1, timeout: 120_000, reporter: [['json', { outputFile: 'results-${variant}.json' }], ['./steps-reporter.mjs', { outputFile: 'steps-${variant}.json' }]], use: ${use} }`
   return variant === 'rig'
     ? `import { defineConfig } from '@playwright/test'\nimport { withRig, CHROMIUM_ARGS } from 'testrig/playwright'\nexport default defineConfig(withRig(${base}, { report: { enabled: false } }))\n`
     : `import { defineConfig } from '@playwright/test'\nimport { CHROMIUM_ARGS } from 'testrig/playwright'\nexport default defineConfig(${base})\n`
 }
+
+/** Per test, the time spent in rig's fixtures (their steps in Before and After Hooks). */
+const STEPS_REPORTER = `import fs from 'node:fs'
+const RIG = new Set(['Fixture "rig checks"', 'Fixture "rig browser drain"'])
+export default class RigStepsReporter {
+  constructor(o) { this.file = o.outputFile; this.ms = new Map() }
+  onStepEnd(test, _result, step) {
+    if (step.category === 'fixture' && RIG.has(step.title)) this.ms.set(test.id, (this.ms.get(test.id) ?? 0) + step.duration)
+  }
+  onEnd() { fs.writeFileSync(this.file, JSON.stringify([...this.ms.values()])) }
+}
+`
 
 function makeProject(): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rig-bench-pw-'))
@@ -70,6 +86,7 @@ function makeProject(): string {
   fs.writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ name: 'rig-bench-playwright', type: 'module', private: true }))
   fs.writeFileSync(path.join(dir, 'rig.config.ts'), CONFIG)
   fs.copyFileSync(path.join(REPO, 'test/playwright/site.mjs'), path.join(dir, 'site.mjs'))
+  fs.writeFileSync(path.join(dir, 'steps-reporter.mjs'), STEPS_REPORTER)
   for (const v of ['rig', 'plain'] as const) {
     fs.mkdirSync(path.join(dir, `e2e-${v}`))
     fs.writeFileSync(path.join(dir, `e2e-${v}/bench.spec.ts`), suite(v === 'rig' ? 'testrig/playwright' : '@playwright/test'))
@@ -89,7 +106,7 @@ function durations(s: JsonSuite): { title: string; ms: number; status: string }[
 }
 
 /** One `playwright test` of one variant: per-test durations (Playwright's: fixtures and hooks included) and the wall time. */
-async function runOnce(dir: string, variant: Variant, env: Record<string, string>): Promise<{ tests: number[]; first: number; wallMs: number }> {
+async function runOnce(dir: string, variant: Variant, env: Record<string, string>): Promise<{ tests: number[]; first: number; wallMs: number; rigMs: number[] }> {
   const t0 = performance.now()
   const output = await new Promise<string>((resolve, reject) => {
     const child = spawn(NODE, [PLAYWRIGHT, 'test', '-c', `playwright.${variant}.config.ts`], { cwd: dir, env: { ...process.env, ...env, RIG_TMP_DIR: path.join(dir, 'tmp') }, stdio: ['ignore', 'pipe', 'pipe'] })
@@ -104,8 +121,11 @@ async function runOnce(dir: string, variant: Variant, env: Record<string, string
   const results = JSON.parse(fs.readFileSync(path.join(dir, `results-${variant}.json`), 'utf8')) as { suites: JsonSuite[] }
   const all = results.suites.flatMap(durations)
   if (all.length !== TESTS || all.some((t) => t.status !== 'passed')) throw new Error(`${variant}: expected ${TESTS} passed tests, got ${JSON.stringify(all.filter((t) => t.status !== 'passed'))}`)
+  // rig's fixtures per test, in test order; nothing for the plain variant.
+  const rigMs = JSON.parse(fs.readFileSync(path.join(dir, `steps-${variant}.json`), 'utf8')) as number[]
+  if (variant === 'rig' && rigMs.length !== TESTS) throw new Error(`rig: expected the fixtures' steps of ${TESTS} tests, got ${rigMs.length}`)
   // The first test launches the browser (and, with rig, opens the guard's baseline): counted apart.
-  return { tests: all.slice(1).map((t) => t.ms), first: all[0]!.ms, wallMs }
+  return { tests: all.slice(1).map((t) => t.ms), first: all[0]!.ms, wallMs, rigMs: rigMs.slice(1) }
 }
 
 const loadavg = (): string => os.loadavg().map((l) => l.toFixed(2)).join(' / ')
@@ -117,21 +137,30 @@ async function main(): Promise<void> {
   const rig = (a: string[]): string => execFileSync(NODE, [RIG, ...a], { cwd: dir, env: { ...process.env, RIG_TMP_DIR: path.join(dir, 'tmp') }, encoding: 'utf8' })
   rig(['up', '--detach'])
   const samples: Record<Variant, { tests: number[]; first: number[]; wall: number[] }> = { rig: { tests: [], first: [], wall: [] }, plain: { tests: [], first: [], wall: [] } }
-  const perRound: number[] = []
+  const rigFixtures: number[] = []
+  const rounds: { order: Variant[]; rig: number; plain: number; ratio: number; rigFixtures: number; load: string }[] = []
   try {
     const status = JSON.parse(rig(['status', '--json'])) as { services: Record<string, { url: string }> }
     const env = { RIG_WEB_URL: status.services.web!.url }
+    // Warm-up, not counted: Chromium's files in the page cache, Playwright's compiled config and tests.
+    for (const v of ['plain', 'rig'] as const) await runOnce(dir, v, env)
     for (let i = 0; i < RUNS; i++) {
-      const round: Record<Variant, number> = { rig: 0, plain: 0 }
-      for (const v of i % 2 === 0 ? (['plain', 'rig'] as const) : (['rig', 'plain'] as const)) {
+      const medians: Record<Variant, number> = { rig: 0, plain: 0 }
+      const order: Variant[] = i % 2 === 0 ? ['plain', 'rig'] : ['rig', 'plain']
+      let own = 0
+      for (const v of order) {
         const r = await runOnce(dir, v, env)
         samples[v].tests.push(...r.tests)
         samples[v].first.push(r.first)
         samples[v].wall.push(r.wallMs)
-        round[v] = summarize(r.tests).median
-        log(`run ${i + 1} ${v}: median ${round[v].toFixed(1)} ms per test, wall ${Math.round(r.wallMs)} ms`)
+        medians[v] = summarize(r.tests).median
+        if (v === 'rig') {
+          rigFixtures.push(...r.rigMs)
+          own = summarize(r.rigMs).median
+        }
+        log(`run ${i + 1} ${v}: median ${medians[v].toFixed(1)} ms per test, wall ${Math.round(r.wallMs)} ms${v === 'rig' ? `, rig's fixtures ${own} ms` : ''}`)
       }
-      perRound.push(round.rig / round.plain)
+      rounds.push({ order, rig: medians.rig, plain: medians.plain, ratio: round(medians.rig / medians.plain, 2), rigFixtures: own, load: loadavg() })
     }
   } finally {
     rig(['down'])
@@ -141,6 +170,8 @@ async function main(): Promise<void> {
   const rigS = s('rig')
   const plainS = s('plain')
   const ratio = rigS.test.median / plainS.test.median
+  const roundRatio = median(rounds.map((r) => r.ratio))
+  const own = summarize(rigFixtures)
   const result = {
     date: new Date().toISOString(),
     commit: execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: REPO, encoding: 'utf8' }).trim(),
@@ -156,7 +187,10 @@ async function main(): Promise<void> {
     plain: plainS,
     ratio: round(ratio, 2),
     overheadMs: round(rigS.test.median - plainS.test.median),
-    perRoundRatio: perRound.map((r) => round(r, 2)),
+    roundRatio: round(roundRatio, 2),
+    rounds,
+    rigFixtures: own,
+    rigFixturesShare: round(own.median / plainS.test.median, 3),
   }
   console.log(JSON.stringify(result, null, 2))
   if (args['no-write']) return
@@ -166,7 +200,7 @@ async function main(): Promise<void> {
     'playwright',
     `## Playwright fixtures (\`bench/playwright.bench.ts\`)
 
-${result.date.slice(0, 10)}, commit \`${result.commit}\`; ${result.cpus} CPUs, Node ${result.node}, ${result.chromium}, Playwright ${result.playwright}; load average ${result.load.before} before, ${result.load.after} after (other work shares this machine). ${RUNS} runs per variant, alternating; total ${(result.totalMs / 1000).toFixed(1)} s.
+${result.date.slice(0, 10)}, commit \`${result.commit}\`; ${result.cpus} CPUs, Node ${result.node}, ${result.chromium}, Playwright ${result.playwright}; load average ${result.load.before} before, ${result.load.after} after (other work shares this machine). One warm-up run per variant, then ${RUNS} rounds of one run per variant, the order rotating every round; total ${(result.totalMs / 1000).toFixed(1)} s.
 
 Suite: ${TESTS} tests in one file, each opens the test site's page in Chromium (\`page.goto('/')\`) and checks its heading, one worker. **rig**: \`test\` from \`testrig/playwright\` in a config wrapped in \`withRig()\`, attached to the environment of \`rig up --detach\` (PostgreSQL, guarded, and the site): after every test the browser drain and verdict, the dead-service check, the log scan, the guard's check. **plain**: the same tests with \`test\` from \`@playwright/test\`, against the same site. A test's duration is Playwright's (its fixtures' setup and teardown included); each run's first test, which launches the browser, is counted apart.
 
@@ -179,7 +213,13 @@ ${row('plain: first test (browser launch)', plainS.first)}
 ${row('rig: wall time of the run', rigS.wall)}
 ${row('plain: wall time of the run', plainS.wall)}
 
-**Ratio rig / plain (median per test): ${result.ratio.toFixed(2)}×** (${result.overheadMs >= 0 ? '+' : ''}${result.overheadMs} ms per test). Within each round: ${result.perRoundRatio.map((r) => `${r.toFixed(2)}×`).join(', ')}.`,
+| rig's own fixtures in the rig runs (\`rig checks\` setup + teardown, \`rig browser drain\`) | ${round(own.median)} ms | ${round(own.p90)} ms | ${round(own.min)} ms | ${round(own.max)} ms | ${own.n} |
+
+| round | order | rig | plain | rig / plain | rig's fixtures | load after |
+|---|---|---|---|---|---|---|
+${rounds.map((r, i) => `| ${i + 1} | ${r.order.join(' → ')} | ${r.rig} ms | ${r.plain} ms | ${r.ratio.toFixed(2)}× | ${r.rigFixtures} ms | ${r.load} |`).join('\n')}
+
+**Ratio rig / plain: ${result.roundRatio.toFixed(2)}×, the median of the ${RUNS} rounds' own ratios** (pooled medians: ${result.ratio.toFixed(2)}×, ${result.overheadMs >= 0 ? '+' : ''}${result.overheadMs} ms per test). **rig's own fixtures, timed inside the rig runs: ${own.median} ms per test** (median; ${(result.rigFixturesShare * 100).toFixed(1)}% of a plain test's ${plainS.test.median} ms): the browser drain, the dead-service check, the log scan and the guard's check.`,
   )
 }
 

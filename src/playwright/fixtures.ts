@@ -109,11 +109,15 @@ export function rigFixtures(base: Base, run: () => RunHandoff | undefined): Test
       },
       { scope: 'worker' },
     ],
-    context: async ({ context, _rigWorker }: { context: BrowserContext; _rigWorker: RigWorker }, use: (c: BrowserContext) => Promise<void>) => {
-      await use(context)
-      // Before Playwright closes it: what its pages still had queued is this test's.
-      await _rigWorker.watch.running?.drain(context)
-    },
+    context: [
+      async ({ context, _rigWorker }: { context: BrowserContext; _rigWorker: RigWorker }, use: (c: BrowserContext) => Promise<void>) => {
+        await use(context)
+        // Before Playwright closes it: what its pages still had queued is this test's.
+        await _rigWorker.watch.running?.drain(context)
+      },
+      // Named in the report's steps (and in bench/playwright.bench.ts): rig's part of the context's teardown.
+      { scope: 'test', title: 'rig browser drain' },
+    ],
     rigBrowser: [{}, { option: true }],
     services: async ({ _rigWorker }, use) => {
       void _rigWorker
