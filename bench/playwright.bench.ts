@@ -212,7 +212,6 @@ ${row('rig: first test (browser launch, baseline)', rigS.first)}
 ${row('plain: first test (browser launch)', plainS.first)}
 ${row('rig: wall time of the run', rigS.wall)}
 ${row('plain: wall time of the run', plainS.wall)}
-
 | rig's own fixtures in the rig runs (\`rig checks\` setup + teardown, \`rig browser drain\`) | ${round(own.median)} ms | ${round(own.p90)} ms | ${round(own.min)} ms | ${round(own.max)} ms | ${own.n} |
 
 | round | order | rig | plain | rig / plain | rig's fixtures | load after |
