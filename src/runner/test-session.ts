@@ -4,15 +4,13 @@
 // guarded stores, and say what to record and whether the test must fail. An adapter calls
 // these from its runner's hooks; it registers nothing itself.
 import path from 'node:path'
-import { controlRequest } from '../env/control-client.ts'
 import { isAlive } from '../env/proc.ts'
 import type { EndedTest, GuardOutcome, GuardSession } from './guard-session.ts'
 import { remoteGuardSession, type RemoteGuardSession } from './guard-client.ts'
-import { allowedIn } from './log-patterns.ts'
 import { linesWritten, logOffsets, logTail, scanLogs, type LogOffsets } from './log-scan.ts'
 import { exitedIn, type EnvironmentStatus, type ProvidedService, type RigProvided } from './provided.ts'
 import type { TestMeta } from './test-meta.ts'
-import { changedByTest, current, fixtures, pids, settling, workerId } from './worker.ts'
+import { changedByTest, controlRequest, current, fixtures, pids, settling, workerId } from './worker.ts'
 import { ownCopies } from './worker-copies.ts'
 
 export type { EndedTest } from './guard-session.ts'
@@ -150,7 +148,12 @@ export async function openTestSession(given: RigProvided): Promise<TestSession> 
       }
       // Read once: the error scan and "what the test reached" both look at these lines.
       const written = linesWritten(list, offsets, ends)
-      const logErrors = scanLogs(list, written, current.expectedLogs, allowedIn(provided.logs.allow, path.resolve(test.file)))
+      let logErrors = scanLogs(list, written, current.expectedLogs)
+      // The lines the options allow are looked up only when an error line was found.
+      if (provided.logs.allow && logErrors.some((e) => !e.expected)) {
+        const allowed = (await import('./log-patterns.ts')).allowedIn(provided.logs.allow, path.resolve(test.file))
+        logErrors = logErrors.map((e) => (e.expected || !allowed(e.service, e.line) ? e : { ...e, expected: true }))
+      }
       const unexpected = logErrors.filter((e) => !e.expected)
       if (unexpected.length > 0 && provided.logs.failOnError) {
         const first = unexpected[0]?.service ?? ''

@@ -1,7 +1,6 @@
 // Worker side of the core: what a test calls (`services()`, `allowLeak()`, `expectLog()`,
 // `useFixture()`) and the per-test declarations the test session reads. An adapter binds it
 // to its runner once (`bindWorker`): where the provided data comes from, which worker this is.
-import { controlRequest } from '../env/control-client.ts'
 import { varName } from '../env/var-name.ts'
 import { RigError } from '../errors.ts'
 import type { ServiceState } from '../env/state.ts'
@@ -18,6 +17,11 @@ import type { TopologyControls } from '../topology/test-topology.ts'
 import type { RoleChange, RoleChangeOptions } from '../topology/topology.ts'
 
 const faultsModule = (): Promise<typeof import('../proxy/test-faults.ts')> => import('../proxy/test-faults.ts')
+
+/** A request to an environment's control server; its client is loaded on the first one (a test file may make none). */
+export async function controlRequest<T>(socketPath: string, method: 'GET' | 'POST', path: string, timeoutMs?: number, body?: unknown): Promise<T> {
+  return (await import('../env/control-client.ts')).controlRequest<T>(socketPath, method, path, timeoutMs, body)
+}
 const topologyModule = (): Promise<typeof import('../topology/test-topology.ts')> => import('../topology/test-topology.ts')
 
 /**
