@@ -6,10 +6,13 @@
 // node_modules) runs next to them on the same suite; `plain` (plain Vitest, no reset at all:
 // bench/plugin-suite.ts's plainTestFile) is the floor both are measured against. With
 // `--runner jest,node-test`, the same suite through rig's Jest and node:test adapters instead,
-// against the same runner with a TRUNCATE-all afterEach (and `--before`'s adapters).
+// against the same runner with a TRUNCATE-all afterEach (and `--before`'s adapters). With
+// `--packed`, every suite installs testrig as users do (each checkout built and packed by its
+// scripts/build.ts, the tarball unpacked into the suite's node_modules: compiled JavaScript)
+// instead of linking the checkout's TypeScript sources.
 //
 //   node_modules/.bin/node bench/plugin-files.bench.ts [--runs 3] [--files 100 --tests-per-file 2]
-//     [--seeded 0,50] [--before DIR] [--warmup 1] [--no-plain] [--no-write] [--keep] [--runner vitest|jest,node-test]
+//     [--seeded 0,50] [--before DIR] [--packed] [--warmup 1] [--no-plain] [--no-write] [--keep] [--runner vitest|jest,node-test]
 //
 // Writes bench/results/plugin-files.json and the plugin-files section of bench/RESULTS.md
 // (Vitest), or bench/results/adapter-files.json and the adapter-files section (Jest, node:test).
@@ -24,6 +27,7 @@ import { writeResultsSection } from './lib/results-md.ts'
 import { round, summarize, type Summary } from './lib/stats.ts'
 import { processesIn, runVitest, type RunSample } from './lib/vitest-run.ts'
 import { runAdapter, type AdapterRunner, type AdapterSample } from './lib/adapter-run.ts'
+import { packedPackage } from './lib/packed.ts'
 
 const BENCH_DIR = path.dirname(fileURLToPath(import.meta.url))
 const REPO = path.resolve(BENCH_DIR, '..')
@@ -40,10 +44,25 @@ const { values: args } = parseArgs({
     'no-plain': { type: 'boolean', default: false },
     keep: { type: 'boolean', default: false },
     runner: { type: 'string', default: 'vitest' },
+    packed: { type: 'boolean', default: false },
     /** The commit `--before`'s tree is, when it is not a git checkout (e.g. a git archive export). */
     'before-commit': { type: 'string' },
   },
 })
+
+/** With `--packed`: this checkout's and `--before`'s package, built and unpacked once for every suite. */
+const installed: { rig?: string; before?: string } = {}
+if (args.packed) {
+  installed.rig = packedPackage(REPO)
+  if (args.before) installed.before = packedPackage(path.resolve(args.before))
+  process.on('exit', () => {
+    for (const d of Object.values(installed)) fs.rmSync(path.dirname(d), { recursive: true, force: true })
+  })
+}
+/** A suite of the current shape for this checkout (`before`: `--before`'s), linked to its sources or with its package installed. */
+/** How the suites get testrig, for the results. */
+const HOW_INSTALLED = args.packed ? 'testrig installed from its packed tarball (each checkout built by its scripts/build.ts: compiled JavaScript)' : "testrig linked to the checkout's TypeScript sources"
+const suiteFor = (before = false): string => (before ? generateSuite(undefined, path.resolve(args.before ?? ''), installed.before) : generateSuite(undefined, REPO, installed.rig))
 
 type Variant = 'rig' | 'before' | 'baseline' | 'plain'
 /** The Vitest config each variant runs (vitest.<config>.config.ts). */
@@ -94,10 +113,10 @@ function seriesOf(rs: RunSample<Variant>[]): Series {
 async function scenario(seeded: number, runs: number, variants: Variant[]): Promise<{ seeded: number; series: Partial<Record<Variant, Series>>; paired: Partial<Record<Variant, Summary>>; leftovers: number }> {
   setShape(Number(args.files), Number(args['tests-per-file']), seeded)
   const dirs: Partial<Record<Variant, string>> = {}
-  dirs.rig = generateSuite()
+  dirs.rig = suiteFor()
   dirs.baseline = dirs.rig
   dirs.plain = dirs.rig
-  if (variants.includes('before')) dirs.before = generateSuite(undefined, path.resolve(args.before ?? ''))
+  if (variants.includes('before')) dirs.before = suiteFor(true)
   log(`suite: ${FILES} files × ${TESTS_PER_FILE} tests, ${TABLES} tables + ${seeded} seeded (${dirs.rig}${dirs.before ? `, before: ${dirs.before}` : ''})`)
   const samples: RunSample<Variant>[] = []
   let leftovers = 0
@@ -164,7 +183,7 @@ async function main(): Promise<void> {
   const { commit, beforeCommit } = head
   const result = {
     ...head,
-    suite: { files: FILES, testsPerFile: TESTS_PER_FILE, tables: TABLES, fileParallelism: false, guardMode: 'clean', runsPerVariant: runs },
+    suite: { files: FILES, testsPerFile: TESTS_PER_FILE, tables: TABLES, fileParallelism: false, guardMode: 'clean', runsPerVariant: runs, testrig: args.packed ? 'packed' : 'sources' },
     scenarios: scenarios.map((s) => ({
       seededTables: s.seeded,
       ...s.series,
@@ -198,7 +217,7 @@ rig restored with: ${restored || 'nothing'}.`
 
 ${result.date.slice(0, 10)}, commit \`${commit}\`${beforeCommit ? ` against \`${beforeCommit}\`` : ''}; ${result.machine.cpus} × ${result.machine.cpuModel}, Node ${result.machine.node}; load average ${result.machine.loadAvgBefore.join(' / ')} before, ${result.machine.loadAvgAfter.join(' / ')} after (other work shares this machine: read ratios, not times). ${runs} runs per variant after ${Number(args.warmup) > 0 ? 'one warm-up each' : 'no warm-up'}, the order rotating every round; total ${result.durationS} s.
 
-Suite: ${FILES * TESTS_PER_FILE} tests in ${FILES} files of ${TESTS_PER_FILE} (bench/plugin-suite.ts: each test inserts 1–3 rows into 1–2 of ${TABLES} tables, reads them back, asserts exact ids). **rig**: \`plugins: [rig({ guard: { mode: 'clean' } })]\`; **baseline**: plain Vitest, the same environment started in a globalSetup, an \`afterEach\` TRUNCATE of the ${TABLES} tables. Both \`fileParallelism: false\`, Vitest's default pool and \`isolate: true\` (a fresh worker per file). Per file: hooks = the file's duration minus its tests' (beforeAll/afterAll), setup import = the setup files, test import = the test file (Vitest's per-module figures); "above baseline" is the per-file median of the three summed, minus the baseline's (and "above plain", minus plain Vitest's). **plain**: plain Vitest, the same environment and globalSetup, no setup file and no reset at all (its tests read back their own rows by name, since earlier tests' rows stay). "Tests phase / files": first file's start → run end, over the number of files (a file's whole cost, Vitest's worker start included).
+Suite (${HOW_INSTALLED}): ${FILES * TESTS_PER_FILE} tests in ${FILES} files of ${TESTS_PER_FILE} (bench/plugin-suite.ts: each test inserts 1–3 rows into 1–2 of ${TABLES} tables, reads them back, asserts exact ids). **rig**: \`plugins: [rig({ guard: { mode: 'clean' } })]\`; **baseline**: plain Vitest, the same environment started in a globalSetup, an \`afterEach\` TRUNCATE of the ${TABLES} tables. Both \`fileParallelism: false\`, Vitest's default pool and \`isolate: true\` (a fresh worker per file). Per file: hooks = the file's duration minus its tests' (beforeAll/afterAll), setup import = the setup files, test import = the test file (Vitest's per-module figures); "above baseline" is the per-file median of the three summed, minus the baseline's (and "above plain", minus plain Vitest's). **plain**: plain Vitest, the same environment and globalSetup, no setup file and no reset at all (its tests read back their own rows by name, since earlier tests' rows stay). "Tests phase / files": first file's start → run end, over the number of files (a file's whole cost, Vitest's worker start included).
 
 ${tables.join('\n\n')}
 `
@@ -232,9 +251,9 @@ async function adapterMain(runners: AdapterRunner[]): Promise<void> {
   for (const seeded of seededList) {
     setShape(Number(args.files), Number(args['tests-per-file']), seeded)
     const dirs: Partial<Record<Variant, string>> = {}
-    dirs.rig = generateSuite()
+    dirs.rig = suiteFor()
     dirs.baseline = dirs.rig
-    if (variants.includes('before')) dirs.before = generateSuite(undefined, path.resolve(args.before ?? ''))
+    if (variants.includes('before')) dirs.before = suiteFor(true)
     log(`suite: ${FILES} files × ${TESTS_PER_FILE} tests, ${TABLES} tables + ${seeded} seeded (${dirs.rig}${dirs.before ? `, before: ${dirs.before}` : ''})`)
     try {
       for (const runner of runners) {
@@ -283,7 +302,7 @@ async function adapterMain(runners: AdapterRunner[]): Promise<void> {
   const { commit, beforeCommit } = head
   const result = {
     ...head,
-    suite: { files: FILES, testsPerFile: TESTS_PER_FILE, tables: TABLES, filesAtOnce: 1, guardMode: 'clean', runsPerVariant: runs },
+    suite: { files: FILES, testsPerFile: TESTS_PER_FILE, tables: TABLES, filesAtOnce: 1, guardMode: 'clean', runsPerVariant: runs, testrig: args.packed ? 'packed' : 'sources' },
     scenarios: results.map((s) => ({
       runner: s.runner,
       seededTables: s.seeded,
@@ -317,7 +336,7 @@ rig restored with: ${restored || 'nothing'}.`
 
 ${result.date.slice(0, 10)}, commit \`${commit}\`${beforeCommit ? ` against \`${beforeCommit}\`` : ''}; ${result.machine.cpus} × ${result.machine.cpuModel}, Node ${result.machine.node}; load average ${result.machine.loadAvgBefore.join(' / ')} before, ${result.machine.loadAvgAfter.join(' / ')} after (read ratios and same-round differences, not times). ${runs} runs per variant after ${Number(args.warmup) > 0 ? 'one warm-up each' : 'no warm-up'}, the order rotating every round; total ${result.durationS} s.
 
-Suite: ${FILES * TESTS_PER_FILE} tests in ${FILES} files of ${TESTS_PER_FILE} (bench/plugin-suite.ts, the Vitest benchmark's tests in each runner's dialect), files one at a time. **rig**: the adapter with \`guard: { mode: 'clean' }\`; **baseline**: the same runner, the same environment started in its global setup, an \`afterEach\` TRUNCATE of the ${TABLES} tables${beforeCommit ? `; **before**: the adapter of \`${beforeCommit}\` on the same suite` : ''}. Tests phase: Jest's run start → run complete (its reporter: after the global setup, before the teardown); node:test's global setup end → global teardown start. Per file = tests phase / ${FILES} (a file's 2 tests included); "above baseline" = the difference of the medians (paired: the median of the same round's differences).
+Suite (${HOW_INSTALLED}): ${FILES * TESTS_PER_FILE} tests in ${FILES} files of ${TESTS_PER_FILE} (bench/plugin-suite.ts, the Vitest benchmark's tests in each runner's dialect), files one at a time. **rig**: the adapter with \`guard: { mode: 'clean' }\`; **baseline**: the same runner, the same environment started in its global setup, an \`afterEach\` TRUNCATE of the ${TABLES} tables${beforeCommit ? `; **before**: the adapter of \`${beforeCommit}\` on the same suite` : ''}. Tests phase: Jest's run start → run complete (its reporter: after the global setup, before the teardown); node:test's global setup end → global teardown start. Per file = tests phase / ${FILES} (a file's 2 tests included); "above baseline" = the difference of the medians (paired: the median of the same round's differences).
 
 ${tables.join('\n\n')}
 `

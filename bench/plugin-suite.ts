@@ -339,8 +339,11 @@ export async function globalTeardown() {
 }
 `
 
-/** Writes the project into a new temp dir and returns its path; `testrig` there is the checkout at `repo`. */
-export function generateSuite(dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rig-plugin-bench-')), repo = REPO): string {
+/**
+ * Writes the project into a new temp dir and returns its path; `testrig` there is the checkout
+ * at `repo`, or a copy of `installed` (an unpacked tarball, bench/lib/packed.ts) as npm installs it.
+ */
+export function generateSuite(dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rig-plugin-bench-')), repo = REPO, installed?: string): string {
   const tables = Array.from({ length: TABLES }, (_, i) => tableName(i + 1))
   const files: Record<string, string> = {
     'package.json': JSON.stringify({ name: 'plugin-bench-suite', private: true, type: 'module' }, null, 2),
@@ -376,10 +379,11 @@ export function generateSuite(dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rig-p
     fs.mkdirSync(path.dirname(path.join(dir, rel)), { recursive: true })
     fs.writeFileSync(path.join(dir, rel), text)
   }
-  // `testrig` resolves to this repository; `vitest` and `pg` to its copies (Node follows the
-  // links to real paths, so the TypeScript sources load with type stripping).
+  // `testrig` resolves to this repository (or to the installed copy); `vitest` and `pg` to its
+  // copies (Node follows the links to real paths, so the TypeScript sources load with type stripping).
   fs.mkdirSync(path.join(dir, 'node_modules'), { recursive: true })
-  fs.symlinkSync(repo, path.join(dir, 'node_modules', 'testrig'))
+  if (installed) fs.cpSync(installed, path.join(dir, 'node_modules', 'testrig'), { recursive: true })
+  else fs.symlinkSync(repo, path.join(dir, 'node_modules', 'testrig'))
   for (const m of ['vitest', 'pg']) fs.symlinkSync(path.join(REPO, 'node_modules', m), path.join(dir, 'node_modules', m))
   return dir
 }
