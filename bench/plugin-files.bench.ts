@@ -61,7 +61,7 @@ if (args.packed) {
 }
 /** A suite of the current shape for this checkout (`before`: `--before`'s), linked to its sources or with its package installed. */
 /** How the suites get testrig, for the results. */
-const HOW_INSTALLED = args.packed ? 'testrig installed from its packed tarball (each checkout built by its scripts/build.ts: compiled JavaScript)' : "testrig linked to the checkout's TypeScript sources"
+const HOW_INSTALLED = args.packed ? 'testrig installed from its packed tarball, each checkout built by its scripts/build.ts: compiled JavaScript' : "testrig linked to the checkout's TypeScript sources"
 const suiteFor = (before = false): string => (before ? generateSuite(undefined, path.resolve(args.before ?? ''), installed.before) : generateSuite(undefined, REPO, installed.rig))
 
 type Variant = 'rig' | 'before' | 'baseline' | 'plain'

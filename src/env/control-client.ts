@@ -1,6 +1,7 @@
-// The CLI calls this on every `rig status`, and test workers after every test: the request goes
-// over node:net alone (src/env/unix-http.ts), loaded in every process that starts, where
-// node:http would cost a start or a test worker 5-20 ms.
+// The CLI calls this on every `rig status`, and test workers after a test when the run's guard
+// host does not answer for the environment (src/runner/test-session.ts): the request goes over
+// node:net alone (src/env/unix-http.ts), loaded in every process that starts, where node:http
+// would cost a start or a test worker 5-20 ms.
 import { RigError } from '../errors.ts'
 import { unixRequest } from './unix-http.ts'
 
