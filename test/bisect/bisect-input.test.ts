@@ -4,8 +4,8 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import { afterEach, describe, expect, test } from 'vitest'
-import { FIXTURES, leftovers, type Project } from '../support/project.ts'
-import { pluginProject, until, vitest } from '../support/vitest-project.ts'
+import { leftovers, type Project } from '../support/project.ts'
+import { ECHO_CONFIG, pluginProject, until, vitest } from '../support/vitest-project.ts'
 
 let project: Project | undefined
 
@@ -14,14 +14,11 @@ afterEach(async () => {
   project = undefined
 })
 
-const config = `import { defineConfig, command, http } from 'testrig'
-export default defineConfig({ services: { app: command({ run: [process.execPath, ${JSON.stringify(path.join(FIXTURES, 'echo-server.cjs'))}], env: { PORT: '{port}' }, ready: http('/health') }) } })
-`
 const header = "import { test, expect } from 'vitest'\nimport fs from 'node:fs'\nimport { services } from 'testrig/vitest'\n"
 
 /** A project whose runs start by emptying uploads/, as many suites' global setup does. */
 function uploadsProject(): Project {
-  const p = pluginProject(config)
+  const p = pluginProject(ECHO_CONFIG)
   p.write('test/global-setup.ts', "import fs from 'node:fs'\nexport default () => { fs.rmSync('uploads', { recursive: true, force: true }) }\n")
   p.write('vitest.config.ts', "import { defineConfig } from 'vitest/config'\nimport { rig } from 'testrig/vitest'\nexport default defineConfig({ plugins: [rig({ order: { shuffle: false } })], test: { include: ['test/**/*.test.ts'], globalSetup: ['test/global-setup.ts'] } })\n")
   p.write('test/a.test.ts', `${header}test('shows the profile', async () => { expect((await fetch(services().app.url + '/health')).ok).toBe(true) })\ntest('uploads an avatar', () => { fs.mkdirSync('uploads', { recursive: true }); fs.writeFileSync('uploads/avatar.png', 'x') })\n`)

@@ -6,7 +6,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { afterEach, describe, expect, test } from 'vitest'
 import { FIXTURES, NODE, REPO, leftovers, type Project } from '../support/project.ts'
-import { pluginProject, until, vitest } from '../support/vitest-project.ts'
+import { ECHO_CONFIG, pluginProject, until, vitest } from '../support/vitest-project.ts'
 
 let project: Project | undefined
 
@@ -15,9 +15,6 @@ afterEach(async () => {
   project = undefined
 })
 
-const echo = `import { defineConfig, command, http } from 'testrig'
-export default defineConfig({ services: { app: command({ run: [process.execPath, ${JSON.stringify(path.join(FIXTURES, 'echo-server.cjs'))}], env: { PORT: '{port}' }, ready: http('/health') }) } })
-`
 
 const read = (p: Project, file = 'rig-report/report.json'): { tests: { name: string; status: string }[] } => JSON.parse(fs.readFileSync(path.join(p.dir, file), 'utf8'))
 
@@ -82,7 +79,7 @@ export default defineConfig({ services: {
 
   /** A project whose runs start by emptying uploads/ and flags/, like many suites' global setup. */
   const emptiedAtStart = (): Project => {
-    const p = pluginProject(echo)
+    const p = pluginProject(ECHO_CONFIG)
     // Each run starts by emptying the directories the tests write to: what one test leaves
     // there stays for the rest of that run only.
     p.write('test/global-setup.ts', "import fs from 'node:fs'\nexport default () => { for (const d of ['uploads', 'flags']) fs.rmSync(d, { recursive: true, force: true }) }\n")
@@ -116,7 +113,7 @@ export default defineConfig({ services: {
   }, 600_000)
 
   test('bad input: no report, a report without the test, a test that fails alone, a failure that does not come back, a flaky test', async () => {
-    project = pluginProject(echo)
+    project = pluginProject(ECHO_CONFIG)
     let r = await project.rig(['bisect'])
     expect(r.code).toBe(2)
     expect(r.stderr).toMatch(/cannot read .*rig-report\/report\.json \(ENOENT\): run the suite first \(npx vitest run\) or let rig bisect run it \(rig bisect --run\)/)

@@ -9,8 +9,8 @@ import fs from 'node:fs'
 import { createRequire } from 'node:module'
 import path from 'node:path'
 import { afterEach, describe, expect, test } from 'vitest'
-import { BIN, FIXTURES, NODE, REPO, leftovers, type Project } from '../support/project.ts'
-import { pluginProject, until, VITEST } from '../support/vitest-project.ts'
+import { BIN, NODE, REPO, leftovers, type Project } from '../support/project.ts'
+import { ECHO_CONFIG, pluginProject, until, VITEST } from '../support/vitest-project.ts'
 
 // The YAML parser Playwright ships (a devDependency here): the files are read as a CI reads them.
 const { yaml } = createRequire(import.meta.url)('playwright-core/lib/utilsBundle') as { yaml: { parse(text: string): unknown } }
@@ -215,9 +215,7 @@ const readReport = (dir: string): Report => JSON.parse(fs.readFileSync(path.join
 const FILES = ['a-slow', 'b', 'c', 'd', 'e', 'f', 'g', 'h']
 
 function suite(): Project {
-  const p = pluginProject(`import { defineConfig, command, http } from 'testrig'
-export default defineConfig({ services: { app: command({ run: [process.execPath, ${JSON.stringify(path.join(FIXTURES, 'echo-server.cjs'))}], env: { PORT: '{port}' }, ready: http('/health') }) } })
-`)
+  const p = pluginProject(ECHO_CONFIG)
   for (const f of FILES) {
     // One long file among short ones; one failing test, in h.
     const body = f === 'a-slow' ? 'await new Promise((r) => setTimeout(r, 1500)); ' : ''

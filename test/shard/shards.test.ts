@@ -5,8 +5,8 @@ import { spawn } from 'node:child_process'
 import fs from 'node:fs'
 import path from 'node:path'
 import { afterEach, describe, expect, test } from 'vitest'
-import { FIXTURES, NODE, REPO, envDirs, leftovers, type Project } from '../support/project.ts'
-import { pluginProject } from '../support/vitest-project.ts'
+import { NODE, REPO, envDirs, leftovers, type Project } from '../support/project.ts'
+import { ECHO_CONFIG, pluginProject } from '../support/vitest-project.ts'
 
 let project: Project | undefined
 
@@ -15,9 +15,6 @@ afterEach(async () => {
   project = undefined
 })
 
-const config = `import { defineConfig, command, http } from 'testrig'
-export default defineConfig({ services: { app: command({ run: [process.execPath, ${JSON.stringify(path.join(FIXTURES, 'echo-server.cjs'))}], env: { PORT: '{port}' }, ready: http('/health') }) } })
-`
 
 /** `vitest run ARGS` in the project with `env`; never rejects. */
 function run(p: Project, args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; output: string }> {
@@ -46,7 +43,7 @@ const read = (p: Project, dir: string): Report => JSON.parse(fs.readFileSync(pat
 
 describe('shards', () => {
   test('timings put the long file on a shard of its own; --shard and the CI variables pick the shard; the reports merge into one', async () => {
-    project = pluginProject(config)
+    project = pluginProject(ECHO_CONFIG)
     const files = { a: 3000, b: 1000, c: 1000, d: 1000, e: 500, f: 500 }
     for (const f of Object.keys(files)) project.write(`test/${f}.test.ts`, `import { test, expect } from 'vitest'\ntest('${f} works', () => { expect(1).toBe(1) })\n${f === 'f' ? "test('f fails', () => { expect(1).toBe(2) })\n" : ''}`)
     project.write('rig-timings.json', JSON.stringify({ version: 1, files: Object.fromEntries(Object.entries(files).map(([f, ms]) => [`test/${f}.test.ts`, ms])) }))
@@ -92,7 +89,7 @@ describe('shards', () => {
   }, 300_000)
 
   test('bad input: a shard out of range (RIG_SHARD, rig({ shard })) starts nothing; timings naming gone files and lacking new ones still split, and say so; without a timings file, the last report\'s durations', async () => {
-    project = pluginProject(config)
+    project = pluginProject(ECHO_CONFIG)
     for (const f of ['a', 'b', 'new']) project.write(`test/${f}.test.ts`, `import { test } from 'vitest'\ntest('${f}', () => {})\n`)
     project.write('rig-timings.json', JSON.stringify({ version: 1, files: { 'test/a.test.ts': 800, 'test/b.test.ts': 900, 'test/removed.test.ts': 5000 } }))
     const bad = await run(project, [], { RIG_SHARD: '3/2' })

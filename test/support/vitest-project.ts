@@ -2,9 +2,14 @@
 import { spawn } from 'node:child_process'
 import fs from 'node:fs'
 import path from 'node:path'
-import { makeProject, NODE, REPO, type Project } from './project.ts'
+import { FIXTURES, makeProject, NODE, REPO, type Project } from './project.ts'
 
 export const VITEST = path.join(REPO, 'node_modules/vitest/vitest.mjs')
+
+/** rig.config.ts of one service: the echo app (test/support/fixtures/echo-server.cjs) as `app`. */
+export const ECHO_CONFIG = `import { defineConfig, command, http } from 'testrig'
+export default defineConfig({ services: { app: command({ run: [process.execPath, ${JSON.stringify(path.join(FIXTURES, 'echo-server.cjs'))}], env: { PORT: '{port}' }, ready: http('/health') }) } })
+`
 
 /** A project using the plugin (no shuffle, so "later tests" are later), with `config` as rig.config.ts. */
 export function pluginProject(config: string | undefined, pluginOptions = '{ order: { shuffle: false } }'): Project {
