@@ -13,6 +13,12 @@
 //            with the test's own writes included (triggers make writes dearer)
 //
 //   node_modules/.bin/node bench/guard.bench.ts [--runs N] [--big-rows N] [--only 50,200,1000,1M] [--no-write]
+//   node_modules/.bin/node bench/guard.bench.ts --ab owners|DIR [--runs N] [--only …]
+//
+// `--ab` measures only rig's check + restore, two sides interleaved test by test (guard-ab.ts):
+// tables owned by the superuser against tables owned by a role (the restore's SET LOCAL ROLE),
+// or another checkout DIR against this one; results in bench/results/guard-ab-{owners,checkout}.json
+// and their sections of bench/RESULTS.md.
 //
 // Writes bench/results/guard.json and the guard section of bench/RESULTS.md (bench/README.md
 // says what each figure measures).
@@ -27,6 +33,7 @@ import { connectRedis } from '../src/drivers/redis.ts'
 import { createGuard, type Guard, postgresStore, postgresWorkers, redisStore } from '../src/guard/index.ts'
 import { defineConfig, type Environment, postgres, redis, startEnvironment } from '../src/index.ts'
 import { allTables, handCleanup, schemaSql, testWrites, type Workload, writesOnEmpty } from './guard-workload.ts'
+import { abColumn, abSection, abSides } from './guard-ab.ts'
 import { writeResultsSection } from './lib/results-md.ts'
 import { type Summary, summarize as summarizeTo } from './lib/stats.ts'
 
@@ -39,6 +46,7 @@ const { values } = parseArgs({
     'big-rows': { type: 'string', default: '1000000' },
     only: { type: 'string', default: '50,200,1000,1M' },
     'no-write': { type: 'boolean', default: false },
+    ab: { type: 'string' },
   },
 })
 const RUNS = Number(values.runs)
@@ -283,6 +291,36 @@ async function extras(): Promise<Record<string, Summary>> {
   return out
 }
 
+/** `--ab`: check + restore only, two sides interleaved (guard-ab.ts). */
+async function mainAb(ab: string): Promise<void> {
+  const loadBefore = os.loadavg()
+  const sides = await abSides(ab)
+  const columns: Record<string, Awaited<ReturnType<typeof abColumn>>> = {}
+  for (const w of WORKLOADS) columns[w.label] = await abColumn(sides, w, Math.max(30, Math.round(RUNS / (w.tables >= 1000 || w.bigRows > 0 ? 4 : w.tables >= 200 ? 2 : 1))), log)
+  const loadAfter = os.loadavg()
+  const git = (dir: string): string => {
+    try {
+      return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: dir, encoding: 'utf8' }).trim()
+    } catch {
+      return '?'
+    }
+  }
+  const commit = git(here)
+  const base = ab === 'owners' ? undefined : git(path.resolve(ab))
+  const load = (xs: number[]): string => xs.map((x) => x.toFixed(2)).join(' / ')
+  const out = { date: new Date().toISOString(), commit, ...(base ? { base } : {}), ab: ab === 'owners' ? 'owners' : 'checkout', machine: { cpus: `${os.cpus().length} × ${os.cpus()[0]?.model ?? '?'}`, node: process.version, loadBefore: load(loadBefore), loadAfter: load(loadAfter) }, columns }
+  console.log(JSON.stringify(out, null, 2))
+  if (values['no-write']) return
+  const what =
+    ab === 'owners'
+      ? `commit \`${commit}\`: the workload's tables owned by the superuser, against the same tables owned by a role without superuser rights, whose restore statements run as that role (\`SET LOCAL ROLE\`, issue 11's workload otherwise)`
+      : `\`${base}\` (base) against \`${commit}\` (this)`
+  const head = `${out.date.slice(0, 10)}, ${what}; each side on its own PostgreSQL, interleaved test by test, the first side alternating; ${out.machine.cpus}, Node ${out.machine.node}; load average ${out.machine.loadBefore} before, ${out.machine.loadAfter} after. Restore: ${Object.entries(columns).map(([l, c]) => `${l}: ${[...new Set(Object.values(c.sides).flatMap((s) => s.strategies))].join(', ')}`).join('; ')}.`
+  fs.mkdirSync(path.join(here, 'results'), { recursive: true })
+  fs.writeFileSync(path.join(here, 'results', `guard-ab-${out.ab}.json`), JSON.stringify(out, null, 2) + '\n')
+  writeResultsSection(`guard-ab-${out.ab}`, abSection(ab === 'owners' ? '## Guard: restoring as the table\'s owner (`bench/guard.bench.ts --ab owners`)' : '## Guard: check + restore, before / after (`bench/guard.bench.ts --ab DIR`)', head, columns))
+}
+
 async function main(): Promise<void> {
   const loadBefore = os.loadavg()
   const started = performance.now()
@@ -409,4 +447,4 @@ function section(o: { date: string; commit: string; machine: Record<string, unkn
   return lines.join('\n')
 }
 
-await main()
+await (values.ab ? mainAb(values.ab) : main())
