@@ -272,14 +272,18 @@ union all select 'w', resource_manager, substring(coalesce(block_ref, '') || ' '
    * still the clean state's, the log is empty and no session of the database is idle in a
    * transaction — exactly when {@link fusedSql} would find nothing to report or restore. A named
    * statement (parsed and planned once per session) that never enters plpgsql: one short round
-   * trip. Undefined when the fused query has something else to do first (write `meta`).
+   * trip. When something moved it flushes the WAL as {@link fusedSql} would first (its own
+   * transaction commits, synchronously, after the read), so that query need not
+   * (`{ flushed: true }`). Undefined when the fused query has something else to do first (write
+   * `meta`).
    */
   quietQuery(input: FusedInput): { name: string; text: string; values: unknown[] } | undefined {
     if (!LSN.test(this.mark) || this.metaStale(input)) return undefined
     const text =
-      `select pg_current_wal_insert_lsn() = $1::pg_lsn and not exists (select from ${this.schema}.log) ` +
+      `with q as materialized (select pg_current_wal_insert_lsn() = $1::pg_lsn and not exists (select from ${this.schema}.log) ` +
       `and not exists (select from pg_stat_get_activity(null) s where s.datid = ${this.db} and s.pid <> pg_backend_pid() ` +
-      `and s.state like 'idle in transaction%' and s.pid <> all($2::int[])) as quiet`
+      `and s.state like 'idle in transaction%' and s.pid <> all($2::int[])) as quiet) ` +
+      `select quiet, case when not quiet and pg_current_wal_insert_lsn() > pg_current_wal_flush_lsn() then pg_logical_emit_message(true, 'rig-flush', '') end as flush from q`
     // Named after its text: a later baseline's log reuses the statement the session prepared.
     return { name: `rig_quiet_${createHash('sha1').update(text).digest('hex').slice(0, 16)}`, text, values: [this.mark, `{${input.ignorePids.map((p) => Math.trunc(p)).join(',')}}`] }
   }
@@ -295,14 +299,13 @@ union all select 'w', resource_manager, substring(coalesce(block_ref, '') || ' '
    * put the rows and sequences back (`check_restore`), then after COMMIT what the usual restore
    * reads after it (`after_restore`). Read the result with {@link fusedResult}.
    */
-  fusedSql(input: FusedInput): { sql: string; index: number } {
+  fusedSql(input: FusedInput, options: { flushed?: boolean } = {}): { sql: string; index: number } {
     if (!LSN.test(this.mark)) throw new Error(`bad WAL position ${this.mark}`)
     const xids = `{${this.ownXids.join(',')}}`
     const pids = `{${input.ignorePids.map((p) => Math.trunc(p)).join(',')}}`
     const parts = [
-      `begin`,
-      `select case when pg_current_wal_insert_lsn() > pg_current_wal_flush_lsn() then pg_logical_emit_message(true, 'rig-flush', '') end`,
-      `commit`,
+      // Flushed by the quiet query just before, when it ran (quietQuery).
+      ...(options.flushed ? [] : [`begin`, `select case when pg_current_wal_insert_lsn() > pg_current_wal_flush_lsn() then pg_logical_emit_message(true, 'rig-flush', '') end`, `commit`]),
       // The session is in replica mode already (set once: setting it resets cached plans);
       // check_restore sets rig.restoring when it restores.
       `begin`,

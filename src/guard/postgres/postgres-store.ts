@@ -439,7 +439,8 @@ export class PostgresStore implements StoreAdapter {
       // The test wrote nothing (the common case): one short prepared statement says so.
       const quiet = log.quietQuery(input)
       if (quiet && (await session.query<{ quiet: boolean }>(quiet)).rows[0]?.quiet === true) return { diff: await this.diff(nothingRead()) }
-      const { sql, index } = log.fusedSql(input)
+      // The quiet query flushed the WAL when it found something moved: the fused query reads at once.
+      const { sql, index } = log.fusedSql(input, { flushed: quiet !== undefined })
       const res = (await session.query(sql)) as unknown as PgResult<Record<string, unknown>>[]
       fused = log.fusedResult(res, index)
     } catch (err) {
