@@ -137,10 +137,10 @@ begin
     plain := false;
   end if;
   if plain and todo then
-    -- Rig's own writes are not logged; replica mode: no foreign-key trigger fires, order does not matter.
+    -- Rig's own writes are not logged. The restore session is in replica mode already (no
+    -- foreign-key trigger fires, order does not matter) and plans generically (plan_cache_mode),
+    -- both set once for the session: the guard calls this only there.
     perform set_config('rig.restoring', 'on', true);
-    perform set_config('session_replication_role', 'replica', true);
-    perform set_config('plan_cache_mode', 'force_generic_plan', true);
     for m in select t.* from ${schema}.meta t where t.rel = any(rels) loop
       keys := null;
       if m.del is not null then
@@ -152,7 +152,7 @@ begin
         if m.wins is not null then execute m.wins; end if;
       else
         -- Prepared once per session (named after the statement) and run with its generic plan
-        -- (plan_cache_mode above): not parsed and planned on every restore as EXECUTE … USING is.
+        -- (the session's plan_cache_mode): not parsed and planned on every restore as EXECUTE … USING is.
         -- (EXECUTE of a prepared statement takes no USING parameters: the keys go as a literal.)
         foreach stmt in array array_remove(array[m.del, m.ins], null) loop
           pname := 'rig_restore_' || md5(stmt);
