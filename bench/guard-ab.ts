@@ -128,5 +128,18 @@ export function abSection(title: string, head: string, columns: Record<string, A
       ...names.map((n) => `| ${name}, ${n} | ${labels.map((l) => cell(columns[l]?.sides[n]?.[k])).join(' | ')} |`),
       `| ${name}: ${names[1]} ÷ ${names[0]} | ${labels.map((l) => `${columns[l]?.ratios[k]}×`).join(' | ')} |`,
     ]),
+    '',
+    // The fastest sample is the floor of each path: what is left when the machine's load did not get in the way.
+    `| fastest sample, ms (n) | ${labels.map((l) => (l === '1M' ? '50 tables + 1M-row table' : `${l} tables`)).join(' | ')} |`,
+    `|---|${labels.map(() => '---').join('|')}|`,
+    ...rows.flatMap(([k, name]) => [
+      ...names.map((n) => `| ${name}, ${n} | ${labels.map((l) => `${num(columns[l]?.sides[n]?.[k].min ?? Number.NaN)} (${columns[l]?.sides[n]?.[k].n})`).join(' | ')} |`),
+      `| ${name}: ${names[1]} ÷ ${names[0]} | ${labels.map((l) => `${floorRatio(columns[l], names, k)}×`).join(' | ')} |`,
+    ]),
   ].join('\n')
+}
+
+function floorRatio(c: AbColumn | undefined, names: readonly string[], k: 'checkRestore' | 'nothing' | 'separate'): number {
+  const [a, b] = names.map((n) => c?.sides[n]?.[k].min ?? Number.NaN)
+  return Math.round(((b ?? Number.NaN) / (a ?? Number.NaN)) * 100) / 100
 }
