@@ -438,7 +438,7 @@ export class PostgresStore implements StoreAdapter {
       const input = { catalog: this.catalog, shadows: this.shadows, baseSequences: base.sequences, restore: true, ignorePids: [] }
       // The test wrote nothing (the common case): one short prepared statement says so.
       const quiet = log.quietQuery(input)
-      if (quiet && (await session.query<{ quiet: boolean }>(quiet)).rows[0]?.quiet === true) return { diff: await this.diff(nothingRead()) }
+      if (quiet && (await session.query<{ quiet: boolean }>(quiet)).rows[0]?.quiet === true) return { diff: this.nothingWritten() }
       // The quiet query flushed the WAL when it found something moved: the fused query reads at once.
       const { sql, index } = log.fusedSql(input, { flushed: quiet !== undefined })
       const res = (await session.query(sql)) as unknown as PgResult<Record<string, unknown>>[]
@@ -488,6 +488,16 @@ export class PostgresStore implements StoreAdapter {
     const diff = await this.countDiff(this.base)
     if (diff.changes.length === 0) await this.resume()
     return diff
+  }
+
+  /**
+   * The diff of a check the quiet statement answered: nothing written, no transaction open. Made
+   * without going through the log's tallies, which walk every watched table (a tenth of a
+   * millisecond at 1,000 tables, on a check that otherwise costs one short round trip).
+   */
+  private nothingWritten(): StoreDiff {
+    const internal: PgInternal = { tables: [], sequences: [], created: [], dropped: [], openPids: [], writtenRows: 0, detection: 'triggers', keys: new Map(), read: nothingRead() }
+    return { store: this.info.name, kind: 'postgres', changes: [], internal, detection: 'triggers' }
   }
 
   private async logDiff(log: ChangeLog, base: PgBaseline, read?: LogRead): Promise<StoreDiff | undefined> {
