@@ -135,6 +135,19 @@ export async function readCatalog(client: PgClient, exclude: readonly string[], 
 }
 
 
+/** Per list of tables: oid → the table and its place. A catalog's list is replaced, never changed in place. */
+const places = new WeakMap<readonly TableInfo[], Map<number, [TableInfo, number]>>()
+
+/**
+ * The tables of `catalog` by oid, with their place in catalog order: built once per catalog, not
+ * per check, so that a check walks the tables a test wrote to rather than every watched one.
+ */
+export function tablePlaces(catalog: Catalog): ReadonlyMap<number, [TableInfo, number]> {
+  let m = places.get(catalog.tables)
+  if (!m) places.set(catalog.tables, (m = new Map(catalog.tables.map((t, i) => [t.oid, [t, i]]))))
+  return m
+}
+
 /**
  * A fingerprint of what the guard relies on in `catalog`'s tables and sequences: names,
  * columns, primary keys, foreign keys, a sequence's file node. Equal fingerprints mean a

@@ -22,7 +22,8 @@ export interface LogCheckInput {
   /** A session for the catalog and count queries. */
   session: PgClient
   catalog: Catalog
-  seeded: ReadonlySet<number>
+  /** Oids of the seeded tables (a set, or the map of their shadow copies). */
+  seeded: Pick<ReadonlySet<number>, 'has'>
   baseRows: ReadonlyMap<number, number>
   /** `last_value/is_called` per sequence oid at the baseline. */
   baseSequences: ReadonlyMap<number, string>

@@ -3,7 +3,7 @@
 // existed then (inserted, or the new key of an update: no; deleted, or the old row of an update:
 // yes), its last entry whether it exists now.
 import type { Change } from '../adapter.ts'
-import type { Catalog, TableInfo } from './catalog.ts'
+import { type Catalog, type TableInfo, tablePlaces } from './catalog.ts'
 import type { LogRead } from './change-log.ts'
 
 /** A key value list, as the log recorded it (JSON values; text reads them back). */
@@ -28,11 +28,11 @@ export interface TableTally {
 }
 
 /** Folds a read into per-table tallies. `seeded`: oids of tables with a shadow copy. */
-export function tallyLog(read: LogRead, catalog: Catalog, seeded: ReadonlySet<number>, keyLimit: number): Map<number, TableTally> {
-  const byOid = new Map(catalog.tables.map((t) => [t.oid, t]))
+export function tallyLog(read: LogRead, catalog: Catalog, seeded: Pick<ReadonlySet<number>, 'has'>, keyLimit: number): Map<number, TableTally> {
+  const byOid = tablePlaces(catalog)
   const tallies = new Map<number, TableTally>()
   const tally = (oid: number): TableTally | undefined => {
-    const t = byOid.get(oid)
+    const t = byOid.get(oid)?.[0]
     if (!t) return undefined
     let s = tallies.get(oid)
     if (!s) tallies.set(oid, (s = { t, keys: new Map(), ins: 0, upd: 0, del: 0, truncated: false, whole: !(t.pk.length > 0 && seeded.has(oid)) }))
@@ -82,7 +82,15 @@ export interface LogRestorePlan {
 export function logChanges(tallies: ReadonlyMap<number, TableTally>, catalog: Catalog, baseRows: ReadonlyMap<number, number>, rowsNow: ReadonlyMap<number, number>): { changes: Change[]; plan: LogRestorePlan } {
   const changes: Change[] = []
   const plan: LogRestorePlan = { tables: [], keys: new Map(), writtenRows: 0 }
-  for (const t of catalog.tables) {
+  // The tables written to, in catalog order: a check costs what the test touched, not the schema.
+  const places = tablePlaces(catalog)
+  const touched: Array<[TableInfo, number]> = []
+  for (const oid of tallies.keys()) {
+    const place = places.get(oid)
+    if (place) touched.push(place)
+  }
+  touched.sort((a, b) => a[1] - b[1])
+  for (const [t] of touched) {
     const s = tallies.get(t.oid)
     if (!s) continue
     const before = baseRows.get(t.oid) ?? 0

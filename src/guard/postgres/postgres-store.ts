@@ -6,7 +6,7 @@ import { createHash, randomBytes } from 'node:crypto'
 import type { PgClient, PgResult } from '../../drivers/pg.ts'
 import type { BaselineOptions, Change, InFlight, KeepOptions, KeptData, RestoreOutcome, RestoreStrategy, StoreAdapter, StoreDiff, StoreInfo, WorkerCloner } from '../adapter.ts'
 import { GuardRefusedError, GuardRestoreError, GuardUsageError, StoreUnavailableError } from '../errors.ts'
-import { type Catalog, catalogShape, changesSchema, MIGRATION_TABLES, readCatalog, type TableInfo } from './catalog.ts'
+import { type Catalog, catalogShape, changesSchema, MIGRATION_TABLES, readCatalog, type TableInfo, tablePlaces } from './catalog.ts'
 import { buildCheckSql, type CheckRow } from './check-query.ts'
 import { connectGuard, connectWaitMs, databaseOf, GuardConnectError, isConnectionError, openGuardSession, quoteIdent, redactUrl, servesOneSession, sqlState } from './connection.ts'
 import { compare, type PgBaseline, parseCheck } from './postgres-diff.ts'
@@ -460,8 +460,8 @@ export class PostgresStore implements StoreAdapter {
     const internal = diff.internal as PgInternal
     if (fused.restored === 'none' || diff.changes.length === 0 || diff.detection !== 'triggers') return { diff }
     const note = strategy === 'auto' ? `${internal.writtenRows} rows changed in ${internal.tables.length} tables` : undefined
-    const byOid = new Map(this.catalog.tables.map((t) => [t.oid, t]))
-    const touched = referencedFirst(internal.tables, this.catalog.foreignKeys).flatMap((o) => byOid.get(o)?.display ?? [])
+    const places = tablePlaces(this.catalog)
+    const touched = referencedFirst(internal.tables, this.catalog.foreignKeys).flatMap((o) => places.get(o)?.[0].display ?? [])
     await this.resume()
     return { diff, restore: { strategy: 'delete', touched, ms: performance.now() - t0, ...(note ? { note } : {}), withCheck: true } }
   }
@@ -501,14 +501,13 @@ export class PostgresStore implements StoreAdapter {
   }
 
   private async logDiff(log: ChangeLog, base: PgBaseline, read?: LogRead): Promise<StoreDiff | undefined> {
-    const seeded = new Set(this.shadows.keys())
     const session = await this.session()
     if (log.session !== session) await log.attach(session, this.catalog)
     const r = await logCheck({
       log,
       session,
       catalog: this.catalog,
-      seeded,
+      seeded: this.shadows,
       baseRows: base.rows,
       baseSequences: base.sequences,
       markXid: this.mark,
