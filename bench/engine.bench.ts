@@ -28,7 +28,7 @@ import { findPostgres } from '../src/services/postgres/binaries.ts'
 import { copyDataDir, ensureInitialised, postgresVersion } from '../src/services/postgres/init-cache.ts'
 import { TEST_SPEED_SETTINGS } from '../src/services/postgres/index.ts'
 import { sparesSettled } from '../src/services/postgres/spare.ts'
-import { dirsRemoved } from '../src/env/environment.ts'
+import { backgroundDone } from '../src/env/environment.ts'
 import { shutdownRedis } from '../src/services/redis/shutdown.ts'
 import { formatSummary, round, summarize, type Summary } from './lib/stats.ts'
 import { writeResultsSection } from './lib/results-md.ts'
@@ -595,7 +595,7 @@ interface AbSide {
  * stopped environments' dirs (in the background, ~1000 files each) are let finish between two
  * measurements: the side measured second must not start beside the first side's leftovers.
  */
-const settlers: (() => Promise<void>)[] = [sparesSettled, dirsRemoved]
+const settlers: (() => Promise<void>)[] = [sparesSettled, backgroundDone]
 async function settleSpares(): Promise<void> {
   for (const settle of settlers) await settle()
 }
@@ -635,8 +635,10 @@ async function beforeAfter(baseDir: string, runs: number, tenRuns: number, fresh
   const baseSettle = await settlerOf(baseDir)
   if (baseSettle && baseSettle !== sparesSettled) settlers.push(baseSettle)
   const envFile = path.resolve(baseDir, 'src/env/environment.ts')
-  const baseRemoved = fs.existsSync(envFile) ? ((await import(pathToFileURL(envFile).href)) as { dirsRemoved?: () => Promise<void> }).dirsRemoved : undefined
-  if (baseRemoved && baseRemoved !== dirsRemoved) settlers.push(baseRemoved)
+  // An older checkout calls it dirsRemoved.
+  const baseEnv = fs.existsSync(envFile) ? ((await import(pathToFileURL(envFile).href)) as { backgroundDone?: () => Promise<void>; dirsRemoved?: () => Promise<void> }) : undefined
+  const baseRemoved = baseEnv?.backgroundDone ?? baseEnv?.dirsRemoved
+  if (baseRemoved && baseRemoved !== backgroundDone) settlers.push(baseRemoved)
   const after = (await import('../src/index.ts')) as Rig
   const commit = (await exec('git', ['rev-parse', '--short', 'HEAD'], { cwd: baseDir }).catch(() => '?')).trim()
   const sides = { base: { pg: [], env: [], ten: [], fresh: [] } as AbSide, after: { pg: [], env: [], ten: [], fresh: [] } as AbSide }

@@ -4,7 +4,7 @@ import type http from 'node:http'
 import path from 'node:path'
 import type { LoadedConfig } from '../config/load-config.ts'
 import { RigError } from '../errors.ts'
-import { dirsRemoved, startEnvironment, type Environment } from '../env/environment.ts'
+import { backgroundDone, startEnvironment, type Environment } from '../env/environment.ts'
 import type { EnvEvent } from '../env/events.ts'
 import { serveControl } from '../env/control-server.ts'
 import { acquireProjectLock, type LockOwner, type ProjectLock } from '../env/project-lock.ts'
@@ -147,7 +147,7 @@ export async function host(loaded: LoadedConfig, out: Output, options: HostOptio
         await env.stop()
         // Its dir (~25 MB of data dirs) is removed in the background: this process exits only
         // once it is gone, a second Ctrl-C meanwhile still handled here.
-        await dirsRemoved()
+        await backgroundDone()
         if (publish) removeState(loaded.root, process.pid)
         lock?.release()
         process.off('SIGINT', onSignal)

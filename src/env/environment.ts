@@ -19,6 +19,7 @@ import { ensurePrivateDir } from '../fs-safe/private-dir.ts'
 import { envsRoot, Registry, sweepStale } from './registry.ts'
 import { StartedService } from './started-service.ts'
 import { keepAlive } from './keep-alive.ts'
+import { removalUnderWay } from './background.ts'
 import { startWatchdog, type Watchdog } from './watchdog.ts'
 import { varName } from './var-name.ts'
 import { hostNames } from '../hosts/check-hosts.ts'
@@ -70,8 +71,8 @@ const ADDRESS_IN_USE = /address already in use|EADDRINUSE|could not bind/i
  * Removes a stopped environment's dir without making the caller wait (a data dir is ~1000
  * files): it is renamed out of the way at once (`<id>.removed`), then removed while the event
  * loop is kept alive, `owner.json` last, so that until the dir is gone the stale sweep can tell
- * whether its owner still lives. Resolves once it is gone (never rejects); {@link dirsRemoved}
- * waits for every such removal of this process.
+ * whether its owner still lives. Resolves once it is gone (never rejects); `backgroundDone()`
+ * (./background.ts) waits for every such removal of this process.
  */
 function removeInBackground(dir: string): Promise<void> {
   const trash = `${dir}.removed`
@@ -81,11 +82,7 @@ function removeInBackground(dir: string): Promise<void> {
     fs.rmSync(dir, { recursive: true, force: true })
     return Promise.resolve()
   }
-  const removal: Promise<void> = keepAlive(removeTrash(trash))
-    .catch(() => {})
-    .finally(() => removing.delete(removal))
-  removing.add(removal)
-  return removal
+  return removalUnderWay(removeTrash(trash))
 }
 
 /** Removes a renamed environment dir: everything but its owner record, then the rest. */
@@ -95,18 +92,7 @@ async function removeTrash(trash: string): Promise<void> {
   await fs.promises.rm(trash, { recursive: true, force: true })
 }
 
-/** Removals of stopped environments' dirs still under way in this process. */
-const removing = new Set<Promise<void>>()
-
-/**
- * Resolves once the dirs of every environment this process stopped are gone. A process that
- * exits right after a stop (a test runner exiting after its teardown: Playwright, Jest with
- * --forceExit; the CLI's commands, which await it) would otherwise cut a removal short, leaving
- * `<id>.removed` (the watchdog, released only once the removal is done, then finishes it).
- */
-export async function dirsRemoved(): Promise<void> {
-  await Promise.all(removing)
-}
+export { backgroundDone } from './background.ts'
 
 /** Records a process a kind spawned besides its own (a replica) until its group is empty. */
 function track(registry: Registry, service: string, proc: ManagedProcess): void {

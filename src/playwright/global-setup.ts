@@ -4,7 +4,7 @@
 import { existsSync } from 'node:fs'
 import path from 'node:path'
 import type { FullConfig } from '@playwright/test'
-import { dirsRemoved } from '../env/environment.ts'
+import { backgroundDone } from '../env/environment.ts'
 import { RigError } from '../errors.ts'
 import { resolveSeed } from '../runner/order.ts'
 import { resolveOptions } from '../runner/options.ts'
@@ -45,7 +45,7 @@ export default async function rigGlobalSetup(config: FullConfig): Promise<() => 
       trustHome(run.handoff.provided)
     } catch (err) {
       await run.close()
-      await dirsRemoved()
+      await backgroundDone()
       throw err
     }
   }
@@ -53,6 +53,6 @@ export default async function rigGlobalSetup(config: FullConfig): Promise<() => 
   return async () => {
     await run.close()
     // Playwright exits as soon as its teardown returns.
-    await dirsRemoved()
+    await backgroundDone()
   }
 }

@@ -1,6 +1,6 @@
 // Main-process side of {@link ./handoff.ts}: opens the run (start or attach) and publishes it
 // to the workers the runner is about to start; closing stops what it started.
-import { dirsRemoved } from '../env/environment.ts'
+import { backgroundDone } from '../env/environment.ts'
 import { ownedTempDir } from '../env/registry.ts'
 import { publishRun, removeResults, RUN_VAR, type RunHandoff } from './handoff.ts'
 import type { ResolvedRunnerOptions } from './options.ts'
@@ -58,7 +58,7 @@ export async function openPublishedRun(o: ResolvedRunnerOptions, start: { root: 
       delete process.env[RUN_VAR]
       await session.close()
       // Runners may exit as soon as the teardown returns (Playwright; Jest with --forceExit).
-      await dirsRemoved()
+      await backgroundDone()
     },
   }
 }

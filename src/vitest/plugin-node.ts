@@ -10,7 +10,7 @@ import { RigError } from '../errors.ts'
 import { moduleFile } from '../module-file.ts'
 import { resolveOptions, type ResolvedRunnerOptions } from '../runner/options.ts'
 import { keptArgs, reproCommand, resolveSeed, type ReplayCommand } from '../runner/order.ts'
-import { dirsRemoved } from '../env/environment.ts'
+import { backgroundDone } from '../env/environment.ts'
 import { openRun, type RunSession } from '../runner/run-session.ts'
 import { RigReporter } from './reporter.ts'
 import { createSequencer } from './sequencer.ts'
@@ -118,7 +118,7 @@ export async function configureHook(ctx: { vitest: Vitest; project: TestProject 
   // A run that could not open (a fixture that fails to load, a service that does not start) has
   // stopped what it started: Vitest exits right after, so its dirs are removed before that.
   const session = await p.catch(async (err: unknown) => {
-    await dirsRemoved()
+    await backgroundDone()
     throw err
   })
   // A variant's tests see its name and env (variant(), process.env) as under RIG_VARIANT.
@@ -140,7 +140,7 @@ export async function configureHook(ctx: { vitest: Vitest; project: TestProject 
     ...(variant ? { variant, project: variant } : {}),
   })
   ;(vitest.config.reporters as unknown[]).push(reporter)
-  vitest.onClose(() => session.close().then(dirsRemoved))
+  vitest.onClose(() => session.close().then(backgroundDone))
   vitest.onCancel(() => void session.close())
   // Vitest exits right after Ctrl-C without closing: write what we have now (the watchdog
   // stops the services once this process is gone).

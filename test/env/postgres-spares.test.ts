@@ -10,6 +10,7 @@ import { unprivilegedUser } from '../../src/providers/process/user.ts'
 import { findPostgres } from '../../src/services/postgres/binaries.ts'
 import { refillSpares, sparesSettled, startUnderWay, takeSpare, takeSpareWithLogin } from '../../src/services/postgres/spare.ts'
 import { assertNothingLeft, start } from '../support/env.ts'
+import { backgroundDone } from '../../src/env/environment.ts'
 
 // A temp root of this file's own: no other test file takes (or makes) its spares. Port
 // reservations live there too, so they are only shared within this file.
@@ -273,6 +274,27 @@ describe('postgres() with a spare made with its password', () => {
       other()
     }
     await sparesSettled()
+    expect(slots()).toEqual([expect.stringMatching(/^pgl-[0-9a-f]{16}-0$/)])
+  })
+
+  it('a process that stops its environment right after the start waits with backgroundDone() until the spare is made', async () => {
+    // The copy runs detached; a runner that exits after its teardown must not leave it running.
+    fs.rmSync(spares, { recursive: true, force: true })
+    env = await start({ services: { db: postgres() } })
+    await env.stop()
+    env = undefined
+    await backgroundDone()
+    const makers = fs.readdirSync('/proc').filter((e) => {
+      if (!/^\d+$/.test(e)) return false
+      try {
+        const stat = fs.readFileSync(`/proc/${e}/stat`, 'utf8')
+        const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1])
+        return ppid === process.pid && fs.readFileSync(`/proc/${e}/cmdline`, 'utf8').includes('rig-spare')
+      } catch {
+        return false
+      }
+    })
+    expect(makers).toEqual([])
     expect(slots()).toEqual([expect.stringMatching(/^pgl-[0-9a-f]{16}-0$/)])
   })
 

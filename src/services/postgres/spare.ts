@@ -25,6 +25,7 @@ import path from 'node:path'
 import { myUid, privateDirMode } from '../../fs-safe/private-dir.ts'
 import { readOwnFile, writePrivateFile } from '../../fs-safe/private-file.ts'
 import { tempRoot } from '../../fs-safe/temp-root.ts'
+import { workInBackground } from '../../env/background.ts'
 import type { ServiceUser } from '../../providers/process/user.ts'
 import { newPassword } from '../credentials.ts'
 import { scramVerifier } from './auth.ts'
@@ -204,6 +205,9 @@ export async function sparesSettled(): Promise<void> {
 }
 
 function track(p: Promise<void>): void {
+  // A run that ends right after its stop waits for the copy (src/env/background.ts): the copy
+  // is a process of the project, and none may outlive the run.
+  workInBackground(p)
   making.add(p)
   void p.finally(() => making.delete(p))
 }
