@@ -39,8 +39,6 @@ export interface GuardRequest {
  */
 export type CheckAnswer = Partial<GuardOutcome> & { status?: EnvironmentStatus; logs?: Record<string, number>; skipped?: true }
 
-
-
 /** A running guard host. */
 export interface GuardHost {
   /** Where workers reach it (`provided.guard.host`). */

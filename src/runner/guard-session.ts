@@ -57,7 +57,7 @@ const KEPT_GOES = "  (kept data goes with this run's environment or its per-work
 
 /** The guard adapter of a service at `url`, for the kinds the guard knows. */
 export async function adapterFor(s: ProvidedService, url: string, exclude: string[], queues?: string[]): Promise<StoreAdapter | undefined> {
-  return (await loadGuardKind(storeKindOf(s.kind, s.url)))?.store({ name: s.name, url, provider: s.startedByRig ? 'process' : 'external', ...caOf(s) }, { exclude, ...(queues ? { queues } : {}) })
+  return (await loadGuardKind(storeKindOf(s.kind, s.url)))?.store({ name: s.name, url, provider: s.embedded ? 'embedded' : s.startedByRig ? 'process' : 'external', ...caOf(s) }, { exclude, ...(queues ? { queues } : {}) })
 }
 
 /** The fixtures of rig.config.ts, read in this worker only when a test asks for one. */

@@ -62,15 +62,15 @@ export function linesWritten(services: readonly ProvidedService[], offsets: LogO
   return new Map(services.map((s) => [s.name, (now.get(s.name) ?? 0) > (offsets.get(s.name) ?? 0) ? linesSince(s, offsets, ends?.get(s.name)) : []]))
 }
 
-/** Error lines among `written`; `expected` marks the ones the test declared, and those `allowed` (by the options). */
-export function scanLogs(services: readonly ProvidedService[], written: NewLines, expected: readonly { service: string; pattern: RegExp }[], allowed: (service: string, line: string) => boolean = () => false): LogErrorEntry[] {
+/** Error lines among `written`; `expected` marks the ones the test declared (the caller marks those the options allow). */
+export function scanLogs(services: readonly ProvidedService[], written: NewLines, expected: readonly { service: string; pattern: RegExp }[]): LogErrorEntry[] {
   const found: LogErrorEntry[] = []
   for (const s of services) {
     if (s.errorPatterns.length === 0) continue
     const patterns = s.errorPatterns.map((p) => new RegExp(p.source, p.flags))
     for (const text of written.get(s.name) ?? []) {
       if (!patterns.some((p) => p.test(text))) continue
-      found.push({ service: s.name, line: text, expected: expected.some((e) => e.service === s.name && e.pattern.test(text)) || allowed(s.name, text) })
+      found.push({ service: s.name, line: text, expected: expected.some((e) => e.service === s.name && e.pattern.test(text)) })
     }
   }
   return found

@@ -21,6 +21,8 @@ export interface ProvidedService {
   guarded: boolean
   /** True when rig started it (only those are cleaned without an opt-in). */
   startedByRig: boolean
+  /** Started as rig's embedded fallback (PGlite): one session serves every connection. */
+  embedded?: true
   /** rig's proxy in front of it (`proxy: true`): where tests connect; `host`/`port`/`url` stay the service's own. */
   proxy?: { host: string; port: number }
   /** Per-worker urls (`isolation: 'database'`), indexed by worker id − 1. */

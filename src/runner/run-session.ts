@@ -131,7 +131,7 @@ async function describeRun(o: ResolvedRunnerOptions, start: RunStart, log: (line
     const errorPatterns = o.logs.ignore.includes(name) ? [] : patternsOf(def, o.logs.patterns[name])
     // A one-shot that already completed has no process to watch: workers would otherwise find
     // its pid gone and ask the environment about it in every test file.
-    services[name] = { name, kind: s.kind, url: s.url, host: s.host, port: s.port, pid: s.status === 'completed' ? null : s.pid, env: s.env, logFile: s.logFile, errorPatterns, guarded: guardedNames(name, s.kind, s.url), startedByRig: s.provider !== 'external', ...(s.proxy ? { proxy: { host: s.proxy.host, port: s.proxy.port } } : {}) }
+    services[name] = { name, kind: s.kind, url: s.url, host: s.host, port: s.port, pid: s.status === 'completed' ? null : s.pid, env: s.env, logFile: s.logFile, errorPatterns, guarded: guardedNames(name, s.kind, s.url), startedByRig: s.provider !== 'external', ...(s.provider === 'embedded' ? { embedded: true as const } : {}), ...(s.proxy ? { proxy: { host: s.proxy.host, port: s.proxy.port } } : {}) }
     // The report is a file others may read: it shows no password.
     timeline.push({ service: name, kind: s.kind, provider: s.provider, url: maskPassword(s.url), ...(view.timeline[name] ?? { dependsOn: [] }), ...(s.logFile ? { logFile: path.relative(start.root, s.logFile) } : {}) })
   }

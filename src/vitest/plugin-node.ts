@@ -33,13 +33,13 @@ function projectVariant(test: { name?: unknown; env?: Partial<Record<string, str
   return name !== undefined && test?.env?.RIG_VARIANT === name ? name : undefined
 }
 
+/** `RIG_VARIANT`'s selection of several, for the replay of the whole run. */
+let several: string | undefined
+
 /**
  * `rig({ variants })` or `RIG_VARIANT=en,de`: one Vitest project per variant (each gets this
  * plugin again, as a project of one variant). Unknown names stop the run before anything starts.
  */
-/** `RIG_VARIANT`'s selection of several, for the replay of the whole run. */
-let several: string | undefined
-
 async function variantProjects(config: UserConfig & { test?: TestConfig }, options: RigPluginOptions): Promise<{ extends: true; test: { name: string; env: Record<string, string> } }[] | undefined> {
   if (projectVariant(config.test)) return undefined
   const selection = variantSelection(options.variants, process.env.RIG_VARIANT)
@@ -125,7 +125,8 @@ export async function configureHook(ctx: { vitest: Vitest; project: TestProject 
   project.provide('rig', variant ? { ...session.provided, vars: { ...session.loaded.config.variants?.[variant]?.env, ...session.provided.vars, RIG_VARIANT: variant } } : session.provided)
   if (!first) return
   // A variant's failures replay in that variant; the run's order, with every variant it ran.
-  const withVariant = (v: string | undefined): ReplayCommand => (v ? { ...vitestReplay(), command: [`RIG_VARIANT=${v}`, ...vitestReplay().command] } : vitestReplay())
+  const plain = vitestReplay()
+  const withVariant = (v: string | undefined): ReplayCommand => (v ? { ...plain, command: [`RIG_VARIANT=${v}`, ...plain.command] } : plain)
   const replay = withVariant(variant)
   if (firstOfRun) process.stderr.write(`rig: seed ${state.seed} (replay this order: ${reproCommand(state.seed, [], vitest.config.root, withVariant(variant ? several : undefined))})\n`)
   const shard = vitest.config.shard

@@ -196,8 +196,8 @@ export async function openGuardSession(url: string, lockTimeoutMs: number, conne
  * True when the server is PGlite (PostgreSQL compiled to WASM, rig's embedded fallback or the
  * application's own PGlite socket server): one session serves every connection, so a setting
  * the guard makes for its session is the application's too. Read from `version()`, since the
- * URL alone does not say it (the test runners hand the guard every store rig started as a
- * server of its own).
+ * URL alone does not say it: an application's own PGlite server is an `external()` store, and a
+ * store may be handed over without its provider.
  */
 export async function servesOneSession(client: PgClient): Promise<boolean> {
   const res = await client.query<{ one: boolean }>(`select version() like '%PGlite%' or version() like '%emscripten%' as one`)

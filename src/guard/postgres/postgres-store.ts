@@ -169,6 +169,8 @@ export class PostgresStore implements StoreAdapter {
     this.shadowSchema = options.shadowSchema ?? 'rig_guard'
     const startedByRig = source.provider === 'process' || source.provider === 'embedded'
     this.embedded = source.provider === 'embedded'
+    // Known from the provider: no need to ask version().
+    this.embeddedChecked = this.embedded
     this.info = { name: source.name, kind: 'postgres', target: redactUrl(source.url), startedByRig }
     this.snapshots = new PgSnapshots(source.url, source.name, () => this.disconnect())
     this.workers = postgresWorkers(this.info, source.url, options.workers)
