@@ -58,6 +58,37 @@ describe('postgres guard, check_restore (the check and the restore in one round 
     expect(await sql(url, `select s::text, n from sized order by n`)).toEqual([{ s: 's', n: 1 }, { s: 'm', n: 2 }])
   })
 
+  it('checks in one CALL, which runs on pg_catalog’s search path alone, also once rig’s schema was made again', async () => {
+    // The restore session's last statement: the CALL whether the test wrote or not.
+    const called = async (): Promise<number> =>
+      (await sql(url, `select 1 from pg_stat_activity where application_name = 'rig-guard' and query like 'call %check_call(%'`)).length
+    const writeAndCheck = async (name: string): Promise<void> => {
+      await sql(appUrl, `insert into cars (name) values ('${name}')`)
+      const r = await guard.check(`writes ${name}`)
+      expect(r.errors).toEqual([])
+      expect(r.message).toContain('public.cars +1 row')
+      expect(r.stores[0]?.restore?.withCheck).toBe(true)
+      expect(await sql(url, `select name from cars order by id`)).toEqual([{ name: 'a' }, { name: 'b' }])
+    }
+    await guard.baseline()
+    // The first check after a baseline writes the restore's statements (meta), the usual way.
+    expect((await guard.check('reads first')).stores[0]?.changes).toEqual([])
+    await writeAndCheck('c')
+    expect(await called()).toBe(1)
+    expect((await guard.check('reads')).stores[0]?.changes).toEqual([])
+    expect(await called()).toBe(1)
+    // Elsewhere than on pg_catalog's path it refuses: what it calls would resolve the application's names.
+    await expect(sql(url, `call rig_guard_changes.check_call('0/0', '{}', '{}', 0, 0, 0, 0, '', false)`)).rejects.toThrow(/needs search_path = pg_catalog, pg_temp/)
+    // Installed again (another procedure, as a rig of another version installs it): PostgreSQL
+    // resolves the session's prepared CALL again.
+    const [def] = await sql<{ d: string }>(url, `select pg_get_functiondef('rig_guard_changes.check_call'::regproc) as d`)
+    await sql(url, `drop procedure rig_guard_changes.check_call; ${def?.d}`)
+    await guard.baseline()
+    expect((await guard.check('reads first again')).stores[0]?.changes).toEqual([])
+    await writeAndCheck('d')
+    expect(await called()).toBe(1)
+  })
+
   it('restores in the check again after a check whose restore failed on the first round trip after the baseline', async () => {
     await guard.baseline()
     // A committed change, and a statement still running (not idle) that holds the row's lock

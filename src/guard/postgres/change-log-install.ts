@@ -61,6 +61,7 @@ function functionBody(t: TableInfo, logTable: string): string {
 function functionsSql(schema: string, inspect: string): string[] {
   const row = `${schema}.probe_row`
   return [
+    `drop procedure if exists ${schema}.check_call`,
     `drop function if exists ${schema}.check_restore`,
     `drop function if exists ${schema}.after_restore`,
     `drop type if exists ${row}`,
@@ -95,6 +96,7 @@ declare
   m record;
   stmt text;
   pname text;
+  prepared text[];
 begin
   with p as materialized (select pg_current_wal_insert_lsn() as i, pg_current_wal_flush_lsn() as f),
     g as materialized (select i, f, i <> mark as go from p),
@@ -156,8 +158,13 @@ begin
         -- (EXECUTE of a prepared statement takes no USING parameters: the keys go as a literal.)
         foreach stmt in array array_remove(array[m.del, m.ins], null) loop
           pname := 'rig_restore_' || md5(stmt);
-          if not exists (select from pg_prepared_statements p where p.name = pname) then
+          -- The session's prepared statements are listed once per restore (a copy of them all).
+          if prepared is null then
+            select coalesce(array_agg(p.name), '{}') into prepared from pg_prepared_statements p where p.name like 'rig\\_restore\\_%';
+          end if;
+          if not pname = any(prepared) then
             execute 'prepare ' || pname || ' (jsonb[]) as ' || stmt;
+            prepared := prepared || pname;
           end if;
           execute 'execute ' || pname || ' (' || quote_literal(keys::text) || ')';
         end loop;
@@ -202,8 +209,35 @@ begin
       when since < upto then (select count(*) from ${inspect}.pg_get_wal_records_info(since, upto) w
       where w.xid <> all(array['0', own::text]::xid[]))::int8 else 0::int8 end;
 end $rig$`,
+    // The whole per-test check in one CALL (one round trip, a statement the session prepares
+    // once): the quiet check of ChangeLog.quietQuery, and when something moved the flush, then
+    // check_restore, COMMIT, after_restore. `got` stays null when nothing was written. A
+    // procedure that commits can have no SET clause: it refuses to run unless the session's
+    // search_path is pg_catalog's alone (the restore session sets it), so every name it and the
+    // functions it calls resolve is still pg_catalog's.
+    `create procedure ${schema}.check_call(mark pg_lsn, own xid[], pids int[], db oid, cls oid, trg oid, key_limit int, gen text, do_restore boolean, inout got text default null, inout after text default null)
+language plpgsql as $rig$
+begin
+  -- Qualified: nothing is resolved through the session's path before it is known to be pg_catalog's.
+  if pg_catalog.current_setting('search_path') operator(pg_catalog.<>) 'pg_catalog, pg_temp' then
+    raise exception 'rig_guard: check_call needs search_path = pg_catalog, pg_temp (it is %)', pg_catalog.current_setting('search_path');
+  end if;
+  -- Nested: the sessions are listed (a copy of every backend's status) only when nothing was written.
+  if pg_current_wal_insert_lsn() = mark and not exists (select from ${schema}.log) then
+    if not exists (select from pg_stat_get_activity(null) s where s.datid = db and s.pid <> pg_backend_pid() and s.state like 'idle in transaction%' and s.pid <> all(pids)) then
+      return;
+    end if;
+  end if;
+  -- pg_walinspect reads flushed WAL only: an asynchronous commit's is flushed by this one (the session commits synchronously).
+  if pg_current_wal_insert_lsn() > pg_current_wal_flush_lsn() then perform pg_logical_emit_message(true, 'rig-flush', ''); end if;
+  commit;
+  select json_agg(r)::text into got from ${schema}.check_restore(mark, own, pids, db, cls, trg, key_limit, gen, do_restore) r;
+  commit;
+  select row_to_json(a)::text into after from ${schema}.after_restore() a;
+end $rig$`,
     // The schema is open to every role (the triggers write the log as the role that wrote): these are the guard's alone.
     `revoke all on function ${schema}.check_restore(pg_lsn, xid[], int[], oid, oid, oid, int, text, boolean), ${schema}.after_restore() from public`,
+    `revoke all on procedure ${schema}.check_call from public`,
   ]
 }
 

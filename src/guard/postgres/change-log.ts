@@ -47,7 +47,16 @@ interface ProbeRow {
   a: string | null
   b: string | null
   c: string | null
-  n: string | null
+  /** A string from a result row, a number from `check_call`'s JSON. */
+  n: string | number | null
+}
+
+/** What `after_restore()` returns. */
+interface AfterRow {
+  r_lsn?: string
+  r_xid?: string
+  r_mark?: string
+  r_others?: string | number
 }
 
 /** What the log says when {@link ChangeLog.quietQuery} found nothing moved: nothing. */
@@ -288,6 +297,31 @@ union all select 'w', resource_manager, substring(coalesce(block_ref, '') || ' '
     return { name: `rig_quiet_${createHash('sha1').update(text).digest('hex').slice(0, 16)}`, text, values: [this.mark, `{${input.ignorePids.map((p) => Math.trunc(p)).join(',')}}`] }
   }
 
+  /**
+   * The whole per-test check as one named statement (prepared once per session, one round trip):
+   * `CALL check_call(…)`, which answers as {@link quietQuery} does when nothing moved and
+   * otherwise runs what {@link fusedSql} runs (flush, `check_restore`, COMMIT, `after_restore`).
+   * Only on a session whose search_path is `pg_catalog, pg_temp` (the procedure refuses any
+   * other); read the row with {@link callResult}. Undefined when `meta` must be written first.
+   */
+  callQuery(input: FusedInput): { name: string; text: string; values: unknown[] } | undefined {
+    if (!LSN.test(this.mark) || this.metaStale(input)) return undefined
+    const text =
+      `call ${this.schema}.check_call($1::pg_lsn, $2::xid[], $3::int[], ${this.db}, ${this.catalogNodes.cls}, ${this.catalogNodes.trg}, ${this.limit}, $4::text, $5::boolean)`
+    return {
+      name: `rig_call_${createHash('sha1').update(text).digest('hex').slice(0, 16)}`,
+      text,
+      values: [this.mark, `{${this.ownXids.join(',')}}`, `{${input.ignorePids.map((p) => Math.trunc(p)).join(',')}}`, this.meta?.gen ?? '', input.restore],
+    }
+  }
+
+  /** What {@link callQuery} returned, as {@link fusedResult} says it; undefined when nothing was written. */
+  callResult(row: { got?: string | null; after?: string | null } | undefined): { read: LogRead; restored: 'on' | 'none' | 'off' } | undefined {
+    if (!row?.got) return undefined
+    const rows = JSON.parse(row.got) as ProbeRow[]
+    return this.fusedRows(rows, row.after ? (JSON.parse(row.after) as AfterRow) : undefined)
+  }
+
   private metaStale(input: FusedInput): boolean {
     const m = this.meta
     return !(m && m.catalog === input.catalog && m.shadows === input.shadows && m.sequences === input.baseSequences)
@@ -322,10 +356,12 @@ union all select 'w', resource_manager, substring(coalesce(block_ref, '') || ' '
    * there was nothing to restore (`none`), or they are left to the usual restore (`off`).
    */
   fusedResult(results: ReadonlyArray<PgResult<Record<string, unknown>>>, index: number): { read: LogRead; restored: 'on' | 'none' | 'off' } {
-    const rows = (results[index]?.rows ?? []) as unknown as ProbeRow[]
+    return this.fusedRows((results[index]?.rows ?? []) as unknown as ProbeRow[], results.at(-1)?.rows[0] as AfterRow | undefined)
+  }
+
+  private fusedRows(rows: readonly ProbeRow[], after: AfterRow | undefined): { read: LogRead; restored: 'on' | 'none' | 'off' } {
     const state = rows.find((r) => r.k === 'r')?.a
     const read = this.parse(rows.filter((r) => r.k !== 'r'))
-    const after = results.at(-1)?.rows[0] as { r_lsn?: string; r_xid?: string; r_mark?: string; r_others?: string } | undefined
     if (state === 'on' && after) {
       this.restored({ lsn: after.r_lsn, xid: after.r_xid, others: after.r_others })
       this.restoredMark = after.r_mark

@@ -438,13 +438,22 @@ export class PostgresStore implements StoreAdapter {
       const session = await this.restoreSession()
       if (!this.replica) return { diff: await this.diff() }
       const input = { catalog: this.catalog, shadows: this.shadows, baseSequences: base.sequences, restore: true, ignorePids: [] }
-      // The test wrote nothing (the common case): one short prepared statement says so.
-      const quiet = log.quietQuery(input)
-      if (quiet && (await session.query<{ quiet: boolean }>(quiet)).rows[0]?.quiet === true) return { diff: this.nothingWritten() }
-      // The quiet query flushed the WAL when it found something moved: the fused query reads at once.
-      const { sql, index } = log.fusedSql(input, { flushed: quiet !== undefined })
-      const res = (await session.query(sql)) as unknown as PgResult<Record<string, unknown>>[]
-      fused = log.fusedResult(res, index)
+      // One CALL, prepared once: says so when the test wrote nothing (the common case), else
+      // reads and restores. It needs the session's search_path to be pg_catalog's (not PGlite's).
+      const call = this.embedded ? undefined : log.callQuery(input)
+      if (call) {
+        const read = log.callResult((await session.query<{ got: string | null; after: string | null }>(call)).rows[0])
+        if (!read) return { diff: this.nothingWritten() }
+        fused = read
+      } else {
+        // The test wrote nothing: one short prepared statement says so.
+        const quiet = log.quietQuery(input)
+        if (quiet && (await session.query<{ quiet: boolean }>(quiet)).rows[0]?.quiet === true) return { diff: this.nothingWritten() }
+        // The quiet query flushed the WAL when it found something moved: the fused query reads at once.
+        const { sql, index } = log.fusedSql(input, { flushed: quiet !== undefined })
+        const res = (await session.query(sql)) as unknown as PgResult<Record<string, unknown>>[]
+        fused = log.fusedResult(res, index)
+      }
     } catch (err) {
       log.fusedFailed()
       await this.restoreClient?.query('rollback').catch(() => {})
