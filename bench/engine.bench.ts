@@ -29,6 +29,7 @@ import { copyDataDir, ensureInitialised, postgresVersion } from '../src/services
 import { TEST_SPEED_SETTINGS } from '../src/services/postgres/index.ts'
 import { sparesSettled } from '../src/services/postgres/spare.ts'
 import { backgroundDone } from '../src/env/environment.ts'
+import { backgroundSettled } from '../src/env/background.ts'
 import { shutdownRedis } from '../src/services/redis/shutdown.ts'
 import { formatSummary, round, summarize, type Summary } from './lib/stats.ts'
 import { writeResultsSection } from './lib/results-md.ts'
@@ -594,8 +595,16 @@ interface AbSide {
  * The spares of both sides (each checkout's module makes its own) and the removal of their
  * stopped environments' dirs (in the background, ~1000 files each) are let finish between two
  * measurements: the side measured second must not start beside the first side's leftovers.
+ * `backgroundSettled` where a side has it: the watchdog a stop keeps for the process's next start
+ * stays, as in any process that starts environments one after another (`backgroundDone`, which
+ * ends it, is for the end of a run).
  */
-const settlers: (() => Promise<void>)[] = [sparesSettled, backgroundDone]
+const settlers: (() => Promise<void>)[] = [sparesSettled, backgroundSettled]
+/** Each side's `backgroundDone`: at the end, nothing of either may be left running. */
+const enders: (() => Promise<void>)[] = [backgroundDone]
+async function endBackground(): Promise<void> {
+  for (const end of enders) await end()
+}
 async function settleSpares(): Promise<void> {
   for (const settle of settlers) await settle()
 }
@@ -637,8 +646,11 @@ async function beforeAfter(baseDir: string, runs: number, tenRuns: number, fresh
   const envFile = path.resolve(baseDir, 'src/env/environment.ts')
   // An older checkout calls it dirsRemoved.
   const baseEnv = fs.existsSync(envFile) ? ((await import(pathToFileURL(envFile).href)) as { backgroundDone?: () => Promise<void>; dirsRemoved?: () => Promise<void> }) : undefined
-  const baseRemoved = baseEnv?.backgroundDone ?? baseEnv?.dirsRemoved
-  if (baseRemoved && baseRemoved !== backgroundDone) settlers.push(baseRemoved)
+  const bgFile = path.resolve(baseDir, 'src/env/background.ts')
+  const baseBg = fs.existsSync(bgFile) ? ((await import(pathToFileURL(bgFile).href)) as { backgroundSettled?: () => Promise<void> }) : undefined
+  const baseRemoved = baseBg?.backgroundSettled ?? baseEnv?.backgroundDone ?? baseEnv?.dirsRemoved
+  if (baseRemoved && baseRemoved !== backgroundSettled) settlers.push(baseRemoved)
+  if (baseEnv?.backgroundDone && baseEnv.backgroundDone !== backgroundDone) enders.push(baseEnv.backgroundDone)
   const after = (await import('../src/index.ts')) as Rig
   const commit = (await exec('git', ['rev-parse', '--short', 'HEAD'], { cwd: baseDir }).catch(() => '?')).trim()
   const sides = { base: { pg: [], env: [], ten: [], fresh: [] } as AbSide, after: { pg: [], env: [], ten: [], fresh: [] } as AbSide }
@@ -763,6 +775,7 @@ async function abOnlyMain(): Promise<void> {
   const runs = Number(args['ab-runs'])
   const tenRuns = Number(args['ten-runs'])
   const ab = abResult(await beforeAfter(args.base, runs, tenRuns, Number(args['ab-fresh-runs'])), runs, tenRuns) as AbResult
+  await endBackground()
   const gitCommit = (await exec('git', ['rev-parse', '--short', 'HEAD'], { cwd: BENCH_DIR }).catch(() => '')).trim()
   const machine = { cpus: os.cpus().length, node: process.version, loadAvgBefore: loadBefore.map((x) => round(x, 2)), loadAvgAfter: os.loadavg().map((x) => round(x, 2)), gitCommit, durationS: round((now() - began) / 1000) }
   const md = `## Start and stop, before / after (\`bench/engine.bench.ts --base\`)
@@ -833,6 +846,7 @@ async function main(): Promise<void> {
   const tenRuns = Number(args['ten-runs'])
   const ab = args.base ? await beforeAfter(args.base, abRuns, tenRuns) : undefined
 
+  await endBackground()
   // Nothing of ours may be left running.
   // Servers run with their instance dir on the command line: those are certainly ours and are
   // killed; anything else that matches is only reported.

@@ -5,6 +5,7 @@
 // otherwise a removal is cut short (`<id>.removed` left behind) or a copy is still running
 // once the run has ended.
 import { keepAlive } from './keep-alive.ts'
+import { endIdleWatchdog } from './watchdog.ts'
 
 /** How long {@link backgroundDone} waits for a kind's work (not for removals, which always end). */
 export const BACKGROUND_WAIT_MS = 30_000
@@ -31,8 +32,9 @@ export function workInBackground(p: Promise<void>): void {
 /**
  * Resolves once every removal this process started is done and its kinds' background work has
  * ended, or after {@link BACKGROUND_WAIT_MS} of waiting for that work (which then goes on alone).
+ * The watchdog kept for this process's next environment (watchdog.ts) is left waiting.
  */
-export async function backgroundDone(): Promise<void> {
+export async function backgroundSettled(): Promise<void> {
   let timer: NodeJS.Timeout | undefined
   const limit = new Promise<void>((resolve) => {
     timer = setTimeout(resolve, BACKGROUND_WAIT_MS)
@@ -45,4 +47,13 @@ export async function backgroundDone(): Promise<void> {
   } finally {
     clearTimeout(timer)
   }
+}
+
+/**
+ * {@link backgroundSettled}, then the watchdog kept for a next environment is ended: once it
+ * resolves, nothing this process started for rig runs any more.
+ */
+export async function backgroundDone(): Promise<void> {
+  await backgroundSettled()
+  endIdleWatchdog()
 }

@@ -31,14 +31,14 @@ afterEach(() => {
   }
 })
 
-/** Runs the owner script and waits for its environment to be ready. */
-async function startOwner(): Promise<Owned> {
-  const child = spawn(process.execPath, ['--no-warnings', OWNER], { stdio: ['ignore', 'pipe', 'pipe'] })
+/** Runs the owner script and waits for its environment to be ready (with `second`, its second one). */
+async function startOwner(second = false): Promise<Owned & { watchdogDir?: string }> {
+  const child = spawn(process.execPath, ['--no-warnings', OWNER, ...(second ? ['second'] : [])], { stdio: ['ignore', 'pipe', 'pipe'] })
   children.push(child)
   const line = await firstOutput(child, (out) => out.split('\n').find((l) => l.startsWith('{')), 'its environment was ready')
-  const { dir, pids } = JSON.parse(line) as { dir: string; pids: Record<string, number> }
+  const { dir, pids, watchdog } = JSON.parse(line) as { dir: string; pids: Record<string, number>; watchdog?: string }
   leftovers.push(...Object.values(pids))
-  return { child, dir, pids: Object.values(pids) }
+  return { child, dir, pids: Object.values(pids), ...(watchdog ? { watchdogDir: watchdog } : {}) }
 }
 
 describe('SIGKILL of the owner', () => {
@@ -49,6 +49,21 @@ describe('SIGKILL of the owner', () => {
     expect(fs.existsSync(dir)).toBe(true)
     const watchdog = watchdogOf(dir)
     expect(watchdog).toBeDefined()
+    child.kill('SIGKILL')
+    await expectGroupsGone(pids, 15_000)
+    expect(await waitUntil(() => !fs.existsSync(dir))).toBe(true)
+    expect(await waitUntil(() => !pidAlive(watchdog!))).toBe(true)
+  })
+
+  it("a process's second environment is watched by the first one's watchdog, kept for it: it reaps that one", async () => {
+    const { child, dir, pids, watchdogDir } = await startOwner(true)
+    expect(watchdogDir).toBeDefined()
+    expect(fs.existsSync(watchdogDir!)).toBe(false)
+    // No new watchdog was spawned for the second environment: the first one's watches it.
+    expect(watchdogOf(dir)).toBeUndefined()
+    const watchdog = watchdogOf(watchdogDir!)
+    expect(watchdog).toBeDefined()
+    expect(pids.every(groupAlive)).toBe(true)
     child.kill('SIGKILL')
     await expectGroupsGone(pids, 15_000)
     expect(await waitUntil(() => !fs.existsSync(dir))).toBe(true)
