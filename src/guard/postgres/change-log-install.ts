@@ -23,6 +23,13 @@ export async function unavailable(client: PgClient): Promise<string | undefined>
   return undefined
 }
 
+/**
+ * The triggers' condition: rig's own restore (`rig.restoring`, set in its transaction) queues no
+ * trigger event at all, so its statements call no trigger function. Qualified: it is stored with
+ * the trigger and evaluated in whatever session writes.
+ */
+const NOT_RESTORING = `(pg_catalog.current_setting('rig.restoring', true) operator(pg_catalog.=) 'on') is not true`
+
 /** The body of a table's trigger function: keys through to_jsonb (never an error if a column goes), or counts. */
 function functionBody(t: TableInfo, logTable: string): string {
   const skip = `if current_setting('rig.restoring', true) = 'on' then return null; end if;`
@@ -143,13 +150,17 @@ begin
     -- foreign-key trigger fires, order does not matter) and plans generically (plan_cache_mode),
     -- both set once for the session: the guard calls this only there.
     perform set_config('rig.restoring', 'on', true);
-    for m in select t.* from ${schema}.meta t where t.rel = any(rels) loop
-      keys := null;
-      if m.del is not null then
-        select array_agg(x.c::jsonb order by x.n) into keys from unnest(got) x where x.k = 'l' and x.a = m.rel::text;
-      end if;
+    -- Each table's keys read (and whether one is not a plain value: the table is then restored whole), in one statement.
+    for m in
+      select t.rel, t.del, t.ins, t.wdel, t.wins, t.runas, k.keys, coalesce(k.bad, false) as bad from ${schema}.meta t
+      left join (select x.a, array_agg(x.c::jsonb order by x.n) as keys,
+          bool_or(x.c is null or exists (select from jsonb_array_elements(x.c::jsonb) v where jsonb_typeof(v) in ('null', 'object', 'array'))) as bad
+        from unnest(got) x where x.k = 'l' group by x.a) k on k.a = t.rel::text
+      where t.rel = any(rels)
+    loop
+      keys := case when m.del is not null and not m.bad then m.keys end;
       if m.runas is not null then perform set_config('role', m.runas, true); end if;
-      if keys is null or exists (select from unnest(keys) e where e is null or exists (select from jsonb_array_elements(e) v where jsonb_typeof(v) in ('null', 'object', 'array'))) then
+      if keys is null then
         execute m.wdel;
         if m.wins is not null then execute m.wins; end if;
       else
@@ -287,7 +298,7 @@ export async function install(client: PgClient, schema: string, catalog: Catalog
   for (const { oid, sql, t } of targets) {
     const body = functionBody(t, log)
     // The version of the function's attributes too: one made SECURITY DEFINER by an older rig is replaced.
-    const def = createHash('sha1').update(`invoker\n${body}`).digest('hex')
+    const def = createHash('sha1').update(`invoker\nwhen ${NOT_RESTORING}\n${body}`).digest('hex')
     if (done.get(oid) === def) continue
     const fn = `${schema}.${quoteIdent(`t${oid}`)}`
     statements.push(
@@ -298,9 +309,9 @@ export async function install(client: PgClient, schema: string, catalog: Catalog
       ...TRIGGERS.map((op) => `drop trigger if exists rig_guard_${op} on ${sql}`),
       ...['insert', 'update', 'delete'].map((op) => {
         const ref = op === 'insert' ? 'new table as new_rows' : op === 'delete' ? 'old table as old_rows' : 'old table as old_rows new table as new_rows'
-        return `create trigger rig_guard_${op} after ${op} on ${sql} referencing ${ref} for each statement execute function ${fn}()`
+        return `create trigger rig_guard_${op} after ${op} on ${sql} referencing ${ref} for each statement when (${NOT_RESTORING}) execute function ${fn}()`
       }),
-      `create trigger rig_guard_truncate after truncate on ${sql} for each statement execute function ${fn}()`,
+      `create trigger rig_guard_truncate after truncate on ${sql} for each statement when (${NOT_RESTORING}) execute function ${fn}()`,
       // Replica-mode sessions (some loaders, pg_restore) write too.
       `alter table ${sql} ${TRIGGERS.map((op) => `enable always trigger rig_guard_${op}`).join(', ')}`,
       `insert into ${schema}.installed values (${oid}, '${def}') on conflict (rel) do update set def = excluded.def`,
