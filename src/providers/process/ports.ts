@@ -11,12 +11,16 @@ import { tempDir } from '../../fs-safe/temp-root.ts'
 /** A reservation older than this is stale: its server has bound the port or never will. */
 const LOCK_TTL_MS = 60_000
 
-function listen(port: number, host: string): Promise<number> {
+/**
+ * Binds `port` (0: one the OS picks) on `host`, or without one on the wildcard address (IPv6 and
+ * IPv4 at once where the machine has IPv6, else IPv4), then closes it; resolves with the port.
+ */
+function listen(port: number, host?: string): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = net.createServer()
     srv.unref()
     srv.once('error', reject)
-    srv.listen({ port, host, exclusive: true }, () => {
+    srv.listen({ port, ...(host === undefined ? {} : { host }), exclusive: true }, () => {
       const addr = srv.address()
       const p = typeof addr === 'object' && addr ? addr.port : port
       srv.close(() => resolve(p))
@@ -70,10 +74,15 @@ function tryLock(port: number): boolean {
   }
 }
 
-/** Returns a free TCP port on 127.0.0.1 that no other rig process is about to use. */
+/**
+ * Returns a TCP port free on every address, 127.0.0.1 included, that no other rig process is
+ * about to use. The port is picked on the wildcard address: with a host, Node looks the address
+ * up first, and the first such listen of a process costs ~10-20 ms more (the lookup's modules, an
+ * IPv6 address check's pattern compiled) on the path of its first start.
+ */
 export async function freePort(): Promise<number> {
   for (let i = 0; i < 50; i++) {
-    const port = await listen(0, '127.0.0.1')
+    const port = await listen(0)
     if (tryLock(port)) return port
   }
   throw new Error('could not reserve a free port after 50 tries')
