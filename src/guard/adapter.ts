@@ -145,6 +145,14 @@ export interface StoreAdapter {
    * nothing needs to be kept before the restore.
    */
   diffAndRestore?(strategy: RestoreStrategy): Promise<{ diff: StoreDiff; restore?: RestoreOutcome }>
+  /**
+   * The settle look ({@link settle}) and {@link diffAndRestore} in the same step, for a store the
+   * guard alone waits for (no other store has work in flight to look at): `inFlight` when the
+   * application has work in flight (then nothing else was done: the guard waits and checks as
+   * usual), else what `diffAndRestore` returns. Undefined when the store cannot here. Same
+   * conditions as `diffAndRestore`.
+   */
+  settleDiffAndRestore?(strategy: RestoreStrategy): Promise<{ inFlight: InFlight[] } | { diff: StoreDiff; restore?: RestoreOutcome } | undefined>
   /** Saves the whole store under `name`, replacing an older one. */
   saveSnapshot(name: string): Promise<void>
   /** Replaces the store's content by the snapshot `name`; the baseline must be taken again after. */

@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto'
 import { fixtureNamed, fixtureSnapshot, type Fixtures, loadFixture, validateFixtures } from './fixtures.ts'
 import { formatLeaks } from './format-leaks.ts'
 import { assertMayClean, assertNotProduction, grantNamed, mayClean, type SafetyOptions } from './safety.ts'
-import { type SettleOptions, type SettleReport, settleStores } from './settle/settle-stores.ts'
+import { DEFAULT_SETTLE_MS, type SettleOptions, type SettleReport, settleStores } from './settle/settle-stores.ts'
 
 /** Options of {@link createGuard}. */
 export interface GuardOptions extends SafetyOptions {
@@ -216,15 +216,60 @@ export class Guard implements AsyncDisposable {
   }
 
   /**
+   * {@link settle}, then {@link check}, as a test runner does after each test (a test that was
+   * not settled counts as failed, and the late work gets one more deadline before the check).
+   * When one store alone is waited for and it can (PostgreSQL with its change log), its settle
+   * look and its check are one step: one round trip when nothing is in flight.
+   */
+  async settleAndCheck(test: string, file?: string, context: CheckContext = {}): Promise<{ settled: SettleReport; report: GuardReport }> {
+    const fused = await this.settleInCheck()
+    if (fused) return { settled: fused.settled, report: await this.checkWith(test, file, context, fused.pre) }
+    const settled = await this.settle()
+    if (settled.error) await this.settle()
+    return { settled, report: await this.checkWith(test, file, { ...context, failed: context.failed === true || settled.error !== undefined }) }
+  }
+
+  /**
+   * The settle look of the one store waited for, made with its check
+   * ({@link StoreAdapter.settleDiffAndRestore}); undefined when that cannot be (more stores to
+   * wait for, settling off, keepOnFailure, ...) or something was in flight: then the usual
+   * settle and check follow.
+   */
+  private async settleInCheck(): Promise<{ settled: SettleReport; pre: Map<StoreAdapter, { diff: StoreDiff; restore?: RestoreOutcome }> } | undefined> {
+    const own = this.options.settle
+    if (own === false || this.mode === 'off' || !this.baselined || this.options.keepOnFailure) return undefined
+    if ((own?.timeoutMs ?? DEFAULT_SETTLE_MS) <= 0) return undefined
+    const skip = new Set(own?.skip ?? [])
+    // The stores settle() would look at: with any other, a round looks at all at once.
+    const watched = this.stores.filter((s) => s.settle !== undefined && !skip.has(s.info.name) && !this.unavailable.has(s.info.name))
+    const only = watched.length === 1 ? watched[0] : undefined
+    if (!only?.settleDiffAndRestore || !this.writable(only)) return undefined
+    const t0 = performance.now()
+    try {
+      const r = await only.settleDiffAndRestore(this.strategyFor(only.info.name))
+      if (!r || 'inFlight' in r) return undefined
+      return { settled: { settled: true, ms: performance.now() - t0, rounds: 1, moving: {}, errors: [] }, pre: new Map([[only, r]]) }
+    } catch {
+      // The usual settle and check say what went wrong.
+      return undefined
+    }
+  }
+
+  /**
    * Compares every store with its baseline after test `test`, restores what changed, and says
    * whether the test leaked. Never throws for a leak: the report carries the error to throw.
    */
-  async check(test: string, file?: string, context: CheckContext = {}): Promise<GuardReport> {
+  check(test: string, file?: string, context: CheckContext = {}): Promise<GuardReport> {
+    return this.checkWith(test, file, context)
+  }
+
+  /** {@link check}, with the stores in `pre` checked (and restored) already. */
+  private async checkWith(test: string, file: string | undefined, context: CheckContext, pre?: ReadonlyMap<StoreAdapter, { diff: StoreDiff; restore?: RestoreOutcome }>): Promise<GuardReport> {
     const t0 = performance.now()
     const report: GuardReport = { test, ...(file ? { file } : {}), mode: this.mode, leaked: false, failed: false, stores: [], errors: [], ms: 0 }
     if (this.mode === 'off') return report
     if (!this.baselined) throw new GuardUsageError('RIG_GUARD_NO_BASELINE', 'call guard.baseline() once the fixtures are loaded, before the first check()')
-    report.stores = await Promise.all(this.stores.map((s) => this.checkOne(s, report.errors, test, context)))
+    report.stores = await Promise.all(this.stores.map((s) => this.checkOne(s, report.errors, test, context, pre?.get(s))))
     report.leaked = report.stores.some((s) => s.status === 'leaked')
     if (report.leaked && this.mode !== 'clean') {
       const problems = report.errors.filter((e) => !(e instanceof StoreUnavailableError)).map((e) => e.message)
@@ -257,7 +302,7 @@ export class Guard implements AsyncDisposable {
     }
   }
 
-  private async checkOne(s: StoreAdapter, errors: RigError[], test: string, context: CheckContext): Promise<StoreReport> {
+  private async checkOne(s: StoreAdapter, errors: RigError[], test: string, context: CheckContext, pre?: { diff: StoreDiff; restore?: RestoreOutcome }): Promise<StoreReport> {
     const out: StoreReport = { store: s.info.name, kind: s.info.kind, status: 'clean', changes: [] }
     if (this.unavailable.has(s.info.name)) {
       // It went away during an earlier test: once it answers, start over from what it holds.
@@ -272,7 +317,7 @@ export class Guard implements AsyncDisposable {
     }
     try {
       // One step where the store can: nothing to keep before its restore, and it may be cleaned.
-      const fused = s.diffAndRestore && !this.options.keepOnFailure && this.writable(s) ? await s.diffAndRestore(this.strategyFor(s.info.name)) : undefined
+      const fused = pre ?? (s.diffAndRestore && !this.options.keepOnFailure && this.writable(s) ? await s.diffAndRestore(this.strategyFor(s.info.name)) : undefined)
       const diff = fused?.diff ?? (await s.diff())
       out.changes = diff.changes
       if (diff.detection) out.detection = diff.detection

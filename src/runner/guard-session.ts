@@ -85,12 +85,11 @@ export async function openGuardSession(p: RigProvided, worker?: number): Promise
   let fixturesRead = false
   return {
     async check(test, allowed) {
-      // Work the application still has in flight would land during the next test: wait for it first.
-      const settled = await guard.settle()
-      // The test fails for it; the late work gets one more deadline to finish before the check
-      // restores, so it does not land in the next test.
-      if (settled.error) await guard.settle()
-      const report = await guard.check(test.name, test.file, { failed: test.failed || settled.error !== undefined, allowed })
+      // Work the application still has in flight would land during the next test: wait for it
+      // first. The test fails for it; the late work gets one more deadline to finish before the
+      // check restores, so it does not land in the next test. (A PostgreSQL store waited for
+      // alone looks and checks in one round trip.)
+      const { settled, report } = await guard.settleAndCheck(test.name, test.file, { failed: test.failed, allowed })
       const leaked = report.stores.filter((s) => s.status === 'leaked')
       const leaks: LeakEntry[] = leaked.map((s) => ({ store: `${s.kind} ${s.store}`, items: s.changes.filter((c) => c.leak).map((c) => c.text) }))
       // "delete (triggers)": the restore, and how the store found what to restore.

@@ -78,7 +78,7 @@ describe('postgres guard, check_restore (the check and the restore in one round 
     expect((await guard.check('reads')).stores[0]?.changes).toEqual([])
     expect(await called()).toBe(1)
     // Elsewhere than on pg_catalog's path it refuses: what it calls would resolve the application's names.
-    await expect(sql(url, `call rig_guard_changes.check_call('0/0', '{}', '{}', 0, 0, 0, 0, '', false)`)).rejects.toThrow(/needs search_path = pg_catalog, pg_temp/)
+    await expect(sql(url, `call rig_guard_changes.check_call('0/0', '{}', '{}', 0, 0, 0, 0, '', false, false)`)).rejects.toThrow(/needs search_path = pg_catalog, pg_temp/)
     // Installed again (another procedure, as a rig of another version installs it): PostgreSQL
     // resolves the session's prepared CALL again.
     const [def] = await sql<{ d: string }>(url, `select pg_get_functiondef('rig_guard_changes.check_call'::regproc) as d`)

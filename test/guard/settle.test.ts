@@ -267,6 +267,55 @@ describe('settle', () => {
     })
   })
 
+  it('a PostgreSQL store waited for alone: the look and the check in one step; an application transaction in flight is waited for and its write caught by this check', async () => {
+    const url = new URL(env.get('db').url)
+    await sql(url.toString(), 'create database solo')
+    url.pathname = '/solo'
+    const soloUrl = url.toString()
+    await sql(soloUrl, 'create table jobs (id int primary key)')
+    const store = postgresStore({ name: 'solo', url: soloUrl, provider: 'process' })
+    const calls = { settle: 0, fused: 0 }
+    const counted = new Proxy(store, {
+      get(t, p) {
+        const v = Reflect.get(t, p, t) as unknown
+        if (typeof v !== 'function') return v
+        return (...args: unknown[]) => {
+          if (p === 'settle') calls.settle++
+          if (p === 'settleDiffAndRestore') calls.fused++
+          return (v as (...a: unknown[]) => unknown).apply(t, args)
+        }
+      },
+    })
+    const solo = createGuard({ stores: [counted], settle: { timeoutMs: 2000 } })
+    onTestFinished(() => solo.close())
+    await solo.baseline()
+    expect(store.detection.method).toBe('triggers')
+    // The first check after a baseline writes the restore's statements: settled the usual way.
+    expect((await solo.settleAndCheck('reads')).report.leaked).toBe(false)
+    Object.assign(calls, { settle: 0, fused: 0 })
+    await sql(soloUrl, 'insert into jobs values (1)')
+    const one = await solo.settleAndCheck('writes')
+    expect(one.settled).toMatchObject({ settled: true, rounds: 1 })
+    expect(one.report.message).toContain('public.jobs +1 row')
+    expect(one.report.stores[0]?.restore?.withCheck).toBe(true)
+    expect(calls).toEqual({ settle: 0, fused: 1 })
+    // The application's transaction writes, and commits 150 ms later: waited for, then caught.
+    const script = `const pg = (await import('pg')).default; const c = new pg.Client({ connectionString: process.env.URL, application_name: 'billing' }); await c.connect();
+      await c.query('begin'); await c.query('insert into jobs values (2)'); console.log('open'); setTimeout(async () => { await c.query('commit'); await c.end(); }, 150)`
+    const child = spawn(NODE, ['--input-type=module', '-e', script], { cwd: REPO, env: { ...process.env, URL: soloUrl }, stdio: ['ignore', 'pipe', 'inherit'] })
+    children.push(child)
+    await new Promise<void>((resolve, reject) => {
+      child.stdout?.on('data', (d: Buffer) => d.toString().includes('open') && resolve())
+      child.on('exit', (code) => reject(new Error(`the application process exited ${code}`)))
+    })
+    const waited = await solo.settleAndCheck('the application still writes')
+    expect(waited.settled.settled, waited.settled.error?.message).toBe(true)
+    expect(waited.settled.rounds).toBeGreaterThan(1)
+    expect(waited.report.message).toContain('public.jobs +1 row')
+    expect(await sql(soloUrl, 'select id from jobs')).toEqual([])
+    expect(calls.settle).toBeGreaterThan(0)
+  })
+
   it('settle: false and skip leave stores out', async () => {
     const consumer = await mq.createChannel()
     await consumer.consume('billing.jobs', () => {})

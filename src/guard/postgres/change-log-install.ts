@@ -5,6 +5,7 @@ import { createHash } from 'node:crypto'
 import type { PgClient } from '../../drivers/pg.ts'
 import type { Catalog, TableInfo } from './catalog.ts'
 import { quoteIdent, quoteLiteral } from './connection.ts'
+import { IN_FLIGHT_SQL } from './in-flight.ts'
 
 /** The triggers rig puts on each watched table, as `rig_guard_<event>`. */
 export const TRIGGERS = ['insert', 'update', 'delete', 'truncate'] as const
@@ -221,17 +222,25 @@ begin
       where w.xid <> all(array['0', own::text]::xid[]))::int8 else 0::int8 end;
 end $rig$`,
     // The whole per-test check in one CALL (one round trip, a statement the session prepares
-    // once): the quiet check of ChangeLog.quietQuery, and when something moved the flush, then
-    // check_restore, COMMIT, after_restore. `got` stays null when nothing was written. A
+    // once): with look, the settle look; the quiet check of ChangeLog.quietQuery, and when
+    // something moved the flush, then check_restore, COMMIT, after_restore. `got` stays null
+    // when nothing was written, busy lists what was in flight. A
     // procedure that commits can have no SET clause: it refuses to run unless the session's
     // search_path is pg_catalog's alone (the restore session sets it), so every name it and the
     // functions it calls resolve is still pg_catalog's.
-    `create procedure ${schema}.check_call(mark pg_lsn, own xid[], pids int[], db oid, cls oid, trg oid, key_limit int, gen text, do_restore boolean, inout got text default null, inout after text default null)
+    `create procedure ${schema}.check_call(mark pg_lsn, own xid[], pids int[], db oid, cls oid, trg oid, key_limit int, gen text, do_restore boolean, look boolean,
+  inout got text default null, inout after text default null, inout busy text default null)
 language plpgsql as $rig$
 begin
   -- Qualified: nothing is resolved through the session's path before it is known to be pg_catalog's.
   if pg_catalog.current_setting('search_path') operator(pg_catalog.<>) 'pg_catalog, pg_temp' then
     raise exception 'rig_guard: check_call needs search_path = pg_catalog, pg_temp (it is %)', pg_catalog.current_setting('search_path');
+  end if;
+  -- The settle look first (look: the guard waits for nothing else): the application's
+  -- transactions in flight, as settle() lists them. Any: nothing else is done, the guard waits.
+  if look then
+    select json_agg(f)::text into busy from (${IN_FLIGHT_SQL}) f;
+    if busy is not null then return; end if;
   end if;
   -- Nested: the sessions are listed (a copy of every backend's status) only when nothing was written.
   if pg_current_wal_insert_lsn() = mark and not exists (select from ${schema}.log) then

@@ -299,19 +299,20 @@ union all select 'w', resource_manager, substring(coalesce(block_ref, '') || ' '
 
   /**
    * The whole per-test check as one named statement (prepared once per session, one round trip):
-   * `CALL check_call(…)`, which answers as {@link quietQuery} does when nothing moved and
+   * `CALL check_call(…)`, which with `look` first lists the application's transactions in flight
+   * as the settle look does (any: it does nothing else), answers as {@link quietQuery} does when nothing moved and
    * otherwise runs what {@link fusedSql} runs (flush, `check_restore`, COMMIT, `after_restore`).
    * Only on a session whose search_path is `pg_catalog, pg_temp` (the procedure refuses any
    * other); read the row with {@link callResult}. Undefined when `meta` must be written first.
    */
-  callQuery(input: FusedInput): { name: string; text: string; values: unknown[] } | undefined {
+  callQuery(input: FusedInput, look = false): { name: string; text: string; values: unknown[] } | undefined {
     if (!LSN.test(this.mark) || this.metaStale(input)) return undefined
     const text =
-      `call ${this.schema}.check_call($1::pg_lsn, $2::xid[], $3::int[], ${this.db}, ${this.catalogNodes.cls}, ${this.catalogNodes.trg}, ${this.limit}, $4::text, $5::boolean)`
+      `call ${this.schema}.check_call($1::pg_lsn, $2::xid[], $3::int[], ${this.db}, ${this.catalogNodes.cls}, ${this.catalogNodes.trg}, ${this.limit}, $4::text, $5::boolean, $6::boolean)`
     return {
       name: `rig_call_${createHash('sha1').update(text).digest('hex').slice(0, 16)}`,
       text,
-      values: [this.mark, `{${this.ownXids.join(',')}}`, `{${input.ignorePids.map((p) => Math.trunc(p)).join(',')}}`, this.meta?.gen ?? '', input.restore],
+      values: [this.mark, `{${this.ownXids.join(',')}}`, `{${input.ignorePids.map((p) => Math.trunc(p)).join(',')}}`, this.meta?.gen ?? '', input.restore, look],
     }
   }
 

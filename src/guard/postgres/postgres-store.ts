@@ -423,6 +423,23 @@ export class PostgresStore implements StoreAdapter {
    * reported the same way; anything else is left to {@link restore}, with the read made here.
    */
   async diffAndRestore(strategy: RestoreStrategy): Promise<{ diff: StoreDiff; restore?: RestoreOutcome }> {
+    const r = await this.fusedCheck(strategy, false)
+    return r && 'diff' in r ? r : { diff: await this.diff() }
+  }
+
+  /**
+   * The settle look and {@link diffAndRestore} in the same CALL, when this store is the only one
+   * the guard waits for: `inFlight` when the application had transactions in flight (nothing
+   * else was done: wait and check as usual). Undefined where the CALL cannot run (PGlite, queue
+   * tables to look at, the first check after a baseline, changes counted, ...).
+   */
+  async settleDiffAndRestore(strategy: RestoreStrategy): Promise<{ inFlight: InFlight[] } | { diff: StoreDiff; restore?: RestoreOutcome } | undefined> {
+    if (this.embedded || (this.options.queues ?? []).length > 0) return undefined
+    return this.fusedCheck(strategy, true)
+  }
+
+  /** {@link diffAndRestore} (with the settle look first when `look`); undefined where it cannot run. */
+  private async fusedCheck(strategy: RestoreStrategy, look: boolean): Promise<{ inFlight: InFlight[] } | { diff: StoreDiff; restore?: RestoreOutcome } | undefined> {
     const log = this.detect.log
     const base = this.base
     let mayRestore = this.baselineOptions?.writable === true && (strategy === 'auto' || strategy === 'delete')
@@ -431,18 +448,21 @@ export class PostgresStore implements StoreAdapter {
     } catch {
       mayRestore = false
     }
-    if (!log || !base || this.tx || !this.replica || !mayRestore || !log.fusable) return { diff: await this.diff() }
+    if (!log || !base || this.tx || !this.replica || !mayRestore || !log.fusable) return undefined
+    const input = { catalog: this.catalog, shadows: this.shadows, baseSequences: base.sequences, restore: true, ignorePids: [] }
+    // One CALL, prepared once: says so when the test wrote nothing (the common case), else
+    // reads and restores. It needs the session's search_path to be pg_catalog's (not PGlite's).
+    const call = this.embedded ? undefined : log.callQuery(input, look)
+    if (look && !call) return undefined
     const t0 = performance.now()
     let fused: ReturnType<ChangeLog['fusedResult']>
     try {
       const session = await this.restoreSession()
-      if (!this.replica) return { diff: await this.diff() }
-      const input = { catalog: this.catalog, shadows: this.shadows, baseSequences: base.sequences, restore: true, ignorePids: [] }
-      // One CALL, prepared once: says so when the test wrote nothing (the common case), else
-      // reads and restores. It needs the session's search_path to be pg_catalog's (not PGlite's).
-      const call = this.embedded ? undefined : log.callQuery(input)
+      if (!this.replica) return undefined
       if (call) {
-        const read = log.callResult((await session.query<{ got: string | null; after: string | null }>(call)).rows[0])
+        const row = (await session.query<{ got: string | null; after: string | null; busy: string | null }>(call)).rows[0]
+        if (row?.busy) return { inFlight: inFlight(JSON.parse(row.busy) as InFlightRow[]) }
+        const read = log.callResult(row)
         if (!read) return { diff: this.nothingWritten() }
         fused = read
       } else {
@@ -462,8 +482,9 @@ export class PostgresStore implements StoreAdapter {
         await this.disconnect()
         throw new StoreUnavailableError(this.info.name, this.info.target, err)
       }
-      // A statement of the restore failed: the usual way reads again, restores and says why.
-      return { diff: await this.diff() }
+      // A statement of the restore failed: the usual way reads again, restores and says why
+      // (after the usual settle, when the look was part of the CALL).
+      return look ? undefined : { diff: await this.diff() }
     }
     if (fused.restored === 'off') return { diff: await this.diff(fused.read) }
     if (fused.restored === 'on' && log.restoredMark) this.mark = BigInt(log.restoredMark)
