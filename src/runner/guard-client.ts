@@ -81,23 +81,46 @@ export interface RemoteGuardSession extends GuardSession {
   checkWithStatus(test: EndedTest, allowed: true | Set<string>, gone: string[]): Promise<CheckAnswer>
 }
 
+/** The "file ended" request of this worker's last file, when it was sent without waiting for the answer. */
+let ending: Promise<unknown> | undefined
+
 /**
  * The guard session of this test file, held by the guard host at `socket` for worker `worker`
  * (its copies); undefined when it guards nothing. Opening it tells the host a file begins;
  * `close` that it ended (the host puts back the run's baseline when the file loaded a fixture).
+ *
+ * A file that loaded no fixture does not wait for the answer to "ended": its last check already
+ * put the stores back, and the host's requests on one session run in the order they arrive.
+ * Should the request be lost (Vitest ends a file's worker as soon as the file is done), the host
+ * takes the next file's `open` on a session still in a file for a worker that died, and puts
+ * the stores back quietly: a diff that finds nothing. A worker that runs several files (`isolate:
+ * false`) sends the next `open` once that answer is in; a file of another worker may begin
+ * first, and the host ignores an "ended" that is not the current file's.
  */
 export async function remoteGuardSession(socket: string, worker: number): Promise<RemoteGuardSession | undefined> {
-  const opened = await ask<{ guarded: boolean }>(socket, 'open', { worker })
+  await ending
+  // Its "ended" may reach the host after the next file's "open" (another worker process): the host then ignores it.
+  const file = Math.random().toString(36).slice(2, 12)
+  const opened = await ask<{ guarded: boolean }>(socket, 'open', { worker, file })
   if (!opened.guarded) return undefined
   const listed = (allowed: true | Set<string>): true | string[] => (allowed === true ? true : [...allowed])
+  let fixtureLoaded = false
   return {
     check: (test, allowed) => ask(socket, 'check', { worker, test, allowed: listed(allowed) }),
     checkWithStatus: (test, allowed, gone) => ask(socket, 'check', { worker, test, allowed: listed(allowed), status: true, ...(gone.length > 0 ? { gone } : {}) }),
     settle: async () => void (await ask(socket, 'settle', { worker })),
-    useFixture: async (fixture) => void (await ask(socket, 'fixture', { worker, fixture })),
+    useFixture: async (fixture) => {
+      fixtureLoaded = true
+      await ask(socket, 'fixture', { worker, fixture })
+    },
     // Done by `close`, in the same request.
     resetFixture: async () => {},
     restore: async () => {},
-    close: async () => void (await ask(socket, 'end', { worker })),
+    close: async () => {
+      const ended = ask(socket, 'end', { worker, file })
+      // A fixture's reset can fail: the file that loaded it hears about it.
+      if (fixtureLoaded) return void (await ended)
+      ending = ended.catch(() => {})
+    },
   }
 }

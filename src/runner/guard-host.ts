@@ -31,6 +31,8 @@ export interface GuardRequest {
   status?: boolean
   /** `check`: services whose process this worker found gone; when the status confirms one exited, no check is made. */
   gone?: string[]
+  /** `open`, `end`: which test file (an id the worker chose): an `end` that arrives after the next file's `open` changes nothing. */
+  file?: string
 }
 
 /**
@@ -50,8 +52,8 @@ export interface GuardHost {
 /** One guard session of the run, and whether a test file is using it now. */
 interface HostedSession {
   session: Promise<GuardSession | undefined>
-  /** A file began and has not ended: a new file finding it so ended without telling (its worker died). */
-  inFile: boolean
+  /** A file began and has not ended (its id, `true` when it gave none): a new file finding it so ended without telling (its worker died). */
+  inFile: string | boolean
   /** Requests on one session run one after the other. */
   queue: Promise<unknown>
 }
@@ -104,7 +106,7 @@ export async function serveGuard(provided: RigProvided, status?: () => Environme
           // The last file on these stores never ended (its worker died mid-test): what it left
           // is nobody's leak now; back to the baseline quietly, as a new worker's baseline did not see it.
           if (s.inFile) await g?.restore().catch(() => {})
-          s.inFile = true
+          s.inFile = r.file ?? true
           return { guarded: g !== undefined }
         })
       case 'check': {
@@ -131,6 +133,8 @@ export async function serveGuard(provided: RigProvided, status?: () => Environme
         })
       case 'end':
         return serial(s, async (g) => {
+          // Sent without waiting by a file that loaded no fixture, it may come after the next file began.
+          if (r.file !== undefined && s.inFile !== r.file) return {}
           s.inFile = false
           // The next file starts from the run's baseline, whatever this one loaded.
           await g?.resetFixture()
