@@ -3,7 +3,8 @@
 // build). The build compiles them (tsconfig.build.json) and writes the manifest users install:
 // every entry mapped to its JavaScript and declarations, `bin` to JavaScript, the repository's
 // scripts and devDependencies left out. `--pack DIR` then packs dist/ into DIR and prints the
-// tarball's path as the last line.
+// tarball's path as the last line. Vitest's setup file is then bundled into one module
+// (`bundleSetup`).
 import { spawnSync } from 'node:child_process'
 import fs from 'node:fs'
 import path from 'node:path'
@@ -48,12 +49,66 @@ function run(command: string, args: string[]): string {
   return r.stdout
 }
 
+/** The setup file the Vitest plugin adds to every test file (src/vitest/plugin-node.ts), in the build, and the module it becomes. */
+const VITEST_SETUP = 'src/vitest/setup.js'
+const VITEST_SETUP_BUNDLE = 'src/vitest/setup-bundle.js'
+/** Modules the bundled setup imports rather than copies: their classes are the ones `instanceof` tests against, whichever entry a test imported them from. */
+const SHARED = ['src/errors.js', 'src/guard/errors.js']
+
+/**
+ * Vitest imports the plugin's setup file in each test file, and by default each test file runs
+ * in a fresh worker: the setup's static imports (the test session, the guard client, the log
+ * scan, the worker's helpers: 14 modules) were resolved, read, compiled and linked again for
+ * every file. The build bundles them into one module, {@link VITEST_SETUP_BUNDLE}, and the
+ * setup file only imports it: Vitest runs a setup file through its module runner even from
+ * node_modules, which costs more than Node's own import for a module of this size, and it hands
+ * the bundle, a package module, to Node. What the setup imports on first use (dynamic imports: a
+ * test's controls, the guard itself when there is no guard host) and {@link SHARED} stay the
+ * compiled modules next to it; the state the session shares with the helpers a test calls
+ * through `testrig/vitest` is one per process, whichever copy of src/runner/worker.ts holds it.
+ */
+export async function bundleSetup(out: string): Promise<void> {
+  const { rolldown } = await import('rolldown')
+  const entry = path.join(out, VITEST_SETUP)
+  const shared = new Set(SHARED.map((f) => path.join(out, f)))
+  const bundle = await rolldown({
+    input: entry,
+    // The comments that name each module's source are then relative to the package.
+    cwd: out,
+    platform: 'node',
+    // Packages (vitest, Node's built-ins) are the user's: imported, never copied.
+    external: (id) => !id.startsWith('.') && !path.isAbsolute(id),
+    makeAbsoluteExternalsRelative: true,
+    plugins: [
+      {
+        name: 'testrig-setup-bundle',
+        resolveId(source, importer, extra) {
+          if (!source.startsWith('.') || !importer) return null
+          const file = path.resolve(path.dirname(importer), source)
+          return extra.kind === 'dynamic-import' || shared.has(file) ? { id: file, external: true } : null
+        },
+      },
+    ],
+  })
+  const dir = fs.mkdtempSync(path.join(out, '.setup-'))
+  try {
+    const { output } = await bundle.write({ dir, format: 'esm', entryFileNames: path.basename(VITEST_SETUP_BUNDLE), codeSplitting: false, sourcemap: false })
+    if (output.length !== 1) throw new Error(`the setup bundle is more than one module: ${output.map((o) => o.fileName).join(', ')}`)
+    fs.renameSync(path.join(dir, path.basename(VITEST_SETUP_BUNDLE)), path.join(out, VITEST_SETUP_BUNDLE))
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true })
+    await bundle.close()
+  }
+  fs.writeFileSync(entry, `// rig's per-test-file setup (src/vitest/setup.ts), bundled into one module by scripts/build.ts.\nimport './${path.basename(VITEST_SETUP_BUNDLE)}'\n`)
+}
+
 /** Builds the package into `out` (emptied first); returns the manifest written. */
-export function build(out = path.join(ROOT, 'dist')): Record<string, unknown> {
+export async function build(out = path.join(ROOT, 'dist')): Promise<Record<string, unknown>> {
   fs.rmSync(out, { recursive: true, force: true })
   run(process.execPath, [path.join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json', '--outDir', out])
   // The command's declarations describe nothing anyone imports.
   for (const f of fs.readdirSync(path.join(out, 'bin'))) if (f.endsWith('.d.ts')) fs.rmSync(path.join(out, 'bin', f))
+  await bundleSetup(out)
   // Sources that are not TypeScript (RabbitMQ's agent, in Erlang) ship as they are.
   fs.cpSync(path.join(ROOT, 'src'), path.join(out, 'src'), { recursive: true, filter: (f) => fs.statSync(f).isDirectory() || !f.endsWith('.ts') })
   const manifest = publishedManifest(JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')))
@@ -75,7 +130,7 @@ if (import.meta.main) {
   const { values } = parseArgs({ options: { out: { type: 'string' }, pack: { type: 'string' } } })
   const out = path.resolve(values.out ?? path.join(ROOT, 'dist'))
   try {
-    build(out)
+    await build(out)
     console.log(`built ${path.relative(process.cwd(), out) || '.'}`)
     if (values.pack) console.log(pack(out, path.resolve(values.pack)))
   } catch (err) {

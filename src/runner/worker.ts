@@ -74,33 +74,56 @@ export interface WorkerBinding {
   workerId(): number
 }
 
-let binding: WorkerBinding | undefined
+/** What the test session and the helpers a test calls share in one worker. */
+interface WorkerState {
+  binding?: WorkerBinding
+  current: TestDeclarations
+  changedByTest: { faults: string[]; roles: string[] }
+  pids: Map<string, number | null>
+  fixtures: { use?: (name: string) => Promise<void> }
+  settling: { run?: () => Promise<void> }
+}
+
+/**
+ * One state per process, whichever copy of this module holds it: the published build bundles
+ * Vitest's setup file (scripts/build.ts: one module for each test file's fresh worker to load)
+ * with its own copy of this module, while a test file reaches the helpers through
+ * `testrig/vitest`'s modules. `rig.allowLeak()` there must be what the session reads here.
+ */
+const state: WorkerState = ((globalThis as { [key: symbol]: WorkerState })[Symbol.for('testrig.worker')] ??= {
+  current: { allowLeak: new Set(), expectedLogs: [] },
+  changedByTest: { faults: [], roles: [] },
+  pids: new Map(),
+  fixtures: {},
+  settling: {},
+})
 
 /** Binds the core to a runner's worker; the adapter's worker entry calls it when it is imported. */
 export function bindWorker(b: WorkerBinding): void {
-  binding = b
+  state.binding = b
 }
 
 /** This worker's number, from 1 (1 when no runner is bound). */
 export function workerId(): number {
-  return binding?.workerId() ?? 1
+  return state.binding?.workerId() ?? 1
 }
 
 /** The data the node side provided to this worker. */
 export function rigProvided(): RigProvided {
+  const binding = state.binding
   if (!binding) throw new RigError('RIG_ADAPTER_MISSING', 'testrig is not set up in this test runner: use the adapter of your runner (testrig/vitest for Vitest)')
   return ownCopies(binding.provided(), binding.workerId())
 }
 
 /** Declarations of the running test; reset before each test by the test session. */
-export const current: TestDeclarations = { allowLeak: new Set(), expectedLogs: [] }
+export const current: TestDeclarations = state.current
 /**
  * What the running test changed outside the stores, noted by the controls for the test session:
  * network faults and host changes (`faults`: undone after the test) and role changes (`roles`: recorded).
  */
-export const changedByTest: { faults: string[]; roles: string[] } = { faults: [], roles: [] }
+export const changedByTest: { faults: string[]; roles: string[] } = state.changedByTest
 /** Services whose process was replaced by a control (restart): new pids. */
-export const pids = new Map<string, number | null>()
+export const pids: Map<string, number | null> = state.pids
 
 /** Which of a service's per-worker copies is worker `id`'s (this worker's by default). */
 function copyIndex(copies: readonly unknown[], id = workerId()): number {
@@ -253,7 +276,7 @@ export function host(name: string): TestHost {
 export type { TestHost }
 
 /** Set by the test session: switches this worker's guarded stores to a fixture. */
-export const fixtures: { use?: (name: string) => Promise<void> } = {}
+export const fixtures: { use?: (name: string) => Promise<void> } = state.fixtures
 
 /**
  * Loads fixture `name` of rig.config.ts (or restores the snapshot made when the guard first
@@ -268,7 +291,7 @@ export async function useFixture(name: string): Promise<void> {
 }
 
 /** Set by the test session: waits for the application's work in flight in this worker's guarded stores. */
-export const settling: { run?: () => Promise<void> } = {}
+export const settling: { run?: () => Promise<void> } = state.settling
 
 /**
  * Waits until the application has no work in flight (messages ready or unacknowledged in the

@@ -3,15 +3,18 @@
 // tests and no TypeScript sources shipped; the files rig runs by path (Vitest's setup, Jest's
 // environment, setup, sequencer and reporter, Playwright's global setup and reporter, the sentry and log sink servers, the watchdog, the PGlite server, the supervisor) present as JavaScript, RabbitMQ's agent as
 // Erlang; README and docs links inside the package; the CLI working from the build through a
-// whole up/status/down; an unsupported Node told in one line. The consumer tests (test/package/consumer.test.ts) install
+// whole up/status/down; Vitest's setup file bundled into one module that shares the helpers' state
+// with `testrig/vitest` in a real run of the installed build; an unsupported Node told in one line. The consumer tests (test/package/consumer.test.ts) install
 // the packed tarball from a registry-like install instead.
 import { spawnSync } from 'node:child_process'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { RunReport } from '../../src/report/model.ts'
 import { leftovers, NODE, REPO, runRig } from '../support/project.ts'
 import { waitUntil } from '../support/procs.ts'
+import { VITEST } from '../support/vitest-project.ts'
 import { markdownLinks, oldNode, walk } from './package-files.ts'
 
 const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'rig-build-'))
@@ -92,6 +95,63 @@ describe('the build', () => {
     expect((await rig(['down'])).code).toBe(0)
     expect(await waitUntil(() => leftovers(project).length === 0), leftovers(project).join('\n')).toBe(true)
   })
+
+  it("bundles Vitest's setup file into one module, which imports only packages, the error classes and what it loads on first use", () => {
+    expect(fs.readFileSync(path.join(OUT, 'src/vitest/setup.js'), 'utf8')).toMatch(/^(\/\/.*\n)*import '\.\/setup-bundle\.js'\n$/)
+    const bundle = fs.readFileSync(path.join(OUT, 'src/vitest/setup-bundle.js'), 'utf8')
+    const relative = [...bundle.matchAll(/(?:from|import\()\s*"(\.[^"]+)"/g)].map((m) => path.join('src/vitest', m[1]!))
+    expect(relative.filter((f) => !/^src\/(errors|guard\/errors)\.js$/.test(f) && !bundle.includes(`await import("${path.relative('src/vitest', f)}")`))).toEqual([])
+    for (const f of relative) expect(fs.existsSync(path.join(OUT, f)), f).toBe(true)
+    // The session and the helpers are in it, not imported.
+    expect(bundle).toContain('function openTestSession(')
+    expect(bundle).toContain('function remoteGuardSession(')
+  })
+
+  it('runs a Vitest suite with the build installed: rig.allowLeak() from testrig/vitest is what the bundled setup reads', async () => {
+    const project = path.join(scratch, 'vitest-project')
+    fs.mkdirSync(path.join(project, 'node_modules'), { recursive: true })
+    fs.chmodSync(project, 0o755)
+    // A copy, as npm installs it: in node_modules, Vitest hands the package to Node.
+    fs.cpSync(OUT, path.join(project, 'node_modules/testrig'), { recursive: true })
+    for (const dep of ['vitest', 'pg']) fs.symlinkSync(path.join(REPO, 'node_modules', dep), path.join(project, 'node_modules', dep))
+    const write = (file: string, text: string): void => {
+      fs.mkdirSync(path.dirname(path.join(project, file)), { recursive: true })
+      fs.writeFileSync(path.join(project, file), text)
+    }
+    write('package.json', JSON.stringify({ name: 'p', type: 'module' }))
+    write('rig.config.ts', "import { defineConfig, postgres, command } from 'testrig'\nexport default defineConfig({ services: { db: postgres(), migrate: command({ run: 'node migrate.mjs', oneShot: true, dependsOn: ['db'], env: ({ db }) => ({ DATABASE_URL: db!.url }) }) } })\n")
+    write('migrate.mjs', "import pg from 'pg'\nconst c = new pg.Client({ connectionString: process.env.DATABASE_URL })\nawait c.connect()\nawait c.query('create table items (id serial primary key, name text not null)')\nawait c.end()\n")
+    write('vitest.config.ts', "import { defineConfig } from 'vitest/config'\nimport { rig } from 'testrig/vitest'\nexport default defineConfig({ plugins: [rig({ order: { shuffle: false } })], test: { include: ['test/**/*.test.ts'], fileParallelism: false } })\n")
+    const suite = (n: number): string => `import { afterAll, beforeAll, test } from 'vitest'
+import pg from 'pg'
+import { rig } from 'testrig/vitest'
+let db: pg.Client
+beforeAll(async () => {
+  db = new pg.Client({ connectionString: rig.services().db!.url })
+  await db.connect()
+})
+afterAll(() => db.end())
+test('allowed to leave a row ${n}', async () => {
+  rig.allowLeak()
+  await db.query("insert into items (name) values ('kept')")
+})
+test('leaves a row ${n}', async () => {
+  await db.query("insert into items (name) values ('forgotten')")
+})
+`
+    write('test/a.test.ts', suite(1))
+    write('test/b.test.ts', suite(2))
+    const r = spawnSync(NODE, [VITEST, 'run'], { cwd: project, encoding: 'utf8', env: { ...process.env, NO_COLOR: '1', RIG_TMP_DIR: path.join(project, 'tmp'), VITEST: undefined, VITEST_POOL_ID: undefined, VITEST_WORKER_ID: undefined }, timeout: 120_000 })
+    const output = r.stdout + r.stderr
+    expect(r.status, output).toBe(1)
+    const report = JSON.parse(fs.readFileSync(path.join(project, 'rig-report/report.json'), 'utf8')) as RunReport
+    const byName = Object.fromEntries(report.tests.map((t) => [t.name, t]))
+    for (const n of [1, 2]) {
+      expect(byName[`allowed to leave a row ${n}`]).toMatchObject({ status: 'passed', leaks: [{ store: 'postgres db', items: ['public.items +1 row'] }] })
+      expect(byName[`leaves a row ${n}`]).toMatchObject({ status: 'failed', leaks: [{ store: 'postgres db', items: ['public.items +1 row'] }] })
+    }
+    expect(await waitUntil(() => leftovers(project).length === 0), leftovers(project).join('\n')).toBe(true)
+  }, 150_000)
 
   it.skipIf(!oldNode)(`an unsupported Node (${oldNode?.version}) gets one line naming the version needed and the one found, exit code 2`, () => {
     const r = spawnSync(oldNode!.path, [path.join(OUT, 'bin/rig.js'), 'up'], { encoding: 'utf8' })
