@@ -242,11 +242,11 @@ begin
     select json_agg(f)::text into busy from (${IN_FLIGHT_SQL}) f;
     if busy is not null then return; end if;
   end if;
-  -- Nested: the sessions are listed (a copy of every backend's status) only when nothing was written.
-  if pg_current_wal_insert_lsn() = mark and not exists (select from ${schema}.log) then
-    if not exists (select from pg_stat_get_activity(null) s where s.datid = db and s.pid <> pg_backend_pid() and s.state like 'idle in transaction%' and s.pid <> all(pids)) then
-      return;
-    end if;
+  -- One statement; AND evaluates in order and stops at the first false, so the sessions are
+  -- listed (a copy of every backend's status) only when nothing was written.
+  if pg_current_wal_insert_lsn() = mark and not exists (select from ${schema}.log)
+    and not exists (select from pg_stat_get_activity(null) s where s.datid = db and s.pid <> pg_backend_pid() and s.state like 'idle in transaction%' and s.pid <> all(pids)) then
+    return;
   end if;
   -- pg_walinspect reads flushed WAL only: an asynchronous commit's is flushed by this one (the session commits synchronously).
   if pg_current_wal_insert_lsn() > pg_current_wal_flush_lsn() then perform pg_logical_emit_message(true, 'rig-flush', ''); end if;
