@@ -7,7 +7,9 @@
 //   --ab DIR         another checkout (its node_modules linked) against this one, same workload
 //
 // Rows: a test's writes then rig's check + restore (one round trip where the log allows), the
-// check of a test that wrote nothing, and the check and restore in two round trips.
+// check of a test that wrote nothing, the check and restore in two round trips, and settle +
+// check as the runners do it after each test (settleAndCheck where the side has it, else
+// settle() then check()), after a test that wrote and after one that did not.
 import path from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { connectPg, type PgClient } from '../src/drivers/pg.ts'
@@ -37,11 +39,26 @@ export async function abSides(ab: string): Promise<Side[]> {
   ]
 }
 
-/** Per side: medians of a test's check + restore, the check after nothing, two round trips. */
+/** The figures of one side. */
+type AbRow = 'checkRestore' | 'nothing' | 'separate' | 'settled' | 'settledNothing'
+
+type GuardLike = InstanceType<GuardApi['Guard']>
+type Report = Awaited<ReturnType<GuardLike['check']>>
+
+/** What a runner does after a test: `settleAndCheck` where the side's guard has it, else settle() then check(). */
+async function settleAndCheck(guard: GuardLike, test: string): Promise<Report> {
+  const g = guard as GuardLike & { settleAndCheck?: (test: string) => Promise<{ report: Report }> }
+  if (g.settleAndCheck) return (await g.settleAndCheck(test)).report
+  const settled = await guard.settle()
+  if (settled.error) await guard.settle()
+  return guard.check(test)
+}
+
+/** Per side: medians of a test's check + restore, the check after nothing, two round trips, settled. */
 export interface AbColumn {
-  sides: Record<string, { checkRestore: Summary; nothing: Summary; separate: Summary; strategies: string[] }>
+  sides: Record<string, Record<AbRow, Summary> & { strategies: string[] }>
   /** Second side ÷ first, medians. */
-  ratios: { checkRestore: number; nothing: number; separate: number }
+  ratios: Record<AbRow, number>
 }
 
 const time = async (fn: () => Promise<unknown>): Promise<number> => {
@@ -68,7 +85,7 @@ export async function abColumn(sides: readonly Side[], w: Workload, runs: number
       const store = s.guard.postgresStore(env.get('db'), { detection: 'triggers' })
       const guard = s.guard.createGuard({ stores: [store] })
       await guard.baseline()
-      return { side: s, env, app, store, guard, leak: [] as number[], clean: [] as number[], separate: [] as number[], strategies: new Set<string>() }
+      return { side: s, env, app, store, guard, leak: [] as number[], clean: [] as number[], separate: [] as number[], settled: [] as number[], settledNothing: [] as number[], strategies: new Set<string>() }
     }),
   )
   try {
@@ -89,7 +106,15 @@ export async function abColumn(sides: readonly Side[], w: Workload, runs: number
           await l.store.restore(d, 'auto')
         })
         if ((await l.guard.check('reads')).stores[0]?.changes.length) throw new Error(`${l.side.name}: the separate restore left changes`)
-        if (i >= 0) l.leak.push(t1), l.clean.push(t2), l.separate.push(t3)
+        // As the runners do after each test: settle, then check (settleAndCheck where the side has it).
+        await l.app.query(testWrites(w, i))
+        const t4 = await time(async () => {
+          if (!(await settleAndCheck(l.guard, 'writes, settled')).leaked) throw new Error(`${l.side.name}: expected a leak after settling`)
+        })
+        const t5 = await time(async () => {
+          if ((await settleAndCheck(l.guard, 'reads, settled')).stores[0]?.changes.length) throw new Error(`${l.side.name}: changes after a settled restore`)
+        })
+        if (i >= 0) l.leak.push(t1), l.clean.push(t2), l.separate.push(t3), l.settled.push(t4), l.settledNothing.push(t5)
       }
     }
   } finally {
@@ -100,10 +125,15 @@ export async function abColumn(sides: readonly Side[], w: Workload, runs: number
     }
   }
   const sum = (xs: number[]): Summary => summarize(xs, 3)
-  const out: AbColumn['sides'] = Object.fromEntries(live.map((l) => [l.side.name, { checkRestore: sum(l.leak), nothing: sum(l.clean), separate: sum(l.separate), strategies: [...l.strategies] }]))
+  const out: AbColumn['sides'] = Object.fromEntries(
+    live.map((l) => [l.side.name, { checkRestore: sum(l.leak), nothing: sum(l.clean), separate: sum(l.separate), settled: sum(l.settled), settledNothing: sum(l.settledNothing), strategies: [...l.strategies] }]),
+  )
   const [a, b] = live.map((l) => out[l.side.name])
   const r = (x?: Summary, y?: Summary): number => Math.round(((y?.median ?? Number.NaN) / (x?.median ?? Number.NaN)) * 100) / 100
-  return { sides: out, ratios: { checkRestore: r(a?.checkRestore, b?.checkRestore), nothing: r(a?.nothing, b?.nothing), separate: r(a?.separate, b?.separate) } }
+  return {
+    sides: out,
+    ratios: { checkRestore: r(a?.checkRestore, b?.checkRestore), nothing: r(a?.nothing, b?.nothing), separate: r(a?.separate, b?.separate), settled: r(a?.settled, b?.settled), settledNothing: r(a?.settledNothing, b?.settledNothing) },
+  }
 }
 
 /** The A/B as a RESULTS.md section. */
@@ -112,10 +142,12 @@ export function abSection(title: string, head: string, columns: Record<string, A
   const names = Object.keys(columns[labels[0] ?? '']?.sides ?? {})
   const num = (x: number): string => (x < 10 ? x.toFixed(2) : x.toFixed(1))
   const cell = (s?: Summary): string => (s ? `${num(s.median)} (${num(s.p90)})` : '—')
-  const rows: Array<['checkRestore' | 'nothing' | 'separate', string]> = [
+  const rows: Array<[AbRow, string]> = [
     ['checkRestore', 'check + restore after a test that wrote'],
     ['nothing', 'check, nothing written'],
     ['separate', 'check, then restore, two round trips'],
+    ['settled', 'settle + check + restore after a test that wrote, as the runners do'],
+    ['settledNothing', 'settle + check, nothing written'],
   ]
   return [
     title,
@@ -139,7 +171,7 @@ export function abSection(title: string, head: string, columns: Record<string, A
   ].join('\n')
 }
 
-function floorRatio(c: AbColumn | undefined, names: readonly string[], k: 'checkRestore' | 'nothing' | 'separate'): number {
+function floorRatio(c: AbColumn | undefined, names: readonly string[], k: AbRow): number {
   const [a, b] = names.map((n) => c?.sides[n]?.[k].min ?? Number.NaN)
   return Math.round(((b ?? Number.NaN) / (a ?? Number.NaN)) * 100) / 100
 }
