@@ -49,8 +49,13 @@ function run(command: string, args: string[]): string {
   return r.stdout
 }
 
-/** The setup file the Vitest plugin adds to every test file (src/vitest/plugin-node.ts), in the build, and the module it becomes. */
+/**
+ * The setup file the Vitest plugin adds to every test file (src/vitest/plugin-node.ts), in the
+ * build; the module whose `setupFile()` it calls (registering the hooks for the file being run),
+ * and the module that one becomes.
+ */
 const VITEST_SETUP = 'src/vitest/setup.js'
+const VITEST_SETUP_HOOKS = 'src/vitest/setup-hooks.js'
 const VITEST_SETUP_BUNDLE = 'src/vitest/setup-bundle.js'
 /** Modules the bundled setup imports rather than copies: their classes are the ones `instanceof` tests against, whichever entry a test imported them from. */
 const SHARED = ['src/errors.js', 'src/guard/errors.js']
@@ -60,16 +65,18 @@ const SHARED = ['src/errors.js', 'src/guard/errors.js']
  * in a fresh worker: the setup's static imports (the test session, the guard client, the log
  * scan, the worker's helpers: 14 modules) were resolved, read, compiled and linked again for
  * every file. The build bundles them into one module, {@link VITEST_SETUP_BUNDLE}, and the
- * setup file only imports it: Vitest runs a setup file through its module runner even from
- * node_modules, which costs more than Node's own import for a module of this size, and it hands
- * the bundle, a package module, to Node. What the setup imports on first use (dynamic imports: a
+ * setup file only imports it and calls its `setupFile()`, which registers the hooks for the file
+ * being run (Node loads the bundle once per worker, which may run several files: `isolate:
+ * false`). Vitest runs a setup file through its module runner even from node_modules, which
+ * costs more than Node's own import for a module of this size, and it hands the bundle, a
+ * package module, to Node. What the setup imports on first use (dynamic imports: a
  * test's controls, the guard itself when there is no guard host) and {@link SHARED} stay the
  * compiled modules next to it; the state the session shares with the helpers a test calls
  * through `testrig/vitest` is one per process, whichever copy of src/runner/worker.ts holds it.
  */
 export async function bundleSetup(out: string): Promise<void> {
   const { rolldown } = await import('rolldown')
-  const entry = path.join(out, VITEST_SETUP)
+  const entry = path.join(out, VITEST_SETUP_HOOKS)
   const shared = new Set(SHARED.map((f) => path.join(out, f)))
   const bundle = await rolldown({
     input: entry,
@@ -99,7 +106,13 @@ export async function bundleSetup(out: string): Promise<void> {
     fs.rmSync(dir, { recursive: true, force: true })
     await bundle.close()
   }
-  fs.writeFileSync(entry, `// rig's per-test-file setup (src/vitest/setup.ts), bundled into one module by scripts/build.ts.\nimport './${path.basename(VITEST_SETUP_BUNDLE)}'\n`)
+  // Node loads the bundle once per worker, while Vitest runs the setup file for every test file
+  // (a worker may run several: `isolate: false`): the hooks are registered by this call, not by
+  // importing the bundle.
+  fs.writeFileSync(
+    path.join(out, VITEST_SETUP),
+    `// rig's per-test-file setup (src/vitest/setup.ts), its hooks bundled into one module by scripts/build.ts.\nimport { setupFile } from './${path.basename(VITEST_SETUP_BUNDLE)}'\n\nsetupFile()\n`,
+  )
 }
 
 /** Builds the package into `out` (emptied first); returns the manifest written. */

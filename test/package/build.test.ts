@@ -97,7 +97,7 @@ describe('the build', () => {
   })
 
   it("bundles Vitest's setup file into one module, which imports only packages, the error classes and what it loads on first use", () => {
-    expect(fs.readFileSync(path.join(OUT, 'src/vitest/setup.js'), 'utf8')).toMatch(/^(\/\/.*\n)*import '\.\/setup-bundle\.js'\n$/)
+    expect(fs.readFileSync(path.join(OUT, 'src/vitest/setup.js'), 'utf8')).toMatch(/^(\/\/.*\n)*import \{ setupFile \} from '\.\/setup-bundle\.js'\n\nsetupFile\(\)\n$/)
     const bundle = fs.readFileSync(path.join(OUT, 'src/vitest/setup-bundle.js'), 'utf8')
     const relative = [...bundle.matchAll(/(?:from|import\()\s*"(\.[^"]+)"/g)].map((m) => path.join('src/vitest', m[1]!))
     expect(relative.filter((f) => !/^src\/(errors|guard\/errors)\.js$/.test(f) && !bundle.includes(`await import("${path.relative('src/vitest', f)}")`))).toEqual([])
@@ -107,8 +107,10 @@ describe('the build', () => {
     expect(bundle).toContain('function remoteGuardSession(')
   })
 
-  it('runs a Vitest suite with the build installed: rig.allowLeak() from testrig/vitest is what the bundled setup reads', async () => {
-    const project = path.join(scratch, 'vitest-project')
+  // isolate: false: one worker runs both files, and Node loads the bundle once: the hooks must
+  // still be registered for the second file (its leaks reported).
+  it.each([true, false])('runs a Vitest suite with the build installed (isolate: %s): rig.allowLeak() from testrig/vitest is what the bundled setup reads, every file checked', async (isolate) => {
+    const project = path.join(scratch, `vitest-project-${isolate}`)
     fs.mkdirSync(path.join(project, 'node_modules'), { recursive: true })
     fs.chmodSync(project, 0o755)
     // A copy, as npm installs it: in node_modules, Vitest hands the package to Node.
@@ -121,7 +123,7 @@ describe('the build', () => {
     write('package.json', JSON.stringify({ name: 'p', type: 'module' }))
     write('rig.config.ts', "import { defineConfig, postgres, command } from 'testrig'\nexport default defineConfig({ services: { db: postgres(), migrate: command({ run: 'node migrate.mjs', oneShot: true, dependsOn: ['db'], env: ({ db }) => ({ DATABASE_URL: db!.url }) }) } })\n")
     write('migrate.mjs', "import pg from 'pg'\nconst c = new pg.Client({ connectionString: process.env.DATABASE_URL })\nawait c.connect()\nawait c.query('create table items (id serial primary key, name text not null)')\nawait c.end()\n")
-    write('vitest.config.ts', "import { defineConfig } from 'vitest/config'\nimport { rig } from 'testrig/vitest'\nexport default defineConfig({ plugins: [rig({ order: { shuffle: false } })], test: { include: ['test/**/*.test.ts'], fileParallelism: false } })\n")
+    write('vitest.config.ts', `import { defineConfig } from 'vitest/config'\nimport { rig } from 'testrig/vitest'\nexport default defineConfig({ plugins: [rig({ order: { shuffle: false } })], test: { include: ['test/**/*.test.ts'], fileParallelism: false, isolate: ${isolate} } })\n`)
     const suite = (n: number): string => `import { afterAll, beforeAll, test } from 'vitest'
 import pg from 'pg'
 import { rig } from 'testrig/vitest'
