@@ -180,6 +180,11 @@ export interface StoreAdapter {
    * The guard calls it in a loop, with one deadline, before every check. Absent: never waited for.
    */
   settle?(): Promise<InFlight[]>
+  /**
+   * False when {@link settle} would find nothing without asking the store (a Redis store with no
+   * `queues`): the guard then does not count the store among those it waits for.
+   */
+  settleLooks?(): boolean
   /** Per-worker clones, when the store supports them. */
   readonly workers?: WorkerCloner
   /** Closes connections; the store itself is left as is. */

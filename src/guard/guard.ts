@@ -218,8 +218,9 @@ export class Guard implements AsyncDisposable {
   /**
    * {@link settle}, then {@link check}, as a test runner does after each test (a test that was
    * not settled counts as failed, and the late work gets one more deadline before the check).
-   * When one store alone is waited for and it can (PostgreSQL with its change log), its settle
-   * look and its check are one step: one round trip when nothing is in flight.
+   * When one store alone is waited for and it can (PostgreSQL with its change log; a Redis store
+   * without queues is not waited for), its settle look and its check are one step: one round
+   * trip when nothing is in flight.
    */
   async settleAndCheck(test: string, file?: string, context: CheckContext = {}): Promise<{ settled: SettleReport; report: GuardReport }> {
     const fused = await this.settleInCheck()
@@ -240,8 +241,9 @@ export class Guard implements AsyncDisposable {
     if (own === false || this.mode === 'off' || !this.baselined || this.options.keepOnFailure) return undefined
     if ((own?.timeoutMs ?? DEFAULT_SETTLE_MS) <= 0) return undefined
     const skip = new Set(own?.skip ?? [])
-    // The stores settle() would look at: with any other, a round looks at all at once.
-    const watched = this.stores.filter((s) => s.settle !== undefined && !skip.has(s.info.name) && !this.unavailable.has(s.info.name))
+    // The stores settle() would ask (a store whose look finds nothing without asking, a Redis
+    // store without queues, cannot hold a round): with any other, a round looks at all at once.
+    const watched = this.stores.filter((s) => s.settle !== undefined && s.settleLooks?.() !== false && !skip.has(s.info.name) && !this.unavailable.has(s.info.name))
     const only = watched.length === 1 ? watched[0] : undefined
     if (!only?.settleDiffAndRestore || !this.writable(only)) return undefined
     const t0 = performance.now()

@@ -286,7 +286,12 @@ describe('settle', () => {
         }
       },
     })
-    const solo = createGuard({ stores: [counted], settle: { timeoutMs: 2000 } })
+    // A Redis store without queues beside it: its look finds nothing without asking, it does not count.
+    const kvUrl = new URL(env.get('cache').url)
+    kvUrl.pathname = '/7'
+    const kv = await connectRedis(kvUrl.toString())
+    onTestFinished(() => kv.destroy())
+    const solo = createGuard({ stores: [counted, redisStore({ name: 'kv', url: kvUrl.toString(), provider: 'process' })], settle: { timeoutMs: 2000 } })
     onTestFinished(() => solo.close())
     await solo.baseline()
     expect(store.detection.method).toBe('triggers')
@@ -294,9 +299,13 @@ describe('settle', () => {
     expect((await solo.settleAndCheck('reads')).report.leaked).toBe(false)
     Object.assign(calls, { settle: 0, fused: 0 })
     await sql(soloUrl, 'insert into jobs values (1)')
+    await kv.sendCommand(['SET', 'session:1', 'x'])
     const one = await solo.settleAndCheck('writes')
     expect(one.settled).toMatchObject({ settled: true, rounds: 1 })
     expect(one.report.message).toContain('public.jobs +1 row')
+    // The other store is still checked and restored in the same check.
+    expect(one.report.message).toContain('session:1')
+    expect(await kv.sendCommand(['EXISTS', 'session:1'])).toBe(0)
     expect(one.report.stores[0]?.restore?.withCheck).toBe(true)
     expect(calls).toEqual({ settle: 0, fused: 1 })
     // The application's transaction writes, and commits 150 ms later: waited for, then caught.

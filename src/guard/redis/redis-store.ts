@@ -317,6 +317,11 @@ export class RedisStore implements StoreAdapter {
     return this.snapshots.drop(name)
   }
 
+  /** Without `queues`, {@link settle} answers nothing without asking Redis. */
+  settleLooks(): boolean {
+    return this.queues.length > 0
+  }
+
   /** Entries waiting in the keys named as queues (`queues`); nothing to wait for without them. */
   async settle(): Promise<InFlight[]> {
     if (this.queues.length === 0) return []
