@@ -268,6 +268,14 @@ end $rig$`,
  * leaf partitions' roots.
  */
 export async function install(client: PgClient, schema: string, catalog: Catalog): Promise<{ inspect: string; roots: Map<number, number> }> {
+  // The owner of a schema may drop any object in it, whoever made it: in one the application's
+  // role made under this name (the owner of its database may), that role could put its own
+  // check_call, check_restore or meta where the superuser runs them. Only a superuser's is used.
+  const owner = (await client.query<{ name: string; su: boolean }>(
+    `select r.rolname as name, r.rolsuper as su from pg_catalog.pg_namespace n join pg_catalog.pg_roles r on r.oid = n.nspowner where n.oid = pg_catalog.to_regnamespace($1)`,
+    [schema],
+  )).rows[0]
+  if (owner && !owner.su) throw new Error(`schema ${schema} is owned by ${owner.name}, not a superuser: rig runs nothing there (drop it to let rig make it)`)
   await client.query(
     `create schema if not exists ${schema};
      create unlogged table if not exists ${schema}.log (id bigint generated always as identity, rel oid not null, op "char" not null, k jsonb, n int8);
