@@ -177,9 +177,9 @@ describe('settle', () => {
   it('a store that dies mid-run is not waited for: the error names it, the check skips it', async () => {
     await env.get('cache').kill()
     try {
-      const t0 = performance.now()
       const r = await guard.settle()
-      expect(performance.now() - t0).toBeLessThan(400)
+      // Left out at the first look: one round, not looks repeated until the deadline.
+      expect(r.rounds).toBe(1)
       expect(r.settled).toBe(true)
       expect(r.errors.map((e) => e.message).join('\n')).toMatch(/store "cache" .* went away/)
       const c = await guard.check('after redis died')
