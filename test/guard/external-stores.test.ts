@@ -10,8 +10,8 @@ import { withDatabase } from '../../src/guard/postgres/connection.ts'
 import { copyMeta } from '../../src/guard/postgres/template-db.ts'
 import { external, type Environment } from '../../src/index.ts'
 import { openGuardSession } from '../../src/runner/guard-session.ts'
-import type { RigProvided } from '../../src/runner/provided.ts'
 import { assertNothingLeft, start } from '../support/env.ts'
+import { guardedProvided } from '../support/provided.ts'
 import { sql } from './helpers.ts'
 
 const SYSTEM_PG = 'postgres://postgres@127.0.0.1:5432/postgres'
@@ -117,17 +117,7 @@ describe('an external() PostgreSQL', () => {
   })
 
   it('is guarded by the Vitest plugin\'s worker side, read-only', async () => {
-    const svc = env.get('sys')
-    const provided: RigProvided = {
-      services: { sys: { name: 'sys', kind: 'external', url: svc.url, host: svc.host, port: svc.port, pid: null, env: {}, logFile: '', errorPatterns: [], guarded: true, startedByRig: false } },
-      vars: {},
-      controlSocket: undefined,
-      seed: 1,
-      configFile: '',
-      fixture: undefined,
-      guard: { mode: 'fail', strategy: 'auto', exclude: [], allowCleaning: [] },
-      logs: { failOnError: false },
-    }
+    const provided = guardedProvided(env, 'sys', { kind: 'external', startedByRig: false }, { failOnError: false })
     const session = await openGuardSession(provided)
     expect(session).toBeDefined()
     const n0 = await count()

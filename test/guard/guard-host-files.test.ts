@@ -7,24 +7,14 @@ import { createClient } from 'redis'
 import { redis, type Environment } from '../../src/index.ts'
 import { unixRequest } from '../../src/env/unix-http.ts'
 import { serveGuard, type GuardHost } from '../../src/runner/guard-host.ts'
-import type { RigProvided } from '../../src/runner/provided.ts'
 import { start } from '../support/env.ts'
+import { guardedProvided } from '../support/provided.ts'
 
 let env: Environment
 let host: GuardHost
 beforeAll(async () => {
   env = await start({ services: { cache: redis() } })
-  const s = env.get('cache')
-  const provided: RigProvided = {
-    services: { cache: { name: 'cache', kind: 'redis', url: s.url, host: s.host, port: s.port, pid: null, env: {}, logFile: '', errorPatterns: [], guarded: true, startedByRig: true } },
-    vars: {},
-    controlSocket: undefined,
-    seed: 1,
-    configFile: '',
-    fixture: undefined,
-    guard: { mode: 'fail', strategy: 'auto', exclude: [], allowCleaning: [] },
-    logs: { failOnError: true },
-  }
+  const provided = guardedProvided(env, 'cache', { kind: 'redis', startedByRig: true })
   host = await serveGuard(provided)
 }, 60_000)
 afterAll(async () => {

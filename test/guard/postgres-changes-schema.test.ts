@@ -10,39 +10,37 @@ import { defineConfig, type Environment, postgres, startEnvironment } from '../.
 import { sql } from './helpers.ts'
 
 describe("postgres guard, the change log's schema made by the application's role", () => {
-  let env: Environment
-  let url: string
-  let appUrl: string
-  let guard: Guard
-  let store: PostgresStore
+  /** The environment, the superuser's and the role's URLs of database app, the guard and its store. */
+  let t: { env: Environment; url: string; appUrl: string; guard: Guard; store: PostgresStore } | undefined
+  const the = (): NonNullable<typeof t> => t ?? expect.unreachable('not started')
 
   beforeAll(async () => {
-    env = await startEnvironment(defineConfig({ services: { db: postgres() } }))
+    const env = await startEnvironment(defineConfig({ services: { db: postgres() } }))
     const admin = env.get('db').url
     await sql(admin, `create role app login password 'app-pw'`)
     await sql(admin, `create database app owner app`)
-    url = withDatabase(admin, 'app')
+    const url = withDatabase(admin, 'app')
     const u = new URL(url)
     u.username = 'app'
     u.password = 'app-pw'
-    appUrl = u.toString()
     await sql(
-      appUrl,
+      u.toString(),
       `create table cars (id serial primary key, name text not null); insert into cars (name) values ('a');
        create table public.hijack (who text, su boolean); grant insert on public.hijack to public;
        create schema rig_guard_changes`,
     )
-    store = postgresStore({ name: 'db', url, provider: 'process' }, { exclude: ['hijack'] })
-    guard = createGuard({ stores: [store] })
-    await guard.baseline()
+    const store = postgresStore({ name: 'db', url, provider: 'process' }, { exclude: ['hijack'] })
+    t = { env, url, appUrl: u.toString(), guard: createGuard({ stores: [store] }), store }
+    await t.guard.baseline()
   }, 60_000)
 
   afterAll(async () => {
-    await guard?.close()
-    await env?.stop()
+    await t?.guard.close()
+    await t?.env.stop()
   })
 
   it('installs nothing in it: the role cannot swap what the superuser calls there', async () => {
+    const { url, appUrl, guard, store } = the()
     expect(store.detection.method).not.toBe('triggers')
     expect(store.detection.reason).toMatch(/rig_guard_changes.*owned by app/)
     // The first check after a baseline writes the restore's statements (meta); later ones CALL check_call.
