@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import fs from 'node:fs'
+import path from 'node:path'
 import { RigError } from '../errors.ts'
 import { moduleFile } from '../module-file.ts'
 import { procInfo } from './proc.ts'
@@ -81,7 +82,9 @@ export async function startWatchdog(envDir: string): Promise<Watchdog> {
   usable(script, fs.constants.R_OK, "rig's watchdog script")
   const kept = idle
   idle = undefined
-  if (kept && waiting(kept)) {
+  // The kept shell takes an absolute path on one line (its own working dir is the one of its
+  // spawn; a newline would make the path two lines): any other dir gets a watchdog of its own.
+  if (kept && waiting(kept) && path.isAbsolute(envDir) && !envDir.includes('\n')) {
     kept.stdin?.write(`${envDir}\n`)
     return watching(kept, true)
   }

@@ -3,8 +3,11 @@
 // hands it its dir instead of spawning one. backgroundDone() ends it, so a run that waits for it
 // leaves nothing running; one that died meanwhile is replaced by a new one.
 import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { backgroundDone } from '../../src/env/environment.ts'
+import { startWatchdog } from '../../src/env/watchdog.ts'
 import { redis } from '../../src/index.ts'
 import { start } from '../support/env.ts'
 import { pidAlive, waitUntil, watchdogOf } from '../support/procs.ts'
@@ -53,5 +56,27 @@ describe("a stopped environment's watchdog", () => {
       await env.stop()
       await backgroundDone()
     }
+  })
+
+  it('is not handed a dir it would not read as one (relative, or with a newline): that dir gets a watchdog of its own', async () => {
+    await backgroundDone()
+    const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'rig-watchdog-kept-'))
+    const first = await startWatchdog(path.join(scratch, 'first'))
+    first.release()
+    const dirs = [path.relative(process.cwd(), path.join(scratch, 'relative')), path.join(scratch, 'new\nline')]
+    const own: number[] = []
+    try {
+      for (const dir of dirs) {
+        const w = await startWatchdog(dir)
+        const pid = watchdogOf(dir)
+        expect(pid, dir).toBeDefined()
+        own.push(pid!)
+        w.release()
+      }
+    } finally {
+      await backgroundDone()
+      fs.rmSync(scratch, { recursive: true, force: true })
+    }
+    for (const pid of own) expect(await waitUntil(() => !pidAlive(pid))).toBe(true)
   })
 })
