@@ -1,12 +1,12 @@
-// Worker side (what src/vitest/setup.ts runs for each test file): Vitest's hooks around every test, over the runner core's test session
-// (src/runner/test-session.ts): before each test it takes notes, after each it scans logs,
-// checks and restores data, records both on the test for the reporter (`task.meta.rig`), and
-// fails the test when it misbehaved.
+// Worker side (registered by src/vitest/setup.ts for each test file): Vitest's hooks around
+// every test, over the runner core's test session (src/runner/test-session.ts): before each test
+// it takes notes, after each it scans logs, checks and restores data, records both on the test
+// for the reporter (`task.meta.rig`), and fails the test when it misbehaved.
 //
 // The check must see what the suite's own cleanup left, so it runs after every user hook
 // whatever `sequence.hooks` is ('stack', the default, runs afterEach hooks in reverse order
 // of registration): rig wraps each test in an `aroundEach`, registered first (the plugin puts
-// this file before the user's setup files), so it is the outermost one. Its code after
+// setup.ts before the user's setup files), so it is the outermost one. Its code after
 // `runTest()` runs once the test, every afterEach, beforeEach cleanup, fixture teardown,
 // onTestFinished handler and inner aroundEach are done. A Vitest without aroundEach (4.0)
 // gets an onTestFinished handler registered first, which runs after every afterEach.
