@@ -350,10 +350,15 @@ export class Guard implements AsyncDisposable {
     return out
   }
 
-  /** Restores every store to its baseline without reporting (e.g. after a failed test, before the next). */
-  async restore(): Promise<RestoreOutcome[]> {
+  /**
+   * Restores every store to its baseline without reporting (e.g. after a failed test, before the
+   * next). A store rig only watches makes it throw (it may not be cleaned); with `cleanableOnly` it is
+   * left as it is and the others are still put back.
+   */
+  async restore(options: { cleanableOnly?: boolean } = {}): Promise<RestoreOutcome[]> {
     const out: RestoreOutcome[] = []
     for (const s of this.stores) {
+      if (options.cleanableOnly && !this.writable(s)) continue
       assertMayClean(s.info, this.options)
       const diff = await s.diff()
       if (diff.changes.length > 0) out.push(await s.restore(diff, this.strategyFor(s.info.name)))

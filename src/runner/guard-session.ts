@@ -47,7 +47,10 @@ export interface GuardSession {
   useFixture(name: string): Promise<void>
   /** Back to the run's baseline (end of a file that used a fixture). */
   resetFixture(): Promise<void>
-  /** Back to the baseline without a verdict: what a test file that never ended (its worker died) left behind. */
+  /**
+   * Back to the baseline without a verdict: what a test file that never ended (its worker died)
+   * left behind. A store rig only watches stays as it is; the others are still put back.
+   */
   restore(): Promise<void>
   close(): Promise<void>
 }
@@ -132,7 +135,7 @@ export async function openGuardSession(p: RigProvided, worker?: number): Promise
       await guard.resetFixture()
     },
     async restore() {
-      await guard.restore()
+      await guard.restore({ cleanableOnly: true })
     },
     async close() {
       await guard.close()

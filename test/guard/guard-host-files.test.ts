@@ -11,15 +11,18 @@ import { start } from '../support/env.ts'
 import { guardedProvided } from '../support/provided.ts'
 
 let env: Environment
+let env2: Environment
 let host: GuardHost
 beforeAll(async () => {
   env = await start({ services: { cache: redis() } })
+  env2 = await start({ services: { cache2: redis() } })
   const provided = guardedProvided(env, 'cache', { kind: 'redis', startedByRig: true })
   host = await serveGuard(provided)
 }, 60_000)
 afterAll(async () => {
   await host?.close()
   await env?.stop()
+  await env2?.stop()
 })
 
 const ask = async (op: string, body: Record<string, unknown>): Promise<unknown> => {
@@ -49,6 +52,30 @@ describe('the guard host, file after file', () => {
       expect(await client.exists('left-by-d')).toBe(0)
     } finally {
       await client.quit()
+    }
+  })
+
+  it('puts back the stores of a file whose worker died past a store rig only watches', async () => {
+    // A second host whose first store is watched only (rig did not start it): its restore refuses.
+    const watched = guardedProvided(env, 'cache', { kind: 'redis', startedByRig: false, name: 'watched' })
+    const both = guardedProvided(env2, 'cache2', { kind: 'redis', startedByRig: true })
+    both.services = { watched: { ...watched.services.cache!, name: 'watched' }, ...both.services }
+    const host2 = await serveGuard(both)
+    const client = createClient({ url: env2.get('cache2').url })
+    await client.connect()
+    try {
+      const open = async (file: string) => {
+        const r = await unixRequest(host2.socket, 'POST', '/open', JSON.stringify({ worker: 1, file }))
+        expect(r.status, r.body).toBe(200)
+      }
+      await open('a')
+      // a's worker dies after writing to the store rig started: the next file's open puts it back.
+      await client.set('left-by-a', '1')
+      await open('b')
+      expect(await client.exists('left-by-a')).toBe(0)
+    } finally {
+      await client.quit()
+      await host2.close()
     }
   })
 })
