@@ -55,5 +55,5 @@ export async function backgroundSettled(): Promise<void> {
  */
 export async function backgroundDone(): Promise<void> {
   await backgroundSettled()
-  endIdleWatchdog()
+  await endIdleWatchdog()
 }

@@ -119,11 +119,25 @@ function waiting(child: ChildProcess): boolean {
   return info !== undefined && info.state !== 'Z' && info.state !== 'X'
 }
 
-/** Ends the watchdog kept for a next environment, if any (`backgroundDone()`). */
-export function endIdleWatchdog(): void {
-  idle?.stdin?.end('done\n')
+/**
+ * Ends the watchdog kept for a next environment, if any (`backgroundDone()`); resolves once it
+ * has exited (it only reads its input: `done` ends it at once), so that nothing of rig's runs
+ * after, or after {@link IDLE_END_MS} should it not.
+ */
+export async function endIdleWatchdog(): Promise<void> {
+  const child = idle
   idle = undefined
+  if (!child) return
+  const exited = child.exitCode !== null || child.signalCode !== null ? Promise.resolve() : new Promise<void>((resolve) => child.once('exit', () => resolve()))
+  child.stdin?.end('done\n')
+  let timer: NodeJS.Timeout | undefined
+  // The child is unref'd: the timer keeps this process alive while it waits.
+  await Promise.race([exited, new Promise<void>((resolve) => (timer = setTimeout(resolve, IDLE_END_MS)))])
+  clearTimeout(timer)
 }
+
+/** How long {@link endIdleWatchdog} waits for the kept watchdog to exit. */
+const IDLE_END_MS = 2000
 
 /**
  * A started watchdog, which this process does not wait for. A shell's (`reusable`) is kept at
