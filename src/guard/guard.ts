@@ -206,13 +206,18 @@ export class Guard implements AsyncDisposable {
    * before {@link check}, or inside a test between one action and checks across systems.
    */
   settle(options?: SettleOptions): Promise<SettleReport> {
+    return settleStores(
+      this.stores.filter((s) => !this.unavailable.has(s.info.name)),
+      this.settleOptions(options),
+    )
+  }
+
+  /** The guard's settle options with `options` over them; a timeout of 0 when settling is off. */
+  private settleOptions(options?: SettleOptions): SettleOptions {
     const own = this.options.settle
     const merged: SettleOptions = own === false ? { timeoutMs: 0, ...options } : { ...own, ...options }
     if (this.mode === 'off') merged.timeoutMs = 0
-    return settleStores(
-      this.stores.filter((s) => !this.unavailable.has(s.info.name)),
-      merged,
-    )
+    return merged
   }
 
   /**
@@ -237,10 +242,10 @@ export class Guard implements AsyncDisposable {
    * settle and check follow.
    */
   private async settleInCheck(): Promise<{ settled: SettleReport; pre: Map<StoreAdapter, { diff: StoreDiff; restore?: RestoreOutcome }> } | undefined> {
-    const own = this.options.settle
-    if (own === false || this.mode === 'off' || !this.baselined || this.options.keepOnFailure) return undefined
-    if ((own?.timeoutMs ?? DEFAULT_SETTLE_MS) <= 0) return undefined
-    const skip = new Set(own?.skip ?? [])
+    if (!this.baselined || this.options.keepOnFailure) return undefined
+    const options = this.settleOptions()
+    if ((options.timeoutMs ?? DEFAULT_SETTLE_MS) <= 0) return undefined
+    const skip = new Set(options.skip ?? [])
     // The stores settle() would ask (a store whose look finds nothing without asking, a Redis
     // store without queues, cannot hold a round): with any other, a round looks at all at once.
     const watched = this.stores.filter((s) => s.settle !== undefined && s.settleLooks?.() !== false && !skip.has(s.info.name) && !this.unavailable.has(s.info.name))
